@@ -1,0 +1,73 @@
+/**
+ * The one place where the system's storage resources are defined. The CDK stack (infra/stack.ts)
+ * builds its tables and buckets from these, and the embedded local stack (functions/local) creates
+ * the same tables and buckets in the emulators from them. Pure data: no aws-cdk-lib import here.
+ */
+
+export interface KeyAttribute {
+  name: string;
+  type: 'S' | 'N';
+}
+
+export interface TableDefinition {
+  /** Logical id in the CDK stack and the local table name. */
+  id: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  /** Attribute holding an epoch-seconds expiry, if any. */
+  timeToLiveAttribute?: string;
+  /** Environment variable through which functions receive the table name. */
+  env: string;
+  /** CloudFormation output naming the table, read by `auditor --stack`. */
+  output: string;
+}
+
+export interface BucketDefinition {
+  id: string;
+  env: string;
+  output: string;
+}
+
+/** Usage aggregates, object manifests and their indexes (see functions/adapters/usage-store.ts). */
+export const USAGE_TABLE: TableDefinition = {
+  id: 'UsageTable',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  env: 'USAGE_TABLE',
+  output: 'UsageTableName',
+};
+
+/** Agreements, the recipients registry and audit bookkeeping. */
+export const CONTROL_TABLE: TableDefinition = {
+  id: 'ControlTable',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  env: 'CONTROL_TABLE',
+  output: 'ControlTableName',
+};
+
+export const TABLES = [USAGE_TABLE, CONTROL_TABLE] as const;
+
+/** Where API access logs land; objects under LOG_PREFIX trigger ingestion. */
+export const LOG_BUCKET: BucketDefinition = { id: 'LogBucket', env: 'LOG_BUCKET', output: 'LogBucketName' };
+
+/** Compliance reports, rejects and quarantine records. */
+export const REPORTS_BUCKET: BucketDefinition = {
+  id: 'ReportsBucket',
+  env: 'REPORTS_BUCKET',
+  output: 'ReportsBucketName',
+};
+
+export const BUCKETS = [LOG_BUCKET, REPORTS_BUCKET] as const;
+
+/** Only objects under this prefix are logs (SPEC §2). */
+export const LOG_PREFIX = 'logs/';
+
+/** Prefixes inside the reports bucket. */
+export const REPORTS_PREFIX = 'reports/';
+export const REJECTS_PREFIX = 'data-quality/rejects/';
+export const QUARANTINE_PREFIX = 'data-quality/quarantine/';
+
+/** Function names and their CloudFormation outputs. */
+export const INGEST_FUNCTION = { id: 'IngestFunction', entry: 'functions/ingest/handler.ts', output: 'IngestFunctionName' };
+export const AUDIT_FUNCTION = { id: 'AuditFunction', entry: 'functions/audit/handler.ts', output: 'AuditFunctionName' };
