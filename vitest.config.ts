@@ -8,5 +8,6 @@ export default defineConfig({
     pool: 'forks',
     // Two cores here and in CI: integration files start emulators, keep them from fighting.
     maxWorkers: 2,
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

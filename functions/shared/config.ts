@@ -1,0 +1,59 @@
+/**
+ * Configuration read once per process from the environment. A missing variable fails fast,
+ * naming every variable that is missing.
+ */
+import { CONTROL_TABLE, REPORTS_BUCKET, USAGE_TABLE } from '../../infra/resources.ts';
+import { DEFAULT_LIMITS, type ReaderLimits } from '../core/log-reader.ts';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function required(env: Env, names: readonly string[]): Record<string, string> {
+  const missing = names.filter((n) => !env[n]);
+  if (missing.length > 0) {
+    throw new ConfigError(`missing environment variable${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+  }
+  return Object.fromEntries(names.map((n) => [n, env[n] as string]));
+}
+
+function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${name}: expected a positive integer, got "${raw}"`);
+  return n;
+}
+
+export interface StoreConfig {
+  usageTable: string;
+  controlTable: string;
+  reportsBucket: string;
+}
+
+export interface IngestConfig extends StoreConfig {
+  limits: ReaderLimits;
+}
+
+export function loadStoreConfig(env: Env = process.env): StoreConfig {
+  const v = required(env, [USAGE_TABLE.env, CONTROL_TABLE.env, REPORTS_BUCKET.env]);
+  return {
+    usageTable: v[USAGE_TABLE.env] as string,
+    controlTable: v[CONTROL_TABLE.env] as string,
+    reportsBucket: v[REPORTS_BUCKET.env] as string,
+  };
+}
+
+export function loadIngestConfig(env: Env = process.env): IngestConfig {
+  return {
+    ...loadStoreConfig(env),
+    limits: {
+      maxLineBytes: positiveInt(env, 'MAX_LINE_BYTES', DEFAULT_LIMITS.maxLineBytes),
+      maxDecompressedBytes: positiveInt(env, 'MAX_DECOMPRESSED_BYTES', DEFAULT_LIMITS.maxDecompressedBytes),
+      maxCompressionRatio: positiveInt(env, 'MAX_COMPRESSION_RATIO', DEFAULT_LIMITS.maxCompressionRatio),
+      ratioCheckAfterBytes: positiveInt(env, 'RATIO_CHECK_AFTER_BYTES', DEFAULT_LIMITS.ratioCheckAfterBytes),
+    },
+  };
+}
