@@ -69,5 +69,37 @@ export const REJECTS_PREFIX = 'data-quality/rejects/';
 export const QUARANTINE_PREFIX = 'data-quality/quarantine/';
 
 /** Function names and their CloudFormation outputs. */
-export const INGEST_FUNCTION = { id: 'IngestFunction', entry: 'functions/ingest/handler.ts', output: 'IngestFunctionName' };
-export const AUDIT_FUNCTION = { id: 'AuditFunction', entry: 'functions/audit/handler.ts', output: 'AuditFunctionName' };
+export const INGEST_FUNCTION = {
+  id: 'IngestFunction',
+  entry: 'functions/ingest/handler.ts',
+  output: 'IngestFunctionName',
+};
+export const AUDIT_FUNCTION = {
+  id: 'AuditFunction',
+  entry: 'functions/audit/handler.ts',
+  output: 'AuditFunctionName',
+};
+
+/** The nightly schedule, its alarm topic and the Athena catalog over reports/ (SPEC §5). */
+export const ALARM_TOPIC = { id: 'AlarmTopic', output: 'AlarmTopicArn' };
+
+export const ANALYTICS = {
+  /** CloudFormation output naming the Athena workgroup (results location, engine, encryption enforced). */
+  workgroupOutput: 'AthenaWorkgroup',
+  /** CloudFormation output naming the Glue database holding the tables below. */
+  databaseOutput: 'GlueDatabase',
+  /** Raw table: every line of every file under reports/date=…/, partitioned by `date`. */
+  linesTable: 'report_lines',
+  /** Athena views over report_lines, restricted to findings.jsonl and usage.jsonl respectively. */
+  findingsTable: 'findings',
+  usageTable: 'usage',
+} as const;
+
+/** Extra outputs for operations (dead-letter queues, Athena results). */
+export const OPS_OUTPUTS = {
+  ingestQueueUrl: 'IngestQueueUrl',
+  ingestDeadLetterQueueUrl: 'IngestDeadLetterQueueUrl',
+  scheduleDeadLetterQueueUrl: 'ScheduleDeadLetterQueueUrl',
+  athenaResultsBucketName: 'AthenaResultsBucketName',
+  scheduleName: 'AuditScheduleName',
+} as const;
