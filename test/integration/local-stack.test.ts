@@ -1,0 +1,96 @@
+/**
+ * The embedded local stack end to end: objects put in s3rver reach the real ingest handler through
+ * s3rver's own ObjectCreated notifications (keys URL-encoded as S3 encodes them), and usage lands
+ * in DynamoDB (dynalite).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Objects } from '../../functions/adapters/object-store.ts';
+import { UsageStore } from '../../functions/adapters/usage-store.ts';
+import { type LocalStack, startLocalStack } from '../../functions/local/stack.ts';
+import { documentClient } from '../../functions/shared/clients.ts';
+
+const line = (app: string, ts: string, records: number) =>
+  JSON.stringify({ timestamp: ts, app_id: app, endpoint: 'GET /2/users/by', status: 200, records, bytes: 10 });
+
+let stack: LocalStack;
+let store: UsageStore;
+let objects: S3Objects;
+const dir = mkdtempSync(join(tmpdir(), 'auditor-local-'));
+
+beforeAll(async () => {
+  stack = await startLocalStack({ dataDir: dir, logLevel: 'SILENT' });
+  store = new UsageStore(documentClient(stack.dynamo), stack.env.USAGE_TABLE as string);
+  objects = new S3Objects(stack.s3);
+});
+afterAll(async () => {
+  await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function put(key: string, body: string | Uint8Array): Promise<void> {
+  await stack.s3.send(new PutObjectCommand({ Bucket: stack.logBucket, Key: key, Body: body }));
+}
+
+describe('embedded local stack', () => {
+  const keys = [
+    'logs/with space/a b.jsonl',
+    'logs/plus+sign.jsonl',
+    'logs/date=2026-11-27/eq.jsonl',
+    'logs/100%/pct.jsonl',
+    'logs/café/日本.jsonl.gz',
+  ];
+
+  it('ingests keys with spaces, +, =, % and non-ASCII characters through s3rver notifications', async () => {
+    for (const [i, key] of keys.entries()) {
+      const text = `${line(`app-${i}`, '2026-11-27T10:00:00Z', 10 * (i + 1))}\n`;
+      await put(key, key.endsWith('.gz') ? gzipSync(text) : text);
+    }
+    await stack.drain();
+    expect(stack.takeErrors()).toEqual([]);
+    for (const key of keys) {
+      expect(stack.results.get(key)).toMatchObject({ outcome: 'ingested', counted: 1 });
+      expect((await store.getManifest(key))?.status).toBe('ingested');
+    }
+    const rows = await store.queryUsage({ from: '2026-11-01', to: '2026-11-30' });
+    expect(rows.map((r) => [r.app, r.day, r.records])).toEqual(keys.map((_, i) => [`app-${i}`, '2026-11-27', 10 * (i + 1)]));
+    expect(rows[4]?.sources).toEqual([{ key: 'logs/café/日本.jsonl.gz', gen: expect.any(String) }]);
+  });
+
+  it('skips keys outside logs/ and folder markers', async () => {
+    await put('other/x.jsonl', `${line('nope', '2026-11-27T10:00:00Z', 1)}\n`);
+    await put('logs/folder/', new Uint8Array(0));
+    await stack.drain();
+    expect(stack.takeErrors()).toEqual([]);
+    // In AWS the notification is filtered on logs/; the handler also refuses anything else itself.
+    expect(stack.results.get('other/x.jsonl')?.outcome).toBe('skipped');
+    expect(stack.results.get('logs/folder/')?.outcome).toBe('skipped');
+    expect(await store.getManifest('other/x.jsonl')).toBeUndefined();
+  });
+
+  it('keeps rejects beside the reports and quarantines a truncated gzip with its reason', async () => {
+    await put('logs/bad/mixed.jsonl', `${line('mixed', '2026-11-27T10:00:00Z', 5)}\nnot json\n`);
+    const gz = gzipSync(`${line('trunc', '2026-11-27T10:00:00Z', 5)}\n`.repeat(200));
+    await put('logs/bad/truncated.jsonl.gz', gz.subarray(0, gz.length - 20));
+    await stack.drain();
+    expect(stack.takeErrors()).toEqual([]);
+
+    const mixed = await store.getManifest('logs/bad/mixed.jsonl');
+    expect(mixed).toMatchObject({ status: 'ingested', counted: 1, rejected: 1 });
+    const rejects = await objects.getText(stack.reportsBucket, mixed?.rejectsKey as string);
+    expect(rejects?.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      { key: 'logs/bad/mixed.jsonl', gen: mixed?.gen, line: 2, reason: expect.stringMatching(/invalid JSON/) },
+    ]);
+
+    const trunc = await store.getManifest('logs/bad/truncated.jsonl.gz');
+    expect(trunc).toMatchObject({ status: 'quarantined', counted: 0, reason: expect.stringMatching(/gzip/) });
+    const record = JSON.parse((await objects.getText(stack.reportsBucket, trunc?.quarantineKey as string)) ?? '{}');
+    expect(record).toMatchObject({ key: 'logs/bad/truncated.jsonl.gz', reason: trunc?.reason });
+    const rows = await store.queryUsage({ from: '2026-11-27', to: '2026-11-27', apps: ['trunc', 'mixed'] });
+    expect(rows.map((r) => [r.app, r.requests])).toEqual([['mixed', 1]]);
+  });
+});

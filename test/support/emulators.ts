@@ -1,0 +1,86 @@
+/**
+ * Emulators for integration tests: s3rver plus dynalite or DynamoDB Local, in a temp folder,
+ * with the same tables and buckets as the real stack.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LOG_BUCKET, REPORTS_BUCKET } from '../../infra/resources.ts';
+import { S3Objects } from '../../functions/adapters/object-store.ts';
+import { UsageStore } from '../../functions/adapters/usage-store.ts';
+import { DEFAULT_LIMITS } from '../../functions/core/log-reader.ts';
+import { compileRegistry } from '../../functions/core/recipients.ts';
+import type { RecipientsRegistry } from '../../functions/core/types.ts';
+import type { IngestDeps } from '../../functions/ingest/ingest-object.ts';
+import { type DynamoBackend, type Emulators, localName, startEmulators } from '../../functions/local/stack.ts';
+import { documentClient } from '../../functions/shared/clients.ts';
+
+export const BACKENDS: DynamoBackend[] = ['dynalite', 'local'];
+
+export interface TestBed {
+  emulators: Emulators;
+  doc: DynamoDBDocumentClient;
+  store: UsageStore;
+  objects: S3Objects;
+  logBucket: string;
+  reportsBucket: string;
+  usageTable: string;
+  deps(overrides?: Partial<IngestDeps>): IngestDeps;
+  /** Puts an object in the log bucket; returns its ETag (unquoted). */
+  put(key: string, body: string | Uint8Array): Promise<string>;
+  /** Every item of the usage table under a partition-key prefix. */
+  scan(prefix: string): Promise<Record<string, unknown>[]>;
+  stop(): Promise<void>;
+}
+
+export async function startTestBed(backend: DynamoBackend, registry: RecipientsRegistry = {}): Promise<TestBed> {
+  const dir = mkdtempSync(join(tmpdir(), `auditor-${backend}-`));
+  const emulators = await startEmulators({ dataDir: dir, dynamo: backend });
+  const doc = documentClient(emulators.dynamo);
+  const usageTable = emulators.env.USAGE_TABLE as string;
+  const store = new UsageStore(doc, usageTable);
+  const objects = new S3Objects(emulators.s3);
+  const logBucket = localName(LOG_BUCKET.id);
+  const reportsBucket = localName(REPORTS_BUCKET.id);
+  const matcher = compileRegistry(registry);
+  return {
+    emulators,
+    doc,
+    store,
+    objects,
+    logBucket,
+    reportsBucket,
+    usageTable,
+    deps: (overrides = {}) => ({
+      objects,
+      writer: objects,
+      store,
+      reportsBucket,
+      registry: async () => ({ matcher, hash: 'test' }),
+      limits: DEFAULT_LIMITS,
+      now: () => new Date('2026-11-28T03:00:00Z'),
+      ...overrides,
+    }),
+    async put(key, body) {
+      const out = await emulators.s3.send(new PutObjectCommand({ Bucket: logBucket, Key: key, Body: body }));
+      return (out.ETag ?? '').replace(/"/g, '');
+    },
+    async scan(prefix) {
+      const items: Record<string, unknown>[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await doc.send(new ScanCommand({ TableName: usageTable, ExclusiveStartKey: start }));
+        for (const i of out.Items ?? []) if (String(i.pk).startsWith(prefix)) items.push(i);
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return items;
+    },
+    async stop() {
+      await emulators.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
