@@ -4,22 +4,19 @@
  *
  *   registry   pk REGISTRY    sk current       { registry, hash }
  *   agreement  pk AGREEMENT   sk <licensee>    { agreement }
+ *   report     pk REPORT      sk <date>        { writtenAt, contentSha256 }   when each report was written
  */
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Agreement } from '../core/audit/agreements.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
+import { batchWrite } from './dynamo-batch.ts';
 
 export interface StoredRegistry {
   registry: RecipientsRegistry;
   /** sha256 of the canonical JSON of the registry; "empty" when none is loaded. */
   hash: string;
-}
-
-/** The part of an agreement the store itself relies on (the full shape: core/audit/agreements.ts). */
-export interface StoredAgreement {
-  licensee: string;
-  apps: { id: string; use_case: string | null }[];
 }
 
 export const EMPTY_REGISTRY: StoredRegistry = { registry: {}, hash: 'empty' };
@@ -54,15 +51,15 @@ export class ControlStore {
     return stored;
   }
 
-  async getAgreement(licensee: string): Promise<StoredAgreement | undefined> {
+  async getAgreement(licensee: string): Promise<Agreement | undefined> {
     const out = await this.doc.send(
       new GetCommand({ TableName: this.table, Key: { pk: 'AGREEMENT', sk: licensee }, ConsistentRead: true }),
     );
-    return out.Item?.agreement as StoredAgreement | undefined;
+    return out.Item?.agreement as Agreement | undefined;
   }
 
-  async listAgreements(): Promise<StoredAgreement[]> {
-    const out: StoredAgreement[] = [];
+  async listAgreements(): Promise<Agreement[]> {
+    const out: Agreement[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.doc.send(
@@ -74,7 +71,42 @@ export class ControlStore {
           ConsistentRead: true,
         }),
       );
-      for (const item of page.Items ?? []) out.push(item.agreement as StoredAgreement);
+      for (const item of page.Items ?? []) out.push(item.agreement as Agreement);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /** Stores these agreements, replacing each licensee's previous one. */
+  async putAgreements(agreements: readonly Agreement[]): Promise<void> {
+    await batchWrite(
+      this.doc,
+      this.table,
+      agreements.map((agreement) => ({ PutRequest: { Item: { pk: 'AGREEMENT', sk: agreement.licensee, agreement } } })),
+    );
+  }
+
+  async recordReport(date: string, writtenAt: string, contentSha256: string): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.table, Item: { pk: 'REPORT', sk: date, writtenAt, contentSha256 } }),
+    );
+  }
+
+  /** When each report in [from, to] was last written. */
+  async reportTimes(from: string, to: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': 'REPORT', ':from': from, ':to': to },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of page.Items ?? []) out.set(item.sk as string, item.writtenAt as string);
       start = page.LastEvaluatedKey;
     } while (start);
     return out;

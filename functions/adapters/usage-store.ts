@@ -6,6 +6,8 @@
  *   manifest      pk O#<key>             sk M                      the committed version (gen) of an object
  *   app index     pk APPS#<yyyy-mm>      sk <app>                  apps seen in a month
  *   day marker    pk DAYS#<yyyy-mm>      sk <day>                  when that day's usage last changed
+ *   data quality  pk DQ#<yyyy-mm>        sk <key>                  objects processed that month with
+ *                                                                   rejected lines, quarantined or empty
  *
  * A contribution is written with put (idempotent: the same object version always yields the same
  * item), then the manifest is committed with one conditional put that switches the object's
@@ -134,6 +136,38 @@ export class UsageStore {
       PutRequest: { Item: { pk: `DAYS#${day.slice(0, 7)}`, sk: day, changedAt: at } },
     }));
     await batchWrite(this.doc, this.table, requests, this.retry);
+  }
+
+  /**
+   * Lists an object with data-quality problems (rejects, quarantine, empty) under the month it was
+   * processed, so reports can name it even when it counted for nothing.
+   */
+  async indexDataQuality(manifest: ObjectManifest): Promise<void> {
+    const day = manifest.ingestedAt.slice(0, 10);
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `DQ#${day.slice(0, 7)}`, sk: manifest.key, day, gen: manifest.gen },
+      }),
+    );
+  }
+
+  /** Keys of objects indexed by indexDataQuality with a processing day in [from, to]. */
+  async dataQualityKeys(from: string, to: string): Promise<string[]> {
+    const keys: string[] = [];
+    for (const month of monthsBetween(from, to)) {
+      for await (const item of this.query(`DQ#${month}`)) {
+        const day = item.day as string;
+        if (day >= from && day <= to) keys.push(item.sk as string);
+      }
+    }
+    return keys;
+  }
+
+  /** The committed manifests of these objects (missing ones are left out). */
+  async getManifests(keys: readonly string[]): Promise<ObjectManifest[]> {
+    const items = await batchGet(this.doc, this.table, [...new Set(keys)].map(manifestKey), this.retry);
+    return items.map(fromManifestItem).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   /** Days in [from, to] with the time their usage last changed. */

@@ -5,6 +5,8 @@
  *   - an EventBridge "Object Created" event (detail.bucket / detail.object).
  * Keys in S3 notifications are URL-encoded ('+' is a space) and are decoded here; EventBridge
  * carries the key as it is. s3:TestEvent messages and events other than ObjectCreated are ignored.
+ * `{ "action": "reprocess", "bucket": B, "key": K }` (from `auditor reprocess`) reads a stored
+ * object again with the current recipients registry.
  */
 import type { IngestRequest } from './ingest-object.ts';
 
@@ -82,6 +84,12 @@ function fromEventBridge(event: Record<string, unknown>): IngestRequest[] {
 export function requestsFromEvent(event: unknown): IngestRequest[] {
   if (!isObject(event)) throw new EventError(`unsupported event: ${JSON.stringify(event)?.slice(0, 200)}`);
   if (event.Event === 's3:TestEvent') return [];
+  if (event.action === 'reprocess') {
+    if (typeof event.bucket !== 'string' || typeof event.key !== 'string') {
+      throw new EventError('reprocess event without bucket or key');
+    }
+    return [{ bucket: event.bucket, key: event.key, force: true }];
+  }
   if (event.source === 'aws.s3' && 'detail-type' in event) return fromEventBridge(event);
   if (Array.isArray(event.Records)) {
     const out: IngestRequest[] = [];

@@ -26,5 +26,5 @@ export const handler = createIngestHandler({
   limits: config.limits,
   now: () => new Date(),
   logger: new Logger({ serviceName: 'usage-auditor-ingest' }),
-  metrics: new Metrics({ namespace: 'UsageAuditor', serviceName: 'ingest' }),
+  metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'UsageAuditor', serviceName: 'ingest' }),
 });

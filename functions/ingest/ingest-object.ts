@@ -140,6 +140,7 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
   const days = new Set(manifest.partitions.map(dayOf));
   for (const p of before?.partitions ?? []) days.add(dayOf(p));
   await deps.store.markDaysChanged(days, manifest.ingestedAt);
+  if (manifest.status !== 'ingested' || manifest.rejected > 0) await deps.store.indexDataQuality(manifest);
 
   // What the commit replaces is listed in the manifest itself, so a crash after the commit leaves
   // the deletions to the retry (which finds this version committed and finishes them).

@@ -109,6 +109,10 @@ export interface LocalStack {
   drain(): Promise<void>;
   /** Errors thrown by the ingest handler since the last call (they are also logged). */
   takeErrors(): { key: string; error: Error }[];
+  /** Invokes the ingest handler directly (as `aws lambda invoke` would). */
+  invokeIngest(event: unknown): Promise<unknown>;
+  /** Invokes the audit handler as the schedule (or an on-demand call) would. */
+  invokeAudit(event: unknown): Promise<unknown>;
   /** What the ingest handler made of each key, latest first-come (for `auditor upload`). */
   results: Map<string, IngestResult>;
   stop(): Promise<void>;
@@ -261,6 +265,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       return errors.splice(0);
     },
     results,
+    invokeIngest: (event) => handler(event, lambdaContext('usage-auditor-ingest')),
+    async invokeAudit(event) {
+      const { handler: audit } = (await import('../audit/handler.ts')) as { handler: IngestHandler };
+      return audit(event, lambdaContext('usage-auditor-audit'));
+    },
     async stop() {
       await stack.drain();
       await emulators.stop();
