@@ -1,0 +1,479 @@
+/**
+ * Agreements and the recipients registry (SPEC §3): parsing and validation of the files loaded by
+ * `auditor agreements load FILE` and `auditor recipients load FILE`. Pure: text in, values or
+ * errors out.
+ *
+ * Files are YAML 1.2 (JSON is YAML), read with the `yaml` package under the core schema, so an
+ * unquoted date such as 2026-01-01 stays the string "2026-01-01" (even under a `%YAML 1.1`
+ * directive); an explicit `!!timestamp` tag at midnight UTC is also accepted as that date.
+ * Duplicate mapping keys, several documents in one file and unknown tags are errors.
+ *
+ * Errors: an invalid file is refused whole and EVERY error is reported, each as `PATH: message`:
+ *  - a file holding a LIST of agreements names elements by index: `[0].quotas.monthly_records: ...`,
+ *    `[1].apps[3]: ...`;
+ *  - a file holding ONE agreement (a mapping at the top) uses paths without an index:
+ *    `quotas.monthly_records: ...`, `apps[3]: ...`;
+ *  - an error about the whole file is named `(root)`; YAML syntax errors are
+ *    `FILE:LINE:COL: message`.
+ * Recipients registry paths start at the category: `government.cidrs[1]: invalid CIDR "..."`.
+ * Keys that are not plain identifiers are quoted: `["odd key"]`.
+ *
+ * Strictness (a compliance tool should not guess): unknown fields are errors (a misspelt
+ * `monthly_record` would otherwise silently drop a quota); a quota is an integer 0 … 2^53 − 1
+ * (`null` is not "no quota": leave the field out); an agreement covers at least one app.
+ */
+import ipaddr from 'ipaddr.js';
+import YAML from 'yaml';
+import { z } from 'zod';
+import type { RecipientsRegistry } from '../types.ts';
+import { isRealDate } from './format.ts';
+
+export const LICENSEE_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const APP_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Recipient category names (registry keys and `prohibited_recipients`). */
+export const CATEGORY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** An agreement after validation and normalisation. */
+export interface Agreement {
+  licensee: string;
+  /** Display name; the licensee id when the file gives none. */
+  name: string;
+  /** Covered apps, in file order; `use_case` null when none is declared. */
+  apps: { id: string; use_case: string | null }[];
+  /** Inclusive UTC dates, start ≤ end. */
+  term: { start: string; end: string };
+  /**
+   * Last UTC date paid for. The key is ABSENT when the agreement is fully paid; `null` means never
+   * paid. (JSON round-trips this: JSON.stringify omits undefined and keeps null.)
+   */
+  paid_through?: string | null;
+  /** Limits; a missing key means no such limit. */
+  quotas: { monthly_records?: number; monthly_requests?: number; daily_records?: number };
+  /** Allowed endpoints (deduplicated); absent = all allowed. */
+  endpoints?: string[];
+  prohibited_recipients: string[];
+  approved_organisations: string[];
+  /** Price of usage; absent = unpaid usage is reported without an amount. */
+  rate?: { per_1000_records: number; currency: string };
+}
+
+export type ParseResult<K extends string, T> =
+  | ({ ok: true } & { [key in K]: T })
+  | { ok: false; errors: string[] };
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+const MSG = {
+  nonNegInt: 'expected a non-negative integer',
+  nonNegNumber: 'expected a non-negative number',
+  date: 'expected a date YYYY-MM-DD',
+  dateOrNull: 'expected a date YYYY-MM-DD or null',
+  licensee: 'expected a licensee id ([a-z0-9][a-z0-9-]{0,62})',
+  app: 'expected an app id ([A-Za-z0-9._:-]{1,128})',
+  appEntry: 'expected an app id or { id, use_case }',
+  category: 'expected a recipient category name ([A-Za-z0-9][A-Za-z0-9._-]{0,63})',
+  currency: 'expected a currency code of 3 upper-case letters',
+  text: 'expected a non-empty string',
+  useCase: 'expected a string or null',
+  list: (what: string) => `expected a list of ${what}`,
+  mapping: (what: string) => `expected a mapping (${what})`,
+} as const;
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (v instanceof Date) return `a timestamp ${Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString()}`;
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  return String(v);
+}
+
+/** zod error option: "required" for a missing value, else the expectation and what was found. */
+function expect(message: string) {
+  return {
+    error: (iss: { input?: unknown }) =>
+      iss.input === undefined ? 'required' : `${message}, got ${describe(iss.input)}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas
+
+const nonNegInt = z.number(expect(MSG.nonNegInt)).int(expect(MSG.nonNegInt)).min(0, expect(MSG.nonNegInt));
+
+/** A Date (from an explicit !!timestamp tag) at midnight UTC is read as its date. */
+function dateFromTimestamp(v: unknown): unknown {
+  if (v instanceof Date && !Number.isNaN(v.getTime())) {
+    const iso = v.toISOString();
+    if (iso.endsWith('T00:00:00.000Z')) return iso.slice(0, 10);
+  }
+  return v;
+}
+
+const date = (message: string) =>
+  z.preprocess(dateFromTimestamp, z.string(expect(message)).refine(isRealDate, expect(message)));
+
+const nonEmptyText = (max: number) =>
+  z
+    .string(expect(MSG.text))
+    .refine((s) => s.trim().length > 0, expect(MSG.text))
+    .refine((s) => s.length <= max, expect(`expected at most ${max} characters`));
+
+const appId = z.string(expect(MSG.app)).regex(APP_ID_RE, expect(MSG.app));
+const category = z.string(expect(MSG.category)).regex(CATEGORY_RE, expect(MSG.category));
+
+const appEntry = z.preprocess(
+  (v) => (typeof v === 'string' ? { id: v } : v),
+  z.strictObject(
+    {
+      id: appId,
+      use_case: z
+        .string(expect(MSG.useCase))
+        .max(2000, expect('expected at most 2000 characters'))
+        .nullable()
+        .optional(),
+    },
+    expect(MSG.appEntry),
+  ),
+);
+
+const agreementSchema = z.strictObject(
+  {
+    licensee: z.string(expect(MSG.licensee)).regex(LICENSEE_ID_RE, expect(MSG.licensee)),
+    name: nonEmptyText(256).optional(),
+    apps: z.array(appEntry, expect(MSG.list('apps'))).min(1, expect('expected at least one app')),
+    term: z.strictObject({ start: date(MSG.date), end: date(MSG.date) }, expect(MSG.mapping('start, end'))),
+    paid_through: date(MSG.dateOrNull).nullable().optional(),
+    quotas: z
+      .strictObject(
+        {
+          monthly_records: nonNegInt.optional(),
+          monthly_requests: nonNegInt.optional(),
+          daily_records: nonNegInt.optional(),
+        },
+        expect(MSG.mapping('monthly_records, monthly_requests, daily_records')),
+      )
+      .optional(),
+    endpoints: z.array(nonEmptyText(1024), expect(MSG.list('endpoints'))).optional(),
+    prohibited_recipients: z.array(category, expect(MSG.list('recipient categories'))).optional(),
+    approved_organisations: z.array(nonEmptyText(256), expect(MSG.list('organisations'))).optional(),
+    rate: z
+      .strictObject(
+        {
+          per_1000_records: z.number(expect(MSG.nonNegNumber)).min(0, expect(MSG.nonNegNumber)),
+          currency: z.string(expect(MSG.currency)).regex(/^[A-Z]{3}$/, expect(MSG.currency)),
+        },
+        expect(MSG.mapping('per_1000_records, currency')),
+      )
+      .optional(),
+  },
+  expect(MSG.mapping('an agreement')),
+);
+
+type RawAgreement = z.output<typeof agreementSchema>;
+
+const categorySchema = z.strictObject(
+  {
+    cidrs: z.array(z.string(expect('expected a CIDR string')), expect(MSG.list('CIDRs'))).optional(),
+    organisations: z.array(nonEmptyText(256), expect(MSG.list('organisations'))).optional(),
+  },
+  expect(MSG.mapping('cidrs, organisations')),
+);
+
+// ---------------------------------------------------------------------------------------------
+// Paths and issues
+
+type Path = readonly PropertyKey[];
+
+/** `[0].quotas.monthly_records`, `apps[3]`, `government.cidrs[1]`, `["odd key"]`. */
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else {
+      const s = String(seg);
+      out += /^[A-Za-z_][A-Za-z0-9_-]*$/.test(s) ? (out === '' ? s : `.${s}`) : `[${JSON.stringify(s)}]`;
+    }
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let v = root;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[seg as string];
+  }
+  return v;
+}
+
+/** zod issues of `raw` as `PATH: message` lines, the path prefixed by `prefix`. */
+function issueLines(error: z.ZodError, raw: unknown, prefix: Path): string[] {
+  const out: string[] = [];
+  for (const iss of error.issues) {
+    let path: Path = iss.path;
+    // An app given as a bare string is validated as { id }: name the element, not its `.id`.
+    if (
+      path.length >= 2 &&
+      path[path.length - 1] === 'id' &&
+      typeof valueAt(raw, path.slice(0, -1)) === 'string'
+    ) {
+      path = path.slice(0, -1);
+    }
+    if (iss.code === 'unrecognized_keys') {
+      for (const key of iss.keys) out.push(`${formatPath([...prefix, ...path, key])}: unknown field`);
+    } else {
+      out.push(`${formatPath([...prefix, ...path])}: ${iss.message}`);
+    }
+  }
+  return out;
+}
+
+function dedupe<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML
+
+function readYaml(
+  text: string,
+  fileName: string,
+): { ok: true; value: unknown } | { ok: false; errors: string[] } {
+  const doc = YAML.parseDocument(text, {
+    schema: 'core',
+    uniqueKeys: true,
+    prettyErrors: true,
+    logLevel: 'error',
+    strict: true,
+  });
+  const problems = [...doc.errors, ...doc.warnings];
+  if (problems.length > 0) {
+    return {
+      ok: false,
+      errors: problems.map((e) => {
+        const at = e.linePos?.[0];
+        const where = at ? `${fileName}:${at.line}:${at.col}` : fileName;
+        return `${where}: ${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`;
+      }),
+    };
+  }
+  try {
+    return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
+  } catch (err) {
+    return { ok: false, errors: [`${fileName}: ${(err as Error).message}`] };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agreements
+
+/** The app ids of a raw (possibly invalid) agreement, with their index, for duplicate checks. */
+function rawApps(raw: unknown): { id: string; index: number }[] {
+  const apps = valueAt(raw, ['apps']);
+  if (!Array.isArray(apps)) return [];
+  const out: { id: string; index: number }[] = [];
+  apps.forEach((a: unknown, index) => {
+    const id = typeof a === 'string' ? a : valueAt(a, ['id']);
+    if (typeof id === 'string') out.push({ id, index });
+  });
+  return out;
+}
+
+function normaliseAgreement(a: RawAgreement): Agreement {
+  const quotas: Agreement['quotas'] = {};
+  for (const q of ['monthly_records', 'monthly_requests', 'daily_records'] as const) {
+    const v = a.quotas?.[q];
+    if (v !== undefined) quotas[q] = v;
+  }
+  // Built in the documented field order (deterministic JSON when stored or printed).
+  const out: Agreement = {
+    licensee: a.licensee,
+    name: a.name?.trim() || a.licensee,
+    apps: a.apps.map((app) => {
+      const useCase = app.use_case?.trim();
+      return { id: app.id, use_case: useCase ? useCase : null };
+    }),
+    term: { start: a.term.start, end: a.term.end },
+    ...(a.paid_through !== undefined ? { paid_through: a.paid_through } : {}),
+    quotas,
+    ...(a.endpoints !== undefined ? { endpoints: dedupe(a.endpoints) } : {}),
+    prohibited_recipients: dedupe(a.prohibited_recipients ?? []),
+    approved_organisations: dedupe(a.approved_organisations ?? []),
+    ...(a.rate !== undefined
+      ? { rate: { per_1000_records: a.rate.per_1000_records, currency: a.rate.currency } }
+      : {}),
+  };
+  return out;
+}
+
+/**
+ * Parses an agreements file (YAML or JSON; one agreement or a list). Either every agreement, valid
+ * and normalised, in file order, or every error found (see the module comment for error paths).
+ */
+export function parseAgreementsFile(text: string, fileName: string): ParseResult<'agreements', Agreement[]> {
+  const read = readYaml(text, fileName);
+  if (!read.ok) return read;
+  const root = read.value;
+  let items: { raw: unknown; prefix: Path }[];
+  if (Array.isArray(root)) {
+    if (root.length === 0) return { ok: false, errors: ['(root): expected at least one agreement'] };
+    items = root.map((raw, i) => ({ raw, prefix: [i] }));
+  } else if (root !== null && typeof root === 'object' && !(root instanceof Date)) {
+    items = [{ raw: root, prefix: [] }];
+  } else {
+    return {
+      ok: false,
+      errors: [`(root): expected an agreement or a list of agreements, got ${describe(root)}`],
+    };
+  }
+
+  const errors: string[] = [];
+  const agreements: Agreement[] = [];
+  const licensees = new Map<string, Path>();
+  const appOwners = new Map<string, { licensee: string; path: Path }>();
+
+  for (const { raw, prefix } of items) {
+    const parsed = agreementSchema.safeParse(raw);
+    if (!parsed.success) errors.push(...issueLines(parsed.error, raw, prefix));
+    else {
+      const a = normaliseAgreement(parsed.data);
+      if (a.term.start > a.term.end) {
+        errors.push(
+          `${formatPath([...prefix, 'term', 'end'])}: ${a.term.end} is before term.start ${a.term.start}`,
+        );
+      }
+      agreements.push(a);
+    }
+
+    // Duplicate checks on the raw values, so they are reported even beside other errors.
+    const licensee = valueAt(raw, ['licensee']);
+    const owner = typeof licensee === 'string' ? licensee : `(agreement ${formatPath(prefix)})`;
+    if (typeof licensee === 'string') {
+      const seen = licensees.get(licensee);
+      if (seen) {
+        errors.push(
+          `${formatPath([...prefix, 'licensee'])}: duplicate licensee ${JSON.stringify(licensee)} (also at ${formatPath(seen)})`,
+        );
+      } else licensees.set(licensee, prefix);
+    }
+    const local = new Map<string, Path>();
+    for (const { id, index } of rawApps(raw)) {
+      const path: Path = [...prefix, 'apps', index];
+      const here = local.get(id);
+      if (here) {
+        errors.push(
+          `${formatPath(path)}: app ${JSON.stringify(id)} is listed twice (also at ${formatPath(here)})`,
+        );
+        continue;
+      }
+      local.set(id, path);
+      const other = appOwners.get(id);
+      if (other) {
+        errors.push(
+          `${formatPath(path)}: app ${JSON.stringify(id)} is already covered by licensee ${JSON.stringify(other.licensee)} at ${formatPath(other.path)}`,
+        );
+      } else appOwners.set(id, { licensee: owner, path });
+    }
+  }
+  if (errors.length > 0) return { ok: false, errors: dedupe(errors) };
+  return { ok: true, agreements };
+}
+
+/**
+ * Apps of `incoming` that a stored agreement of ANOTHER licensee already covers (loading replaces
+ * the agreements of the licensees in `incoming`, so their own stored apps do not conflict). One
+ * error line per conflict, empty when none; for the loader to refuse the file whole.
+ */
+export function appConflicts(stored: readonly Agreement[], incoming: readonly Agreement[]): string[] {
+  const replaced = new Set(incoming.map((a) => a.licensee));
+  const owner = new Map<string, string>();
+  for (const a of stored)
+    if (!replaced.has(a.licensee)) for (const app of a.apps) owner.set(app.id, a.licensee);
+  const errors: string[] = [];
+  for (const a of incoming) {
+    for (const app of a.apps) {
+      const o = owner.get(app.id);
+      if (o !== undefined) {
+        errors.push(
+          `${a.licensee}: app ${JSON.stringify(app.id)} is already covered by stored licensee ${JSON.stringify(o)}`,
+        );
+      }
+    }
+  }
+  return errors;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recipients registry
+
+/**
+ * Why a CIDR is invalid, or undefined when valid. Accepted: IPv4 in dotted four-part decimal and
+ * IPv6 in any RFC 4291 text form (no zone id), with a prefix length (/0–32, /0–128) or none (a
+ * single address). The same inputs core/recipients.ts compiles.
+ */
+export function cidrProblem(cidr: string): string | undefined {
+  const slash = cidr.indexOf('/');
+  const addr = slash === -1 ? cidr : cidr.slice(0, slash);
+  const bits = slash === -1 ? undefined : cidr.slice(slash + 1);
+  if (bits !== undefined && !/^\d{1,3}$/.test(bits)) return 'bad prefix length';
+  if (addr.includes(':')) {
+    if (addr.includes('%') || !ipaddr.IPv6.isValid(addr)) return 'bad IPv6 address';
+    if (bits !== undefined && Number(bits) > 128) return 'prefix length over 128';
+  } else {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(addr)) return 'bad IPv4 address';
+    if (bits !== undefined && Number(bits) > 32) return 'prefix length over 32';
+  }
+  if (bits !== undefined) {
+    try {
+      ipaddr.parseCIDR(cidr);
+    } catch {
+      return 'not a CIDR';
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Parses a recipients registry file: a mapping of category name → `{ cidrs, organisations }` (each
+ * optional, default []; duplicates within a list dropped). Every error is reported with its path.
+ */
+export function parseRecipientsFile(
+  text: string,
+  fileName: string,
+): ParseResult<'registry', RecipientsRegistry> {
+  const read = readYaml(text, fileName);
+  if (!read.ok) return read;
+  const root = read.value;
+  if (root === null || typeof root !== 'object' || Array.isArray(root) || root instanceof Date) {
+    return {
+      ok: false,
+      errors: [`(root): expected a mapping of recipient categories, got ${describe(root)}`],
+    };
+  }
+  const errors: string[] = [];
+  const registry: RecipientsRegistry = {};
+  for (const [name, raw] of Object.entries(root as Record<string, unknown>)) {
+    if (!CATEGORY_RE.test(name)) errors.push(`${formatPath([name])}: ${MSG.category}`);
+    const parsed = categorySchema.safeParse(raw ?? {});
+    if (!parsed.success) errors.push(...issueLines(parsed.error, raw, [name]));
+    // CIDRs are checked on the raw list, so they are reported beside any other error.
+    const rawCidrs = valueAt(raw, ['cidrs']);
+    if (Array.isArray(rawCidrs)) {
+      rawCidrs.forEach((cidr: unknown, i) => {
+        const problem = typeof cidr === 'string' ? cidrProblem(cidr) : undefined;
+        if (problem)
+          errors.push(`${formatPath([name, 'cidrs', i])}: invalid CIDR ${JSON.stringify(cidr)} (${problem})`);
+      });
+    }
+    if (parsed.success) {
+      registry[name] = {
+        cidrs: dedupe(parsed.data.cidrs ?? []),
+        organisations: dedupe(parsed.data.organisations ?? []),
+      };
+    }
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, registry };
+}

@@ -1,0 +1,399 @@
+/**
+ * The report files of SPEC §5, rendered byte-deterministically from the audit's inputs and
+ * findings. Pure: the caller stores the files (reports/date=D/NAME) and writes latest.json last.
+ *
+ *  report.json     everything: run info (ONLY in `run`, the one place wall-clock time may appear),
+ *                  window, summary, per licensee month-to-date usage vs quotas, apps in no
+ *                  agreement, findings, data quality, sources. 2-space indent, trailing newline.
+ *  findings.jsonl  one finding a line (fields as Finding, report_date first).
+ *  usage.jsonl     one line per licensee, app and usage day of W with a usage row: report_date,
+ *                  licensee (null for an app in no agreement), app_id, usage_date, requests,
+ *                  records, bytes, errors. Sorted by licensee (null last), app, day.
+ *  findings.csv    UTF-8 with BOM, CRLF, RFC 4180 quoting; every cell starting with = + - @ TAB
+ *                  or CR gets a leading ' (formula injection). apps as "id=value (share); …",
+ *                  evidence as "key#gen; …" (the first 50, then a count).
+ *  report.html     see html.ts.
+ *  manifest.json   { report_date, files: { name: sha256 } (sorted), previous_manifest_sha256,
+ *                  content_sha256 }. content_sha256 hashes everything but the run info (the five
+ *                  files with report.json's `run` set to null): equal content_sha256 = same
+ *                  audit result, so a caller may skip rewriting an unchanged report.
+ */
+import type { SourceRef } from '../types.ts';
+import type { Agreement } from './agreements.ts';
+import { type JsonValue, sha256Hex, stableJson } from './format.ts';
+import { renderHtml } from './html.ts';
+import { buildModel, type ReportModel } from './model.ts';
+import { type AuditUsageRow, compareFindings, type Finding, windowUsage } from './rules.ts';
+
+export type ObjectStatus = 'ingested' | 'empty' | 'quarantined';
+
+export interface DataQualityObject {
+  key: string;
+  gen: string;
+  status: ObjectStatus;
+  lines: number;
+  counted: number;
+  rejected: number;
+  reason?: string;
+  /** Where the rejected lines are listed (reports bucket key). */
+  rejects_key?: string;
+}
+
+export interface DataQualityTotals {
+  objects: number;
+  ingested: number;
+  empty: number;
+  quarantined: number;
+  lines: number;
+  counted: number;
+  rejected: number;
+}
+
+export interface DataQuality {
+  objects: DataQualityObject[];
+  totals: DataQualityTotals;
+}
+
+/** Data quality from object manifests: objects sorted by key then gen, totals summed. */
+export function summariseDataQuality(objects: readonly DataQualityObject[]): DataQuality {
+  const sorted = [...objects].sort((a, b) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : a.gen < b.gen ? -1 : a.gen > b.gen ? 1 : 0,
+  );
+  const totals: DataQualityTotals = {
+    objects: 0,
+    ingested: 0,
+    empty: 0,
+    quarantined: 0,
+    lines: 0,
+    counted: 0,
+    rejected: 0,
+  };
+  for (const o of sorted) {
+    totals.objects++;
+    totals[o.status]++;
+    totals.lines += o.lines;
+    totals.counted += o.counted;
+    totals.rejected += o.rejected;
+  }
+  return { objects: sorted, totals };
+}
+
+/** Free-form run information (trigger, times, version…): written only in report.json's `run`. */
+export type RunInfo = { [key: string]: JsonValue };
+
+export interface ReportInput {
+  reportDate: string;
+  agreements: Agreement[];
+  usage: AuditUsageRow[];
+  findings: Finding[];
+  dataQuality: DataQuality;
+  run: RunInfo;
+  /** sha256 (hex) of the bytes of the previous manifest.json in the chain; null for the first. */
+  previousManifestSha256: string | null;
+}
+
+export interface ReportFile {
+  name: string;
+  body: string;
+  contentType: string;
+}
+
+export const REPORT_FILES = [
+  'report.json',
+  'findings.jsonl',
+  'usage.jsonl',
+  'findings.csv',
+  'report.html',
+] as const;
+export const MANIFEST_FILE = 'manifest.json';
+export const REPORT_FORMAT = 'usage-auditor/report@1';
+
+const CONTENT_TYPES: Record<string, string> = {
+  'report.json': 'application/json',
+  'findings.jsonl': 'application/x-ndjson',
+  'usage.jsonl': 'application/x-ndjson',
+  'findings.csv': 'text/csv; charset=utf-8',
+  'report.html': 'text/html; charset=utf-8',
+  'manifest.json': 'application/json',
+};
+
+/** A finding with its fields in the fixed order of findings.jsonl. */
+export function canonicalFinding(f: Finding): Finding {
+  return {
+    report_date: f.report_date,
+    finding_id: f.finding_id,
+    licensee: f.licensee,
+    rule: f.rule,
+    severity: f.severity,
+    metric: f.metric,
+    subject: f.subject,
+    period_start: f.period_start,
+    period_end: f.period_end,
+    observed: f.observed,
+    limit: f.limit,
+    excess: f.excess,
+    amount_owed: f.amount_owed,
+    currency: f.currency,
+    apps: f.apps.map((a) => ({ app_id: a.app_id, value: a.value, share: a.share })),
+    detail: f.detail,
+    evidence: { sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })) },
+  };
+}
+
+function dataQualityJson(dq: DataQuality) {
+  const sorted = summariseDataQuality(dq.objects);
+  return {
+    totals: sorted.totals,
+    objects: sorted.objects.map((o) => ({
+      key: o.key,
+      gen: o.gen,
+      status: o.status,
+      lines: o.lines,
+      counted: o.counted,
+      rejected: o.rejected,
+      reason: o.reason,
+      rejects_key: o.rejects_key,
+    })),
+  };
+}
+
+function reportJson(model: ReportModel, findings: Finding[], dq: DataQuality, run: RunInfo | null): string {
+  const doc = {
+    format: REPORT_FORMAT,
+    report_date: model.report_date,
+    window: model.window,
+    run: run === null ? null : JSON.parse(stableJson(run, 0, true)),
+    summary: model.summary,
+    licensees: model.licensees.map((l) => ({
+      licensee: l.licensee,
+      name: l.name,
+      term: l.term,
+      paid_through: l.paid_through,
+      fully_paid: l.paid_through === undefined,
+      rate: l.rate,
+      quotas: l.quotas,
+      totals: l.totals,
+      quota_usage: l.quota_usage,
+      findings: l.findings,
+      amount_owed: l.amount_owed,
+      apps: l.apps,
+      days: l.days,
+    })),
+    unknown_apps: model.unknown_apps,
+    findings,
+    data_quality: dataQualityJson(dq),
+    sources: model.sources,
+  };
+  return `${stableJson(doc, 2)}\n`;
+}
+
+function usageJsonl(model: ReportModel, usage: readonly AuditUsageRow[]): string {
+  const { byApp } = windowUsage(model.report_date, usage);
+  const lines: string[] = [];
+  const emit = (licensee: string | null, app: string) => {
+    const days = byApp.get(app);
+    if (!days) return;
+    for (const day of [...days.keys()].sort()) {
+      const r = days.get(day) as AuditUsageRow;
+      lines.push(
+        `${stableJson({
+          report_date: model.report_date,
+          licensee,
+          app_id: app,
+          usage_date: day,
+          requests: r.requests,
+          records: r.records,
+          bytes: r.bytes,
+          errors: r.errors,
+        })}\n`,
+      );
+    }
+  };
+  for (const l of model.licensees) for (const app of l.apps) emit(l.licensee, app.app_id);
+  for (const u of model.unknown_apps) emit(null, u.app_id);
+  return lines.join('');
+}
+
+const CSV_COLUMNS = [
+  'report_date',
+  'finding_id',
+  'licensee',
+  'rule',
+  'severity',
+  'metric',
+  'subject',
+  'period_start',
+  'period_end',
+  'observed',
+  'limit',
+  'excess',
+  'amount_owed',
+  'currency',
+  'apps',
+  'detail',
+  'evidence',
+] as const;
+
+/** One CSV cell: neutralised against formula injection, then quoted per RFC 4180 when needed. */
+export function csvCell(value: string | number | null): string {
+  let s = value === null ? '' : String(value);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** At most CSV_EVIDENCE_MAX sources in a cell (spreadsheets cap cells at 32,767 characters). */
+const CSV_EVIDENCE_MAX = 50;
+
+function evidenceCell(sources: readonly SourceRef[]): string {
+  const shown = sources.slice(0, CSV_EVIDENCE_MAX).map((s) => `${s.key}#${s.gen}`);
+  if (sources.length > shown.length) shown.push(`(+${sources.length - shown.length} more in findings.jsonl)`);
+  return shown.join('; ');
+}
+
+function findingsCsv(findings: readonly Finding[]): string {
+  const rows: string[] = [CSV_COLUMNS.join(',')];
+  for (const f of findings) {
+    const cells: Record<(typeof CSV_COLUMNS)[number], string | number | null> = {
+      report_date: f.report_date,
+      finding_id: f.finding_id,
+      licensee: f.licensee,
+      rule: f.rule,
+      severity: f.severity,
+      metric: f.metric,
+      subject: f.subject,
+      period_start: f.period_start,
+      period_end: f.period_end,
+      observed: f.observed,
+      limit: f.limit,
+      excess: f.excess,
+      amount_owed: f.amount_owed === null ? null : f.amount_owed.toFixed(2),
+      currency: f.currency,
+      apps: f.apps.map((a) => `${a.app_id}=${a.value} (${a.share})`).join('; '),
+      detail: f.detail,
+      evidence: evidenceCell(f.evidence.sources),
+    };
+    rows.push(CSV_COLUMNS.map((c) => csvCell(cells[c])).join(','));
+  }
+  return `\uFEFF${rows.map((r) => `${r}\r\n`).join('')}`;
+}
+
+export interface Manifest {
+  report_date: string;
+  files: Record<string, string>;
+  previous_manifest_sha256: string | null;
+  content_sha256: string;
+}
+
+/**
+ * Renders every report file for one report date. The same input gives the same bytes; only
+ * `run` (report.json's run field) may carry wall-clock time.
+ */
+export function renderReport(input: ReportInput): { files: ReportFile[]; manifest: Manifest } {
+  const findings = [...input.findings].sort(compareFindings).map(canonicalFinding);
+  const model = buildModel({
+    reportDate: input.reportDate,
+    agreements: input.agreements,
+    usage: input.usage,
+    findings,
+  });
+  const bodies: Record<(typeof REPORT_FILES)[number], string> = {
+    'report.json': reportJson(model, findings, input.dataQuality, input.run),
+    'findings.jsonl': findings.map((f) => `${stableJson(f)}\n`).join(''),
+    'usage.jsonl': usageJsonl(model, input.usage),
+    'findings.csv': findingsCsv(findings),
+    'report.html': renderHtml(model, findings, summariseDataQuality(input.dataQuality.objects)),
+  };
+  const content = sha256Hex(
+    REPORT_FILES.map((n) =>
+      sha256Hex(n === 'report.json' ? reportJson(model, findings, input.dataQuality, null) : bodies[n]),
+    ).join('\n'),
+  );
+  const hashes: Record<string, string> = {};
+  for (const n of [...REPORT_FILES].sort()) hashes[n] = sha256Hex(bodies[n]);
+  const manifest: Manifest = {
+    report_date: input.reportDate,
+    files: hashes,
+    previous_manifest_sha256: input.previousManifestSha256,
+    content_sha256: content,
+  };
+  const files: ReportFile[] = REPORT_FILES.map((name) => ({
+    name,
+    body: bodies[name],
+    contentType: CONTENT_TYPES[name] ?? 'application/octet-stream',
+  }));
+  files.push({ name: MANIFEST_FILE, body: `${stableJson(manifest, 2)}\n`, contentType: 'application/json' });
+  return { files, manifest };
+}
+
+/**
+ * Checks one report folder: manifest.json parses; every file it lists is present with that sha256;
+ * each of REPORT_FILES is listed; no other file is present (pass only the report files of the
+ * folder); report.json names the same report date; and, when `previousManifestBytes` is given, its
+ * sha256 is the manifest's previous_manifest_sha256 (null given = this report must be the first of
+ * the chain; undefined = the link is not checked). Returns the problems found, [] when all is well.
+ */
+export function verifyReport(
+  files: ReadonlyMap<string, string | Uint8Array>,
+  previousManifestBytes?: string | Uint8Array | null,
+): string[] {
+  const problems: string[] = [];
+  const manifestBytes = files.get(MANIFEST_FILE);
+  if (manifestBytes === undefined) return [`${MANIFEST_FILE}: missing`];
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(
+      typeof manifestBytes === 'string'
+        ? manifestBytes
+        : new TextDecoder('utf-8', { fatal: true }).decode(manifestBytes),
+    );
+  } catch (err) {
+    return [`${MANIFEST_FILE}: not valid JSON (${(err as Error).message})`];
+  }
+  const m = manifest as Partial<Manifest> | null;
+  if (
+    !m ||
+    typeof m !== 'object' ||
+    typeof m.files !== 'object' ||
+    m.files === null ||
+    typeof m.report_date !== 'string'
+  ) {
+    return [`${MANIFEST_FILE}: not a report manifest`];
+  }
+  const listed = m.files as Record<string, unknown>;
+  for (const [name, hash] of Object.entries(listed)) {
+    const body = files.get(name);
+    if (body === undefined) problems.push(`${name}: listed in the manifest but missing`);
+    else if (typeof hash !== 'string' || sha256Hex(body) !== hash)
+      problems.push(`${name}: sha256 does not match the manifest`);
+  }
+  for (const name of REPORT_FILES)
+    if (!(name in listed)) problems.push(`${name}: not listed in the manifest`);
+  for (const name of files.keys()) {
+    if (name !== MANIFEST_FILE && !(name in listed)) problems.push(`${name}: not covered by the manifest`);
+  }
+  const report = files.get('report.json');
+  if (report !== undefined) {
+    try {
+      const r = JSON.parse(typeof report === 'string' ? report : new TextDecoder().decode(report)) as {
+        report_date?: unknown;
+      };
+      if (r.report_date !== m.report_date) {
+        problems.push(
+          `report.json: report_date ${String(r.report_date)} differs from the manifest's ${m.report_date}`,
+        );
+      }
+    } catch {
+      problems.push('report.json: not valid JSON');
+    }
+  }
+  if (previousManifestBytes !== undefined) {
+    const expected = previousManifestBytes === null ? null : sha256Hex(previousManifestBytes);
+    const actual = m.previous_manifest_sha256 ?? null;
+    if (actual !== expected) {
+      problems.push(
+        `${MANIFEST_FILE}: chain broken: previous_manifest_sha256 is ${actual ?? 'null'}, the previous manifest hashes to ${expected ?? 'null (none)'}`,
+      );
+    }
+  }
+  return problems;
+}
