@@ -6,17 +6,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LOG_BUCKET, REPORTS_BUCKET } from '../../infra/resources.ts';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { S3Objects } from '../../functions/adapters/object-store.ts';
 import { UsageStore } from '../../functions/adapters/usage-store.ts';
 import { DEFAULT_LIMITS } from '../../functions/core/log-reader.ts';
 import { compileRegistry } from '../../functions/core/recipients.ts';
 import type { RecipientsRegistry } from '../../functions/core/types.ts';
 import type { IngestDeps } from '../../functions/ingest/ingest-object.ts';
-import { type DynamoBackend, type Emulators, localName, startEmulators } from '../../functions/local/stack.ts';
+import {
+  type DynamoBackend,
+  type Emulators,
+  localName,
+  startEmulators,
+} from '../../functions/local/stack.ts';
 import { documentClient } from '../../functions/shared/clients.ts';
+import { LOG_BUCKET, REPORTS_BUCKET } from '../../infra/resources.ts';
 
 export const BACKENDS: DynamoBackend[] = ['dynalite', 'local'];
 
@@ -36,7 +40,10 @@ export interface TestBed {
   stop(): Promise<void>;
 }
 
-export async function startTestBed(backend: DynamoBackend, registry: RecipientsRegistry = {}): Promise<TestBed> {
+export async function startTestBed(
+  backend: DynamoBackend,
+  registry: RecipientsRegistry = {},
+): Promise<TestBed> {
   const dir = mkdtempSync(join(tmpdir(), `auditor-${backend}-`));
   const emulators = await startEmulators({ dataDir: dir, dynamo: backend });
   const doc = documentClient(emulators.dynamo);

@@ -1,0 +1,149 @@
+/**
+ * Usage of one log object per app × UTC day (SPEC §2): requests, records, bytes, errors; the same
+ * per endpoint; per recipient category the requests and records, with the part declared
+ * on_behalf_of an organisation broken down by organisation.
+ */
+import type { UsageRecord } from './record.ts';
+import { dayString } from './timestamps.ts';
+import type { CategoryCounts, Counts, DayUsage } from './types.ts';
+
+interface OrgCounts {
+  requests: number;
+  records: number;
+}
+
+interface CategoryAgg {
+  requests: number;
+  records: number;
+  orgs: Map<string, OrgCounts>;
+}
+
+interface DayAgg extends Counts {
+  endpoints: Map<string, Counts>;
+  categories: Map<string, CategoryAgg>;
+}
+
+const MAX = Number.MAX_SAFE_INTEGER;
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** obj[key] = value, also for the key `__proto__` (which plain assignment would not create). */
+function setKey<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
+export class UsageAggregator {
+  private readonly apps = new Map<string, Map<number, DayAgg>>();
+  private lastApp: string | undefined;
+  private lastDays: Map<number, DayAgg> | undefined;
+  private lastDay = Number.NaN;
+  private lastAgg: DayAgg | undefined;
+
+  /**
+   * Count one valid record in the given categories. Returns a reason when a sum would exceed
+   * 2^53 − 1 (the object must then be quarantined), else undefined.
+   */
+  add(rec: UsageRecord, categories: readonly string[]): string | undefined {
+    const agg = this.dayAgg(rec.app, rec.day);
+    const isError = rec.status >= 400 ? 1 : 0;
+    agg.requests += 1;
+    agg.records += rec.records;
+    agg.bytes += rec.bytes;
+    agg.errors += isError;
+    if (agg.records > MAX || agg.bytes > MAX) {
+      const what = agg.records > MAX ? 'records' : 'bytes';
+      return `usage overflow: ${what} of app ${rec.app} on ${dayString(rec.day)} exceed 2^53−1`;
+    }
+    let ep = agg.endpoints.get(rec.endpoint);
+    if (ep === undefined) {
+      ep = { requests: 0, records: 0, bytes: 0, errors: 0 };
+      agg.endpoints.set(rec.endpoint, ep);
+    }
+    ep.requests += 1;
+    ep.records += rec.records;
+    ep.bytes += rec.bytes;
+    ep.errors += isError;
+    for (let i = 0; i < categories.length; i++) {
+      const name = categories[i] as string;
+      let cat = agg.categories.get(name);
+      if (cat === undefined) {
+        cat = { requests: 0, records: 0, orgs: new Map() };
+        agg.categories.set(name, cat);
+      }
+      cat.requests += 1;
+      cat.records += rec.records;
+      if (rec.org !== undefined) {
+        let org = cat.orgs.get(rec.org);
+        if (org === undefined) {
+          org = { requests: 0, records: 0 };
+          cat.orgs.set(rec.org, org);
+        }
+        org.requests += 1;
+        org.records += rec.records;
+      }
+    }
+    return undefined;
+  }
+
+  private dayAgg(app: string, day: number): DayAgg {
+    if (app === this.lastApp && day === this.lastDay && this.lastAgg) return this.lastAgg;
+    let days = app === this.lastApp ? this.lastDays : this.apps.get(app);
+    if (days === undefined) {
+      days = new Map();
+      this.apps.set(app, days);
+    }
+    let agg = days.get(day);
+    if (agg === undefined) {
+      agg = { requests: 0, records: 0, bytes: 0, errors: 0, endpoints: new Map(), categories: new Map() };
+      days.set(day, agg);
+    }
+    this.lastApp = app;
+    this.lastDays = days;
+    this.lastDay = day;
+    this.lastAgg = agg;
+    return agg;
+  }
+
+  /** Usage sorted by app then day; every object's keys inserted in sorted order. */
+  result(): DayUsage[] {
+    const out: DayUsage[] = [];
+    for (const app of [...this.apps.keys()].sort(byString)) {
+      const days = this.apps.get(app) as Map<number, DayAgg>;
+      for (const day of [...days.keys()].sort((a, b) => a - b)) {
+        const agg = days.get(day) as DayAgg;
+        const endpoints: Record<string, Counts> = {};
+        for (const name of [...agg.endpoints.keys()].sort(byString)) {
+          const c = agg.endpoints.get(name) as Counts;
+          setKey(endpoints, name, {
+            requests: c.requests,
+            records: c.records,
+            bytes: c.bytes,
+            errors: c.errors,
+          });
+        }
+        const categories: Record<string, CategoryCounts> = {};
+        for (const name of [...agg.categories.keys()].sort(byString)) {
+          const c = agg.categories.get(name) as CategoryAgg;
+          const orgs: Record<string, OrgCounts> = {};
+          for (const org of [...c.orgs.keys()].sort(byString)) {
+            const o = c.orgs.get(org) as OrgCounts;
+            setKey(orgs, org, { requests: o.requests, records: o.records });
+          }
+          setKey(categories, name, { requests: c.requests, records: c.records, orgs });
+        }
+        out.push({
+          app,
+          day: dayString(day),
+          requests: agg.requests,
+          records: agg.records,
+          bytes: agg.bytes,
+          errors: agg.errors,
+          endpoints,
+          categories,
+        });
+      }
+    }
+    return out;
+  }
+}

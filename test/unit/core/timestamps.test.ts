@@ -1,0 +1,113 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  checkEpochMs,
+  civilFromDays,
+  dayString,
+  daysFromCivil,
+  MAX_DAY,
+  MIN_DAY,
+  parseDay,
+  parseIsoTimestamp,
+} from '../../../functions/core/timestamps.ts';
+
+/** Epoch ms of years 0000–9999 (Date's own range is wider). */
+const msArb = fc.integer({ min: -62_167_219_200_000, max: 253_402_300_799_999 });
+
+describe('calendar arithmetic', () => {
+  it('daysFromCivil / civilFromDays agree with Date for any day of years 0000–9999', () => {
+    fc.assert(
+      fc.property(msArb, (ms) => {
+        const d = new Date(ms);
+        const days = Math.floor(ms / 86_400_000);
+        expect(daysFromCivil(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())).toBe(days);
+        expect(civilFromDays(days)).toEqual([d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()]);
+        expect(dayString(days)).toBe(d.toISOString().slice(0, 10));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('bounds and day strings', () => {
+    expect(dayString(MIN_DAY)).toBe('0000-01-01');
+    expect(dayString(MAX_DAY)).toBe('9999-12-31');
+    expect(dayString(0)).toBe('1970-01-01');
+    expect(parseDay('2026-11-27')).toBe(daysFromCivil(2026, 11, 27));
+    expect(parseDay('2026-02-29')).toBeUndefined();
+    expect(parseDay('2026-1-01')).toBeUndefined();
+  });
+});
+
+describe('parseIsoTimestamp', () => {
+  it('round-trips any instant written as toISOString()', () => {
+    fc.assert(
+      fc.property(msArb, (ms) => {
+        expect(parseIsoTimestamp(new Date(ms).toISOString())).toBe(ms);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('any zone offset gives the same instant', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4_102_444_800_000 }),
+        fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }),
+        fc.boolean(),
+        (ms, offset, colon) => {
+          const local = new Date(ms + offset * 60_000).toISOString().slice(0, 23);
+          const abs = Math.abs(offset);
+          const hh = String(Math.floor(abs / 60)).padStart(2, '0');
+          const mm = String(abs % 60).padStart(2, '0');
+          const zone = `${offset < 0 ? '-' : '+'}${hh}${colon ? ':' : ''}${mm}`;
+          expect(parseIsoTimestamp(`${local}${zone}`)).toBe(ms);
+        },
+      ),
+    );
+  });
+
+  it.each([
+    ['2026-11-27T08:15:02Z', Date.UTC(2026, 10, 27, 8, 15, 2)],
+    ['2026-11-27T08:15:02.1Z', Date.UTC(2026, 10, 27, 8, 15, 2, 100)],
+    ['2026-11-27T08:15:02.12Z', Date.UTC(2026, 10, 27, 8, 15, 2, 120)],
+    ['2026-11-27T08:15:02.123456Z', Date.UTC(2026, 10, 27, 8, 15, 2, 123)],
+    ['2026-11-27T08:15:02,5Z', Date.UTC(2026, 10, 27, 8, 15, 2, 500)],
+    ['2026-11-27 08:15:02+05:30', Date.UTC(2026, 10, 27, 2, 45, 2)],
+    ['0000-01-01T00:00:00Z', -62_167_219_200_000],
+    ['9999-12-31T23:59:59.999Z', 253_402_300_799_999],
+  ])('%s', (text, ms) => {
+    expect(parseIsoTimestamp(text)).toBe(ms);
+  });
+
+  it.each([
+    ['2026-11-27T08:15:02', 'timestamp: no time zone in "2026-11-27T08:15:02"'],
+    ['2026-11-27T08:15:02.Z', /^timestamp: expected ISO-8601/],
+    ['2026-11-27T08:15:02.1234567890Z', /^timestamp: expected ISO-8601/],
+    ['2026-11-27T08:15:02+5', /^timestamp: expected ISO-8601/],
+    ['2026-11-27T08:15:02+05', /^timestamp: expected ISO-8601/],
+    ['2026-11-27T08:15:02Z ', /^timestamp: expected ISO-8601/],
+    ['2026-11-27T08:15:02+05:3', /^timestamp: expected ISO-8601/],
+    ['2026-11-27X08:15:02Z', /^timestamp: expected ISO-8601/],
+    ['+2026-11-27T08:15:02Z', /^timestamp: expected ISO-8601/],
+    ['2026-11-27T08:15:02+23:60', 'timestamp: impossible zone offset +23:60'],
+    ['2026-00-10T08:15:02Z', 'timestamp: impossible date 2026-00-10'],
+    ['2026-04-31T08:15:02Z', 'timestamp: impossible date 2026-04-31'],
+    ['2026-11-27T24:00:00Z', 'timestamp: impossible time 24:00:00'],
+    ['2026-11-27T23:59:60Z', 'timestamp: impossible time 23:59:60'],
+    ['0000-01-01T00:00:00+00:01', 'timestamp: out of range "0000-01-01T00:00:00+00:01"'],
+    ['x'.repeat(100), /^timestamp: expected ISO-8601 .*…"$/],
+  ])('rejects %j', (text, reason) => {
+    const r = parseIsoTimestamp(text);
+    if (typeof reason === 'string') expect(r).toBe(reason);
+    else expect(r).toMatch(reason);
+  });
+
+  it('epoch milliseconds', () => {
+    expect(checkEpochMs(0)).toBe(0);
+    expect(checkEpochMs(253_402_300_799_999)).toBe(253_402_300_799_999);
+    expect(checkEpochMs(253_402_300_800_000)).toMatch(/out of range/);
+    expect(checkEpochMs(8.64e15 + 1)).toMatch(/out of range/);
+    expect(checkEpochMs(Number.NaN)).toMatch(/must be an integer/);
+    expect(checkEpochMs(1.5)).toMatch(/must be an integer/);
+  });
+});
