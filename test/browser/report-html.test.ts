@@ -1,0 +1,107 @@
+/**
+ * report.html as a person sees it: rendered by headless Chromium (Debian's `chromium`, which
+ * .ci/run installs) driven by playwright-core, with every network request refused.
+ */
+import { existsSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderReport, summariseDataQuality } from '../../functions/core/audit/report.ts';
+import { audit } from '../../functions/core/audit/rules.ts';
+import { agreement, row } from '../unit/audit/helpers.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const HOSTILE = '<script>window.__pwned = 1</script><b>Evil & Co</b>';
+
+let browser: Browser;
+let page: Page;
+const requests: string[] = [];
+
+function html(): string {
+  const agreements = [
+    agreement({
+      licensee: 'acme',
+      name: HOSTILE,
+      quotas: { monthly_records: 5_000, daily_records: 400 },
+      paid_through: '2026-11-10',
+    }),
+  ];
+  const usage = Array.from({ length: 20 }, (_, i) => {
+    const day = `2026-11-${String(i + 1).padStart(2, '0')}`;
+    return [row('a1', day, { requests: 10 + i, records: 150 + 20 * i }), row('a2', day, { requests: 5, records: 90 })];
+  }).flat();
+  usage.push(row('stray-app', '2026-11-03', { requests: 3 }));
+  const findings = audit({ reportDate: '2026-11-20', agreements, usage });
+  const rendered = renderReport({
+    reportDate: '2026-11-20',
+    agreements,
+    usage,
+    findings,
+    dataQuality: summariseDataQuality([
+      { key: 'logs/x.jsonl', gen: 'e1', status: 'ingested', lines: 10, counted: 9, rejected: 1 },
+      { key: 'logs/bad.gz', gen: 'e2', status: 'quarantined', lines: 0, counted: 0, rejected: 0, reason: 'truncated gzip' },
+    ]),
+    run: { generated_at: '2026-11-21T02:00:00Z' },
+    previousManifestSha256: null,
+  });
+  const file = rendered.files.find((f) => f.name === 'report.html');
+  if (!file) throw new Error('no report.html');
+  return file.body;
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (see README)`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.route('**/*', (route) => {
+    requests.push(route.request().url());
+    return route.abort();
+  });
+  await page.setContent(html(), { waitUntil: 'load' });
+  if (process.env.REPORT_SCREENSHOT) await page.screenshot({ path: process.env.REPORT_SCREENSHOT, fullPage: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('report.html in Chromium', () => {
+  it('is self-contained: it asks the network for nothing', () => {
+    expect(requests).toEqual([]);
+  });
+
+  it('shows the summary and the findings table with its rows', async () => {
+    await expect(page.locator('#summary').isVisible()).resolves.toBe(true);
+    const rows = page.locator('#findings tbody tr');
+    expect(await rows.count()).toBeGreaterThanOrEqual(3);
+    await expect(rows.first().isVisible()).resolves.toBe(true);
+    const text = await page.locator('#findings').innerText();
+    expect(text).toContain('quota_exceeded');
+    expect(text).toContain('unpaid_usage');
+  });
+
+  it('draws both charts for the licensee, on screen and of a readable size', async () => {
+    // Daily: a bar per app and day (2 apps × 20 days); cumulative: a point per day.
+    for (const [sel, shape, atLeast] of [
+      ['svg.chart-daily', 'rect', 40],
+      ['svg.chart-cumulative', 'circle', 20],
+    ] as const) {
+      const chart = page.locator(`section.licensee[data-licensee="acme"] ${sel}`);
+      await expect(chart.isVisible()).resolves.toBe(true);
+      const box = await chart.boundingBox();
+      expect(box?.width).toBeGreaterThan(400);
+      expect(box?.width).toBeLessThanOrEqual(1280);
+      expect(box?.height).toBeGreaterThan(150);
+      expect(await chart.locator(shape).count()).toBeGreaterThanOrEqual(atLeast);
+    }
+  });
+
+  it('shows a licensee name holding markup as text, and runs none of it', async () => {
+    const section = await page.locator('section.licensee[data-licensee="acme"]').innerText();
+    expect(section).toContain('<script>window.__pwned = 1</script><b>Evil & Co</b>');
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.locator('section.licensee b').count()).toBe(0);
+  });
+});
