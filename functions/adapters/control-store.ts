@@ -7,8 +7,8 @@
  *   report     pk REPORT      sk <date>        { writtenAt, contentSha256 }   when each report was written
  */
 import { createHash } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Agreement } from '../core/audit/agreements.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 import { batchWrite } from './dynamo-batch.ts';
@@ -47,7 +47,9 @@ export class ControlStore {
 
   async putRegistry(registry: RecipientsRegistry): Promise<StoredRegistry> {
     const stored = { registry, hash: registryHash(registry) };
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'REGISTRY', sk: 'current', ...stored } }));
+    await this.doc.send(
+      new PutCommand({ TableName: this.table, Item: { pk: 'REGISTRY', sk: 'current', ...stored } }),
+    );
     return stored;
   }
 
@@ -82,7 +84,9 @@ export class ControlStore {
     await batchWrite(
       this.doc,
       this.table,
-      agreements.map((agreement) => ({ PutRequest: { Item: { pk: 'AGREEMENT', sk: agreement.licensee, agreement } } })),
+      agreements.map((agreement) => ({
+        PutRequest: { Item: { pk: 'AGREEMENT', sk: agreement.licensee, agreement } },
+      })),
     );
   }
 

@@ -1,12 +1,7 @@
 /**
  * S3 adapter: reading log objects and writing small data-quality and report files.
  */
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 export interface OpenedObject {
   body: AsyncIterable<Uint8Array>;
@@ -37,7 +32,9 @@ export class S3Objects implements ObjectReader, ObjectWriter {
 
   async open(bucket: string, key: string, versionId?: string): Promise<OpenedObject | undefined> {
     try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+      const out = await this.s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+      );
       const body = out.Body as unknown as AsyncIterable<Uint8Array> & { destroy?: () => void };
       return {
         body,
@@ -54,7 +51,9 @@ export class S3Objects implements ObjectReader, ObjectWriter {
   }
 
   async put(bucket: string, key: string, body: string | Uint8Array, contentType: string): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+    );
   }
 
   async getText(bucket: string, key: string): Promise<string | undefined> {

@@ -44,8 +44,12 @@ export class ReportStore {
   }
 
   /** Writes the files in order; put the manifest last in `files`. */
-  async write(date: string, files: readonly { name: string; body: string; contentType: string }[]): Promise<void> {
-    for (const f of files) await this.objects.put(this.bucket, reportKey(date, f.name), f.body, f.contentType);
+  async write(
+    date: string,
+    files: readonly { name: string; body: string; contentType: string }[],
+  ): Promise<void> {
+    for (const f of files)
+      await this.objects.put(this.bucket, reportKey(date, f.name), f.body, f.contentType);
   }
 
   async latest(): Promise<string | undefined> {
@@ -54,6 +58,11 @@ export class ReportStore {
   }
 
   async setLatest(date: string): Promise<void> {
-    await this.objects.put(this.bucket, LATEST_KEY, `${JSON.stringify({ report_date: date })}\n`, 'application/json');
+    await this.objects.put(
+      this.bucket,
+      LATEST_KEY,
+      `${JSON.stringify({ report_date: date })}\n`,
+      'application/json',
+    );
   }
 }

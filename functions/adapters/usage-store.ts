@@ -17,8 +17,8 @@
  * after the commit; the list of what is left to delete stays in the manifest until done.
  */
 import { createHash } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DayUsage, SourceRef } from '../core/types.ts';
 import { compareAppDay, sumDayUsage } from '../core/usage-math.ts';
 import { batchGet, batchWrite, DEFAULT_RETRY, type RetryPolicy, type WriteRequest } from './dynamo-batch.ts';
@@ -103,7 +103,9 @@ export class UsageStore {
   ) {}
 
   async getManifest(key: string): Promise<ObjectManifest | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: manifestKey(key), ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: manifestKey(key), ConsistentRead: true }),
+    );
     return out.Item ? fromManifestItem(out.Item) : undefined;
   }
 
@@ -257,8 +259,8 @@ export class UsageStore {
     const sources = new Map<string, SourceRef[]>();
     for (const i of live) {
       const k = `${i.app}\u0000${i.day}`;
-      let list = sources.get(k);
-      if (!list) sources.set(k, (list = []));
+      const list = sources.get(k) ?? [];
+      sources.set(k, list);
       list.push({ key: i.key as string, gen: i.gen as string });
     }
     return sumDayUsage(live.map(toDayUsage))
@@ -278,7 +280,8 @@ export class UsageStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: from && to ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk',
-          ExpressionAttributeValues: from && to ? { ':pk': pk, ':from': from, ':to': `${to}\uffff` } : { ':pk': pk },
+          ExpressionAttributeValues:
+            from && to ? { ':pk': pk, ':from': from, ':to': `${to}\uffff` } : { ':pk': pk },
           ExclusiveStartKey: start,
           ConsistentRead: true,
         }),

@@ -39,12 +39,14 @@ export function parseAuditEvent(event: unknown, now: Date): AuditRequest {
     const [from, to] = [date('from'), date('to')];
     if (from > to) throw new AuditRequestError(`from ${from} is after to ${to}`);
     const dates = daysFrom(from, to);
-    if (dates.length > MAX_DATES) throw new AuditRequestError(`${dates.length} dates requested; at most ${MAX_DATES}`);
+    if (dates.length > MAX_DATES)
+      throw new AuditRequestError(`${dates.length} dates requested; at most ${MAX_DATES}`);
     return { kind: 'dates', dates };
   }
   if (typeof e.time === 'string') {
     const t = new Date(e.time);
-    if (Number.isNaN(t.getTime())) throw new AuditRequestError(`time: not a timestamp: ${JSON.stringify(e.time)}`);
+    if (Number.isNaN(t.getTime()))
+      throw new AuditRequestError(`time: not a timestamp: ${JSON.stringify(e.time)}`);
     return { kind: 'nightly', time: t };
   }
   return { kind: 'nightly', time: now };

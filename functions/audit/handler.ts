@@ -21,5 +21,8 @@ export const handler = createAuditHandler({
   reports: new ReportStore(new S3Objects(createS3Client()), config.reportsBucket),
   now: () => new Date(),
   logger: new Logger({ serviceName: 'usage-auditor-audit' }),
-  metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'UsageAuditor', serviceName: 'audit' }),
+  metrics: new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'UsageAuditor',
+    serviceName: 'audit',
+  }),
 });

@@ -16,7 +16,13 @@ import type { ControlStore } from '../adapters/control-store.ts';
 import { MANIFEST, type ReportStore } from '../adapters/report-store.ts';
 import type { ObjectManifest, UsageStore } from '../adapters/usage-store.ts';
 import { addDays, sha256Hex, stableJson, windowOf } from '../core/audit/format.ts';
-import { type DataQualityObject, type Manifest, renderReport, summariseDataQuality, verifyReport } from '../core/audit/report.ts';
+import {
+  type DataQualityObject,
+  type Manifest,
+  renderReport,
+  summariseDataQuality,
+  verifyReport,
+} from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
 
 export interface AuditDeps {
@@ -51,14 +57,22 @@ function toDataQuality(m: ObjectManifest): DataQualityObject {
   };
 }
 
-async function previousManifest(deps: AuditDeps, date: string, dates: readonly string[]): Promise<string | null> {
+async function previousManifest(
+  deps: AuditDeps,
+  date: string,
+  dates: readonly string[],
+): Promise<string | null> {
   const before = dates.filter((d) => d < date).at(-1);
   if (!before) return null;
   const text = await deps.reports.readFile(before, MANIFEST);
   return text === undefined ? null : sha256Hex(text);
 }
 
-export async function auditDate(deps: AuditDeps, date: string, knownDates?: readonly string[]): Promise<DateResult> {
+export async function auditDate(
+  deps: AuditDeps,
+  date: string,
+  knownDates?: readonly string[],
+): Promise<DateResult> {
   const { start, end } = windowOf(date);
   const [agreements, usage, dqKeys] = await Promise.all([
     deps.control.listAgreements(),

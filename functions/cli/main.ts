@@ -24,7 +24,11 @@ import { type GlobalOptions, withRuntime } from './runtime.ts';
 
 const program = new Command('auditor')
   .description('Proves whether API data licensees keep to their agreements.')
-  .addOption(new Option('--data-dir <dir>', 'state of the embedded local stack (default ./.auditor)').env('AUDITOR_DATA_DIR'))
+  .addOption(
+    new Option('--data-dir <dir>', 'state of the embedded local stack (default ./.auditor)').env(
+      'AUDITOR_DATA_DIR',
+    ),
+  )
   .option('--stack <name>', 'work against a deployed CloudFormation stack instead of the local one')
   .option('--region <region>', 'AWS region of --stack')
   .showHelpAfterError('(add --help for usage)')
@@ -46,7 +50,9 @@ agreements
   .argument('<file>')
   .action(async (file: string) => {
     const loaded = await run((rt) => loadAgreements(rt, file));
-    process.stdout.write(`loaded ${loaded.length} agreement(s): ${loaded.map((a) => a.licensee).join(', ')}\n`);
+    process.stdout.write(
+      `loaded ${loaded.length} agreement(s): ${loaded.map((a) => a.licensee).join(', ')}\n`,
+    );
   });
 agreements
   .command('list')
@@ -136,7 +142,8 @@ reports
   .description('check every report file against its manifest and the manifests’ hash chain')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
-    if (!(await run((rt) => verifyReports(rt, opts.json === true)))) throw new CliError('verification failed');
+    if (!(await run((rt) => verifyReports(rt, opts.json === true))))
+      throw new CliError('verification failed');
   });
 
 program
@@ -147,15 +154,18 @@ program
   .option('--licensee <licensee>', 'only this licensee')
   .addOption(new Option('--severity <severity>', 'only this severity').choices(SEVERITIES))
   .option('--json', 'print JSON')
-  .action(async (opts: { date?: string; rule?: string; licensee?: string; severity?: string; json?: boolean }) => {
-    printFindings(await run((rt) => queryFindings(rt, opts)), opts.json === true);
-  });
+  .action(
+    async (opts: { date?: string; rule?: string; licensee?: string; severity?: string; json?: boolean }) => {
+      printFindings(await run((rt) => queryFindings(rt, opts)), opts.json === true);
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`auditor: ${message}\n`);
-  if (!(err instanceof CliError) && process.env.AUDITOR_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+  if (!(err instanceof CliError) && process.env.AUDITOR_DEBUG)
+    process.stderr.write(`${(err as Error).stack}\n`);
   process.exitCode = 1;
 }

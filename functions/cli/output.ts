@@ -6,7 +6,11 @@ export function printJson(value: unknown): void {
 
 export const fmt = (n: number): string => n.toLocaleString('en-US');
 
-export function printTable(head: string[], rows: (string | number)[][], numeric: ReadonlySet<number> = new Set()): void {
+export function printTable(
+  head: string[],
+  rows: (string | number)[][],
+  numeric: ReadonlySet<number> = new Set(),
+): void {
   const table = new Table({
     head,
     style: { head: [], border: [], compact: true },

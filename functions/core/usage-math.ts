@@ -35,7 +35,8 @@ function addCategory(into: CategoryCounts, from: CategoryCounts): void {
   into.requests = add(into.requests, from.requests);
   into.records = add(into.records, from.records);
   for (const [org, c] of Object.entries(from.orgs)) {
-    const t = (into.orgs[org] ??= { requests: 0, records: 0 });
+    const t = into.orgs[org] ?? { requests: 0, records: 0 };
+    into.orgs[org] = t;
     t.requests = add(t.requests, c.requests);
     t.records = add(t.records, c.records);
   }
@@ -52,9 +53,15 @@ export function sumDayUsage(rows: Iterable<DayUsage>): DayUsage[] {
       byKey.set(k, t);
     }
     addCounts(t, row);
-    for (const [ep, c] of Object.entries(row.endpoints)) addCounts((t.endpoints[ep] ??= emptyCounts()), c);
+    for (const [ep, c] of Object.entries(row.endpoints)) {
+      const e = t.endpoints[ep] ?? emptyCounts();
+      t.endpoints[ep] = e;
+      addCounts(e, c);
+    }
     for (const [cat, c] of Object.entries(row.categories)) {
-      addCategory((t.categories[cat] ??= { requests: 0, records: 0, orgs: {} }), c);
+      const into = t.categories[cat] ?? { requests: 0, records: 0, orgs: {} };
+      t.categories[cat] = into;
+      addCategory(into, c);
     }
   }
   return [...byKey.values()].sort(compareAppDay).map(normalise);

@@ -53,9 +53,19 @@ const ALLOWED = [
   'GET /2/users/by',
   'GET /2/tweets/counts/recent',
 ];
-const NORTHWIND = ['nw-search', 'nw-ads', 'nw-insights', 'nw-copilot', 'nw-feed', 'nw-trends', 'nw-mail', 'nw-maps'];
+const NORTHWIND = [
+  'nw-search',
+  'nw-ads',
+  'nw-insights',
+  'nw-copilot',
+  'nw-feed',
+  'nw-trends',
+  'nw-mail',
+  'nw-maps',
+];
 
-const days = (): string[] => Array.from({ length: 27 }, (_, i) => `2026-11-${String(i + 1).padStart(2, '0')}`);
+const days = (): string[] =>
+  Array.from({ length: 27 }, (_, i) => `2026-11-${String(i + 1).padStart(2, '0')}`);
 
 export interface DemoFile {
   key: string;
@@ -119,22 +129,38 @@ export function generateDemoLogs(dir: string, seed = 20261127): DemoFile[] {
       }
     }
     if (day === '2026-11-20') {
-      for (let i = 0; i < 400; i++) a.push(line(day, 'nw-feed', 10_000, { endpoint: 'GET /2/tweets/search/all', status: 200 }));
+      for (let i = 0; i < 400; i++)
+        a.push(line(day, 'nw-feed', 10_000, { endpoint: 'GET /2/tweets/search/all', status: 200 }));
     }
     for (let i = 0; i < 320; i++) b.push(line(day, 'fab-lab', int(0, 200)));
     for (let i = 0; i < 40; i++) a.push(line(day, 'unregistered-bot', int(0, 100)));
 
     const dd = day.slice(8, 10);
     const jsonl = a.map((l) => JSON.stringify(l));
-    if (day === '2026-11-09') jsonl.splice(100, 0, '{"timestamp":"2026-11-09T25:61:00Z","app_id":"nw-ads"}', 'garbage line');
-    files.push(write(dir, `2026/11/${dd}/gateway-a.jsonl.gz`, gzipSync(`${jsonl.join('\n')}\n`), jsonl.length));
+    if (day === '2026-11-09')
+      jsonl.splice(100, 0, '{"timestamp":"2026-11-09T25:61:00Z","app_id":"nw-ads"}', 'garbage line');
+    files.push(
+      write(dir, `2026/11/${dd}/gateway-a.jsonl.gz`, gzipSync(`${jsonl.join('\n')}\n`), jsonl.length),
+    );
     const header = 'timestamp,app_id,endpoint,status,records,bytes,client_ip,on_behalf_of,request_id';
     const rows = b.map((l) =>
-      [l.timestamp, l.app_id, l.endpoint, l.status, l.records, l.bytes, l.client_ip ?? '', l.on_behalf_of ?? '', l.request_id]
+      [
+        l.timestamp,
+        l.app_id,
+        l.endpoint,
+        l.status,
+        l.records,
+        l.bytes,
+        l.client_ip ?? '',
+        l.on_behalf_of ?? '',
+        l.request_id,
+      ]
         .map(csvCell)
         .join(','),
     );
-    files.push(write(dir, `2026/11/${dd}/gateway-b.csv`, `${header}\r\n${rows.join('\r\n')}\r\n`, rows.length + 1));
+    files.push(
+      write(dir, `2026/11/${dd}/gateway-b.csv`, `${header}\r\n${rows.join('\r\n')}\r\n`, rows.length + 1),
+    );
   }
   const broken = gzipSync(`${JSON.stringify(line('2026-11-14', 'nw-ads', 10))}\n`.repeat(500));
   files.push(write(dir, '2026/11/14/gateway-c.jsonl.gz', broken.subarray(0, broken.length - 40), 0));

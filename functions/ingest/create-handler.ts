@@ -31,7 +31,8 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
     metrics.addMetric(`Objects_${result.outcome}`, MetricUnit.Count, 1);
     if (result.counted) metrics.addMetric('LinesCounted', MetricUnit.Count, result.counted);
     if (result.rejected) metrics.addMetric('LinesRejected', MetricUnit.Count, result.rejected);
-    if (result.outcome === 'quarantined') logger.warn('object quarantined', { key: result.key, reason: result.reason });
+    if (result.outcome === 'quarantined')
+      logger.warn('object quarantined', { key: result.key, reason: result.reason });
     return result;
   }
 

@@ -47,7 +47,8 @@ function fromNotificationRecord(record: S3NotificationRecord): IngestRequest | u
   if (!record.eventName?.startsWith('ObjectCreated:')) return undefined;
   const bucket = record.s3?.bucket?.name;
   const rawKey = record.s3?.object?.key;
-  if (!bucket || rawKey === undefined) throw new EventError('S3 event record without bucket name or object key');
+  if (!bucket || rawKey === undefined)
+    throw new EventError('S3 event record without bucket name or object key');
   const o = record.s3?.object ?? {};
   return {
     bucket,
@@ -64,7 +65,9 @@ function fromEventBridge(event: Record<string, unknown>): IngestRequest[] {
   const bucket = isObject(detail.bucket) ? detail.bucket.name : undefined;
   const object = isObject(detail.object) ? detail.object : {};
   if (typeof bucket !== 'string' || typeof object.key !== 'string') {
-    throw new EventError('EventBridge "Object Created" event without detail.bucket.name or detail.object.key');
+    throw new EventError(
+      'EventBridge "Object Created" event without detail.bucket.name or detail.object.key',
+    );
   }
   return [
     {
@@ -95,7 +98,9 @@ export function requestsFromEvent(event: unknown): IngestRequest[] {
     const out: IngestRequest[] = [];
     for (const r of event.Records as S3NotificationRecord[]) {
       if (!isObject(r) || r.eventSource !== 'aws:s3') {
-        throw new EventError(`unsupported event record from ${JSON.stringify((r as S3NotificationRecord)?.eventSource)}`);
+        throw new EventError(
+          `unsupported event record from ${JSON.stringify((r as S3NotificationRecord)?.eventSource)}`,
+        );
       }
       const req = fromNotificationRecord(r);
       if (req) out.push(req);

@@ -8,10 +8,10 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ControlStore } from '../adapters/control-store.ts';
 import { S3Objects } from '../adapters/object-store.ts';
 import { UsageStore } from '../adapters/usage-store.ts';
-import { cachedRegistry } from './registry-cache.ts';
 import { createDynamoClient, createS3Client, documentClient } from '../shared/clients.ts';
 import { loadIngestConfig } from '../shared/config.ts';
 import { createIngestHandler } from './create-handler.ts';
+import { cachedRegistry } from './registry-cache.ts';
 
 const config = loadIngestConfig();
 const s3 = new S3Objects(createS3Client());
@@ -26,5 +26,8 @@ export const handler = createIngestHandler({
   limits: config.limits,
   now: () => new Date(),
   logger: new Logger({ serviceName: 'usage-auditor-ingest' }),
-  metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'UsageAuditor', serviceName: 'ingest' }),
+  metrics: new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'UsageAuditor',
+    serviceName: 'ingest',
+  }),
 });

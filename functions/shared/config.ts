@@ -14,7 +14,9 @@ type Env = Record<string, string | undefined>;
 function required(env: Env, names: readonly string[]): Record<string, string> {
   const missing = names.filter((n) => !env[n]);
   if (missing.length > 0) {
-    throw new ConfigError(`missing environment variable${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+    throw new ConfigError(
+      `missing environment variable${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`,
+    );
   }
   return Object.fromEntries(names.map((n) => [n, env[n] as string]));
 }
@@ -23,7 +25,8 @@ function positiveInt(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${name}: expected a positive integer, got "${raw}"`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new ConfigError(`${name}: expected a positive integer, got "${raw}"`);
   return n;
 }
 

@@ -27,7 +27,10 @@ function html(): string {
   ];
   const usage = Array.from({ length: 20 }, (_, i) => {
     const day = `2026-11-${String(i + 1).padStart(2, '0')}`;
-    return [row('a1', day, { requests: 10 + i, records: 150 + 20 * i }), row('a2', day, { requests: 5, records: 90 })];
+    return [
+      row('a1', day, { requests: 10 + i, records: 150 + 20 * i }),
+      row('a2', day, { requests: 5, records: 90 }),
+    ];
   }).flat();
   usage.push(row('stray-app', '2026-11-03', { requests: 3 }));
   const findings = audit({ reportDate: '2026-11-20', agreements, usage });
@@ -38,7 +41,15 @@ function html(): string {
     findings,
     dataQuality: summariseDataQuality([
       { key: 'logs/x.jsonl', gen: 'e1', status: 'ingested', lines: 10, counted: 9, rejected: 1 },
-      { key: 'logs/bad.gz', gen: 'e2', status: 'quarantined', lines: 0, counted: 0, rejected: 0, reason: 'truncated gzip' },
+      {
+        key: 'logs/bad.gz',
+        gen: 'e2',
+        status: 'quarantined',
+        lines: 0,
+        counted: 0,
+        rejected: 0,
+        reason: 'truncated gzip',
+      },
     ]),
     run: { generated_at: '2026-11-21T02:00:00Z' },
     previousManifestSha256: null,
@@ -49,10 +60,17 @@ function html(): string {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (see README)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (see README)`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.route('**/*', (route) => {
@@ -60,7 +78,8 @@ beforeAll(async () => {
     return route.abort();
   });
   await page.setContent(html(), { waitUntil: 'load' });
-  if (process.env.REPORT_SCREENSHOT) await page.screenshot({ path: process.env.REPORT_SCREENSHOT, fullPage: true });
+  if (process.env.REPORT_SCREENSHOT)
+    await page.screenshot({ path: process.env.REPORT_SCREENSHOT, fullPage: true });
 });
 
 afterAll(async () => {
@@ -77,7 +96,7 @@ describe('report.html in Chromium', () => {
     const rows = page.locator('#findings tbody tr');
     expect(await rows.count()).toBeGreaterThanOrEqual(3);
     await expect(rows.first().isVisible()).resolves.toBe(true);
-    const text = await page.locator('#findings').innerText();
+    const text = await page.locator('#findings').textContent();
     expect(text).toContain('quota_exceeded');
     expect(text).toContain('unpaid_usage');
   });
@@ -99,9 +118,9 @@ describe('report.html in Chromium', () => {
   });
 
   it('shows a licensee name holding markup as text, and runs none of it', async () => {
-    const section = await page.locator('section.licensee[data-licensee="acme"]').innerText();
+    const section = await page.locator('section.licensee[data-licensee="acme"]').textContent();
     expect(section).toContain('<script>window.__pwned = 1</script><b>Evil & Co</b>');
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
     expect(await page.locator('section.licensee b').count()).toBe(0);
   });
 });

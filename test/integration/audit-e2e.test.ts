@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlStore } from '../../functions/adapters/control-store.ts';
 import { S3Objects } from '../../functions/adapters/object-store.ts';
 import { ReportStore } from '../../functions/adapters/report-store.ts';
-import { UsageStore } from '../../functions/adapters/usage-store.ts';
 import { parseAgreementsFile } from '../../functions/core/audit/agreements.ts';
 import { verifyReport } from '../../functions/core/audit/report.ts';
 import { type AuditUsageRow, audit, type Finding } from '../../functions/core/audit/rules.ts';
@@ -24,7 +23,6 @@ import { GENERATOR_RECIPIENTS, generateLogs } from '../support/log-generator.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'auditor-audit-e2e-'));
 let stack: LocalStack;
-let usage: UsageStore;
 let control: ControlStore;
 let reports: ReportStore;
 
@@ -33,7 +31,16 @@ const parsed = parseAgreementsFile(agreementsText, 'agreements.yaml');
 if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
 const agreements = parsed.agreements;
 
-const NORTHWIND = ['nw-search', 'nw-ads', 'nw-insights', 'nw-copilot', 'nw-feed', 'nw-trends', 'nw-mail', 'nw-maps'];
+const NORTHWIND = [
+  'nw-search',
+  'nw-ads',
+  'nw-insights',
+  'nw-copilot',
+  'nw-feed',
+  'nw-trends',
+  'nw-mail',
+  'nw-maps',
+];
 const DAYS = Array.from({ length: 27 }, (_, i) => `2026-11-${String(i + 1).padStart(2, '0')}`);
 const expected: DayUsage[] = [];
 
@@ -41,14 +48,17 @@ async function put(key: string, body: string | Uint8Array): Promise<void> {
   await stack.s3.send(new PutObjectCommand({ Bucket: stack.logBucket, Key: key, Body: body }));
 }
 
-function sumBy(rows: readonly DayUsage[], pred: (r: DayUsage) => boolean, f: (r: DayUsage) => number): number {
+function sumBy(
+  rows: readonly DayUsage[],
+  pred: (r: DayUsage) => boolean,
+  f: (r: DayUsage) => number,
+): number {
   return rows.filter(pred).reduce((n, r) => n + f(r), 0);
 }
 
 beforeAll(async () => {
   stack = await startLocalStack({ dataDir: dir, logLevel: 'SILENT' });
   const doc = documentClient(stack.dynamo);
-  usage = new UsageStore(doc, stack.env.USAGE_TABLE as string);
   control = new ControlStore(doc, stack.env.CONTROL_TABLE as string);
   reports = new ReportStore(new S3Objects(stack.s3), stack.reportsBucket);
   await control.putAgreements(agreements);
@@ -83,7 +93,10 @@ const strip = (f: Finding) => ({ ...f, evidence: undefined });
 
 describe('nightly audit end to end', () => {
   it('writes findings equal to an independent computation on the generated usage', async () => {
-    const out = (await stack.invokeAudit({ source: 'usage-auditor.schedule', time: '2026-11-28T02:00:00Z' })) as {
+    const out = (await stack.invokeAudit({
+      source: 'usage-auditor.schedule',
+      time: '2026-11-28T02:00:00Z',
+    })) as {
       reports: { date: string; written: boolean }[];
     };
     expect(out.reports).toEqual([{ date: '2026-11-27', findings: expect.any(Number), written: true }]);
@@ -98,27 +111,48 @@ describe('nightly audit end to end', () => {
     expect(findings.map(strip)).toEqual(fromGenerator.map(strip));
 
     // And the headline numbers, summed here by hand.
-    const nwRecords = sumBy(expected, (r) => NORTHWIND.includes(r.app), (r) => r.records);
+    const nwRecords = sumBy(
+      expected,
+      (r) => NORTHWIND.includes(r.app),
+      (r) => r.records,
+    );
     const monthly = findings.find((f) => f.licensee === 'northwind' && f.metric === 'monthly_records');
     if (nwRecords > 40_000_000) expect(monthly?.observed).toBe(nwRecords);
     else expect(monthly).toBeUndefined();
     const unpaid = findings.find((f) => f.licensee === 'northwind' && f.rule === 'unpaid_usage');
-    const unpaidRecords = sumBy(expected, (r) => NORTHWIND.includes(r.app) && r.day > '2026-11-15', (r) => r.records);
+    const unpaidRecords = sumBy(
+      expected,
+      (r) => NORTHWIND.includes(r.app) && r.day > '2026-11-15',
+      (r) => r.records,
+    );
     expect(unpaid?.observed).toBe(unpaidRecords);
     expect(unpaid?.amount_owed).toBe(Math.round((unpaidRecords * 0.75) / 10) / 100);
     const bot = findings.find((f) => f.rule === 'unknown_app');
     expect(bot).toMatchObject({ licensee: null, subject: 'unregistered-bot' });
-    expect(bot?.observed).toBe(sumBy(expected, (r) => r.app === 'unregistered-bot', (r) => r.requests));
+    expect(bot?.observed).toBe(
+      sumBy(
+        expected,
+        (r) => r.app === 'unregistered-bot',
+        (r) => r.requests,
+      ),
+    );
     const gov = findings.find((f) => f.licensee === 'northwind' && f.rule === 'prohibited_recipient');
     const govRequests = sumBy(
       expected,
       (r) => NORTHWIND.includes(r.app),
-      (r) => (r.categories.government?.requests ?? 0) - (r.categories.government?.orgs['dept-of-examples']?.requests ?? 0),
+      (r) =>
+        (r.categories.government?.requests ?? 0) -
+        (r.categories.government?.orgs['dept-of-examples']?.requests ?? 0),
     );
     expect(gov?.observed).toBe(govRequests);
     // Evidence names the four drops.
     expect(new Set(unpaid?.evidence.sources.map((s) => s.key))).toEqual(
-      new Set(['logs/2026/11/drop-0.jsonl', 'logs/2026/11/drop-1.csv', 'logs/2026/11/drop-2.jsonl.gz', 'logs/2026/11/drop-3.csv.gz']),
+      new Set([
+        'logs/2026/11/drop-0.jsonl',
+        'logs/2026/11/drop-1.csv',
+        'logs/2026/11/drop-2.jsonl.gz',
+        'logs/2026/11/drop-3.csv.gz',
+      ]),
     );
     expect(await reports.latest()).toBe('2026-11-27');
   });
@@ -138,7 +172,15 @@ describe('nightly audit end to end', () => {
 
     // A late drop for 5 November arrives after both reports were written.
     const late = [1, 2, 3]
-      .map((i) => JSON.stringify({ timestamp: `2026-11-05T0${i}:00:00Z`, app_id: 'unregistered-bot', endpoint: 'GET /2/users/by', status: 200, records: 7 }))
+      .map((i) =>
+        JSON.stringify({
+          timestamp: `2026-11-05T0${i}:00:00Z`,
+          app_id: 'unregistered-bot',
+          endpoint: 'GET /2/users/by',
+          status: 200,
+          records: 7,
+        }),
+      )
       .join('\n');
     await put('logs/2026/11/late/drop-late.jsonl', late);
     await stack.drain();
@@ -153,7 +195,9 @@ describe('nightly audit end to end', () => {
     const reAudited = await findingsOf('2026-11-10');
     expect(reAudited.find((f) => f.rule === 'unknown_app')?.observed).toBe(earlyBot + 3);
     // The finding keeps its id across the re-audit.
-    expect(reAudited.find((f) => f.rule === 'unknown_app')?.finding_id).toBe(early.find((f) => f.rule === 'unknown_app')?.finding_id);
+    expect(reAudited.find((f) => f.rule === 'unknown_app')?.finding_id).toBe(
+      early.find((f) => f.rule === 'unknown_app')?.finding_id,
+    );
 
     const dates = await reports.listDates();
     expect(dates).toEqual(['2026-11-10', '2026-11-27']);
@@ -164,7 +208,9 @@ describe('nightly audit end to end', () => {
     expect(await reports.latest()).toBe('2026-11-27');
 
     // Nothing changed since: the next night re-audits nothing earlier.
-    const quiet = (await stack.invokeAudit({ time: '2026-11-28T02:00:00Z' })) as { reports: { date: string; written: boolean }[] };
+    const quiet = (await stack.invokeAudit({ time: '2026-11-28T02:00:00Z' })) as {
+      reports: { date: string; written: boolean }[];
+    };
     expect(quiet.reports).toEqual([{ date: '2026-11-27', findings: expect.any(Number), written: false }]);
   });
 });

@@ -31,7 +31,14 @@ function makeLog(seed: number, lines: number) {
     const bytes = Math.floor(rnd() * 100_000);
     const status = rnd() < 0.1 ? 503 : 200;
     out.push(
-      JSON.stringify({ timestamp: `${day}T12:00:00Z`, app_id: app, endpoint: 'GET /2/tweets/search/recent', status, records, bytes }),
+      JSON.stringify({
+        timestamp: `${day}T12:00:00Z`,
+        app_id: app,
+        endpoint: 'GET /2/tweets/search/recent',
+        status,
+        records,
+        bytes,
+      }),
     );
     const k = `${app}/${day}`;
     const t = totals.get(k) ?? { requests: 0, records: 0, bytes: 0, errors: 0 };
@@ -64,7 +71,10 @@ function sumTotals(...all: Totals[]): Record<string, unknown> {
 async function observed(store: UsageStore): Promise<Record<string, unknown>> {
   const rows = await store.queryUsage({ from: '2026-10-01', to: '2026-11-30' });
   return Object.fromEntries(
-    rows.map((r) => [`${r.app}/${r.day}`, { requests: r.requests, records: r.records, bytes: r.bytes, errors: r.errors }]),
+    rows.map((r) => [
+      `${r.app}/${r.day}`,
+      { requests: r.requests, records: r.records, bytes: r.bytes, errors: r.errors },
+    ]),
   );
 }
 
@@ -80,7 +90,8 @@ function crashingStore(bed: TestBed, command: string, failAt: number): UsageStor
   let calls = 0;
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === command && ++calls === failAt) throw new Error(`injected crash at ${command} #${failAt}`);
+      if (context.commandName === command && ++calls === failAt)
+        throw new Error(`injected crash at ${command} #${failAt}`);
       return next(args);
     },
     { step: 'initialize', name: 'crashInjector' },

@@ -15,7 +15,14 @@ import { type LocalStack, startLocalStack } from '../../functions/local/stack.ts
 import { documentClient } from '../../functions/shared/clients.ts';
 
 const line = (app: string, ts: string, records: number) =>
-  JSON.stringify({ timestamp: ts, app_id: app, endpoint: 'GET /2/users/by', status: 200, records, bytes: 10 });
+  JSON.stringify({
+    timestamp: ts,
+    app_id: app,
+    endpoint: 'GET /2/users/by',
+    status: 200,
+    records,
+    bytes: 10,
+  });
 
 let stack: LocalStack;
 let store: UsageStore;
@@ -57,7 +64,9 @@ describe('embedded local stack', () => {
       expect((await store.getManifest(key))?.status).toBe('ingested');
     }
     const rows = await store.queryUsage({ from: '2026-11-01', to: '2026-11-30' });
-    expect(rows.map((r) => [r.app, r.day, r.records])).toEqual(keys.map((_, i) => [`app-${i}`, '2026-11-27', 10 * (i + 1)]));
+    expect(rows.map((r) => [r.app, r.day, r.records])).toEqual(
+      keys.map((_, i) => [`app-${i}`, '2026-11-27', 10 * (i + 1)]),
+    );
     expect(rows[4]?.sources).toEqual([{ key: 'logs/café/日本.jsonl.gz', gen: expect.any(String) }]);
   });
 
@@ -82,13 +91,25 @@ describe('embedded local stack', () => {
     const mixed = await store.getManifest('logs/bad/mixed.jsonl');
     expect(mixed).toMatchObject({ status: 'ingested', counted: 1, rejected: 1 });
     const rejects = await objects.getText(stack.reportsBucket, mixed?.rejectsKey as string);
-    expect(rejects?.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
-      { key: 'logs/bad/mixed.jsonl', gen: mixed?.gen, line: 2, reason: expect.stringMatching(/invalid JSON/) },
+    expect(
+      rejects
+        ?.trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      {
+        key: 'logs/bad/mixed.jsonl',
+        gen: mixed?.gen,
+        line: 2,
+        reason: expect.stringMatching(/invalid JSON/),
+      },
     ]);
 
     const trunc = await store.getManifest('logs/bad/truncated.jsonl.gz');
     expect(trunc).toMatchObject({ status: 'quarantined', counted: 0, reason: expect.stringMatching(/gzip/) });
-    const record = JSON.parse((await objects.getText(stack.reportsBucket, trunc?.quarantineKey as string)) ?? '{}');
+    const record = JSON.parse(
+      (await objects.getText(stack.reportsBucket, trunc?.quarantineKey as string)) ?? '{}',
+    );
     expect(record).toMatchObject({ key: 'logs/bad/truncated.jsonl.gz', reason: trunc?.reason });
     const rows = await store.queryUsage({ from: '2026-11-27', to: '2026-11-27', apps: ['trunc', 'mixed'] });
     expect(rows.map((r) => [r.app, r.requests])).toEqual([['mixed', 1]]);

@@ -1,6 +1,11 @@
 /** `auditor agreements load FILE | list` and `auditor recipients load FILE`. */
 import { readFile } from 'node:fs/promises';
-import { type Agreement, appConflicts, parseAgreementsFile, parseRecipientsFile } from '../../core/audit/agreements.ts';
+import {
+  type Agreement,
+  appConflicts,
+  parseAgreementsFile,
+  parseRecipientsFile,
+} from '../../core/audit/agreements.ts';
 import type { RecipientsRegistry } from '../../core/types.ts';
 import { CliError } from '../errors.ts';
 import { printJson, printTable } from '../output.ts';
@@ -10,7 +15,9 @@ async function readText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new CliError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new CliError(
+      `${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
 }
 
@@ -39,13 +46,25 @@ export async function loadRecipients(rt: Runtime, file: string): Promise<Recipie
 }
 
 export function printAgreements(agreements: readonly Agreement[], json: boolean): void {
-  if (json) return printJson({ agreements });
+  if (json) {
+    printJson({ agreements });
+    return;
+  }
   if (agreements.length === 0) {
     process.stdout.write('no agreements loaded\n');
     return;
   }
   printTable(
-    ['licensee', 'name', 'apps', 'term', 'paid through', 'monthly records', 'monthly requests', 'daily records'],
+    [
+      'licensee',
+      'name',
+      'apps',
+      'term',
+      'paid through',
+      'monthly records',
+      'monthly requests',
+      'daily records',
+    ],
     [...agreements]
       .sort((a, b) => (a.licensee < b.licensee ? -1 : 1))
       .map((a) => [

@@ -22,14 +22,18 @@ export async function demo(rt: Runtime): Promise<void> {
   const say = (s: string) => process.stdout.write(`${s}\n`);
 
   const agreements = await loadAgreements(rt, demoFile('agreements.yaml'));
-  say(`agreements: ${agreements.map((a) => `${a.licensee} (${a.apps.length} app${a.apps.length === 1 ? '' : 's'})`).join(', ')}`);
+  say(
+    `agreements: ${agreements.map((a) => `${a.licensee} (${a.apps.length} app${a.apps.length === 1 ? '' : 's'})`).join(', ')}`,
+  );
   const registry = await loadRecipients(rt, demoFile('recipients.yaml'));
   say(`recipients registry: ${Object.keys(registry).join(', ')}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'auditor-demo-'));
   try {
     const files = generateDemoLogs(dir);
-    say(`generated ${files.length} log files for 2026-11-01 … 2026-11-27; uploading to s3://${rt.logBucket}/logs/ …`);
+    say(
+      `generated ${files.length} log files for 2026-11-01 … 2026-11-27; uploading to s3://${rt.logBucket}/logs/ …`,
+    );
     const uploads = await upload(rt, [dir], {});
     const sum = (f: (u: (typeof uploads)[number]) => number) => uploads.reduce((n, u) => n + f(u), 0);
     const quarantined = uploads.filter((u) => u.outcome === 'quarantined');
@@ -42,7 +46,13 @@ export async function demo(rt: Runtime): Promise<void> {
   }
 
   say(`nightly audit, as scheduled at ${DEMO_SCHEDULE_TIME} …`);
-  await rt.invokeAudit({ source: 'usage-auditor.schedule', 'detail-type': 'Scheduled Event', time: DEMO_SCHEDULE_TIME });
+  await rt.invokeAudit({
+    source: 'usage-auditor.schedule',
+    'detail-type': 'Scheduled Event',
+    time: DEMO_SCHEDULE_TIME,
+  });
   await showReport(rt, {});
-  say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: npx auditor findings --severity critical`);
+  say(
+    `done in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: npx auditor findings --severity critical`,
+  );
 }

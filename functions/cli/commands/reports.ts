@@ -23,7 +23,8 @@ export interface AuditOptions {
  */
 export async function runAudit(rt: Runtime, opts: AuditOptions): Promise<DateResult[]> {
   if (opts.date && (opts.from || opts.to)) throw new CliError('give either --date or --from/--to, not both');
-  if ((opts.from === undefined) !== (opts.to === undefined)) throw new CliError('--from and --to go together');
+  if ((opts.from === undefined) !== (opts.to === undefined))
+    throw new CliError('--from and --to go together');
   let dates: string[] | undefined;
   if (opts.date) dates = [parseDate(opts.date, '--date')];
   if (opts.from && opts.to) {
@@ -35,7 +36,10 @@ export async function runAudit(rt: Runtime, opts: AuditOptions): Promise<DateRes
 
   const bar =
     dates.length > 1 && process.stderr.isTTY
-      ? new cliProgress.SingleBar({ format: 'auditing {bar} {value}/{total} dates  {date}', hideCursor: true }, cliProgress.Presets.shades_classic)
+      ? new cliProgress.SingleBar(
+          { format: 'auditing {bar} {value}/{total} dates  {date}', hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        )
       : undefined;
   bar?.start(dates.length, 0, { date: '' });
   const results: DateResult[] = [];
@@ -52,7 +56,10 @@ export async function runAudit(rt: Runtime, opts: AuditOptions): Promise<DateRes
 }
 
 export function printAudit(results: readonly DateResult[], json: boolean): void {
-  if (json) return printJson({ reports: results });
+  if (json) {
+    printJson({ reports: results });
+    return;
+  }
   printTable(
     ['report date', 'findings', 'files'],
     results.map((r) => [r.date, r.findings, r.written ? 'written' : 'unchanged']),
@@ -69,12 +76,18 @@ async function resolveDate(rt: Runtime, date: string | undefined): Promise<strin
 
 export async function listReports(rt: Runtime, json: boolean): Promise<void> {
   const [dates, latest] = await Promise.all([rt.reports.listDates(), rt.reports.latest()]);
-  if (json) return printJson({ reports: dates.map((date) => ({ date, latest: date === latest })), latest: latest ?? null });
+  if (json) {
+    printJson({ reports: dates.map((date) => ({ date, latest: date === latest })), latest: latest ?? null });
+    return;
+  }
   if (dates.length === 0) {
     process.stdout.write('no reports yet\n');
     return;
   }
-  printTable(['report date', ''], dates.map((d) => [d, d === latest ? 'latest' : '']));
+  printTable(
+    ['report date', ''],
+    dates.map((d) => [d, d === latest ? 'latest' : '']),
+  );
 }
 
 /** Copies report.html somewhere a person can open it; returns where. */
@@ -101,7 +114,9 @@ export async function showReport(rt: Runtime, opts: { date?: string; json?: bool
   const bySeverity = new Map<string, number>();
   for (const f of findings) bySeverity.set(f.severity, (bySeverity.get(f.severity) ?? 0) + 1);
   process.stdout.write(`report ${date}: ${fmt(findings.length)} findings`);
-  const parts = ['critical', 'high', 'medium', 'low'].filter((s) => bySeverity.has(s)).map((s) => `${bySeverity.get(s)} ${s}`);
+  const parts = ['critical', 'high', 'medium', 'low']
+    .filter((s) => bySeverity.has(s))
+    .map((s) => `${bySeverity.get(s)} ${s}`);
   process.stdout.write(parts.length ? ` (${parts.join(', ')})\n` : '\n');
   printFindings(findings, false);
   process.stdout.write(`report.html: ${await reportHtmlLocation(rt, date)}\n`);
@@ -118,10 +133,16 @@ export async function verifyReports(rt: Runtime, json: boolean): Promise<boolean
   }
   const latest = await rt.reports.latest();
   if (dates.length > 0 && latest !== dates.at(-1)) {
-    problems.push({ date: latest ?? '-', problem: `latest.json names ${latest ?? 'nothing'}, the newest report is ${dates.at(-1)}` });
+    problems.push({
+      date: latest ?? '-',
+      problem: `latest.json names ${latest ?? 'nothing'}, the newest report is ${dates.at(-1)}`,
+    });
   }
   if (json) printJson({ reports: dates.length, ok: problems.length === 0, problems });
-  else if (problems.length === 0) process.stdout.write(`${dates.length} report(s) verified: every file matches its manifest and the chain is intact\n`);
+  else if (problems.length === 0)
+    process.stdout.write(
+      `${dates.length} report(s) verified: every file matches its manifest and the chain is intact\n`,
+    );
   else for (const p of problems) process.stdout.write(`${p.date}: ${p.problem}\n`);
   return problems.length === 0;
 }
@@ -154,10 +175,15 @@ export async function queryFindings(rt: Runtime, opts: FindingsOptions): Promise
 }
 
 const money = (f: Finding): string =>
-  f.amount_owed === null ? '' : `${f.amount_owed.toLocaleString('en-US', { minimumFractionDigits: 2 })} ${f.currency ?? ''}`.trim();
+  f.amount_owed === null
+    ? ''
+    : `${f.amount_owed.toLocaleString('en-US', { minimumFractionDigits: 2 })} ${f.currency ?? ''}`.trim();
 
 export function printFindings(findings: readonly Finding[], json: boolean): void {
-  if (json) return printJson({ findings });
+  if (json) {
+    printJson({ findings });
+    return;
+  }
   if (findings.length === 0) {
     process.stdout.write('no findings\n');
     return;

@@ -21,7 +21,9 @@ export interface UploadFile {
 
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : 1,
+  )) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await walk(full)));
     else if (entry.isFile()) out.push(full);
@@ -37,9 +39,15 @@ export async function collectFiles(paths: readonly string[], prefix = ''): Promi
     const st = await stat(p).catch(() => {
       throw new CliError(`${p}: no such file or folder`);
     });
-    const entries = st.isDirectory() ? (await walk(p)).map((f) => ({ f, rel: relative(p, f) })) : [{ f: p, rel: basename(p) }];
+    const entries = st.isDirectory()
+      ? (await walk(p)).map((f) => ({ f, rel: relative(p, f) }))
+      : [{ f: p, rel: basename(p) }];
     for (const { f, rel } of entries) {
-      files.push({ path: f, key: `${LOG_PREFIX}${sub}${rel.split(sep).join('/')}`, size: (await stat(f)).size });
+      files.push({
+        path: f,
+        key: `${LOG_PREFIX}${sub}${rel.split(sep).join('/')}`,
+        size: (await stat(f)).size,
+      });
     }
   }
   const seen = new Map<string, string>();
@@ -62,7 +70,11 @@ export interface UploadReport {
   reason: string | null;
 }
 
-export async function upload(rt: Runtime, paths: readonly string[], opts: { prefix?: string }): Promise<UploadReport[]> {
+export async function upload(
+  rt: Runtime,
+  paths: readonly string[],
+  opts: { prefix?: string },
+): Promise<UploadReport[]> {
   const files = await collectFiles(paths, opts.prefix);
   const local = rt.local;
   if (!local) throw new CliError('upload against a deployed stack is not supported yet');
@@ -100,7 +112,10 @@ export async function upload(rt: Runtime, paths: readonly string[], opts: { pref
 }
 
 export function printUploads(reports: readonly UploadReport[], json: boolean): void {
-  if (json) return printJson({ uploads: reports });
+  if (json) {
+    printJson({ uploads: reports });
+    return;
+  }
   printTable(
     ['file', 'key', 'outcome', 'lines', 'counted', 'rejected', 'reason'],
     reports.map((r) => [r.file, r.key, r.outcome, r.lines, r.counted, r.rejected, r.reason ?? '']),

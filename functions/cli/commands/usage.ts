@@ -27,7 +27,7 @@ export async function queryUsage(rt: Runtime, opts: UsageOptions, now = new Date
 
 export function printUsage(rows: readonly UsageRow[], json: boolean): void {
   if (json) {
-    return printJson({
+    printJson({
       usage: rows.map((r) => ({
         app_id: r.app,
         date: r.day,
@@ -40,6 +40,7 @@ export function printUsage(rows: readonly UsageRow[], json: boolean): void {
         sources: r.sources,
       })),
     });
+    return;
   }
   if (rows.length === 0) {
     process.stdout.write('no usage in that period\n');

@@ -2,14 +2,26 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { batchGet, batchWrite, type RetryPolicy, type WriteRequest } from '../../../functions/adapters/dynamo-batch.ts';
+import {
+  batchGet,
+  batchWrite,
+  type RetryPolicy,
+  type WriteRequest,
+} from '../../../functions/adapters/dynamo-batch.ts';
 
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const ddb = mockClient(doc);
 
 function policy(): RetryPolicy & { sleeps: number[] } {
   const sleeps: number[] = [];
-  return { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1000, sleep: async (ms) => void sleeps.push(ms), random: () => 0.5, sleeps };
+  return {
+    maxAttempts: 5,
+    baseDelayMs: 100,
+    maxDelayMs: 1000,
+    sleep: async (ms) => void sleeps.push(ms),
+    random: () => 0.5,
+    sleeps,
+  };
 }
 
 const puts = (n: number): WriteRequest[] =>
@@ -50,7 +62,9 @@ describe('batchWrite', () => {
   it('gives up after maxAttempts, saying how many items are left', async () => {
     const items = puts(4);
     ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: { t: items.slice(0, 3) } });
-    await expect(batchWrite(doc, 't', items, policy())).rejects.toThrow(/3 item\(s\) still unprocessed after 5 attempts/);
+    await expect(batchWrite(doc, 't', items, policy())).rejects.toThrow(
+      /3 item\(s\) still unprocessed after 5 attempts/,
+    );
   });
 
   it('does not retry errors that are not throttling', async () => {
@@ -67,9 +81,20 @@ describe('batchGet', () => {
     const p = policy();
     ddb
       .on(BatchGetCommand)
-      .resolvesOnce({ Responses: { t: [{ pk: 'a' }] }, UnprocessedKeys: { t: { Keys: [{ pk: 'b', sk: 'M' }] } } })
+      .resolvesOnce({
+        Responses: { t: [{ pk: 'a' }] },
+        UnprocessedKeys: { t: { Keys: [{ pk: 'b', sk: 'M' }] } },
+      })
       .resolves({ Responses: { t: [{ pk: 'b' }] } });
-    const found = await batchGet(doc, 't', [{ pk: 'a', sk: 'M' }, { pk: 'b', sk: 'M' }], p);
+    const found = await batchGet(
+      doc,
+      't',
+      [
+        { pk: 'a', sk: 'M' },
+        { pk: 'b', sk: 'M' },
+      ],
+      p,
+    );
     expect(found.map((f) => f.pk).sort()).toEqual(['a', 'b']);
     expect(p.sleeps).toHaveLength(1);
   });

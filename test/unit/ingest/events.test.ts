@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decodeS3Key, EventError, isSqsEvent, requestsFromEvent, requestsFromSqsBody } from '../../../functions/ingest/events.ts';
+import {
+  decodeS3Key,
+  EventError,
+  isSqsEvent,
+  requestsFromEvent,
+  requestsFromSqsBody,
+} from '../../../functions/ingest/events.ts';
 import { encodeS3Key } from '../../../functions/local/stack.ts';
 
 const s3Record = (key: string, extra: Record<string, unknown> = {}) => ({
@@ -30,7 +36,9 @@ describe('S3 notification keys', () => {
   });
 
   it('names a key that is not valid URL encoding', () => {
-    expect(() => decodeS3Key('logs/%E0%A4%A.jsonl')).toThrow(/not valid URL encoding: "logs\/%E0%A4%A.jsonl"/);
+    expect(() => decodeS3Key('logs/%E0%A4%A.jsonl')).toThrow(
+      /not valid URL encoding: "logs\/%E0%A4%A.jsonl"/,
+    );
   });
 });
 
@@ -38,13 +46,21 @@ describe('requestsFromEvent', () => {
   it('reads direct S3 notifications, decoding keys and keeping etag, version and sequencer', () => {
     const reqs = requestsFromEvent({ Records: [s3Record('logs/a+b.jsonl', { versionId: 'v1' })] });
     expect(reqs).toEqual([
-      { bucket: 'logs-bucket', key: 'logs/a b.jsonl', versionId: 'v1', etag: 'abc123', sequencer: '0055AED6DCD90281E5' },
+      {
+        bucket: 'logs-bucket',
+        key: 'logs/a b.jsonl',
+        versionId: 'v1',
+        etag: 'abc123',
+        sequencer: '0055AED6DCD90281E5',
+      },
     ]);
   });
 
   it('ignores s3:TestEvent and events other than ObjectCreated', () => {
     expect(requestsFromEvent({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'b' })).toEqual([]);
-    expect(requestsFromEvent({ Records: [{ ...s3Record('logs/x'), eventName: 'ObjectRemoved:Delete' }] })).toEqual([]);
+    expect(
+      requestsFromEvent({ Records: [{ ...s3Record('logs/x'), eventName: 'ObjectRemoved:Delete' }] }),
+    ).toEqual([]);
   });
 
   it('reads EventBridge Object Created events without decoding the key', () => {
@@ -57,21 +73,31 @@ describe('requestsFromEvent', () => {
         object: { key: 'logs/a+b.jsonl', etag: 'e1', 'version-id': 'v9', sequencer: '00AB' },
       },
     });
-    expect(reqs).toEqual([{ bucket: 'logs-bucket', key: 'logs/a+b.jsonl', versionId: 'v9', etag: 'e1', sequencer: '00AB' }]);
+    expect(reqs).toEqual([
+      { bucket: 'logs-bucket', key: 'logs/a+b.jsonl', versionId: 'v9', etag: 'e1', sequencer: '00AB' },
+    ]);
   });
 
   it('rejects shapes it does not know, saying what came', () => {
     expect(() => requestsFromEvent({ foo: 1 })).toThrow(EventError);
     expect(() => requestsFromEvent({ Records: [{ eventSource: 'aws:dynamodb' }] })).toThrow(/aws:dynamodb/);
-    expect(() => requestsFromEvent({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: {} }] })).toThrow(
-      /without bucket name or object key/,
-    );
+    expect(() =>
+      requestsFromEvent({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: {} }] }),
+    ).toThrow(/without bucket name or object key/);
   });
 });
 
 describe('SQS-wrapped notifications', () => {
   it('recognises an SQS batch and reads each body', () => {
-    const event = { Records: [{ eventSource: 'aws:sqs', messageId: 'm1', body: JSON.stringify({ Records: [s3Record('logs/x%3Dy')] }) }] };
+    const event = {
+      Records: [
+        {
+          eventSource: 'aws:sqs',
+          messageId: 'm1',
+          body: JSON.stringify({ Records: [s3Record('logs/x%3Dy')] }),
+        },
+      ],
+    };
     expect(isSqsEvent(event)).toBe(true);
     expect(isSqsEvent({ Records: [s3Record('logs/x')] })).toBe(false);
     expect(requestsFromSqsBody(event.Records[0]?.body as string).map((r) => r.key)).toEqual(['logs/x=y']);
