@@ -24,6 +24,10 @@ const line = (app: string, ts: string, records: number) =>
     bytes: 10,
   });
 
+// Small bomb bounds so the test's bomb is small; the handler reads them from its environment.
+process.env.RATIO_CHECK_AFTER_BYTES = String(1024 * 1024);
+process.env.MAX_COMPRESSION_RATIO = '100';
+
 let stack: LocalStack;
 let store: UsageStore;
 let objects: S3Objects;
@@ -113,5 +117,63 @@ describe('embedded local stack', () => {
     expect(record).toMatchObject({ key: 'logs/bad/truncated.jsonl.gz', reason: trunc?.reason });
     const rows = await store.queryUsage({ from: '2026-11-27', to: '2026-11-27', apps: ['trunc', 'mixed'] });
     expect(rows.map((r) => [r.app, r.requests])).toEqual([['mixed', 1]]);
+  });
+
+  it('gives a clear reason per line or per object for malformed input, and counts the rest', async () => {
+    const good = (app: string, n = 3) =>
+      Array.from({ length: n }, () => line(app, '2026-11-26T10:00:00Z', 2)).join('\n');
+    const lines = [
+      good('mal-lines', 2),
+      '{"timestamp":"2026-11-26T10:00:00Z","app_id":"mal-lines",', // bad JSON
+      '{"timestamp":"2026-11-26T10:00:00Z","endpoint":"GET /x","status":200}', // missing app_id
+      '{"timestamp":"2026-11-26T10:00:00Z","app_id":"mal-lines","endpoint":"GET /x","status":"200"}', // mistyped
+      '{"timestamp":"2026-02-30T10:00:00Z","app_id":"mal-lines","endpoint":"GET /x","status":200}', // impossible
+      `{"timestamp":"2026-11-26T10:00:00Z","app_id":"mal-lines","endpoint":"GET /x","status":200,"records":"x","pad":"${'a'.repeat(2 * 1024 * 1024)}"}`,
+      good('mal-lines', 1),
+    ];
+    const utf8 = Buffer.concat([
+      Buffer.from(`${lines.join('\n')}\n`),
+      Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]),
+    ]);
+    const bomb = gzipSync(`${line('bomb', '2026-11-26T10:00:00Z', 1)}\n`.repeat(60_000));
+    const binary = Buffer.alloc(4096, 0);
+    binary.write('PK\u0003\u0004', 0);
+    const gz = gzipSync(`${good('trunc2', 100)}\n`);
+    const uploads: [string, Uint8Array | string][] = [
+      ['logs/mal/lines.jsonl', utf8],
+      ['logs/mal/empty.jsonl', new Uint8Array(0)],
+      ['logs/mal/truncated.gz', gz.subarray(0, gz.length - 10)],
+      ['logs/mal/bomb.jsonl.gz', bomb],
+      ['logs/mal/binary.bin', binary],
+      ['logs/mal/fine.jsonl', `${good('mal-fine', 4)}\n`],
+    ];
+    for (const [key, body] of uploads) await put(key, body);
+    await stack.drain();
+    expect(stack.takeErrors()).toEqual([]);
+
+    const m = await store.getManifest('logs/mal/lines.jsonl');
+    expect(m).toMatchObject({ status: 'ingested', counted: 3, rejected: 6 });
+    const rejects = ((await objects.getText(stack.reportsBucket, m?.rejectsKey as string)) ?? '')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; reason: string });
+    expect(rejects.map((r) => r.line)).toEqual([3, 4, 5, 6, 7, 9]);
+    expect(rejects.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/invalid JSON/),
+      expect.stringMatching(/missing field app_id/),
+      expect.stringMatching(/^status: .*string/),
+      expect.stringMatching(/^timestamp: .*2026-02-30/),
+      expect.stringMatching(/1 MiB/),
+      expect.stringMatching(/invalid UTF-8/),
+    ]);
+    expect(await store.getManifest('logs/mal/empty.jsonl')).toMatchObject({ status: 'empty', counted: 0 });
+    expect((await store.getManifest('logs/mal/truncated.gz'))?.reason).toMatch(/truncated gzip/);
+    expect((await store.getManifest('logs/mal/bomb.jsonl.gz'))?.reason).toMatch(/decompression bomb/);
+    expect((await store.getManifest('logs/mal/binary.bin'))?.reason).toMatch(/binary content/);
+    const rows = await store.queryUsage({ from: '2026-11-26', to: '2026-11-26' });
+    expect(rows.map((r) => [r.app, r.requests])).toEqual([
+      ['mal-fine', 4],
+      ['mal-lines', 3],
+    ]);
   });
 });
