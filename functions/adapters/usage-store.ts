@@ -2,32 +2,51 @@
  * DynamoDB usage store: exactly-once ingestion in effect, without transactions.
  *
  * Items (one table, pk/sk strings):
- *   contribution  pk U#<app>#<yyyy-mm>   sk <day>#<h(key)>#<gen>   one object's usage of one app on one day
- *   manifest      pk O#<key>             sk M                      the committed version (gen) of an object
- *   app index     pk APPS#<yyyy-mm>      sk <app>                  apps seen in a month
- *   day marker    pk DAYS#<yyyy-mm>      sk <day>                  when that day's usage last changed
- *   data quality  pk DQ#<yyyy-mm>        sk <key>                  objects processed that month with
- *                                                                   rejected lines, quarantined or empty
+ *   contribution  pk U#<app>#<yyyy-mm>  sk <day>#<h(key)>#<wid>#<part>  one write's usage of one app-day
+ *   manifest      pk O#<key>            sk M                            the committed write of an object
+ *   part list     pk O#<key>            sk P#<wid>#<n>                  the contributions a write made
+ *   app index     pk APPS#<yyyy-mm>     sk <app>                        apps seen in a month
+ *   day marker    pk DAYS#<yyyy-mm>     sk <day>                        when that day's usage last changed
+ *   data quality  pk DQ#<yyyy-mm>       sk <key>                        objects processed that month with
+ *                                                                       rejects, quarantined or empty
  *
- * A contribution is written with put (idempotent: the same object version always yields the same
- * item), then the manifest is committed with one conditional put that switches the object's
- * committed version. Readers count a contribution only when its gen is the committed gen of its
- * object, so an object's usage changes all at once, a crash before the commit leaves nothing
- * counted, and a retry rewrites the same items. Contributions of the replaced version are deleted
- * after the commit; the list of what is left to delete stays in the manifest until done.
+ * A write id (wid) names one object version read with one recipients registry: version id or
+ * ETag, S3 sequencer and registry hash. Its part lists and contributions are written first
+ * (idempotent puts: the same wid always yields the same items); then one conditional put of the
+ * manifest switches the object to the new wid, on the condition that the manifest is still the
+ * one read before. Readers count a contribution only when its wid is its object's committed wid,
+ * and fill in, from the committed part list, any contribution their query read before it existed:
+ * each object's usage changes all at once. A crash before the commit leaves nothing counted and the
+ * retry rewrites the same items; what the commit replaced is listed in the manifest until deleted.
  */
 import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DayUsage, SourceRef } from '../core/types.ts';
-import { compareAppDay, sumDayUsage } from '../core/usage-math.ts';
-import { batchGet, batchWrite, DEFAULT_RETRY, type RetryPolicy, type WriteRequest } from './dynamo-batch.ts';
+import { compareAppDay, splitDayUsage, sumDayUsage } from '../core/usage-math.ts';
+import {
+  batchGet,
+  batchWrite,
+  DEFAULT_RETRY,
+  mapLimit,
+  type RetryPolicy,
+  type WriteRequest,
+} from './dynamo-batch.ts';
 
 export type ObjectStatus = 'ingested' | 'empty' | 'quarantined';
 
+/** A write whose contributions are to be deleted: its wid and how many part-list items it has. */
+export interface WriteRef {
+  wid: string;
+  chunks: number;
+}
+
 export interface ObjectManifest {
   key: string;
+  /** S3 version id when the bucket is versioned, else the ETag. */
   gen: string;
+  /** Write id of the committed contributions. */
+  wid: string;
   /** Ordering token (padded S3 sequencer): a lower one never replaces a higher one. */
   seq: string;
   status: ObjectStatus;
@@ -40,13 +59,13 @@ export interface ObjectManifest {
   /** Where the rejected lines are listed, in the reports bucket. */
   rejectsKey?: string;
   quarantineKey?: string;
-  /** `<app>/<day>` of every contribution of this gen. */
-  partitions: string[];
+  /** Number of part-list items of this wid. */
+  chunks: number;
   /** sha256 of the recipients registry the object was attributed with. */
   registryHash: string;
   ingestedAt: string;
-  /** Contributions of replaced versions still to delete. */
-  cleanup?: { gen: string; partitions: string[] }[];
+  /** Replaced writes whose contributions are still to delete. */
+  cleanup?: WriteRef[];
 }
 
 /** Usage of one app on one day, summed over the committed objects behind it. */
@@ -58,29 +77,39 @@ export type CommitResult =
   | { committed: true; previous: ObjectManifest | undefined }
   | { committed: false; current: ObjectManifest | undefined };
 
+/** One contribution item's place: `<app>/<day>/<part>`. */
+export type Entry = string;
+
 const PAD = 40;
+/** Left-pads an S3 sequencer so that string order is event order (as S3 documents). */
 export function orderToken(sequencer: string | undefined): string {
   return (sequencer ?? '').toUpperCase().padStart(PAD, '0');
 }
 
-export function partitionOf(app: string, day: string): string {
-  return `${app}/${day}`;
+export function writeId(gen: string, seq: string, registryHash: string): string {
+  return `${gen}.${seq.replace(/^0+/, '') || '0'}.${registryHash.slice(0, 12)}`;
 }
 
-function splitPartition(p: string): { app: string; day: string } {
-  const i = p.lastIndexOf('/');
-  return { app: p.slice(0, i), day: p.slice(i + 1) };
+const entryOf = (app: string, day: string, part: number): Entry => `${app}/${day}/${part}`;
+function parseEntry(e: Entry): { app: string; day: string; part: number } {
+  const j = e.lastIndexOf('/');
+  const i = e.lastIndexOf('/', j - 1);
+  return { app: e.slice(0, i), day: e.slice(i + 1, j), part: Number(e.slice(j + 1)) };
 }
+export const dayOfEntry = (e: Entry): string => parseEntry(e).day;
 
-function keyHash(key: string): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 32);
-}
+const keyHash = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 32);
 
-function contributionKey(objectKey: string, gen: string, app: string, day: string) {
-  return { pk: `U#${app}#${day.slice(0, 7)}`, sk: `${day}#${keyHash(objectKey)}#${gen}` };
+function contributionKey(objectKey: string, wid: string, e: Entry) {
+  const { app, day, part } = parseEntry(e);
+  return { pk: `U#${app}#${day.slice(0, 7)}`, sk: `${day}#${keyHash(objectKey)}#${wid}#${part}` };
 }
 
 const manifestKey = (key: string) => ({ pk: `O#${key}`, sk: 'M' });
+const chunkKey = (key: string, wid: string, n: number) => ({ pk: `O#${key}`, sk: `P#${wid}#${n}` });
+
+/** Entries per part-list item: well under 400 KB even with 128-character app ids. */
+const ENTRIES_PER_CHUNK = 2000;
 
 export function monthsBetween(from: string, to: string): string[] {
   const out: string[] = [];
@@ -94,6 +123,9 @@ export function monthsBetween(from: string, to: string): string[] {
     if (m === 13) [y, m] = [y + 1, 1];
   }
 }
+
+const isConditionFailure = (err: unknown): boolean =>
+  err instanceof Error && err.name === 'ConditionalCheckFailedException';
 
 export class UsageStore {
   constructor(
@@ -109,10 +141,33 @@ export class UsageStore {
     return out.Item ? fromManifestItem(out.Item) : undefined;
   }
 
-  /** Puts one object version's contributions and the month app index. Idempotent. */
-  async writeContributions(key: string, gen: string, usage: readonly DayUsage[]): Promise<void> {
-    const requests: WriteRequest[] = usage.map((u) => ({
-      PutRequest: { Item: { ...contributionKey(key, gen, u.app, u.day), key, gen, ...u } },
+  /**
+   * Puts one write's part lists, then its contributions (each app-day split into parts under
+   * DynamoDB's item size limit) and the month app index. Idempotent. Returns the part-list count.
+   */
+  async writeContributions(
+    key: string,
+    gen: string,
+    wid: string,
+    usage: readonly DayUsage[],
+  ): Promise<number> {
+    const items: { entry: Entry; piece: DayUsage; index: number }[] = [];
+    for (const u of usage) {
+      splitDayUsage(u).forEach((piece, index) => {
+        items.push({ entry: entryOf(u.app, u.day, index), piece, index });
+      });
+    }
+    const entries = items.map((i) => i.entry);
+    const chunks = Math.max(1, Math.ceil(entries.length / ENTRIES_PER_CHUNK));
+    const lists: WriteRequest[] = [];
+    for (let n = 0; n < chunks; n++) {
+      const slice = entries.slice(n * ENTRIES_PER_CHUNK, (n + 1) * ENTRIES_PER_CHUNK);
+      lists.push({ PutRequest: { Item: { ...chunkKey(key, wid, n), entries: slice } } });
+    }
+    await batchWrite(this.doc, this.table, lists, this.retry);
+
+    const requests: WriteRequest[] = items.map(({ entry, piece, index }) => ({
+      PutRequest: { Item: { ...contributionKey(key, wid, entry), key, gen, wid, part: index, ...piece } },
     }));
     const months = new Set<string>();
     for (const u of usage) {
@@ -122,22 +177,54 @@ export class UsageStore {
       requests.push({ PutRequest: { Item: { pk: `APPS#${u.day.slice(0, 7)}`, sk: u.app } } });
     }
     await batchWrite(this.doc, this.table, requests, this.retry);
+    return chunks;
   }
 
-  async deleteContributions(key: string, gen: string, partitions: readonly string[]): Promise<void> {
-    const requests: WriteRequest[] = partitions.map((p) => {
-      const { app, day } = splitPartition(p);
-      return { DeleteRequest: { Key: contributionKey(key, gen, app, day) } };
-    });
-    await batchWrite(this.doc, this.table, requests, this.retry);
+  /** The contributions a write made (empty if its part lists are gone or were never written). */
+  async entries(key: string, ref: WriteRef): Promise<Entry[]> {
+    const keys = Array.from({ length: ref.chunks }, (_, n) => chunkKey(key, ref.wid, n));
+    const items = await batchGet(this.doc, this.table, keys, this.retry);
+    return items.flatMap((i) => (i.entries as Entry[] | undefined) ?? []);
   }
 
-  /** Records that usage of these days changed at `at` (read by the late-data re-audit). */
+  /** Deletes a write's contributions, then its part lists. Idempotent. */
+  async deleteWrite(key: string, ref: WriteRef): Promise<Entry[]> {
+    const entries = await this.entries(key, ref);
+    await batchWrite(
+      this.doc,
+      this.table,
+      entries.map((e) => ({ DeleteRequest: { Key: contributionKey(key, ref.wid, e) } })),
+      this.retry,
+    );
+    await batchWrite(
+      this.doc,
+      this.table,
+      Array.from({ length: ref.chunks }, (_, n) => ({ DeleteRequest: { Key: chunkKey(key, ref.wid, n) } })),
+      this.retry,
+    );
+    return entries;
+  }
+
+  /**
+   * Records that usage of these days changed at `at`. A marker only moves forward, so a slow
+   * writer never hides a later change.
+   */
   async markDaysChanged(days: Iterable<string>, at: string): Promise<void> {
-    const requests: WriteRequest[] = [...new Set(days)].sort().map((day) => ({
-      PutRequest: { Item: { pk: `DAYS#${day.slice(0, 7)}`, sk: day, changedAt: at } },
-    }));
-    await batchWrite(this.doc, this.table, requests, this.retry);
+    await mapLimit([...new Set(days)].sort(), 4, async (day) => {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: `DAYS#${day.slice(0, 7)}`, sk: day },
+            UpdateExpression: 'SET changedAt = :at',
+            ConditionExpression: 'attribute_not_exists(changedAt) OR changedAt < :at',
+            ExpressionAttributeValues: { ':at': at },
+          }),
+        );
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+    });
   }
 
   /**
@@ -166,7 +253,7 @@ export class UsageStore {
     return keys;
   }
 
-  /** The committed manifests of these objects (missing ones are left out). */
+  /** The committed manifests of these objects (missing ones are left out), sorted by key. */
   async getManifests(keys: readonly string[]): Promise<ObjectManifest[]> {
     const items = await batchGet(this.doc, this.table, [...new Set(keys)].map(manifestKey), this.retry);
     return items.map(fromManifestItem).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -184,43 +271,41 @@ export class UsageStore {
   }
 
   /**
-   * Switches the object's committed version to `manifest.gen`, unless a later version (higher seq)
-   * is already committed. On success returns the manifest it replaced.
+   * Switches the object's committed write to `manifest.wid`, on the condition that the manifest
+   * is still `expected` (absent when undefined). On a failed condition returns what is there now.
    */
-  async commit(manifest: ObjectManifest): Promise<CommitResult> {
+  async commit(manifest: ObjectManifest, expected: ObjectManifest | undefined): Promise<CommitResult> {
     try {
-      const out = await this.doc.send(
+      await this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...manifestKey(manifest.key), ...manifest },
-          ConditionExpression: 'attribute_not_exists(pk) OR seq <= :seq',
-          ExpressionAttributeValues: { ':seq': manifest.seq },
-          ReturnValues: 'ALL_OLD',
+          ...(expected
+            ? { ConditionExpression: 'wid = :wid', ExpressionAttributeValues: { ':wid': expected.wid } }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
         }),
       );
-      return { committed: true, previous: out.Attributes ? fromManifestItem(out.Attributes) : undefined };
+      return { committed: true, previous: expected };
     } catch (err) {
-      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') {
-        return { committed: false, current: await this.getManifest(manifest.key) };
-      }
+      if (isConditionFailure(err)) return { committed: false, current: await this.getManifest(manifest.key) };
       throw err;
     }
   }
 
-  /** Drops the pending-cleanup list once its deletions are done, if `gen` is still committed. */
-  async finishCleanup(key: string, gen: string): Promise<void> {
+  /** Drops the pending-cleanup list once its deletions are done, if `wid` is still committed. */
+  async finishCleanup(key: string, wid: string): Promise<void> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: manifestKey(key),
           UpdateExpression: 'REMOVE cleanup',
-          ConditionExpression: 'gen = :gen',
-          ExpressionAttributeValues: { ':gen': gen },
+          ConditionExpression: 'wid = :wid',
+          ExpressionAttributeValues: { ':wid': wid },
         }),
       );
     } catch (err) {
-      if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
+      if (!isConditionFailure(err)) throw err;
     }
   }
 
@@ -238,11 +323,13 @@ export class UsageStore {
   }
 
   /**
-   * Usage per app and day in [from, to], counting only committed object versions, with the
-   * objects behind each number.
+   * Usage per app and day in [from, to], counting only committed writes, with the objects behind
+   * each number. Each object is counted as of the moment its manifest was read: contributions of
+   * its committed write that the queries ran too early to see are fetched from its part lists.
    */
   async queryUsage(opts: { from: string; to: string; apps?: readonly string[] }): Promise<UsageRow[]> {
     const apps = opts.apps ?? (await this.listApps(opts.from, opts.to));
+    const wanted = new Set(apps);
     const items: Record<string, unknown>[] = [];
     for (const app of apps) {
       for (const month of monthsBetween(opts.from, opts.to)) {
@@ -250,23 +337,54 @@ export class UsageStore {
       }
     }
     const keys = [...new Set(items.map((i) => i.key as string))];
-    const manifests = await batchGet(this.doc, this.table, keys.map(manifestKey), this.retry);
-    const committed = new Map<string, string>();
-    for (const m of manifests) {
-      if (m.status === 'ingested') committed.set(m.key as string, m.gen as string);
+    const committed = new Map<string, ObjectManifest>();
+    for (const m of await this.getManifests(keys)) if (m.status === 'ingested') committed.set(m.key, m);
+
+    const live = items.filter((i) => committed.get(i.key as string)?.wid === i.wid);
+    const seen = new Set(
+      live.map((i) => `${i.key}\u0000${entryOf(i.app as string, i.day as string, i.part as number)}`),
+    );
+    const lists = await batchGet(
+      this.doc,
+      this.table,
+      [...committed.values()].flatMap((m) =>
+        Array.from({ length: m.chunks }, (_, n) => chunkKey(m.key, m.wid, n)),
+      ),
+      this.retry,
+    );
+    const missing: Record<string, unknown>[] = [];
+    for (const list of lists) {
+      const m = committed.get((list.pk as string).slice(2));
+      if (!m) continue;
+      for (const e of (list.entries as Entry[] | undefined) ?? []) {
+        const { app, day } = parseEntry(e);
+        if (wanted.has(app) && day >= opts.from && day <= opts.to && !seen.has(`${m.key}\u0000${e}`)) {
+          missing.push(contributionKey(m.key, m.wid, e));
+        }
+      }
     }
-    const live = items.filter((i) => committed.get(i.key as string) === i.gen);
-    const sources = new Map<string, SourceRef[]>();
+    if (missing.length > 0) {
+      const fetched = await batchGet(this.doc, this.table, missing, this.retry);
+      if (fetched.length !== missing.length) {
+        throw new Error(
+          `${missing.length - fetched.length} committed contribution(s) are missing from ${this.table}; ` +
+            'reprocess the affected days (auditor reprocess)',
+        );
+      }
+      live.push(...fetched);
+    }
+
+    const sources = new Map<string, Map<string, SourceRef>>();
     for (const i of live) {
       const k = `${i.app}\u0000${i.day}`;
-      const list = sources.get(k) ?? [];
+      const list = sources.get(k) ?? new Map<string, SourceRef>();
       sources.set(k, list);
-      list.push({ key: i.key as string, gen: i.gen as string });
+      list.set(i.key as string, { key: i.key as string, gen: i.gen as string });
     }
     return sumDayUsage(live.map(toDayUsage))
       .map((u) => ({
         ...u,
-        sources: (sources.get(`${u.app}\u0000${u.day}`) ?? []).sort((a, b) =>
+        sources: [...(sources.get(`${u.app}\u0000${u.day}`)?.values() ?? [])].sort((a, b) =>
           a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
         ),
       }))

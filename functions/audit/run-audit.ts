@@ -5,7 +5,7 @@
  *                 every agreement, the rules, every report file, the manifest chained to the
  *                 previous report's manifest.
  *   nightly       D = the day before the scheduled time, plus a re-audit of every earlier date of
- *                 the last 35 days whose window's usage changed after its report was written.
+ *                 the last 35 days whose window's usage changed after its report was last checked.
  *
  * Idempotent: when a report's content (everything but report.json's run info) is what is stored
  * and the stored files still match their manifest, nothing is rewritten, so the files stay
@@ -74,6 +74,9 @@ export async function auditDate(
   knownDates?: readonly string[],
 ): Promise<DateResult> {
   const { start, end } = windowOf(date);
+  // A change committed after this instant may be missing from what is read below, so this (not the
+  // time the files are written) is what the late-data check compares day markers with.
+  const readAt = deps.now().toISOString();
   const [agreements, usage, dqKeys] = await Promise.all([
     deps.control.listAgreements(),
     deps.usage.queryUsage({ from: start, to: end }),
@@ -98,35 +101,34 @@ export async function auditDate(
   if (storedManifest) {
     const m = JSON.parse(storedManifest) as Manifest;
     if (m.content_sha256 === rendered.manifest.content_sha256 && verifyReport(stored).length === 0) {
+      await deps.control.recordReport(date, readAt, m.content_sha256);
       return { date, findings: findings.length, written: false };
     }
   }
   await deps.reports.write(date, rendered.files);
-  await deps.control.recordReport(date, deps.now().toISOString(), rendered.manifest.content_sha256);
+  await deps.control.recordReport(date, readAt, rendered.manifest.content_sha256);
   return { date, findings: findings.length, written: true };
 }
 
 /**
- * Re-links manifests of dates after `from` to their predecessor, in date order. Only a manifest
- * whose link is wrong is rewritten (with the same file hashes).
+ * Re-links every manifest to its predecessor, in date order. Only a manifest whose link is wrong
+ * is rewritten (with the same file hashes). Reads only manifests.
  */
-export async function rechain(deps: AuditDeps, from: string): Promise<string[]> {
+export async function rechain(deps: AuditDeps): Promise<string[]> {
   const dates = await deps.reports.listDates();
   const relinked: string[] = [];
   let previous: string | null = null;
   for (const date of dates) {
     const text = await deps.reports.readFile(date, MANIFEST);
     if (text === undefined) continue;
-    if (date > from) {
-      const m = JSON.parse(text) as Manifest;
-      const want: string | null = previous === null ? null : sha256Hex(previous);
-      if (m.previous_manifest_sha256 !== want) {
-        const fixed: string = `${stableJson({ ...m, previous_manifest_sha256: want }, 2)}\n`;
-        await deps.reports.write(date, [{ name: MANIFEST, body: fixed, contentType: 'application/json' }]);
-        relinked.push(date);
-        previous = fixed;
-        continue;
-      }
+    const m = JSON.parse(text) as Manifest;
+    const want: string | null = previous === null ? null : sha256Hex(previous);
+    if (m.previous_manifest_sha256 !== want) {
+      const fixed: string = `${stableJson({ ...m, previous_manifest_sha256: want }, 2)}\n`;
+      await deps.reports.write(date, [{ name: MANIFEST, body: fixed, contentType: 'application/json' }]);
+      relinked.push(date);
+      previous = fixed;
+      continue;
     }
     previous = text;
   }
@@ -148,8 +150,8 @@ export async function auditDates(
     if (!known.includes(date)) known = [...known, date].sort();
     onProgress?.(results.length, sorted.length, result);
   }
-  const first = sorted[0];
-  if (first !== undefined && results.some((r) => r.written)) await rechain(deps, first);
+  // Always, so that a run interrupted between a report and the re-linking is mended by the next.
+  await rechain(deps);
   const newest = sorted.at(-1);
   const latest = await deps.reports.latest();
   if (newest !== undefined && (latest === undefined || newest > latest)) await deps.reports.setLatest(newest);

@@ -20,7 +20,7 @@ import { printUploads, upload } from './commands/upload.ts';
 import { printUsage, queryUsage } from './commands/usage.ts';
 import { CliError } from './errors.ts';
 import { printJson, printTable } from './output.ts';
-import { type GlobalOptions, withRuntime } from './runtime.ts';
+import { DEFAULT_UPLOAD_WAIT_SECONDS, type GlobalOptions, withRuntime } from './runtime.ts';
 
 const program = new Command('auditor')
   .description('Proves whether API data licensees keep to their agreements.')
@@ -30,13 +30,21 @@ const program = new Command('auditor')
     ),
   )
   .option('--stack <name>', 'work against a deployed CloudFormation stack instead of the local one')
-  .option('--region <region>', 'AWS region of --stack')
+  .option('--region <region>', 'AWS region of --stack (default: AWS_REGION or the profile’s region)')
   .showHelpAfterError('(add --help for usage)')
   .configureOutput({ outputError: (str, write) => write(str) });
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 const run = <T>(fn: Parameters<typeof withRuntime<T>>[1]) => withRuntime(globals(), fn);
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+const positiveNumber =
+  (what: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new CliError(`${what}: expected a positive number of seconds, got "${value}"`);
+    return n;
+  };
 
 program
   .command('demo')
@@ -81,8 +89,13 @@ program
   .description('put log files (or folders of them) under logs/ and wait until they are processed')
   .argument('<paths...>', 'files or folders')
   .option('--prefix <prefix>', 'sub-folder under logs/ for the keys')
+  .option(
+    '--wait-seconds <seconds>',
+    `with --stack: how long to wait for the ingest function (default ${DEFAULT_UPLOAD_WAIT_SECONDS})`,
+    positiveNumber('--wait-seconds'),
+  )
   .option('--json', 'print JSON')
-  .action(async (paths: string[], opts: { prefix?: string; json?: boolean }) => {
+  .action(async (paths: string[], opts: { prefix?: string; waitSeconds?: number; json?: boolean }) => {
     printUploads(await run((rt) => upload(rt, paths, opts)), opts.json === true);
   });
 

@@ -88,3 +88,45 @@ export function normalise(u: DayUsage): DayUsage {
     categories,
   };
 }
+
+/**
+ * Splits one app-day's usage into parts whose JSON stays under `maxBytes`, so each can be stored
+ * as one DynamoDB item (400 KB limit) however many endpoints or organisations it holds. The
+ * counters go in part 0; endpoints, category totals and per-organisation counts are packed into
+ * the parts. Summing the parts (sumDayUsage) gives the usage back exactly.
+ */
+export function splitDayUsage(u: DayUsage, maxBytes = 300_000): DayUsage[] {
+  const overhead = JSON.stringify({ ...u, endpoints: {}, categories: {} }).length;
+  const parts: DayUsage[] = [];
+  let current: DayUsage = { ...u, endpoints: {}, categories: {} };
+  let size = overhead;
+  const room = (bytes: number) => {
+    if (size + bytes > maxBytes && size > overhead) {
+      parts.push(current);
+      current = { app: u.app, day: u.day, ...emptyCounts(), endpoints: {}, categories: {} };
+      size = overhead;
+    }
+    size += bytes;
+  };
+  const category = (cat: string): CategoryCounts => {
+    const c = current.categories[cat] ?? { requests: 0, records: 0, orgs: {} };
+    current.categories[cat] = c;
+    return c;
+  };
+  for (const [ep, c] of Object.entries(u.endpoints)) {
+    room(JSON.stringify([ep, c]).length + 8);
+    current.endpoints[ep] = c;
+  }
+  for (const [cat, c] of Object.entries(u.categories)) {
+    room(JSON.stringify([cat, c.requests, c.records]).length + 40);
+    const into = category(cat);
+    into.requests = c.requests;
+    into.records = c.records;
+    for (const [org, o] of Object.entries(c.orgs)) {
+      room(JSON.stringify([org, o]).length + 8 + cat.length);
+      category(cat).orgs[org] = o;
+    }
+  }
+  parts.push(current);
+  return parts;
+}

@@ -4,14 +4,21 @@
  * 1. Skip what is not a log (outside logs/, folder markers) and what is already done: the same
  *    version already committed (a duplicate delivery) or a later version already committed.
  * 2. Read the object (the version the event names) and aggregate it in memory (pure core).
- * 3. Write the rejects file or quarantine record, then the contributions (idempotent puts), mark the
- *    days as changed, and commit the manifest (one conditional put). A crash anywhere before the
- *    commit leaves nothing counted; the retry writes the same items again.
- * 4. Delete the contributions of the version this one replaced.
+ * 3. Write the rejects file or quarantine record, then the write's part lists and contributions
+ *    (idempotent puts), and commit the manifest (one put, conditional on the manifest read in 1).
+ *    A crash anywhere before the commit leaves nothing counted; the retry writes the same items.
+ * 4. Delete the contributions of the writes this one replaced and mark the changed days; a
+ *    redelivery finishes this if a crash interrupted it.
  */
 import { LOG_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '../../infra/resources.ts';
 import type { ObjectReader, ObjectWriter } from '../adapters/object-store.ts';
-import { type ObjectManifest, orderToken, partitionOf, type UsageStore } from '../adapters/usage-store.ts';
+import {
+  dayOfEntry,
+  type ObjectManifest,
+  orderToken,
+  type UsageStore,
+  writeId,
+} from '../adapters/usage-store.ts';
 import { type ReaderLimits, readLogObject } from '../core/log-reader.ts';
 import type { RecipientMatcher } from '../core/recipients.ts';
 import type { Reject } from '../core/types.ts';
@@ -81,11 +88,12 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
     return { outcome: 'skipped', key, reason: `not under ${LOG_PREFIX} or a folder marker` };
 
   const seq = orderToken(req.sequencer);
-  const before = await deps.store.getManifest(key);
+  let before = await deps.store.getManifest(key);
   const eventGen = req.versionId ?? req.etag;
   if (before && !req.force) {
     if (eventGen !== undefined && before.gen === eventGen) {
-      await cleanUp(deps, before);
+      // Redelivered: finish whatever an interrupted run of this version left undone.
+      await settle(deps, before);
       return { outcome: 'duplicate', key, gen: before.gen, reason: 'this version is already counted' };
     }
     if (req.sequencer !== undefined && before.seq > seq) {
@@ -101,19 +109,16 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
     return { outcome: 'superseded', key, reason: 'the object was overwritten after this event' };
   }
   const gen = opened.versionId ?? opened.etag;
-  const effectiveSeq =
-    req.sequencer !== undefined
-      ? seq
-      : req.force && before
-        ? before.seq
-        : orderToken(lastModifiedToken(opened.lastModified));
-
+  // Without a sequencer (a reprocess request) the object keeps its place in the order.
+  const effectiveSeq = req.sequencer !== undefined ? seq : (before?.seq ?? seq);
   const { matcher, hash } = await deps.registry();
+  const wid = writeId(gen, effectiveSeq, hash);
   const outcome = await readLogObject(opened.body, { matcher, limits: deps.limits });
 
   const manifest: ObjectManifest = {
     key,
     gen,
+    wid,
     seq: effectiveSeq,
     status: outcome.status,
     format: outcome.status === 'quarantined' ? null : outcome.format,
@@ -121,7 +126,7 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
     lines: outcome.lines,
     counted: outcome.status === 'quarantined' ? 0 : outcome.counted,
     rejected: outcome.status === 'quarantined' ? 0 : outcome.rejected,
-    partitions: [],
+    chunks: 0,
     registryHash: hash,
     ingestedAt: deps.now().toISOString(),
   };
@@ -135,77 +140,70 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
       `${JSON.stringify({ key, gen, reason: outcome.reason, lines_read: outcome.lines })}\n`,
       'application/json',
     );
-  } else {
-    if (outcome.rejects.length > 0) {
-      manifest.rejectsKey = rejectsKeyFor(key, gen);
-      await deps.writer.put(
-        deps.reportsBucket,
-        manifest.rejectsKey,
-        rejectsFile(key, gen, outcome.rejects),
-        'application/x-ndjson',
-      );
-    }
-    manifest.partitions = outcome.usage.map((u) => partitionOf(u.app, u.day));
-    await deps.store.writeContributions(key, gen, outcome.usage);
+  } else if (outcome.rejects.length > 0) {
+    manifest.rejectsKey = rejectsKeyFor(key, gen);
+    await deps.writer.put(
+      deps.reportsBucket,
+      manifest.rejectsKey,
+      rejectsFile(key, gen, outcome.rejects),
+      'application/x-ndjson',
+    );
   }
-
-  const days = new Set(manifest.partitions.map(dayOf));
-  for (const p of before?.partitions ?? []) days.add(dayOf(p));
-  await deps.store.markDaysChanged(days, manifest.ingestedAt);
+  const usage = outcome.status === 'quarantined' ? [] : outcome.usage;
+  manifest.chunks = await deps.store.writeContributions(key, gen, wid, usage);
   if (manifest.status !== 'ingested' || manifest.rejected > 0) await deps.store.indexDataQuality(manifest);
 
-  // What the commit replaces is listed in the manifest itself, so a crash after the commit leaves
-  // the deletions to the retry (which finds this version committed and finishes them).
-  const pending = staleOf(before, manifest);
-  if (pending.length > 0) manifest.cleanup = pending;
-  const result = await deps.store.commit(manifest);
-  if (!result.committed) {
-    // A later version won the race: what this one wrote is not counted; remove it.
-    if (result.current?.gen !== gen) await deps.store.deleteContributions(key, gen, manifest.partitions);
-    return { outcome: 'superseded', key, gen, reason: 'a later version of this object is already counted' };
+  // Commit on the condition that the manifest is still the one we read; if another write got in
+  // between, look again: a later version wins, an earlier one is replaced (with its contributions).
+  for (let attempt = 0; ; attempt++) {
+    if (before && before.seq > manifest.seq) {
+      if (before.wid !== wid) await deps.store.deleteWrite(key, { wid, chunks: manifest.chunks });
+      return { outcome: 'superseded', key, gen, reason: 'a later version of this object is already counted' };
+    }
+    if (before?.wid === wid) {
+      // The same write was committed by a concurrent delivery (or an identical reprocess).
+      await settle(deps, before);
+      return req.force
+        ? resultOf(before)
+        : { outcome: 'duplicate', key, gen, reason: 'this version is already counted' };
+    }
+    const cleanup = [
+      ...(before?.cleanup ?? []),
+      ...(before ? [{ wid: before.wid, chunks: before.chunks }] : []),
+    ].filter((c) => c.wid !== wid);
+    if (cleanup.length > 0) manifest.cleanup = cleanup;
+    else delete manifest.cleanup;
+    const result = await deps.store.commit(manifest, before);
+    if (result.committed) break;
+    if (attempt >= 8) throw new Error(`${key}: the commit lost ${attempt + 1} races in a row; retry later`);
+    before = result.current;
   }
-  // Another version was committed between our read and our commit: its contributions go too.
-  if (result.previous && result.previous.gen !== before?.gen) {
-    manifest.cleanup = [...(manifest.cleanup ?? []), ...staleOf(result.previous, manifest)];
-  }
-  await cleanUp(deps, manifest);
+  await settle(deps, manifest);
+  return resultOf(manifest);
+}
 
+function resultOf(m: ObjectManifest): IngestResult {
   return {
-    outcome: outcome.status,
-    key,
-    gen,
-    lines: manifest.lines,
-    counted: manifest.counted,
-    rejected: manifest.rejected,
-    ...(manifest.reason ? { reason: manifest.reason } : {}),
+    outcome: m.status,
+    key: m.key,
+    gen: m.gen,
+    lines: m.lines,
+    counted: m.counted,
+    rejected: m.rejected,
+    ...(m.reason ? { reason: m.reason } : {}),
   };
 }
 
-/** Contributions of `previous` (and its own pending cleanup) that `next` does not overwrite. */
-function staleOf(
-  previous: ObjectManifest | undefined,
-  next: ObjectManifest,
-): { gen: string; partitions: string[] }[] {
-  if (!previous) return [];
-  const live = new Set(next.partitions);
-  const out: { gen: string; partitions: string[] }[] = [];
-  for (const entry of [...(previous.cleanup ?? []), { gen: previous.gen, partitions: previous.partitions }]) {
-    // Never delete what the new version has just written (same gen, same partition, same item).
-    const partitions =
-      entry.gen === next.gen ? entry.partitions.filter((p) => !live.has(p)) : entry.partitions;
-    if (partitions.length > 0) out.push({ gen: entry.gen, partitions });
+/**
+ * After a commit (or on a redelivery of a committed version): deletes the contributions of the
+ * writes it replaced, then marks every day whose usage the switch changed. Idempotent.
+ */
+async function settle(deps: IngestDeps, manifest: ObjectManifest): Promise<void> {
+  const days = new Set((await deps.store.entries(manifest.key, manifest)).map(dayOfEntry));
+  const pending = (manifest.cleanup ?? []).filter((c) => c.wid !== manifest.wid);
+  for (const ref of pending) {
+    for (const e of await deps.store.deleteWrite(manifest.key, ref)) days.add(dayOfEntry(e));
   }
-  return out;
-}
-
-const dayOf = (partition: string): string => partition.slice(partition.lastIndexOf('/') + 1);
-
-function lastModifiedToken(d: Date | undefined): string | undefined {
-  return d ? d.getTime().toString(16) : undefined;
-}
-
-async function cleanUp(deps: IngestDeps, manifest: ObjectManifest): Promise<void> {
-  if (!manifest.cleanup?.length) return;
-  for (const c of manifest.cleanup) await deps.store.deleteContributions(manifest.key, c.gen, c.partitions);
-  await deps.store.finishCleanup(manifest.key, manifest.gen);
+  await deps.store.markDaysChanged(days, deps.now().toISOString());
+  if (manifest.cleanup) await deps.store.finishCleanup(manifest.key, manifest.wid);
 }

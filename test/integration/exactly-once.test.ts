@@ -175,10 +175,11 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
   });
 
   it.each([
-    ['BatchWriteItemCommand', 1, 'while writing contributions'],
-    ['BatchWriteItemCommand', 2, 'while marking changed days'],
+    ['BatchWriteItemCommand', 1, 'while writing the part lists'],
+    ['BatchWriteItemCommand', 2, 'while writing contributions'],
     ['PutItemCommand', 1, 'at the commit'],
     ['BatchWriteItemCommand', 3, 'while deleting the replaced version'],
+    ['UpdateItemCommand', 1, 'while marking changed days'],
   ])('gives the totals of one clean run after a crash %s #%i (%s) and a retry', async (command, failAt) => {
     const key = `logs/crash/${command}-${failAt}.jsonl`;
     const v1 = makeLog(10 + failAt, 1200);
@@ -201,6 +202,127 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
     const left = (await bed.scan('U#')).filter((i) => i.key === key);
     expect(new Set(left.map((i) => i.gen))).toEqual(new Set([r2.etag]));
     expect((await bed.store.getManifest(key))?.cleanup).toBeUndefined();
+    await bed.store.deleteManifest(key);
+  });
+
+  it('counts the right content when an ETag comes back (A, then B, then A again) with a cleanup interrupted', async () => {
+    const key = 'logs/aba/x.jsonl';
+    const a = makeLog(31, 900);
+    const b = makeLog(32, 700);
+    const r1 = await request(key, a.text);
+    await ingestObject(bed.deps(), r1);
+    const rb = await request(key, b.text);
+    await expect(
+      ingestObject(bed.deps({ store: crashingStore(bed, 'BatchWriteItemCommand', 3) }), rb),
+    ).rejects.toThrow(/injected crash/);
+    const ra = await request(key, a.text);
+    expect(ra.etag).toBe(r1.etag); // the same content: the ETag comes back
+    expect((await ingestObject(bed.deps(), ra)).outcome).toBe('ingested');
+    expect((await ingestObject(bed.deps(), rb)).outcome).toMatch(/superseded/);
+    expect(await observed(bed.store)).toEqual(sumTotals(a.totals));
+    const wids = new Set((await bed.scan('U#')).filter((i) => i.key === key).map((i) => i.wid));
+    expect(wids.size).toBe(1);
+    await bed.store.deleteManifest(key);
+  });
+
+  it('splits an app-day with thousands of long endpoints under the 400 KB item limit, exactly', async () => {
+    const key = 'logs/wide/endpoints.jsonl';
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({
+        timestamp: '2026-11-02T10:00:00Z',
+        app_id: 'wide-app',
+        endpoint: `GET /2/raw/${String(i).padStart(6, '0')}/${'x'.repeat(180)}`,
+        status: 200,
+        records: i,
+        bytes: 1,
+      }),
+    );
+    expect((await ingestObject(bed.deps(), await request(key, lines.join('\n')))).outcome).toBe('ingested');
+    const [row] = await bed.store.queryUsage({ from: '2026-11-02', to: '2026-11-02', apps: ['wide-app'] });
+    expect(row?.requests).toBe(3000);
+    expect(row?.records).toBe((2999 * 3000) / 2);
+    expect(Object.keys(row?.endpoints ?? {}).length).toBe(3000);
+    const parts = (await bed.scan('U#wide-app')).filter((i) => i.key === key);
+    expect(parts.length).toBeGreaterThan(1);
+    await bed.store.deleteManifest(key);
+  });
+
+  it('handles an object touching thousands of app-days (part lists over several items), and its overwrite', async () => {
+    const key = 'logs/many/app-days.jsonl';
+    const mk = (records: number) =>
+      Array.from({ length: 80 }, (_, a) =>
+        Array.from({ length: 30 }, (_, d) =>
+          JSON.stringify({
+            timestamp: `2026-09-${String(d + 1).padStart(2, '0')}T00:00:00Z`,
+            app_id: `many-${String(a).padStart(3, '0')}-${'a'.repeat(60)}`,
+            endpoint: 'GET /x',
+            status: 200,
+            records,
+          }),
+        ),
+      )
+        .flat()
+        .join('\n');
+    await ingestObject(bed.deps(), await request(key, mk(1)));
+    expect((await bed.store.getManifest(key))?.chunks).toBeGreaterThan(1);
+    await ingestObject(bed.deps(), await request(key, mk(2)));
+    const rows = await bed.store.queryUsage({ from: '2026-09-01', to: '2026-09-30' });
+    const mine = rows.filter((r) => r.app.startsWith('many-'));
+    expect(mine.length).toBe(2400);
+    expect(mine.every((r) => r.records === 2 && r.requests === 1)).toBe(true);
+    expect((await bed.scan('U#many-')).length).toBe(2400);
+    await bed.store.deleteManifest(key);
+  });
+
+  it('reads each object whole when a new version commits in the middle of a usage query', async () => {
+    const key = 'logs/torn/x.jsonl';
+    const text = (n: number) =>
+      ['tear-a', 'tear-b']
+        .map((app) =>
+          JSON.stringify({
+            timestamp: '2026-11-03T00:00:00Z',
+            app_id: app,
+            endpoint: 'GET /x',
+            status: 200,
+            records: n,
+          }),
+        )
+        .join('\n');
+    await ingestObject(bed.deps(), await request(key, text(1)));
+    const r2 = await request(key, text(5));
+    const client = new DynamoDBClient({
+      endpoint: bed.emulators.env.AUDITOR_DYNAMODB_ENDPOINT,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    let fired = false;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (
+          !fired &&
+          context.commandName === 'QueryCommand' &&
+          JSON.stringify(args.input).includes('U#tear-a')
+        ) {
+          fired = true;
+          // v2 is written and committed (and v1 deleted) between the queries of tear-a and tear-b.
+          await ingestObject(bed.deps(), r2);
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'commitMidQuery' },
+    );
+    const reader = new UsageStore(documentClient(client), bed.usageTable);
+    const rows = await reader.queryUsage({
+      from: '2026-11-03',
+      to: '2026-11-03',
+      apps: ['tear-a', 'tear-b'],
+    });
+    expect(fired).toBe(true);
+    expect(rows.map((r) => [r.app, r.records])).toEqual([
+      ['tear-a', 5],
+      ['tear-b', 5],
+    ]);
     await bed.store.deleteManifest(key);
   });
 });

@@ -1,23 +1,17 @@
 /**
  * `auditor upload PATH...`: puts log files under logs/ in the log bucket and waits until the
- * ingest handler has processed each of them, as it would in AWS.
+ * ingest function has processed each of them. Locally the S3 emulator notifies the handler in this
+ * process; against a deployed stack S3 → SQS → Lambda runs on its own and the wait polls the
+ * objects' manifests (see remote.ts).
  */
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { LOG_PREFIX } from '../../../infra/resources.ts';
-import { mapLimit } from '../../adapters/dynamo-batch.ts';
-import type { IngestResult } from '../../ingest/ingest-object.ts';
 import { CliError } from '../errors.ts';
 import { printJson, printTable } from '../output.ts';
-import type { Runtime } from '../runtime.ts';
+import type { Runtime, UploadFile, UploadOptions, UploadReport } from '../runtime.ts';
 
-export interface UploadFile {
-  path: string;
-  key: string;
-  size: number;
-}
+export type { UploadFile, UploadReport };
 
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -60,55 +54,14 @@ export async function collectFiles(paths: readonly string[], prefix = ''): Promi
   return files;
 }
 
-export interface UploadReport {
-  file: string;
-  key: string;
-  outcome: IngestResult['outcome'];
-  lines: number;
-  counted: number;
-  rejected: number;
-  reason: string | null;
-}
-
+/** Collects the files, then puts them and waits until each is processed (local or deployed stack). */
 export async function upload(
   rt: Runtime,
   paths: readonly string[],
-  opts: { prefix?: string },
+  opts: { prefix?: string } & UploadOptions,
 ): Promise<UploadReport[]> {
   const files = await collectFiles(paths, opts.prefix);
-  const local = rt.local;
-  if (!local) throw new CliError('upload against a deployed stack is not supported yet');
-  await mapLimit(files, 4, async (f) => {
-    await local.s3.send(
-      new PutObjectCommand({
-        Bucket: rt.logBucket,
-        Key: f.key,
-        Body: createReadStream(f.path),
-        ContentLength: f.size,
-      }),
-    );
-  });
-  await local.drain();
-  const errors = local.takeErrors();
-  if (errors.length > 0) {
-    const first = errors[0] as { key: string; error: Error };
-    throw new CliError(`processing ${first.key} failed: ${first.error.message}`);
-  }
-  const reports: UploadReport[] = [];
-  for (const f of files) {
-    const result = local.results.get(f.key);
-    const manifest = await rt.usage.getManifest(f.key);
-    reports.push({
-      file: f.path,
-      key: f.key,
-      outcome: result?.outcome ?? 'skipped',
-      lines: manifest?.lines ?? 0,
-      counted: manifest?.counted ?? 0,
-      rejected: manifest?.rejected ?? 0,
-      reason: manifest?.reason ?? (result?.outcome === 'duplicate' ? 'already counted: same content' : null),
-    });
-  }
-  return reports;
+  return rt.uploadLogs(files, opts.waitSeconds === undefined ? {} : { waitSeconds: opts.waitSeconds });
 }
 
 export function printUploads(reports: readonly UploadReport[], json: boolean): void {
