@@ -14,6 +14,17 @@ export function add(a: number, b: number): number {
   return s;
 }
 
+/** rec[key], but only the record's own property ("constructor" or "__proto__" are keys like any other). */
+function own<T>(rec: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
+/** rec[key] = value, also for the key "__proto__" (which plain assignment would not create). */
+function put<T>(rec: Record<string, T>, key: string, value: T): T {
+  Object.defineProperty(rec, key, { value, enumerable: true, writable: true, configurable: true });
+  return value;
+}
+
 export function emptyCounts(): Counts {
   return { requests: 0, records: 0, bytes: 0, errors: 0 };
 }
@@ -27,7 +38,7 @@ export function addCounts(into: Counts, from: Counts): void {
 
 function sortKeys<T>(rec: Record<string, T>): Record<string, T> {
   const out: Record<string, T> = {};
-  for (const k of Object.keys(rec).sort()) out[k] = rec[k] as T;
+  for (const k of Object.keys(rec).sort()) put(out, k, rec[k] as T);
   return out;
 }
 
@@ -35,8 +46,7 @@ function addCategory(into: CategoryCounts, from: CategoryCounts): void {
   into.requests = add(into.requests, from.requests);
   into.records = add(into.records, from.records);
   for (const [org, c] of Object.entries(from.orgs)) {
-    const t = into.orgs[org] ?? { requests: 0, records: 0 };
-    into.orgs[org] = t;
+    const t = own(into.orgs, org) ?? put(into.orgs, org, { requests: 0, records: 0 });
     t.requests = add(t.requests, c.requests);
     t.records = add(t.records, c.records);
   }
@@ -54,14 +64,10 @@ export function sumDayUsage(rows: Iterable<DayUsage>): DayUsage[] {
     }
     addCounts(t, row);
     for (const [ep, c] of Object.entries(row.endpoints)) {
-      const e = t.endpoints[ep] ?? emptyCounts();
-      t.endpoints[ep] = e;
-      addCounts(e, c);
+      addCounts(own(t.endpoints, ep) ?? put(t.endpoints, ep, emptyCounts()), c);
     }
     for (const [cat, c] of Object.entries(row.categories)) {
-      const into = t.categories[cat] ?? { requests: 0, records: 0, orgs: {} };
-      t.categories[cat] = into;
-      addCategory(into, c);
+      addCategory(own(t.categories, cat) ?? put(t.categories, cat, { requests: 0, records: 0, orgs: {} }), c);
     }
   }
   return [...byKey.values()].sort(compareAppDay).map(normalise);
@@ -75,7 +81,7 @@ export function compareAppDay(a: { app: string; day: string }, b: { app: string;
 export function normalise(u: DayUsage): DayUsage {
   const categories: Record<string, CategoryCounts> = {};
   for (const [cat, c] of Object.entries(sortKeys(u.categories))) {
-    categories[cat] = { requests: c.requests, records: c.records, orgs: sortKeys(c.orgs) };
+    put(categories, cat, { requests: c.requests, records: c.records, orgs: sortKeys(c.orgs) });
   }
   return {
     app: u.app,
@@ -108,14 +114,11 @@ export function splitDayUsage(u: DayUsage, maxBytes = 300_000): DayUsage[] {
     }
     size += bytes;
   };
-  const category = (cat: string): CategoryCounts => {
-    const c = current.categories[cat] ?? { requests: 0, records: 0, orgs: {} };
-    current.categories[cat] = c;
-    return c;
-  };
+  const category = (cat: string): CategoryCounts =>
+    own(current.categories, cat) ?? put(current.categories, cat, { requests: 0, records: 0, orgs: {} });
   for (const [ep, c] of Object.entries(u.endpoints)) {
     room(JSON.stringify([ep, c]).length + 8);
-    current.endpoints[ep] = c;
+    put(current.endpoints, ep, c);
   }
   for (const [cat, c] of Object.entries(u.categories)) {
     room(JSON.stringify([cat, c.requests, c.records]).length + 40);
@@ -124,7 +127,7 @@ export function splitDayUsage(u: DayUsage, maxBytes = 300_000): DayUsage[] {
     into.records = c.records;
     for (const [org, o] of Object.entries(c.orgs)) {
       room(JSON.stringify([org, o]).length + 8 + cat.length);
-      category(cat).orgs[org] = o;
+      put(category(cat).orgs, org, o);
     }
   }
   parts.push(current);

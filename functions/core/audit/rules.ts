@@ -347,7 +347,7 @@ export function audit(input: AuditInput): Finding[] {
       let records = 0;
       let approvedRequests = 0;
       for (const r of rows) {
-        const c = r.categories[cat];
+        const c = Object.hasOwn(r.categories, cat) ? r.categories[cat] : undefined;
         if (!c) continue;
         let rq = c.requests;
         let rc = c.records;
