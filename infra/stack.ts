@@ -549,6 +549,15 @@ export class UsageAuditorStack extends Stack {
         resources: [this.logBucket.arnForObjects(`${LOG_PREFIX}*`)],
       }),
     );
+    // Without ListBucket, S3 answers 403 instead of 404 for a log deleted before it is read, and
+    // the message would be retried into the dead-letter queue instead of being skipped as missing.
+    ingestRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'TellMissingLogObjects',
+        actions: ['s3:ListBucket'],
+        resources: [this.logBucket.bucketArn],
+      }),
+    );
     ingestRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteDataQualityRecords',

@@ -431,6 +431,7 @@ describe('least privilege', () => {
         actions: ['s3:GetObject', 's3:GetObjectVersion'],
         resources: [objectsUnder(id.logBucket as string, 'logs/*')],
       },
+      { actions: ['s3:ListBucket'], resources: [getAtt(id.logBucket as string)] },
       { actions: ['s3:PutObject'], resources: [objectsUnder(id.reportsBucket as string, 'data-quality/*')] },
       {
         actions: [
