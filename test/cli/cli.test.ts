@@ -1,0 +1,181 @@
+/**
+ * The `auditor` command as people and scripts run it: a child process per command, against the
+ * embedded stack in a temp data dir. Errors are one line and a non-zero exit, with nothing stored.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { reportKey } from '../../functions/adapters/report-store.ts';
+import { startLocalStack } from '../../functions/local/stack.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/auditor.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'auditor-cli-'));
+const dataDir = join(dir, 'state');
+
+async function auditor(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
+      env: { ...process.env, AUDITOR_DATA_DIR: dataDir, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('auditor (child process, embedded stack)', () => {
+  it('refuses an invalid agreements file whole, naming every error by its path, and stores nothing', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(
+      bad,
+      [
+        '- licensee: okay-one',
+        '  apps: [a1]',
+        '  term: { start: 2026-01-01, end: 2026-12-31 }',
+        '- licensee: Bad_Id',
+        '  apps: [a2]',
+        '  term: { start: 2026-01-01, end: 2026-02-30 }',
+        '  quotas: { monthly_records: -5 }',
+      ].join('\n'),
+    );
+    const r = await auditor(['agreements', 'load', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^auditor: .*bad\.yaml: refused, nothing was stored \(3 errors\)/);
+    expect(r.stderr).toContain('[1].licensee: expected a licensee id');
+    expect(r.stderr).toContain('[1].term.end: expected a date YYYY-MM-DD');
+    expect(r.stderr).toContain('[1].quotas.monthly_records: expected a non-negative integer');
+    expect(r.stderr).not.toContain('NodeVersionSupportWarning');
+    const list = await auditor(['agreements', 'list', '--json']);
+    expect(JSON.parse(list.stdout)).toEqual({ agreements: [] });
+  });
+
+  it('loads agreements and a registry, uploads logs and prints usage as SPEC §6 says', async () => {
+    const agreements = fileURLToPath(new URL('../fixtures/agreements.yaml', import.meta.url));
+    const recipients = fileURLToPath(new URL('../fixtures/recipients.yaml', import.meta.url));
+    expect((await auditor(['agreements', 'load', agreements])).stdout).toMatch(
+      /loaded 2 agreement\(s\): northwind, fabrikam/,
+    );
+    expect((await auditor(['recipients', 'load', recipients])).code).toBe(0);
+
+    const logs = join(dir, 'drops', 'nov 27+a');
+    const { mkdirSync, copyFileSync } = await import('node:fs');
+    mkdirSync(logs, { recursive: true });
+    copyFileSync(
+      fileURLToPath(new URL('../fixtures/logs-sample.jsonl', import.meta.url)),
+      join(logs, 'a.jsonl'),
+    );
+    copyFileSync(fileURLToPath(new URL('../fixtures/logs-sample.csv', import.meta.url)), join(logs, 'b.csv'));
+    const up = await auditor(['upload', join(dir, 'drops'), '--json']);
+    expect(up.code).toBe(0);
+    expect(JSON.parse(up.stdout).uploads).toEqual([
+      expect.objectContaining({
+        key: 'logs/nov 27+a/a.jsonl',
+        outcome: 'ingested',
+        lines: 7,
+        counted: 5,
+        rejected: 2,
+      }),
+      expect.objectContaining({ key: 'logs/nov 27+a/b.csv', outcome: 'ingested', counted: 3, rejected: 0 }),
+    ]);
+    const again = await auditor(['upload', join(dir, 'drops'), '--json']);
+    expect(JSON.parse(again.stdout).uploads.map((u: { outcome: string }) => u.outcome)).toEqual([
+      'duplicate',
+      'duplicate',
+    ]);
+
+    const usage = await auditor([
+      'usage',
+      '--licensee',
+      'northwind',
+      '--from',
+      '2026-11-01',
+      '--to',
+      '2026-11-30',
+      '--json',
+    ]);
+    const rows = JSON.parse(usage.stdout).usage as Record<string, unknown>[];
+    expect(rows.map((r) => r.app_id)).toEqual([
+      'nw-ads',
+      'nw-copilot',
+      'nw-feed',
+      'nw-maps',
+      'nw-search',
+      'nw-trends',
+    ]);
+    expect(rows.find((r) => r.app_id === 'nw-copilot')).toMatchObject({
+      date: '2026-11-27',
+      requests: 1,
+      records: 500,
+      bytes: 240500,
+      errors: 0,
+      categories: { government: { requests: 1, records: 500 } },
+    });
+    expect(rows.find((r) => r.app_id === 'nw-feed')).toMatchObject({
+      date: '2026-11-27',
+      requests: 1,
+      errors: 1,
+    });
+    const table = await auditor(['usage', '--app', 'nw-maps', '--from', '2026-11-27', '--to', '2026-11-27']);
+    expect(table.stdout).toMatch(/nw-maps\s*│\s*2026-11-27\s*│\s*1\s*│\s*80\s*│\s*39,001/);
+  });
+
+  it('audits, lists, shows and filters findings, and verify catches a changed byte', async () => {
+    const audit = await auditor(['audit', '--date', '2026-11-27', '--json']);
+    expect(JSON.parse(audit.stdout).reports).toEqual([
+      { date: '2026-11-27', findings: expect.any(Number), written: true },
+    ]);
+    const findings = JSON.parse(
+      (await auditor(['findings', '--rule', 'unknown_app', '--json'])).stdout,
+    ).findings;
+    expect(findings).toEqual([
+      expect.objectContaining({
+        rule: 'unknown_app',
+        licensee: null,
+        subject: 'unregistered-bot',
+        observed: 1,
+      }),
+    ]);
+    const show = await auditor(['reports', 'show', '--json']);
+    expect(JSON.parse(show.stdout).report_date).toBe('2026-11-27');
+    expect((await auditor(['reports', 'verify'])).stdout).toMatch(/1 report\(s\) verified/);
+
+    // Change one byte of findings.csv behind the tool's back.
+    const stack = await startLocalStack({ dataDir, logLevel: 'SILENT' });
+    try {
+      await stack.s3.send(
+        new PutObjectCommand({
+          Bucket: stack.reportsBucket,
+          Key: reportKey('2026-11-27', 'findings.csv'),
+          Body: 'tampered',
+        }),
+      );
+    } finally {
+      await stack.stop();
+    }
+    const verify = await auditor(['reports', 'verify']);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain('2026-11-27: findings.csv: sha256 does not match the manifest');
+    expect(verify.stderr.trim()).toBe('auditor: verification failed');
+  });
+
+  it('says what is wrong in one line: a bad date, a missing file, no reports yet', async () => {
+    const r1 = await auditor(['usage', '--from', '2026-02-30']);
+    expect([r1.code, r1.stderr.trim()]).toEqual([
+      1,
+      'auditor: --from: expected a date YYYY-MM-DD, got "2026-02-30"',
+    ]);
+    const r2 = await auditor(['upload', join(dir, 'nope.jsonl')]);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr.trim()).toMatch(/^auditor: .*nope\.jsonl: no such file or folder$/);
+    const r3 = await auditor(['findings'], { AUDITOR_DATA_DIR: join(dir, 'empty') });
+    expect([r3.code, r3.stderr.trim()]).toEqual([1, 'auditor: no reports yet: run `auditor audit` first']);
+  });
+});
