@@ -58,8 +58,8 @@ export interface IngestDeps {
   writer: ObjectWriter;
   store: UsageStore;
   reportsBucket: string;
-  /** The current recipients registry, compiled, with its hash. */
-  registry: () => Promise<{ matcher: RecipientMatcher; hash: string }>;
+  /** The current recipients registry, compiled, with its hash (`fresh`: not from a cache). */
+  registry: (opts?: { fresh?: boolean }) => Promise<{ matcher: RecipientMatcher; hash: string }>;
   limits: ReaderLimits;
   now: () => Date;
 }
@@ -111,7 +111,7 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
   const gen = opened.versionId ?? opened.etag;
   // Without a sequencer (a reprocess request) the object keeps its place in the order.
   const effectiveSeq = req.sequencer !== undefined ? seq : (before?.seq ?? seq);
-  const { matcher, hash } = await deps.registry();
+  const { matcher, hash } = await deps.registry({ fresh: req.force === true });
   const wid = writeId(gen, effectiveSeq, hash);
   const outcome = await readLogObject(opened.body, { matcher, limits: deps.limits });
 

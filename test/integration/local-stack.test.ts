@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ControlStore, registryHash } from '../../functions/adapters/control-store.ts';
 import { S3Objects } from '../../functions/adapters/object-store.ts';
 import { UsageStore } from '../../functions/adapters/usage-store.ts';
 import { type LocalStack, startLocalStack } from '../../functions/local/stack.ts';
@@ -175,5 +176,47 @@ describe('embedded local stack', () => {
       ['mal-fine', 4],
       ['mal-lines', 3],
     ]);
+  });
+
+  it('reprocess re-attributes stored logs with a new registry, idempotently', async () => {
+    const key = 'logs/reprocess/x.jsonl';
+    const text = ['203.0.113.9', '2001:db8:ffff::1', '192.0.2.1']
+      .map((ip) =>
+        JSON.stringify({
+          timestamp: '2026-11-25T10:00:00Z',
+          app_id: 'rp-app',
+          endpoint: 'GET /x',
+          status: 200,
+          records: 4,
+          client_ip: ip,
+        }),
+      )
+      .join('\n');
+    await put(key, text);
+    await stack.drain();
+    const read = async () =>
+      (await store.queryUsage({ from: '2026-11-25', to: '2026-11-25', apps: ['rp-app'] }))[0];
+    expect((await read())?.categories).toEqual({});
+
+    const control = new ControlStore(documentClient(stack.dynamo), stack.env.CONTROL_TABLE as string);
+    await control.putRegistry({
+      press: { cidrs: ['203.0.113.0/24', '2001:db8:ffff::/48'], organisations: [] },
+    });
+    // The running handler caches the registry for up to a minute; reprocessing reads it afresh.
+    for (let i = 0; i < 2; i++) {
+      const out = (await stack.invokeIngest({ action: 'reprocess', bucket: stack.logBucket, key })) as {
+        results: { outcome: string }[];
+      };
+      expect(out.results[0]?.outcome).toBe('ingested');
+    }
+    const after = await read();
+    expect(after).toMatchObject({
+      requests: 3,
+      records: 12,
+      categories: { press: { requests: 2, records: 8, orgs: {} } },
+    });
+    expect((await store.getManifest(key))?.registryHash).toBe(
+      registryHash({ press: { cidrs: ['203.0.113.0/24', '2001:db8:ffff::/48'], organisations: [] } }),
+    );
   });
 });
