@@ -22,6 +22,14 @@ import { CliError } from './errors.ts';
 import { printJson, printTable } from './output.ts';
 import { DEFAULT_UPLOAD_WAIT_SECONDS, type GlobalOptions, withRuntime } from './runtime.ts';
 
+// `auditor findings | head`: a reader that stops early is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 const program = new Command('auditor')
   .description('Proves whether API data licensees keep to their agreements.')
   .addOption(

@@ -34,6 +34,8 @@ export interface UploadReport {
   file: string;
   key: string;
   outcome: IngestResult['outcome'];
+  /** What the object is now counted as (for a duplicate: what its first delivery made of it). */
+  status: ObjectManifest['status'] | null;
   lines: number;
   counted: number;
   rejected: number;
@@ -95,6 +97,7 @@ export function uploadReport(
     file: f.path,
     key: f.key,
     outcome,
+    status: manifest?.status ?? null,
     lines: manifest?.lines ?? 0,
     counted: manifest?.counted ?? 0,
     rejected: manifest?.rejected ?? 0,

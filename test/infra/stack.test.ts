@@ -722,6 +722,7 @@ describe('Glue and Athena', () => {
         'rule',
         'severity',
         'metric',
+        'subject',
         'period_start',
         'period_end',
         'observed',
@@ -785,7 +786,7 @@ describe('Glue and Athena', () => {
       limit: 'bigint',
       excess: 'bigint',
       amount_owed: 'double',
-      apps: 'array(row(app_id varchar,share double))',
+      apps: 'array(row(app_id varchar,value bigint,share double))',
       evidence: 'varchar',
     });
     expect(Object.fromEntries(USAGE_VIEW.columns.map((c) => [c.name, c.prestoType]))).toMatchObject({
@@ -795,9 +796,7 @@ describe('Glue and Athena', () => {
       errors: 'bigint',
       usage_date: 'varchar',
     });
-    expect(viewSql('db', USAGE_VIEW)).toContain(
-      `COALESCE(json_extract_scalar(line, '$.date'), json_extract_scalar(line, '$.day')) AS "usage_date"`,
-    );
+    expect(viewSql('db', USAGE_VIEW)).toContain(`json_extract_scalar(line, '$.usage_date') AS "usage_date"`);
   });
 
   it('workgroup: enforced configuration, results in the results bucket (SSE-S3), engine 3, scan limit', () => {

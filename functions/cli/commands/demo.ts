@@ -36,7 +36,7 @@ export async function demo(rt: Runtime): Promise<void> {
     );
     const uploads = await upload(rt, [dir], {});
     const sum = (f: (u: (typeof uploads)[number]) => number) => uploads.reduce((n, u) => n + f(u), 0);
-    const quarantined = uploads.filter((u) => u.outcome === 'quarantined');
+    const quarantined = uploads.filter((u) => u.status === 'quarantined');
     say(
       `ingested: ${fmt(sum((u) => u.counted))} lines counted, ${fmt(sum((u) => u.rejected))} rejected, ` +
         `${quarantined.length} object(s) quarantined${quarantined.map((q) => ` (${q.key}: ${q.reason})`).join('')}`,

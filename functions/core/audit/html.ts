@@ -19,7 +19,7 @@
 import { compareStrings, fmtCents, fmtInt, toCents } from './format.ts';
 import type { LicenseeSummary, ReportModel } from './model.ts';
 import type { DataQuality } from './report.ts';
-import type { Finding, Severity } from './rules.ts';
+import type { Finding, FindingApp, Severity } from './rules.ts';
 import { compareFindings, SEVERITIES } from './rules.ts';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -63,7 +63,7 @@ th,td{border:1px solid #d5d9e0;padding:4px 8px;text-align:left;vertical-align:to
 th{background:#eceff3;font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tbody tr:nth-child(even){background:#fafbfc}
-.sev{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600;color:#fff}
+.sev{display:inline-block;white-space:nowrap;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600;color:#fff}
 .sev-critical{background:#8e1b1b}.sev-high{background:#c2410c}.sev-medium{background:#a16207}.sev-low{background:#4b5563}
 .card.sev-card-critical{border-left:5px solid #8e1b1b}.card.sev-card-high{border-left:5px solid #c2410c}
 .card.sev-card-medium{border-left:5px solid #a16207}.card.sev-card-low{border-left:5px solid #4b5563}
@@ -80,12 +80,39 @@ svg.chart{width:100%;height:auto;display:block;background:#fff}
 .sw-line{height:0;width:22px;border-top:3px solid #1f4e79;border-radius:0}
 .note{color:#5c6475;font-size:13px}
 .over{color:#b91c1c;font-weight:600}
+#findings{table-layout:fixed;font-size:12.5px}
+#findings th,#findings td{padding:4px 6px}
+#findings .sev{font-size:11px;padding:1px 6px}
+#findings col.c-sev{width:74px}#findings col.c-lic{width:9%}#findings col.c-rule{width:13%}
+#findings col.c-subj{width:10%}#findings col.c-period{width:88px}#findings col.c-num{width:11%}
+#findings col.c-apps{width:14%}
+#findings td{word-break:normal;overflow-wrap:anywhere}
+#findings .sub{font-size:11.5px;color:#5c6475;font-weight:normal}
+#findings th .sub{font-size:11px}
+#findings .sub.over{color:#b91c1c;font-weight:600}
+#findings .owed{font-weight:600}
+#findings .seg{display:inline-block;max-width:100%}
+#findings code.subject{word-break:normal}
+#findings .id{font-size:11px;word-break:break-all;margin-top:2px}
+.nw{white-space:nowrap}
+#findings td.num{white-space:normal}
+#findings .obs{white-space:nowrap;font-weight:600}
+#findings details summary{cursor:pointer;list-style:none}
+#findings details summary::-webkit-details-marker{display:none}
+#findings .more{color:#1f4e79;text-decoration:underline dotted}
+#findings ul.apps-all{margin:4px 0 0;padding:0;list-style:none;font-size:11.5px}
 footer{margin:32px 0 8px;color:#5c6475;font-size:12px}
 `;
 
 function fmtShare(share: number): string {
   const bp = Math.round(share * 10_000);
   return `${Math.floor(bp / 100)}.${String(bp % 100).padStart(2, '0')}%`;
+}
+
+/** One decimal, for the compact apps cell: `75.5%`. */
+function fmtShare1(share: number): string {
+  const pm = Math.round(share * 1000);
+  return `${Math.floor(pm / 10)}.${pm % 10}%`;
 }
 
 function fmtMoney(amount: number, currency: string): string {
@@ -305,38 +332,109 @@ function summarySection(model: ReportModel, dq: DataQuality): string {
   );
 }
 
+/** Apps shown inline in a findings row; the rest are behind a <details>. */
+const APPS_SHOWN = 3;
+
+/** `2026-11-01 → 11-27`: the end drops what it shares with the start (the year), each half unbreakable. */
+function periodCell(start: string, end: string): string {
+  if (start === end) return `<span class="nw">${esc(start)}</span>`;
+  const short = start.slice(0, 5) === end.slice(0, 5) ? end.slice(5) : end;
+  return `<span class="nw">${esc(start)}</span> <span class="nw">→ ${esc(short)}</span>`;
+}
+
+/**
+ * A subject (category, app id, endpoint) that may break only after a `/` or at a space: each piece
+ * is an inline-block that wraps inside itself (overflow-wrap: anywhere) only when it alone is
+ * wider than the column.
+ */
+function subjectCell(subject: string | null): string {
+  if (subject === null) return '';
+  const words = subject
+    .split(' ')
+    .map((w) =>
+      (w.match(/[^/]*\/+|[^/]+$/g) ?? [w])
+        .map((piece) => `<span class="seg">${esc(piece)}</span>`)
+        .join('<wbr>'),
+    );
+  return `<code class="subject" title="${esc(subject)}">${words.join(' ')}</code>`;
+}
+
+function licenseeCell(licensee: string | null, names: ReadonlyMap<string, string>): string {
+  if (licensee === null) return '<span class="muted">no agreement</span>';
+  const name = names.get(licensee);
+  if (name === undefined || name === licensee) return `<span class="seg">${esc(licensee)}</span>`;
+  return `<span class="seg" title="${esc(name)}">${esc(licensee)}</span><div class="sub">${esc(name)}</div>`;
+}
+
+function appsCell(apps: readonly FindingApp[]): string {
+  if (apps.length === 0) return '';
+  const full = apps.map((a) => `${a.app_id}: ${fmtInt(a.value)} (${fmtShare(a.share)})`).join('\n');
+  const top = apps
+    .slice(0, APPS_SHOWN)
+    .map(
+      (a, i, shown) =>
+        `<span class="seg">${esc(a.app_id)} ${fmtShare1(a.share)}${i < shown.length - 1 ? ',' : ''}</span>`,
+    )
+    .join(' ');
+  if (apps.length <= APPS_SHOWN) return `<div title="${esc(full)}">${top}</div>`;
+  const rest = `<span class="seg more">… +${fmtInt(apps.length - APPS_SHOWN)}</span>`;
+  const list = apps
+    .map(
+      (a) =>
+        `<li><span class="seg">${esc(a.app_id)}</span> <span class="nw">${fmtInt(a.value)} (${fmtShare(a.share)})</span></li>`,
+    )
+    .join('');
+  return `<details title="${esc(full)}"><summary>${top} ${rest}</summary><ul class="apps-all">${list}</ul></details>`;
+}
+
+/** Observed on top; the limit, the excess and the amount owed, where there are any, labelled below. */
+function numbersCell(f: Finding): string {
+  const lines = [`<div class="obs">${fmtInt(f.observed)}</div>`];
+  if (f.limit !== null) lines.push(`<div class="sub">limit <span class="nw">${fmtInt(f.limit)}</span></div>`);
+  if (f.excess !== null)
+    lines.push(`<div class="sub over">excess <span class="nw">${fmtInt(f.excess)}</span></div>`);
+  if (f.amount_owed !== null && f.currency !== null)
+    lines.push(
+      `<div class="owed">owed <span class="nw">${esc(fmtMoney(f.amount_owed, f.currency))}</span></div>`,
+    );
+  return lines.join('');
+}
+
+const FINDINGS_COLS: readonly [cls: string, head: string][] = [
+  ['c-sev', 'Severity'],
+  ['c-lic', 'Licensee'],
+  ['c-rule', 'Rule<div class="sub">metric</div>'],
+  ['c-subj', 'Subject'],
+  ['c-period', 'Period'],
+  ['c-num', 'Observed<div class="sub">limit · excess · owed</div>'],
+  ['c-apps', 'Apps (share)'],
+  ['c-detail', 'Detail<div class="sub">finding id</div>'],
+];
+
 function findingsSection(findings: readonly Finding[], names: ReadonlyMap<string, string>): string {
   const sorted = [...findings].sort(
     (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || compareFindings(a, b),
   );
-  const head =
-    '<tr><th>Severity</th><th>Licensee</th><th>Rule</th><th>Metric</th><th>Subject</th><th>Period</th>' +
-    '<th class="num">Observed</th><th class="num">Limit</th><th class="num">Excess</th><th class="num">Owed</th>' +
-    '<th>Apps (share)</th><th>Detail</th><th>Finding id</th></tr>';
-  const rows = sorted.map((f) => {
-    const who =
-      f.licensee === null
-        ? '<span class="muted">no agreement</span>'
-        : `${esc(f.licensee)}${names.get(f.licensee) && names.get(f.licensee) !== f.licensee ? `<br><span class="muted">${esc(names.get(f.licensee))}</span>` : ''}`;
-    const shown = f.apps.slice(0, 4).map((a) => `${esc(a.app_id)} ${fmtInt(a.value)} (${fmtShare(a.share)})`);
-    if (f.apps.length > 4) shown.push(`+${fmtInt(f.apps.length - 4)} more`);
-    const period =
-      f.period_start === f.period_end ? esc(f.period_start) : `${esc(f.period_start)} – ${esc(f.period_end)}`;
-    return (
+  const cols = `<colgroup>${FINDINGS_COLS.map(([c]) => `<col class="${c}">`).join('')}</colgroup>`;
+  const head = `<tr>${FINDINGS_COLS.map(([c, h]) => `<th${c === 'c-num' ? ' class="num"' : ''}>${h}</th>`).join('')}</tr>`;
+  const rows = sorted.map(
+    (f) =>
       `<tr data-rule="${esc(f.rule)}" data-severity="${esc(f.severity)}">` +
-      `<td><span class="sev sev-${esc(f.severity)}">${esc(f.severity)}</span></td><td>${who}</td><td>${esc(f.rule)}</td>` +
-      `<td>${esc(f.metric)}</td><td>${f.subject === null ? '' : `<code>${esc(f.subject)}</code>`}</td><td>${period}</td>` +
-      `<td class="num">${fmtInt(f.observed)}</td><td class="num">${fmtNullable(f.limit)}</td><td class="num">${fmtNullable(f.excess)}</td>` +
-      `<td class="num">${f.amount_owed === null || f.currency === null ? '—' : esc(fmtMoney(f.amount_owed, f.currency))}</td>` +
-      `<td>${shown.join('<br>')}</td><td>${esc(f.detail)}</td><td class="id">${esc(f.finding_id)}</td></tr>`
-    );
-  });
+      `<td><span class="sev sev-${esc(f.severity)}">${esc(f.severity)}</span></td>` +
+      `<td>${licenseeCell(f.licensee, names)}</td>` +
+      `<td>${esc(f.rule).replace(/_/g, '_<wbr>')}<div class="sub">${esc(f.metric).replace(/_/g, '_<wbr>')}</div></td>` +
+      `<td>${subjectCell(f.subject)}</td>` +
+      `<td title="${esc(f.period_start)} to ${esc(f.period_end)}">${periodCell(f.period_start, f.period_end)}</td>` +
+      `<td class="num">${numbersCell(f)}</td>` +
+      `<td class="apps">${appsCell(f.apps)}</td>` +
+      `<td class="detail">${esc(f.detail)}<div class="sub id">${esc(f.finding_id)}</div></td></tr>`,
+  );
   return (
     '<h2>Findings</h2>' +
     (sorted.length === 0
       ? '<p id="no-findings">No findings: every agreement was kept in this window.</p>'
       : '') +
-    `<table id="findings"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`
+    `<table id="findings">${cols}<thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`
   );
 }
 
