@@ -51,8 +51,16 @@ export class S3Objects implements ObjectReader, ObjectWriter {
   }
 
   async put(bucket: string, key: string, body: string | Uint8Array, contentType: string): Promise<void> {
+    // With a known length the SDK sends the body as it is (no "stream of unknown length" path).
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     await this.s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: bytes,
+        ContentLength: bytes.length,
+        ContentType: contentType,
+      }),
     );
   }
 

@@ -9,6 +9,16 @@ import type { S3Objects } from './object-store.ts';
 export const MANIFEST = 'manifest.json';
 export const LATEST_KEY = `${REPORTS_PREFIX}latest.json`;
 
+/** JSON.parse that answers undefined for missing or damaged text (a stored file may be tampered with). */
+export function parseJson<T>(text: string | undefined): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 export const reportKey = (date: string, name: string): string => `${REPORTS_PREFIX}date=${date}/${name}`;
 
 export class ReportStore {
@@ -52,9 +62,11 @@ export class ReportStore {
       await this.objects.put(this.bucket, reportKey(date, f.name), f.body, f.contentType);
   }
 
+  /** The date latest.json names; undefined when it is missing or unreadable (the next run rewrites it). */
   async latest(): Promise<string | undefined> {
     const text = await this.objects.getText(this.bucket, LATEST_KEY);
-    return text ? (JSON.parse(text) as { report_date: string }).report_date : undefined;
+    const date = parseJson<{ report_date?: unknown }>(text)?.report_date;
+    return typeof date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(date) ? date : undefined;
   }
 
   async setLatest(date: string): Promise<void> {

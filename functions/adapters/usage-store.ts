@@ -327,7 +327,13 @@ export class UsageStore {
    * each number. Each object is counted as of the moment its manifest was read: contributions of
    * its committed write that the queries ran too early to see are fetched from its part lists.
    */
-  async queryUsage(opts: { from: string; to: string; apps?: readonly string[] }): Promise<UsageRow[]> {
+  async queryUsage(opts: {
+    from: string;
+    to: string;
+    apps?: readonly string[];
+    /** One row per app, day and log object (for evidence per object) instead of per app and day. */
+    perSource?: boolean;
+  }): Promise<UsageRow[]> {
     const apps = opts.apps ?? (await this.listApps(opts.from, opts.to));
     const wanted = new Set(apps);
     const items: Record<string, unknown>[] = [];
@@ -344,14 +350,16 @@ export class UsageStore {
     const seen = new Set(
       live.map((i) => `${i.key}\u0000${entryOf(i.app as string, i.day as string, i.part as number)}`),
     );
-    const lists = await batchGet(
-      this.doc,
-      this.table,
-      [...committed.values()].flatMap((m) =>
-        Array.from({ length: m.chunks }, (_, n) => chunkKey(m.key, m.wid, n)),
-      ),
-      this.retry,
+    const listKeys = [...committed.values()].flatMap((m) =>
+      Array.from({ length: m.chunks }, (_, n) => chunkKey(m.key, m.wid, n)),
     );
+    const lists = await batchGet(this.doc, this.table, listKeys, this.retry);
+    if (lists.length !== listKeys.length) {
+      throw new Error(
+        `${listKeys.length - lists.length} part list(s) of committed writes are missing from ${this.table}; ` +
+          'reprocess the affected days (auditor reprocess)',
+      );
+    }
     const missing: Record<string, unknown>[] = [];
     for (const list of lists) {
       const m = committed.get((list.pk as string).slice(2));
@@ -374,6 +382,22 @@ export class UsageStore {
       live.push(...fetched);
     }
 
+    if (opts.perSource) {
+      const byKey = new Map<string, Record<string, unknown>[]>();
+      for (const i of live) {
+        const list = byKey.get(i.key as string) ?? [];
+        byKey.set(i.key as string, list);
+        list.push(i);
+      }
+      const rows: UsageRow[] = [];
+      for (const [key, items] of byKey) {
+        const source = { key, gen: items[0]?.gen as string };
+        for (const u of sumDayUsage(items.map(toDayUsage))) rows.push({ ...u, sources: [source] });
+      }
+      return rows.sort(
+        (a, b) => compareAppDay(a, b) || (a.sources[0]?.key ?? '').localeCompare(b.sources[0]?.key ?? ''),
+      );
+    }
     const sources = new Map<string, Map<string, SourceRef>>();
     for (const i of live) {
       const k = `${i.app}\u0000${i.day}`;

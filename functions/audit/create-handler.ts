@@ -25,13 +25,34 @@ export const MAX_DATES = 400;
 
 export type AuditRequest = { kind: 'dates'; dates: string[] } | { kind: 'nightly'; time: Date };
 
+/** Fields a scheduler or EventBridge envelope may carry besides `time`. */
+const ENVELOPE = new Set([
+  'source',
+  'detail-type',
+  'time',
+  'detail',
+  'id',
+  'account',
+  'region',
+  'resources',
+  'version',
+]);
+
 export function parseAuditEvent(event: unknown, now: Date): AuditRequest {
-  const e = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  if (event !== undefined && event !== null && (typeof event !== 'object' || Array.isArray(event))) {
+    throw new AuditRequestError(
+      `expected an object ({date}, {from, to} or a schedule event), got ${JSON.stringify(event)}`,
+    );
+  }
+  const e = (event ?? {}) as Record<string, unknown>;
+  const today = now.toISOString().slice(0, 10);
   const date = (name: string): string => {
     const v = e[name];
     if (typeof v !== 'string' || !isRealDate(v)) {
       throw new AuditRequestError(`${name}: expected a date YYYY-MM-DD, got ${JSON.stringify(v)}`);
     }
+    // A report on a day that has not ended would be incomplete, and would become the latest.
+    if (v >= today) throw new AuditRequestError(`${name}: ${v} has not ended yet (today is ${today} UTC)`);
     return v;
   };
   if ('date' in e) return { kind: 'dates', dates: [date('date')] };
@@ -43,6 +64,14 @@ export function parseAuditEvent(event: unknown, now: Date): AuditRequest {
       throw new AuditRequestError(`${dates.length} dates requested; at most ${MAX_DATES}`);
     return { kind: 'dates', dates };
   }
+  const unknown = Object.keys(e).filter((k) => !ENVELOPE.has(k));
+  if (unknown.length > 0) {
+    throw new AuditRequestError(
+      `unknown field(s) ${unknown.join(', ')}: expected {date}, {from, to} or a schedule event`,
+    );
+  }
+  if ('time' in e && typeof e.time !== 'string')
+    throw new AuditRequestError(`time: expected a timestamp string`);
   if (typeof e.time === 'string') {
     const t = new Date(e.time);
     if (Number.isNaN(t.getTime()))
@@ -55,6 +84,7 @@ export function parseAuditEvent(event: unknown, now: Date): AuditRequest {
 export function createAuditHandler(deps: AuditHandlerDeps) {
   const { logger, metrics } = deps;
   async function handle(event: unknown): Promise<{ reports: DateResult[] }> {
+    metrics.addMetric('AuditInvoked', MetricUnit.Count, 1);
     const request = parseAuditEvent(event, deps.now());
     const dates = request.kind === 'dates' ? request.dates : await nightlyDates(deps, request.time);
     const trigger = request.kind === 'nightly' ? 'schedule' : 'on-demand';

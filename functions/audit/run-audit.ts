@@ -13,7 +13,7 @@
  * of later dates are re-linked (their other files are unchanged).
  */
 import type { ControlStore } from '../adapters/control-store.ts';
-import { MANIFEST, type ReportStore } from '../adapters/report-store.ts';
+import { MANIFEST, parseJson, type ReportStore } from '../adapters/report-store.ts';
 import type { ObjectManifest, UsageStore } from '../adapters/usage-store.ts';
 import { addDays, sha256Hex, stableJson, windowOf } from '../core/audit/format.ts';
 import {
@@ -79,7 +79,7 @@ export async function auditDate(
   const readAt = deps.now().toISOString();
   const [agreements, usage, dqKeys] = await Promise.all([
     deps.control.listAgreements(),
-    deps.usage.queryUsage({ from: start, to: end }),
+    deps.usage.queryUsage({ from: start, to: end, perSource: true }),
     deps.usage.dataQualityKeys(start, end),
   ]);
   const findings = audit({ reportDate: date, agreements, usage });
@@ -99,8 +99,8 @@ export async function auditDate(
   const stored = await deps.reports.readAll(date);
   const storedManifest = stored.get(MANIFEST);
   if (storedManifest) {
-    const m = JSON.parse(storedManifest) as Manifest;
-    if (m.content_sha256 === rendered.manifest.content_sha256 && verifyReport(stored).length === 0) {
+    const m = parseJson<Manifest>(storedManifest);
+    if (m?.content_sha256 === rendered.manifest.content_sha256 && verifyReport(stored).length === 0) {
       await deps.control.recordReport(date, readAt, m.content_sha256);
       return { date, findings: findings.length, written: false };
     }
@@ -121,7 +121,13 @@ export async function rechain(deps: AuditDeps): Promise<string[]> {
   for (const date of dates) {
     const text = await deps.reports.readFile(date, MANIFEST);
     if (text === undefined) continue;
-    const m = JSON.parse(text) as Manifest;
+    const m = parseJson<Manifest>(text);
+    // A damaged manifest is left for `reports verify` to report and the next audit of its date to
+    // rewrite; the chain continues from it as it is.
+    if (!m) {
+      previous = text;
+      continue;
+    }
     const want: string | null = previous === null ? null : sha256Hex(previous);
     if (m.previous_manifest_sha256 !== want) {
       const fixed: string = `${stableJson({ ...m, previous_manifest_sha256: want }, 2)}\n`;
@@ -152,9 +158,9 @@ export async function auditDates(
   }
   // Always, so that a run interrupted between a report and the re-linking is mended by the next.
   await rechain(deps);
-  const newest = sorted.at(-1);
-  const latest = await deps.reports.latest();
-  if (newest !== undefined && (latest === undefined || newest > latest)) await deps.reports.setLatest(newest);
+  // latest.json names the newest report there is (which also mends a missing or damaged one).
+  const newest = (await deps.reports.listDates()).at(-1);
+  if (newest !== undefined && newest !== (await deps.reports.latest())) await deps.reports.setLatest(newest);
   return results;
 }
 

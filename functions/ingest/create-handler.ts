@@ -37,6 +37,7 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
   }
 
   async function handle(event: unknown, context: Context): Promise<IngestResponse> {
+    metrics.addMetric('Invocations', MetricUnit.Count, 1);
     if (isSqsEvent(event)) {
       const recordHandler = async (record: SQSRecord) => {
         for (const req of requestsFromSqsBody(record.body)) await run(req);

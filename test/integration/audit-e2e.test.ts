@@ -213,4 +213,30 @@ describe('nightly audit end to end', () => {
     };
     expect(quiet.reports).toEqual([{ date: '2026-11-27', findings: expect.any(Number), written: false }]);
   });
+
+  it('recovers from a damaged manifest and latest.json: the next audit of that date rewrites them', async () => {
+    await stack.s3.send(
+      new PutObjectCommand({
+        Bucket: stack.reportsBucket,
+        Key: 'reports/date=2026-11-10/manifest.json',
+        Body: '{"trunc',
+      }),
+    );
+    await stack.s3.send(
+      new PutObjectCommand({ Bucket: stack.reportsBucket, Key: 'reports/latest.json', Body: 'garbage' }),
+    );
+    // Another date still audits (the chain continues past the damaged link) ...
+    const other = (await stack.invokeAudit({ date: '2026-11-12' })) as { reports: { written: boolean }[] };
+    expect(other.reports[0]?.written).toBe(true);
+    // ... and auditing the damaged date rewrites it, after which every report verifies again.
+    const fixed = (await stack.invokeAudit({ date: '2026-11-10' })) as { reports: { written: boolean }[] };
+    expect(fixed.reports[0]?.written).toBe(true);
+    let previous: string | null = null;
+    for (const date of await reports.listDates()) {
+      const files = await reports.readAll(date);
+      expect(verifyReport(files, previous), date).toEqual([]);
+      previous = files.get('manifest.json') ?? null;
+    }
+    expect(await reports.latest()).toBe('2026-11-27');
+  });
 });

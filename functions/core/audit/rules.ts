@@ -154,6 +154,13 @@ export function windowUsage(reportDate: string, usage: readonly AuditUsageRow[])
     }
     for (const s of r.sources ?? []) m.set(`${s.key}\u0000${s.gen}`, { key: s.key, gen: s.gen });
   }
+  const parts = new Map<string, AuditUsageRow[]>();
+  for (const r of inW) {
+    const k = `${r.app}\u0000${r.day}`;
+    const list = parts.get(k) ?? [];
+    parts.set(k, list);
+    list.push(r);
+  }
   const byApp = new Map<string, Map<string, AuditUsageRow>>();
   for (const u of sumDayUsage(inW)) {
     const srcs = [...(sources.get(`${u.app}\u0000${u.day}`)?.values() ?? [])].sort(compareSources);
@@ -162,7 +169,9 @@ export function windowUsage(reportDate: string, usage: readonly AuditUsageRow[])
       days = new Map();
       byApp.set(u.app, days);
     }
-    days.set(u.day, { ...u, sources: srcs });
+    const row = { ...u, sources: srcs };
+    partsOf.set(row, parts.get(`${u.app}\u0000${u.day}`) ?? [row]);
+    days.set(u.day, row);
   }
   return { window, days: daysFrom(window.start, window.end), byApp };
 }
@@ -194,11 +203,28 @@ function appsOf(t: Tally): FindingApp[] {
     .sort((a, b) => b.value - a.value || compareStrings(a.app_id, b.app_id));
 }
 
-function evidenceOf(rows: readonly AuditUsageRow[]): { sources: SourceRef[] } {
+/**
+ * The input rows (one per log object when the caller gives them so) behind each summed row of
+ * windowUsage: evidence names only the objects that contributed to the number in question.
+ */
+const partsOf = new WeakMap<AuditUsageRow, AuditUsageRow[]>();
+
+function evidenceOf(
+  rows: readonly AuditUsageRow[],
+  contributed: (part: AuditUsageRow) => boolean,
+): { sources: SourceRef[] } {
   const m = new Map<string, SourceRef>();
-  for (const r of rows) for (const s of r.sources) m.set(`${s.key}\u0000${s.gen}`, s);
+  for (const r of rows) {
+    for (const part of partsOf.get(r) ?? [r]) {
+      if (!contributed(part)) continue;
+      for (const s of part.sources) m.set(`${s.key}\u0000${s.gen}`, s);
+    }
+  }
   return { sources: [...m.values()].sort(compareSources) };
 }
+
+const own = <T>(rec: Record<string, T>, key: string): T | undefined =>
+  Object.hasOwn(rec, key) ? rec[key] : undefined;
 
 function severityOfExcess(excess: number, limit: number): Severity {
   return BigInt(excess) * 10n > BigInt(limit) ? 'high' : 'medium';
@@ -272,7 +298,7 @@ export function audit(input: AuditInput): Finding[] {
         excess,
         apps: appsOf(t),
         detail: `${field} ${span(window.start, window.end)}: ${fmtInt(t.total)} > ${metric.replace('_', ' ')} quota ${fmtInt(limit)} (excess ${fmtInt(excess)} = ${fmtPercent(excess, limit)}% of the quota)`,
-        evidence: evidenceOf(t.rows.filter((r) => r[field] > 0)),
+        evidence: evidenceOf(t.rows, (p) => p[field] > 0),
         periodKey: month,
       });
     }
@@ -298,7 +324,7 @@ export function audit(input: AuditInput): Finding[] {
           excess,
           apps: appsOf(t),
           detail: `records on ${day}: ${fmtInt(t.total)} > daily records quota ${fmtInt(daily)} (excess ${fmtInt(excess)} = ${fmtPercent(excess, daily)}% of the quota)`,
-          evidence: evidenceOf(t.rows.filter((r) => r.records > 0)),
+          evidence: evidenceOf(t.rows, (p) => p.records > 0),
           periodKey: day,
         });
       }
@@ -333,7 +359,7 @@ export function audit(input: AuditInput): Finding[] {
             currency: a.rate ? a.rate.currency : null,
             apps: appsOf(t),
             detail: `${why}: usage on ${usedDays.length} unpaid day(s) (${dayList(usedDays)}), ${fmtInt(t.total)} records${value}`,
-            evidence: evidenceOf(t.rows),
+            evidence: evidenceOf(t.rows, (p) => (t.total > 0 ? p.records > 0 : hasUsage(p))),
             periodKey: month,
           });
         }
@@ -382,7 +408,7 @@ export function audit(input: AuditInput): Finding[] {
         excess: null,
         apps: appsOf(req),
         detail: `${fmtInt(req.total)} request(s) (${fmtInt(records)} records) attributed to prohibited recipient category ${JSON.stringify(cat)}${excused}`,
-        evidence: evidenceOf(req.rows),
+        evidence: evidenceOf(req.rows, (p) => (own(p.categories, cat)?.requests ?? 0) > 0),
         periodKey: month,
       });
     }
@@ -411,7 +437,7 @@ export function audit(input: AuditInput): Finding[] {
         excess: null,
         apps: appsOf(t),
         detail: `app ${JSON.stringify(app.id)} used without a declared use case: ${fmtInt(t.total)} request(s), ${fmtInt(records)} records`,
-        evidence: evidenceOf(t.rows),
+        evidence: evidenceOf(t.rows, (p) => p.requests > 0),
         periodKey: month,
       });
     }
@@ -446,7 +472,7 @@ export function audit(input: AuditInput): Finding[] {
           excess: null,
           apps: appsOf(t),
           detail: `${fmtInt(t.total)} request(s) to endpoint ${JSON.stringify(ep)}, which is not among the ${a.endpoints.length} allowed endpoint(s)`,
-          evidence: evidenceOf(t.rows),
+          evidence: evidenceOf(t.rows, (p) => (own(p.endpoints, ep)?.requests ?? 0) > 0),
           periodKey: month,
         });
       }
@@ -473,7 +499,7 @@ export function audit(input: AuditInput): Finding[] {
           excess: null,
           apps: appsOf(t),
           detail: `usage outside the term ${a.term.start}..${a.term.end} on ${usedDays.length} day(s) (${dayList(usedDays)}): ${fmtInt(t.total)} records`,
-          evidence: evidenceOf(t.rows),
+          evidence: evidenceOf(t.rows, (p) => (t.total > 0 ? p.records > 0 : hasUsage(p))),
           periodKey: month,
         });
       }
@@ -506,7 +532,7 @@ export function audit(input: AuditInput): Finding[] {
       currency: null,
       apps: appsOf(t),
       detail: `app ${JSON.stringify(app)} is covered by no agreement: ${fmtInt(t.total)} request(s), ${fmtInt(records)} records`,
-      evidence: evidenceOf(t.rows),
+      evidence: evidenceOf(t.rows, (p) => p.requests > 0),
       periodKey: month,
     });
   }
