@@ -7,6 +7,11 @@
  * Layout (about 1240 px wide, readable on a laptop): summary (report date, window, findings by
  * severity, amounts owed per currency, data quality), the findings table, then per licensee its
  * quota table, two charts and its apps, then the apps in no agreement and the data-quality detail.
+ * The findings table has a fixed layout (column widths set by a <colgroup>, so no content can make
+ * it wider than the page): licensee id over its name, rule over metric, the subject breaking only
+ * after a `/` or at a space, the period on one or two unbreakable halves, observed over limit,
+ * excess and amount owed, the top apps by share (all of them in a <details>), and the detail over
+ * the finding id. A word longer than its column wraps anywhere, as a last resort.
  * Charts: daily records per app as stacked bars per day against the daily-quota line, and
  * month-to-date cumulative records against the monthly-quota line; axis titles, gridlines with
  * labels, a legend, and a native tooltip (<title>) on every bar and point.
@@ -83,12 +88,13 @@ svg.chart{width:100%;height:auto;display:block;background:#fff}
 #findings{table-layout:fixed;font-size:12.5px}
 #findings th,#findings td{padding:4px 6px}
 #findings .sev{font-size:11px;padding:1px 6px}
-#findings col.c-sev{width:74px}#findings col.c-lic{width:9%}#findings col.c-rule{width:13%}
-#findings col.c-subj{width:10%}#findings col.c-period{width:88px}#findings col.c-num{width:11%}
+#findings col.c-sev{width:74px}#findings col.c-lic{width:8.5%}#findings col.c-rule{width:13%}
+#findings col.c-subj{width:11%}#findings col.c-period{width:88px}#findings col.c-num{width:11%}
 #findings col.c-apps{width:14%}
 #findings td{word-break:normal;overflow-wrap:anywhere}
 #findings .sub{font-size:11.5px;color:#5c6475;font-weight:normal}
 #findings th .sub{font-size:11px}
+#findings .name{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden}
 #findings .sub.over{color:#b91c1c;font-weight:600}
 #findings .owed{font-weight:600}
 #findings .seg{display:inline-block;max-width:100%}
@@ -100,7 +106,9 @@ svg.chart{width:100%;height:auto;display:block;background:#fff}
 #findings details summary{cursor:pointer;list-style:none}
 #findings details summary::-webkit-details-marker{display:none}
 #findings .more{color:#1f4e79;text-decoration:underline dotted}
-#findings ul.apps-all{margin:4px 0 0;padding:0;list-style:none;font-size:11.5px}
+#findings ul.apps-all{margin:4px 0 0;padding:2px 0 0;list-style:none;font-size:11.5px;border-top:1px dotted #c3c8d1}
+#findings ul.apps-all li{display:flex;flex-wrap:wrap;column-gap:6px}
+#findings ul.apps-all .v{margin-left:auto;color:#5c6475;white-space:nowrap;font-variant-numeric:tabular-nums}
 footer{margin:32px 0 8px;color:#5c6475;font-size:12px}
 `;
 
@@ -117,10 +125,6 @@ function fmtShare1(share: number): string {
 
 function fmtMoney(amount: number, currency: string): string {
   return `${currency} ${fmtCents(toCents(amount))}`;
-}
-
-function fmtNullable(n: number | null): string {
-  return n === null ? '—' : fmtInt(n);
 }
 
 function num(n: number): string {
@@ -363,7 +367,7 @@ function licenseeCell(licensee: string | null, names: ReadonlyMap<string, string
   if (licensee === null) return '<span class="muted">no agreement</span>';
   const name = names.get(licensee);
   if (name === undefined || name === licensee) return `<span class="seg">${esc(licensee)}</span>`;
-  return `<span class="seg" title="${esc(name)}">${esc(licensee)}</span><div class="sub">${esc(name)}</div>`;
+  return `<span class="seg" title="${esc(name)}">${esc(licensee)}</span><div class="sub name" title="${esc(name)}">${esc(name)}</div>`;
 }
 
 function appsCell(apps: readonly FindingApp[]): string {
@@ -372,16 +376,16 @@ function appsCell(apps: readonly FindingApp[]): string {
   const top = apps
     .slice(0, APPS_SHOWN)
     .map(
-      (a, i, shown) =>
-        `<span class="seg">${esc(a.app_id)} ${fmtShare1(a.share)}${i < shown.length - 1 ? ',' : ''}</span>`,
+      (a, i) =>
+        `<span class="seg">${esc(a.app_id)} ${fmtShare1(a.share)}${i < apps.length - 1 ? ',' : ''}</span>`,
     )
     .join(' ');
   if (apps.length <= APPS_SHOWN) return `<div title="${esc(full)}">${top}</div>`;
-  const rest = `<span class="seg more">… +${fmtInt(apps.length - APPS_SHOWN)}</span>`;
+  const rest = `<span class="seg">… <span class="more">+${fmtInt(apps.length - APPS_SHOWN)}</span></span>`;
   const list = apps
     .map(
       (a) =>
-        `<li><span class="seg">${esc(a.app_id)}</span> <span class="nw">${fmtInt(a.value)} (${fmtShare(a.share)})</span></li>`,
+        `<li title="${esc(a.app_id)}: ${fmtInt(a.value)} (${fmtShare(a.share)})"><span class="seg">${esc(a.app_id)}</span> <span class="v">${fmtShare(a.share)}</span></li>`,
     )
     .join('');
   return `<details title="${esc(full)}"><summary>${top} ${rest}</summary><ul class="apps-all">${list}</ul></details>`;
@@ -395,7 +399,7 @@ function numbersCell(f: Finding): string {
     lines.push(`<div class="sub over">excess <span class="nw">${fmtInt(f.excess)}</span></div>`);
   if (f.amount_owed !== null && f.currency !== null)
     lines.push(
-      `<div class="owed">owed <span class="nw">${esc(fmtMoney(f.amount_owed, f.currency))}</span></div>`,
+      `<div class="owed"><span class="sub">owed</span> <span class="nw">${esc(fmtMoney(f.amount_owed, f.currency))}</span></div>`,
     );
   return lines.join('');
 }
