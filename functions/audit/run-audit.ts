@@ -80,7 +80,9 @@ export async function auditDate(
   const [agreements, usage, dqKeys] = await Promise.all([
     deps.control.listAgreements(),
     deps.usage.queryUsage({ from: start, to: end, perSource: true }),
-    deps.usage.dataQualityKeys(start, end),
+    // Problem objects processed from the month's start to the night the report is written (D + 1):
+    // a quarantined object has no usage day of its own.
+    deps.usage.dataQualityKeys(start, addDays(end, 1)),
   ]);
   const findings = audit({ reportDate: date, agreements, usage });
   const sourceKeys = usage.flatMap((u) => u.sources.map((s) => s.key));

@@ -7,7 +7,11 @@ describe('cachedRegistry', () => {
     let now = 0;
     let stored: StoredRegistry = { registry: {}, hash: 'h1' };
     let reads = 0;
-    const get = cachedRegistry({ getRegistry: async () => (reads++, stored) }, 60_000, () => now);
+    const getRegistry = async () => {
+      reads++;
+      return stored;
+    };
+    const get = cachedRegistry({ getRegistry }, 60_000, () => now);
 
     const first = await get();
     expect(first.matcher.categoriesFor('198.51.100.1', undefined)).toEqual([]);
