@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseAuditEvent } from '../../functions/audit/create-handler.ts';
 import { FINDINGS_VIEW, USAGE_VIEW, viewSql } from '../../infra/constructs/report-catalog.ts';
 import {
   ALARM_TOPIC,
@@ -638,6 +639,12 @@ describe('EventBridge Scheduler -> audit', () => {
       'detail-type': 'Scheduled Event',
       time: '<aws.scheduler.scheduled-time>',
       detail: {},
+    });
+    // The audit handler reads exactly this as the nightly run at the scheduled time.
+    const fired = { ...input, time: '2026-11-28T02:00:00Z' };
+    expect(parseAuditEvent(fired, new Date('2026-11-28T02:00:04Z'))).toEqual({
+      kind: 'nightly',
+      time: new Date('2026-11-28T02:00:00Z'),
     });
   });
 
