@@ -65,8 +65,9 @@ export const LOG_PREFIX = 'logs/';
 
 /** Prefixes inside the reports bucket. */
 export const REPORTS_PREFIX = 'reports/';
-export const REJECTS_PREFIX = 'data-quality/rejects/';
-export const QUARANTINE_PREFIX = 'data-quality/quarantine/';
+export const DATA_QUALITY_PREFIX = 'data-quality/';
+export const REJECTS_PREFIX = `${DATA_QUALITY_PREFIX}rejects/`;
+export const QUARANTINE_PREFIX = `${DATA_QUALITY_PREFIX}quarantine/`;
 
 /** Function names and their CloudFormation outputs. */
 export const INGEST_FUNCTION = {

@@ -84,6 +84,7 @@ import {
   ANALYTICS,
   AUDIT_FUNCTION,
   CONTROL_TABLE,
+  DATA_QUALITY_PREFIX,
   INGEST_FUNCTION,
   LOG_BUCKET,
   LOG_PREFIX,
@@ -437,7 +438,7 @@ export class UsageAuditorStack extends Stack {
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'reports-bucket/',
       // Reports are kept; rejects and quarantine records age out with the logs they describe.
-      lifecycleRules: [...expireUnder('data-quality/'), ...versionHousekeeping],
+      lifecycleRules: [...expireUnder(DATA_QUALITY_PREFIX), ...versionHousekeeping],
       ...(config.objectLock
         ? {
             objectLockEnabled: true,
@@ -562,7 +563,7 @@ export class UsageAuditorStack extends Stack {
       new iam.PolicyStatement({
         sid: 'WriteDataQualityRecords',
         actions: ['s3:PutObject'],
-        resources: [this.reportsBucket.arnForObjects('data-quality/*')],
+        resources: [this.reportsBucket.arnForObjects(`${DATA_QUALITY_PREFIX}*`)],
       }),
     );
     ingestRole.addToPrincipalPolicy(
@@ -617,7 +618,7 @@ export class UsageAuditorStack extends Stack {
         actions: ['s3:GetObject', 's3:PutObject'],
         resources: [
           this.reportsBucket.arnForObjects(`${REPORTS_PREFIX}*`),
-          this.reportsBucket.arnForObjects('data-quality/*'),
+          this.reportsBucket.arnForObjects(`${DATA_QUALITY_PREFIX}*`),
         ],
       }),
     );
@@ -634,7 +635,7 @@ export class UsageAuditorStack extends Stack {
       ingestRole,
       [
         [this.logBucket, `${LOG_PREFIX}*`],
-        [this.reportsBucket, 'data-quality/*'],
+        [this.reportsBucket, `${DATA_QUALITY_PREFIX}*`],
       ],
       objectWildcard,
     );
@@ -642,7 +643,7 @@ export class UsageAuditorStack extends Stack {
       auditRole,
       [
         [this.reportsBucket, `${REPORTS_PREFIX}*`],
-        [this.reportsBucket, 'data-quality/*'],
+        [this.reportsBucket, `${DATA_QUALITY_PREFIX}*`],
       ],
       objectWildcard,
     );

@@ -77,7 +77,13 @@ beforeAll(async () => {
     requests.push(route.request().url());
     return route.abort();
   });
-  await page.setContent(html(), { waitUntil: 'load' });
+  const page0 = html();
+  // The CSP alone would block (and hide) any request; take it out so the test sees what the
+  // markup itself asks for. The CSP is checked on its own below.
+  expect(page0).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'`);
+  await page.setContent(page0.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, ''), {
+    waitUntil: 'load',
+  });
   if (process.env.REPORT_SCREENSHOT)
     await page.screenshot({ path: process.env.REPORT_SCREENSHOT, fullPage: true });
 });

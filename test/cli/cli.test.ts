@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { S3Objects } from '../../functions/adapters/object-store.ts';
 import { reportKey } from '../../functions/adapters/report-store.ts';
 import { startLocalStack } from '../../functions/local/stack.ts';
 
@@ -150,13 +151,12 @@ describe('auditor (child process, embedded stack)', () => {
     // Change one byte of findings.csv behind the tool's back.
     const stack = await startLocalStack({ dataDir, logLevel: 'SILENT' });
     try {
-      await stack.s3.send(
-        new PutObjectCommand({
-          Bucket: stack.reportsBucket,
-          Key: reportKey('2026-11-27', 'findings.csv'),
-          Body: 'tampered',
-        }),
-      );
+      const key = reportKey('2026-11-27', 'findings.csv');
+      const csv = Buffer.from((await new S3Objects(stack.s3).getText(stack.reportsBucket, key)) ?? '');
+      const at = csv.indexOf('unknown_app');
+      expect(at).toBeGreaterThan(0);
+      csv[at] = 'U'.charCodeAt(0); // one byte: unknown_app → Unknown_app
+      await stack.s3.send(new PutObjectCommand({ Bucket: stack.reportsBucket, Key: key, Body: csv }));
     } finally {
       await stack.stop();
     }

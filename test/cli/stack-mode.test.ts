@@ -312,7 +312,7 @@ describe('auditor --stack against the emulators', () => {
     const reportJson = JSON.parse(
       await stdoutOf(() => showReport(remote, { date: '2026-11-27', json: true })),
     );
-    expect(reportJson).toBeTypeOf('object');
+    expect(reportJson).toMatchObject({ report_date: '2026-11-27', findings: expect.any(Array) });
     const findings = await queryFindings(remote, {});
     expect(findings).toHaveLength(results[0]?.findings ?? -1);
     expect(await stdoutOf(async () => expect(await verifyReports(remote, false)).toBe(true))).toMatch(

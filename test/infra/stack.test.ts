@@ -376,6 +376,8 @@ describe('functions', () => {
         code.startsWith("import { createRequire } from 'node:module';const require = createRequire("),
       ).toBe(true);
       expect(code).toMatch(/sourceMappingURL=index\.mjs\.map/);
+      // Minified: long lines (a readable bundle averages well under 80 characters a line).
+      expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
       // The handler modules read their configuration at import time, as they would in Lambda.
       const saved = { ...process.env };
       Object.assign(process.env, {

@@ -61,13 +61,38 @@ beforeAll(async () => {
   const doc = documentClient(stack.dynamo);
   control = new ControlStore(doc, stack.env.CONTROL_TABLE as string);
   reports = new ReportStore(new S3Objects(stack.s3), stack.reportsBucket);
-  await control.putAgreements(agreements);
   await control.putRegistry(GENERATOR_RECIPIENTS);
 
   // Four drops: JSON Lines and CSV, plain and gzip, with the unregistered app among the apps.
   const apps = [...NORTHWIND, 'fab-lab', 'unregistered-bot'];
-  for (const [i, format] of (['jsonl', 'csv', 'jsonl', 'csv'] as const).entries()) {
-    const log = generateLogs({ lines: 6000, seed: 100 + i, format, apps, days: DAYS, badLineShare: 0.01 });
+  const logs = (['jsonl', 'csv', 'jsonl', 'csv'] as const).map((format, i) =>
+    generateLogs({ lines: 6000, seed: 100 + i, format, apps, days: DAYS, badLineShare: 0.01 }),
+  );
+  // Quotas the generated volume breaks: northwind's month-to-date records by 25%, and its daily
+  // records on the days above the median day.
+  const nw = logs.flatMap((l) => l.expected).filter((r) => NORTHWIND.includes(r.app));
+  const perDay = DAYS.map((d) =>
+    sumBy(
+      nw,
+      (r) => r.day === d,
+      (r) => r.records,
+    ),
+  ).sort((a, b) => a - b);
+  const northwind = agreements.find((a) => a.licensee === 'northwind');
+  if (!northwind) throw new Error('fixture lost northwind');
+  northwind.quotas = {
+    monthly_records: Math.floor(
+      sumBy(
+        nw,
+        () => true,
+        (r) => r.records,
+      ) / 1.25,
+    ),
+    daily_records: perDay[13] as number,
+  };
+  await control.putAgreements(agreements);
+  for (const [i, log] of logs.entries()) {
+    const format = i % 2 === 0 ? 'jsonl' : 'csv';
     expected.push(...log.expected);
     const body = i >= 2 ? gzipSync(log.text) : log.text;
     await put(`logs/2026/11/drop-${i}.${format}${i >= 2 ? '.gz' : ''}`, body);
@@ -92,7 +117,7 @@ async function findingsOf(date: string): Promise<Finding[]> {
 const strip = (f: Finding) => ({ ...f, evidence: undefined });
 
 describe('nightly audit end to end', () => {
-  it('writes findings equal to an independent computation on the generated usage', async () => {
+  it('writes the findings the rules give on the generator’s own totals, and hand-summed headline numbers', async () => {
     const out = (await stack.invokeAudit({
       source: 'usage-auditor.schedule',
       time: '2026-11-28T02:00:00Z',
@@ -116,9 +141,31 @@ describe('nightly audit end to end', () => {
       (r) => NORTHWIND.includes(r.app),
       (r) => r.records,
     );
+    const quotas = agreements.find((a) => a.licensee === 'northwind')?.quotas ?? {};
+    const monthlyLimit = quotas.monthly_records as number;
     const monthly = findings.find((f) => f.licensee === 'northwind' && f.metric === 'monthly_records');
-    if (nwRecords > 40_000_000) expect(monthly?.observed).toBe(nwRecords);
-    else expect(monthly).toBeUndefined();
+    expect(monthly).toMatchObject({
+      rule: 'quota_exceeded',
+      severity: 'high',
+      observed: nwRecords,
+      limit: monthlyLimit,
+      excess: nwRecords - monthlyLimit,
+    });
+    const dailyLimit = quotas.daily_records as number;
+    const overDays = DAYS.map(
+      (d) =>
+        [
+          d,
+          sumBy(
+            expected,
+            (r) => NORTHWIND.includes(r.app) && r.day === d,
+            (r) => r.records,
+          ),
+        ] as const,
+    ).filter(([, n]) => n > dailyLimit);
+    expect(overDays.length).toBeGreaterThan(5);
+    const daily = findings.filter((f) => f.licensee === 'northwind' && f.metric === 'daily_records');
+    expect(daily.map((f) => [f.period_start, f.observed])).toEqual(overDays);
     const unpaid = findings.find((f) => f.licensee === 'northwind' && f.rule === 'unpaid_usage');
     const unpaidRecords = sumBy(
       expected,

@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlStore } from '../../functions/adapters/control-store.ts';
 import { UsageStore } from '../../functions/adapters/usage-store.ts';
 import type { DayUsage } from '../../functions/core/types.ts';
-import { sumDayUsage } from '../../functions/core/usage-math.ts';
 import { type LocalStack, startLocalStack } from '../../functions/local/stack.ts';
 import { documentClient } from '../../functions/shared/clients.ts';
 import { GENERATOR_RECIPIENTS, type GenerateOptions, generateLogs } from '../support/log-generator.ts';
@@ -32,6 +31,48 @@ afterAll(async () => {
   await stack?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+function at<T>(rec: Record<string, T>, key: string, init: () => T): T {
+  if (!Object.hasOwn(rec, key)) rec[key] = init();
+  return rec[key] as T;
+}
+
+/** The generator's rows summed per app and day with plain loops (not the code under test). */
+function plainSum(rows: readonly DayUsage[]): Record<string, Omit<DayUsage, 'app' | 'day'>> {
+  const out: Record<string, Omit<DayUsage, 'app' | 'day'>> = {};
+  for (const r of rows) {
+    const t = at(out, `${r.app}/${r.day}`, () => ({
+      requests: 0,
+      records: 0,
+      bytes: 0,
+      errors: 0,
+      endpoints: {},
+      categories: {},
+    }));
+    t.requests += r.requests;
+    t.records += r.records;
+    t.bytes += r.bytes;
+    t.errors += r.errors;
+    for (const [ep, c] of Object.entries(r.endpoints)) {
+      const e = at(t.endpoints, ep, () => ({ requests: 0, records: 0, bytes: 0, errors: 0 }));
+      e.requests += c.requests;
+      e.records += c.records;
+      e.bytes += c.bytes;
+      e.errors += c.errors;
+    }
+    for (const [cat, c] of Object.entries(r.categories)) {
+      const k = at(t.categories, cat, () => ({ requests: 0, records: 0, orgs: {} }));
+      k.requests += c.requests;
+      k.records += c.records;
+      for (const [org, o] of Object.entries(c.orgs)) {
+        const g = at(k.orgs, org, () => ({ requests: 0, records: 0 }));
+        g.requests += o.requests;
+        g.records += o.records;
+      }
+    }
+  }
+  return out;
+}
 
 const DAYS = ['2026-11-24', '2026-11-25', '2026-11-26', '2026-11-27'];
 const CASES: (Pick<GenerateOptions, 'format' | 'timestamps'> & { gzip: boolean; seed: number })[] = [
@@ -69,8 +110,20 @@ describe('200k-line drops through s3rver, the ingest handler and dynalite', () =
       expect(stack.results.get(key)?.counted).toBe(200_000 - log.badLines.length);
     }
     const rows = await store.queryUsage({ from: '2026-11-01', to: '2026-11-30' });
-    const strip = ({ sources: _s, ...u }: DayUsage & { sources?: unknown }) => u;
-    expect(rows.map(strip)).toEqual(sumDayUsage(expected));
+    const byAppDay = (list: DayUsage[]) =>
+      Object.fromEntries(list.map(({ app, day, ...u }) => [`${app}/${day}`, u]));
+    const { sources: _s, ...first } = rows[0] ?? ({} as DayUsage & { sources: unknown });
+    expect(Object.keys(first).sort()).toEqual([
+      'app',
+      'bytes',
+      'categories',
+      'day',
+      'endpoints',
+      'errors',
+      'records',
+      'requests',
+    ]);
+    expect(byAppDay(rows.map(({ sources: _x, ...u }) => u))).toEqual(plainSum(expected));
     // Offsets crossed midnight: usage landed on the UTC days, including the first one.
     expect(new Set(rows.map((r) => r.day))).toEqual(new Set(DAYS));
     // IPv6 clients in the registry's IPv6 ranges were attributed.

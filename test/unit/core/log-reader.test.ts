@@ -302,7 +302,10 @@ describe('format detection', () => {
   it('looks ahead only about 64 KiB for a JSON line', async () => {
     const prose = 'lorem ipsum dolor sit amet\n'.repeat(3000); // ~80 KiB
     const out = await read(`${prose}${jl(rec())}\n`);
-    expect(out.status).toBe('quarantined');
+    expect(out).toMatchObject({
+      status: 'quarantined',
+      reason: expect.stringMatching(/^unrecognised format/),
+    });
     const near = ingested(await read(`${'lorem ipsum\n'.repeat(100)}${jl(rec())}\n`));
     expect(near).toMatchObject({ counted: 1, rejected: 100 });
   });

@@ -19,12 +19,12 @@ describe('cachedRegistry', () => {
     now = 59_999;
     expect((await get()).hash).toBe('h1');
     expect(reads).toBe(1);
-    expect((await get({ fresh: true })).matcher.categoriesFor('198.51.100.1', undefined)).toEqual([
-      'government',
-    ]);
+    const fresh = await get({ fresh: true });
+    expect(fresh.matcher.categoriesFor('198.51.100.1', undefined)).toEqual(['government']);
     now = 200_000;
     const same = await get();
     expect(same.hash).toBe('h2');
     expect(reads).toBe(3);
+    expect(same.matcher).toBe(fresh.matcher); // same registry hash: not compiled again
   });
 });
