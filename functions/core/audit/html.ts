@@ -72,7 +72,7 @@ tbody tr:nth-child(even){background:#fafbfc}
 .sev-critical{background:#8e1b1b}.sev-high{background:#c2410c}.sev-medium{background:#a16207}.sev-low{background:#4b5563}
 .card.sev-card-critical{border-left:5px solid #8e1b1b}.card.sev-card-high{border-left:5px solid #c2410c}
 .card.sev-card-medium{border-left:5px solid #a16207}.card.sev-card-low{border-left:5px solid #4b5563}
-code,.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
+code,.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
 section.licensee{background:#fff;border:1px solid #d5d9e0;border-radius:6px;padding:4px 16px 12px;margin:24px 0}
 section.licensee h2{border:0;margin-top:12px}
 figure{margin:12px 0 20px}
