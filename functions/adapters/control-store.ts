@@ -8,10 +8,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Agreement } from '../core/audit/agreements.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
-import { batchWrite } from './dynamo-batch.ts';
+import { batchWrite, queryPartition } from './dynamo-batch.ts';
 
 export interface StoredRegistry {
   registry: RecipientsRegistry;
@@ -62,20 +62,8 @@ export class ControlStore {
 
   async listAgreements(): Promise<Agreement[]> {
     const out: Agreement[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': 'AGREEMENT' },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      for (const item of page.Items ?? []) out.push(item.agreement as Agreement);
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of queryPartition(this.doc, this.table, 'AGREEMENT'))
+      out.push(item.agreement as Agreement);
     return out;
   }
 
@@ -96,23 +84,12 @@ export class ControlStore {
     );
   }
 
-  /** When each report in [from, to] was last written. */
+  /** When each report in [from, to] was last checked. */
   async reportTimes(from: string, to: string): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': 'REPORT', ':from': from, ':to': to },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      for (const item of page.Items ?? []) out.set(item.sk as string, item.writtenAt as string);
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of queryPartition(this.doc, this.table, 'REPORT', { from, to })) {
+      out.set(item.sk as string, item.writtenAt as string);
+    }
     return out;
   }
 }

@@ -4,7 +4,12 @@
  * are retried the same way (on top of the SDK's own retries). Give up after `maxAttempts`, with an
  * error that says how many items were left.
  */
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 
 export type WriteRequest =
   | { PutRequest: { Item: Record<string, unknown> } }
@@ -66,6 +71,31 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/**
+ * Sends `batch`, then whatever `send` reports as left over, with backoff, until nothing is left.
+ * Throttling errors count as a try; other errors are thrown as they are.
+ */
+async function untilDone<T>(
+  leftOver: (n: number) => string,
+  batch: T[],
+  policy: RetryPolicy,
+  send: (pending: T[]) => Promise<T[]>,
+): Promise<void> {
+  let pending = batch;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      pending = await send(pending);
+      if (pending.length === 0) return;
+    } catch (err) {
+      if (!isThrottle(err)) throw err;
+    }
+    if (attempt + 1 >= policy.maxAttempts) {
+      throw new Error(`${leftOver(pending.length)} still unprocessed after ${policy.maxAttempts} attempts`);
+    }
+    await policy.sleep(backoff(policy, attempt));
+  }
+}
+
 /** Writes all requests (25 per call, `concurrency` calls at once). */
 export async function batchWrite(
   doc: DynamoDBDocumentClient,
@@ -74,24 +104,17 @@ export async function batchWrite(
   policy: RetryPolicy = DEFAULT_RETRY,
   concurrency = 4,
 ): Promise<void> {
-  await mapLimit(chunk(requests, 25), concurrency, async (batch) => {
-    let pending: WriteRequest[] = batch;
-    for (let attempt = 0; ; attempt++) {
-      try {
+  await mapLimit(chunk(requests, 25), concurrency, (batch) =>
+    untilDone(
+      (n) => `BatchWriteItem on ${table}: ${n} item(s)`,
+      batch,
+      policy,
+      async (pending) => {
         const out = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-        pending = (out.UnprocessedItems?.[table] ?? []) as WriteRequest[];
-        if (pending.length === 0) return;
-      } catch (err) {
-        if (!isThrottle(err)) throw err;
-      }
-      if (attempt + 1 >= policy.maxAttempts) {
-        throw new Error(
-          `BatchWriteItem on ${table}: ${pending.length} item(s) still unprocessed after ${policy.maxAttempts} attempts`,
-        );
-      }
-      await policy.sleep(backoff(policy, attempt));
-    }
-  });
+        return (out.UnprocessedItems?.[table] ?? []) as WriteRequest[];
+      },
+    ),
+  );
 }
 
 /** Reads all keys (100 per call); returns the items found, in no particular order. */
@@ -103,26 +126,47 @@ export async function batchGet(
   concurrency = 4,
 ): Promise<Record<string, unknown>[]> {
   const found: Record<string, unknown>[] = [];
-  await mapLimit(chunk(keys, 100), concurrency, async (batch) => {
-    let pending: Record<string, unknown>[] = batch;
-    for (let attempt = 0; ; attempt++) {
-      try {
+  await mapLimit(chunk(keys, 100), concurrency, (batch) =>
+    untilDone(
+      (n) => `BatchGetItem on ${table}: ${n} key(s)`,
+      batch,
+      policy,
+      async (pending) => {
         const out = await doc.send(
           new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
         );
         found.push(...((out.Responses?.[table] ?? []) as Record<string, unknown>[]));
-        pending = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
-        if (pending.length === 0) return;
-      } catch (err) {
-        if (!isThrottle(err)) throw err;
-      }
-      if (attempt + 1 >= policy.maxAttempts) {
-        throw new Error(
-          `BatchGetItem on ${table}: ${pending.length} key(s) still unprocessed after ${policy.maxAttempts} attempts`,
-        );
-      }
-      await policy.sleep(backoff(policy, attempt));
-    }
-  });
+        return (out.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
+      },
+    ),
+  );
   return found;
+}
+
+/**
+ * Every item of partition `pk` (with a sort key from `range.from` to anything starting with
+ * `range.to`), page by page, read consistently.
+ */
+export async function* queryPartition(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  pk: string,
+  range?: { from: string; to: string },
+): AsyncGenerator<Record<string, unknown>> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await doc.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: range ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk',
+        ExpressionAttributeValues: range
+          ? { ':pk': pk, ':from': range.from, ':to': `${range.to}\uffff` }
+          : { ':pk': pk },
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    yield* out.Items ?? [];
+    start = out.LastEvaluatedKey;
+  } while (start);
 }

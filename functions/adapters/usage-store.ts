@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DayUsage, SourceRef } from '../core/types.ts';
 import { compareAppDay, splitDayUsage, sumDayUsage } from '../core/usage-math.ts';
 import {
@@ -29,6 +29,7 @@ import {
   batchWrite,
   DEFAULT_RETRY,
   mapLimit,
+  queryPartition,
   type RetryPolicy,
   type WriteRequest,
 } from './dynamo-batch.ts';
@@ -73,9 +74,7 @@ export interface UsageRow extends DayUsage {
   sources: SourceRef[];
 }
 
-export type CommitResult =
-  | { committed: true; previous: ObjectManifest | undefined }
-  | { committed: false; current: ObjectManifest | undefined };
+export type CommitResult = { committed: true } | { committed: false; current: ObjectManifest | undefined };
 
 /** One contribution item's place: `<app>/<day>/<part>`. */
 export type Entry = string;
@@ -285,7 +284,7 @@ export class UsageStore {
             : { ConditionExpression: 'attribute_not_exists(pk)' }),
         }),
       );
-      return { committed: true, previous: expected };
+      return { committed: true };
     } catch (err) {
       if (isConditionFailure(err)) return { committed: false, current: await this.getManifest(manifest.key) };
       throw err;
@@ -415,22 +414,8 @@ export class UsageStore {
       .sort(compareAppDay);
   }
 
-  private async *query(pk: string, from?: string, to?: string): AsyncGenerator<Record<string, unknown>> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: from && to ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk',
-          ExpressionAttributeValues:
-            from && to ? { ':pk': pk, ':from': from, ':to': `${to}\uffff` } : { ':pk': pk },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      yield* out.Items ?? [];
-      start = out.LastEvaluatedKey;
-    } while (start);
+  private query(pk: string, from?: string, to?: string): AsyncGenerator<Record<string, unknown>> {
+    return queryPartition(this.doc, this.table, pk, from && to ? { from, to } : undefined);
   }
 }
 

@@ -1,3 +1,4 @@
+import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 
 export function printJson(value: unknown): void {
@@ -19,4 +20,10 @@ export function printTable(
   });
   for (const r of rows) table.push(r.map((c) => (typeof c === 'number' ? fmt(c) : c)));
   process.stdout.write(`${table.toString()}\n`);
+}
+
+/** A progress bar on stderr when a person is watching (a terminal) and there is more than one step. */
+export function progressBar(format: string, show: boolean): cliProgress.SingleBar | undefined {
+  if (!show || !process.stderr.isTTY) return undefined;
+  return new cliProgress.SingleBar({ format, hideCursor: true }, cliProgress.Presets.shades_classic);
 }

@@ -20,7 +20,6 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
-import cliProgress from 'cli-progress';
 import {
   AUDIT_FUNCTION,
   CONTROL_TABLE,
@@ -38,6 +37,7 @@ import { type ObjectManifest, UsageStore } from '../adapters/usage-store.ts';
 import type { IngestResult } from '../ingest/ingest-object.ts';
 import { createDynamoClient, createS3Client, documentClient } from '../shared/clients.ts';
 import { CliError } from './errors.ts';
+import { progressBar } from './output.ts';
 import {
   DEFAULT_UPLOAD_WAIT_SECONDS,
   generationOf,
@@ -249,13 +249,7 @@ async function uploadAndWait(
     else pending.set(file.key, { file, gen });
   });
 
-  const bar =
-    pending.size > 0 && process.stderr.isTTY
-      ? new cliProgress.SingleBar(
-          { format: 'processing {bar} {value}/{total} objects', hideCursor: true },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
+  const bar = progressBar('processing {bar} {value}/{total} objects', pending.size > 0);
   bar?.start(files.length, reports.size);
   try {
     let interval = pollMs;

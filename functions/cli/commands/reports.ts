@@ -1,14 +1,13 @@
 /** `auditor audit`, `auditor reports list | show | verify` and `auditor findings`. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { MANIFEST, reportKey } from '../../adapters/report-store.ts';
 import type { DateResult } from '../../audit/run-audit.ts';
 import { daysFrom } from '../../core/audit/format.ts';
 import { verifyReport } from '../../core/audit/report.ts';
 import type { Finding } from '../../core/audit/rules.ts';
 import { CliError, parseDate } from '../errors.ts';
-import { fmt, printJson, printTable } from '../output.ts';
+import { fmt, printJson, printTable, progressBar } from '../output.ts';
 import type { Runtime } from '../runtime.ts';
 
 export interface AuditOptions {
@@ -34,13 +33,7 @@ export async function runAudit(rt: Runtime, opts: AuditOptions): Promise<DateRes
   }
   if (!dates) return ((await rt.invokeAudit({})) as { reports: DateResult[] }).reports;
 
-  const bar =
-    dates.length > 1 && process.stderr.isTTY
-      ? new cliProgress.SingleBar(
-          { format: 'auditing {bar} {value}/{total} dates  {date}', hideCursor: true },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
+  const bar = progressBar('auditing {bar} {value}/{total} dates  {date}', dates.length > 1);
   bar?.start(dates.length, 0, { date: '' });
   const results: DateResult[] = [];
   try {

@@ -117,27 +117,34 @@ const CONTENT_TYPES: Record<string, string> = {
   'manifest.json': 'application/json',
 };
 
-/** A finding with its fields in the fixed order of findings.jsonl. */
+/** The fields of a finding line, in the fixed order of findings.jsonl and findings.csv (SPEC §5). */
+export const FINDING_FIELDS = [
+  'report_date',
+  'finding_id',
+  'licensee',
+  'rule',
+  'severity',
+  'metric',
+  'subject',
+  'period_start',
+  'period_end',
+  'observed',
+  'limit',
+  'excess',
+  'amount_owed',
+  'currency',
+  'apps',
+  'detail',
+  'evidence',
+] as const satisfies readonly (keyof Finding)[];
+
+/** A finding with its fields in the fixed order of findings.jsonl (and nothing else). */
 export function canonicalFinding(f: Finding): Finding {
-  return {
-    report_date: f.report_date,
-    finding_id: f.finding_id,
-    licensee: f.licensee,
-    rule: f.rule,
-    severity: f.severity,
-    metric: f.metric,
-    subject: f.subject,
-    period_start: f.period_start,
-    period_end: f.period_end,
-    observed: f.observed,
-    limit: f.limit,
-    excess: f.excess,
-    amount_owed: f.amount_owed,
-    currency: f.currency,
-    apps: f.apps.map((a) => ({ app_id: a.app_id, value: a.value, share: a.share })),
-    detail: f.detail,
-    evidence: { sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })) },
-  };
+  const out: Record<string, unknown> = {};
+  for (const k of FINDING_FIELDS) out[k] = f[k];
+  out.apps = f.apps.map((a) => ({ app_id: a.app_id, value: a.value, share: a.share }));
+  out.evidence = { sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })) };
+  return out as unknown as Finding;
 }
 
 function dataQualityJson(dq: DataQuality) {
@@ -214,26 +221,6 @@ function usageJsonl(model: ReportModel, usage: readonly AuditUsageRow[]): string
   return lines.join('');
 }
 
-const CSV_COLUMNS = [
-  'report_date',
-  'finding_id',
-  'licensee',
-  'rule',
-  'severity',
-  'metric',
-  'subject',
-  'period_start',
-  'period_end',
-  'observed',
-  'limit',
-  'excess',
-  'amount_owed',
-  'currency',
-  'apps',
-  'detail',
-  'evidence',
-] as const;
-
 /** One CSV cell: neutralised against formula injection, then quoted per RFC 4180 when needed. */
 export function csvCell(value: string | number | null): string {
   let s = value === null ? '' : String(value);
@@ -251,28 +238,15 @@ function evidenceCell(sources: readonly SourceRef[]): string {
 }
 
 function findingsCsv(findings: readonly Finding[]): string {
-  const rows: string[] = [CSV_COLUMNS.join(',')];
+  const rows: string[] = [FINDING_FIELDS.join(',')];
   for (const f of findings) {
-    const cells: Record<(typeof CSV_COLUMNS)[number], string | number | null> = {
-      report_date: f.report_date,
-      finding_id: f.finding_id,
-      licensee: f.licensee,
-      rule: f.rule,
-      severity: f.severity,
-      metric: f.metric,
-      subject: f.subject,
-      period_start: f.period_start,
-      period_end: f.period_end,
-      observed: f.observed,
-      limit: f.limit,
-      excess: f.excess,
+    const cells: Record<(typeof FINDING_FIELDS)[number], string | number | null> = {
+      ...f,
       amount_owed: f.amount_owed === null ? null : f.amount_owed.toFixed(2),
-      currency: f.currency,
       apps: f.apps.map((a) => `${a.app_id}=${a.value} (${a.share})`).join('; '),
-      detail: f.detail,
       evidence: evidenceCell(f.evidence.sources),
     };
-    rows.push(CSV_COLUMNS.map((c) => csvCell(cells[c])).join(','));
+    rows.push(FINDING_FIELDS.map((c) => csvCell(cells[c])).join(','));
   }
   return `\uFEFF${rows.map((r) => `${r}\r\n`).join('')}`;
 }
