@@ -573,10 +573,8 @@ export class UsageAuditorStack extends Stack {
           'dynamodb:GetItem',
           'dynamodb:PutItem',
           'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
           'dynamodb:BatchWriteItem',
           'dynamodb:BatchGetItem',
-          'dynamodb:Query',
         ],
         resources: [usageTable.tableArn],
       }),
@@ -584,7 +582,7 @@ export class UsageAuditorStack extends Stack {
     ingestRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadRecipientsRegistry',
-        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+        actions: ['dynamodb:GetItem'],
         resources: [controlTable.tableArn],
       }),
     );
@@ -594,21 +592,14 @@ export class UsageAuditorStack extends Stack {
     auditRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadUsage',
-        actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+        actions: ['dynamodb:Query', 'dynamodb:BatchGetItem'],
         resources: [usageTable.tableArn],
       }),
     );
     auditRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'AgreementsAndBookkeeping',
-        actions: [
-          'dynamodb:GetItem',
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:Query',
-          'dynamodb:DeleteItem',
-          'dynamodb:BatchWriteItem',
-        ],
+        actions: ['dynamodb:Query', 'dynamodb:PutItem'],
         resources: [controlTable.tableArn],
       }),
     );
@@ -616,10 +607,7 @@ export class UsageAuditorStack extends Stack {
       new iam.PolicyStatement({
         sid: 'ReadWriteReports',
         actions: ['s3:GetObject', 's3:PutObject'],
-        resources: [
-          this.reportsBucket.arnForObjects(`${REPORTS_PREFIX}*`),
-          this.reportsBucket.arnForObjects(`${DATA_QUALITY_PREFIX}*`),
-        ],
+        resources: [this.reportsBucket.arnForObjects(`${REPORTS_PREFIX}*`)],
       }),
     );
     auditRole.addToPrincipalPolicy(
@@ -641,10 +629,7 @@ export class UsageAuditorStack extends Stack {
     );
     this.acknowledgeResourceWildcards(
       auditRole,
-      [
-        [this.reportsBucket, `${REPORTS_PREFIX}*`],
-        [this.reportsBucket, `${DATA_QUALITY_PREFIX}*`],
-      ],
+      [[this.reportsBucket, `${REPORTS_PREFIX}*`]],
       objectWildcard,
     );
 

@@ -59,7 +59,6 @@ describe('cdk-nag AwsSolutions', () => {
         // Object ARNs end in a key wildcard under one fixed prefix.
         `AwsSolutions-IAM5[Resource::<${logs}.Arn>/logs/*] @ IngestFunctionRole/DefaultPolicy/Resource`,
         `AwsSolutions-IAM5[Resource::<${reports}.Arn>/data-quality/*] @ IngestFunctionRole/DefaultPolicy/Resource`,
-        `AwsSolutions-IAM5[Resource::<${reports}.Arn>/data-quality/*] @ AuditFunctionRole/DefaultPolicy/Resource`,
         `AwsSolutions-IAM5[Resource::<${reports}.Arn>/reports/*] @ AuditFunctionRole/DefaultPolicy/Resource`,
         // A dead-letter queue has no dead-letter queue.
         'AwsSolutions-SQS3 @ ScheduleDeadLetterQueue/Resource',

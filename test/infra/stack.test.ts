@@ -440,15 +440,13 @@ describe('least privilege', () => {
         actions: [
           'dynamodb:BatchGetItem',
           'dynamodb:BatchWriteItem',
-          'dynamodb:DeleteItem',
           'dynamodb:GetItem',
           'dynamodb:PutItem',
-          'dynamodb:Query',
           'dynamodb:UpdateItem',
         ],
         resources: [getAtt(id.usageTable as string)],
       },
-      { actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [getAtt(id.controlTable as string)] },
+      { actions: ['dynamodb:GetItem'], resources: [getAtt(id.controlTable as string)] },
       {
         actions: [
           'sqs:ChangeMessageVisibility',
@@ -469,27 +467,11 @@ describe('least privilege', () => {
     const got = roleStatements(t, id.auditRole as string).map(normalize);
     const want = [
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [getAtt(id.auditLogs as string)] },
-      {
-        actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
-        resources: [getAtt(id.usageTable as string)],
-      },
-      {
-        actions: [
-          'dynamodb:BatchWriteItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:GetItem',
-          'dynamodb:PutItem',
-          'dynamodb:Query',
-          'dynamodb:UpdateItem',
-        ],
-        resources: [getAtt(id.controlTable as string)],
-      },
+      { actions: ['dynamodb:BatchGetItem', 'dynamodb:Query'], resources: [getAtt(id.usageTable as string)] },
+      { actions: ['dynamodb:PutItem', 'dynamodb:Query'], resources: [getAtt(id.controlTable as string)] },
       {
         actions: ['s3:GetObject', 's3:PutObject'],
-        resources: [
-          objectsUnder(id.reportsBucket as string, 'reports/*'),
-          objectsUnder(id.reportsBucket as string, 'data-quality/*'),
-        ],
+        resources: [objectsUnder(id.reportsBucket as string, 'reports/*')],
       },
       { actions: ['s3:ListBucket'], resources: [getAtt(id.reportsBucket as string)] },
     ].map((w) => ({ actions: w.actions, resources: w.resources.map((r) => JSON.stringify(r)).sort() }));
