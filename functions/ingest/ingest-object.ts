@@ -178,7 +178,11 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
     if (attempt >= 8) throw new Error(`${key}: the commit lost ${attempt + 1} races in a row; retry later`);
     before = result.current;
   }
-  await settle(deps, manifest);
+  await settle(
+    deps,
+    manifest,
+    usage.map((u) => u.day),
+  );
   return resultOf(manifest);
 }
 
@@ -198,8 +202,9 @@ function resultOf(m: ObjectManifest): IngestResult {
  * After a commit (or on a redelivery of a committed version): deletes the contributions of the
  * writes it replaced, then marks every day whose usage the switch changed. Idempotent.
  */
-async function settle(deps: IngestDeps, manifest: ObjectManifest): Promise<void> {
-  const days = new Set((await deps.store.entries(manifest.key, manifest)).map(dayOfEntry));
+async function settle(deps: IngestDeps, manifest: ObjectManifest, ownDays?: Iterable<string>): Promise<void> {
+  // The days of the write itself: known in memory right after writing it, else from its part lists.
+  const days = new Set(ownDays ?? (await deps.store.entries(manifest.key, manifest)).map(dayOfEntry));
   const pending = (manifest.cleanup ?? []).filter((c) => c.wid !== manifest.wid);
   for (const ref of pending) {
     for (const e of await deps.store.deleteWrite(manifest.key, ref)) days.add(dayOfEntry(e));
