@@ -5,7 +5,7 @@
  *   EventBridge Scheduler (nightly, +retries, +DLQ) ──> audit Lambda ──> S3 reports bucket (reports/…)
  *   Glue + Athena over reports/ · CloudWatch alarms ──> SNS (KMS, SSL only) ──> e-mail
  *
- * Tables, buckets, environment variable names and output names come from infra/resources.ts, the
+ * Tables, buckets, environment variable names and output names come from functions/shared/resources.ts, the
  * file the embedded local stack is built from too.
  *
  * ## Context keys
@@ -78,7 +78,6 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
-import { ReportCatalog } from './constructs/report-catalog.ts';
 import {
   ALARM_TOPIC,
   ANALYTICS,
@@ -94,7 +93,8 @@ import {
   TABLES,
   type TableDefinition,
   USAGE_TABLE,
-} from './resources.ts';
+} from '../functions/shared/resources.ts';
+import { ReportCatalog } from './constructs/report-catalog.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration: defaults, context, overrides

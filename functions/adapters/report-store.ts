@@ -3,7 +3,7 @@
  * Within one report the manifest is written after the files it hashes, and latest.json after
  * every report of a run, so a half-finished run is never the latest.
  */
-import { REPORTS_PREFIX } from '../../infra/resources.ts';
+import { REPORTS_PREFIX } from '../shared/resources.ts';
 import type { S3Objects } from './object-store.ts';
 
 export const MANIFEST = 'manifest.json';

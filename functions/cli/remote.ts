@@ -1,6 +1,6 @@
 /**
  * The CLI against a deployed stack (`--stack NAME [--region R]`). The stack's resources come from
- * its CloudFormation outputs (output names in infra/resources.ts). Reads and writes of agreements,
+ * its CloudFormation outputs (output names in functions/shared/resources.ts). Reads and writes of agreements,
  * usage and reports go straight to DynamoDB and S3; `audit` and `reprocess` invoke the deployed
  * functions (RequestResponse), so they run with the functions' own code, memory and permissions.
  *
@@ -20,6 +20,13 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { ControlStore } from '../adapters/control-store.ts';
+import { mapLimit } from '../adapters/dynamo-batch.ts';
+import { S3Objects } from '../adapters/object-store.ts';
+import { ReportStore } from '../adapters/report-store.ts';
+import { type ObjectManifest, UsageStore } from '../adapters/usage-store.ts';
+import type { IngestResult } from '../ingest/ingest-object.ts';
+import { createDynamoClient, createS3Client, documentClient } from '../shared/clients.ts';
 import {
   AUDIT_FUNCTION,
   CONTROL_TABLE,
@@ -28,14 +35,7 @@ import {
   OPS_OUTPUTS,
   REPORTS_BUCKET,
   USAGE_TABLE,
-} from '../../infra/resources.ts';
-import { ControlStore } from '../adapters/control-store.ts';
-import { mapLimit } from '../adapters/dynamo-batch.ts';
-import { S3Objects } from '../adapters/object-store.ts';
-import { ReportStore } from '../adapters/report-store.ts';
-import { type ObjectManifest, UsageStore } from '../adapters/usage-store.ts';
-import type { IngestResult } from '../ingest/ingest-object.ts';
-import { createDynamoClient, createS3Client, documentClient } from '../shared/clients.ts';
+} from '../shared/resources.ts';
 import { CliError } from './errors.ts';
 import { progressBar } from './output.ts';
 import {

@@ -10,7 +10,7 @@
  * 4. Delete the contributions of the writes this one replaced and mark the changed days; a
  *    redelivery finishes this if a crash interrupted it.
  */
-import { LOG_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '../../infra/resources.ts';
+
 import type { ObjectReader, ObjectWriter } from '../adapters/object-store.ts';
 import {
   dayOfEntry,
@@ -22,6 +22,7 @@ import {
 import { type ReaderLimits, readLogObject } from '../core/log-reader.ts';
 import type { RecipientMatcher } from '../core/recipients.ts';
 import type { Reject } from '../core/types.ts';
+import { LOG_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '../shared/resources.ts';
 
 export interface IngestRequest {
   bucket: string;

@@ -1,7 +1,7 @@
 /**
  * The embedded local stack: s3rver (S3) and dynalite (DynamoDB) in this process, or AWS's
  * DynamoDB Local (Java) when AUDITOR_DYNAMODB=local. Tables and buckets are created from the same
- * definitions the CDK stack uses (infra/resources.ts). Uploads reach the real ingest handler
+ * definitions the CDK stack uses (functions/shared/resources.ts). Uploads reach the real ingest handler
  * through s3rver's own ObjectCreated notifications, with the key URL-encoded as S3 encodes it.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -13,9 +13,9 @@ import { CreateTableCommand, type DynamoDBClient, ListTablesCommand } from '@aws
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import S3rver from 's3rver';
-import { BUCKETS, LOG_BUCKET, REPORTS_BUCKET, TABLES, type TableDefinition } from '../../infra/resources.ts';
 import type { IngestResult } from '../ingest/ingest-object.ts';
 import { createDynamoClient, createS3Client } from '../shared/clients.ts';
+import { BUCKETS, LOG_BUCKET, REPORTS_BUCKET, TABLES, type TableDefinition } from '../shared/resources.ts';
 
 export type DynamoBackend = 'dynalite' | 'local';
 

@@ -2,8 +2,9 @@
  * Configuration read once per process from the environment. A missing variable fails fast,
  * naming every variable that is missing.
  */
-import { CONTROL_TABLE, REPORTS_BUCKET, USAGE_TABLE } from '../../infra/resources.ts';
+
 import { DEFAULT_LIMITS, type ReaderLimits } from '../core/log-reader.ts';
+import { CONTROL_TABLE, REPORTS_BUCKET, USAGE_TABLE } from './resources.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

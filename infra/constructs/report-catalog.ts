@@ -36,7 +36,7 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ANALYTICS, REPORTS_PREFIX } from '../resources.ts';
+import { ANALYTICS, REPORTS_PREFIX } from '../../functions/shared/resources.ts';
 
 /** A view column: Hive type for the Glue schema, Presto/Trino type for the view definition. */
 export interface ViewColumn {

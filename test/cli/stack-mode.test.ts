@@ -67,7 +67,7 @@ import {
   LOG_BUCKET,
   REPORTS_BUCKET,
   USAGE_TABLE,
-} from '../../infra/resources.ts';
+} from '../../functions/shared/resources.ts';
 
 const STACK = 'usage-auditor-test';
 const REGION = 'eu-central-1';

@@ -4,7 +4,6 @@ import { pathToFileURL } from 'node:url';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAuditEvent } from '../../functions/audit/create-handler.ts';
-import { FINDINGS_VIEW, USAGE_VIEW, viewSql } from '../../infra/constructs/report-catalog.ts';
 import {
   ALARM_TOPIC,
   ANALYTICS,
@@ -17,7 +16,8 @@ import {
   REPORTS_BUCKET,
   TABLES,
   USAGE_TABLE,
-} from '../../infra/resources.ts';
+} from '../../functions/shared/resources.ts';
+import { FINDINGS_VIEW, USAGE_VIEW, viewSql } from '../../infra/constructs/report-catalog.ts';
 import { CONTEXT_KEYS, DEFAULT_CONFIG, glueNameFrom } from '../../infra/stack.ts';
 import {
   allIdentityStatements,
@@ -291,7 +291,7 @@ describe('buckets', () => {
 });
 
 describe('DynamoDB tables', () => {
-  it('are built from infra/resources.ts TABLES: keys, on-demand, PITR, deletion protection, retained', () => {
+  it('are built from functions/shared/resources.ts TABLES: keys, on-demand, PITR, deletion protection, retained', () => {
     const tables = resourcesOfType(t, 'AWS::DynamoDB::Table');
     expect(Object.keys(tables)).toHaveLength(TABLES.length);
     for (const def of TABLES) {
@@ -946,7 +946,7 @@ describe('alarms', () => {
 });
 
 describe('outputs', () => {
-  it('names from infra/resources.ts, pointing at the right resources', () => {
+  it('names from functions/shared/resources.ts, pointing at the right resources', () => {
     const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
     const expected: Record<string, unknown> = {
       [LOG_BUCKET.output]: ref(id.logBucket as string),

@@ -14,7 +14,7 @@ import { ReportStore } from '../../functions/adapters/report-store.ts';
 import { UsageStore } from '../../functions/adapters/usage-store.ts';
 import { type Emulators, encodeS3Key, lambdaContext, startEmulators } from '../../functions/local/stack.ts';
 import { documentClient } from '../../functions/shared/clients.ts';
-import { AUDIT_FUNCTION, INGEST_FUNCTION } from '../../infra/resources.ts';
+import { AUDIT_FUNCTION, INGEST_FUNCTION } from '../../functions/shared/resources.ts';
 import { logicalId, synth } from '../infra/helpers.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;

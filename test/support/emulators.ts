@@ -20,7 +20,7 @@ import {
   startEmulators,
 } from '../../functions/local/stack.ts';
 import { documentClient } from '../../functions/shared/clients.ts';
-import { LOG_BUCKET, REPORTS_BUCKET } from '../../infra/resources.ts';
+import { LOG_BUCKET, REPORTS_BUCKET } from '../../functions/shared/resources.ts';
 
 export const BACKENDS: DynamoBackend[] = ['dynalite', 'local'];
 

@@ -6,7 +6,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { LOG_PREFIX } from '../../../infra/resources.ts';
+import { LOG_PREFIX } from '../../shared/resources.ts';
 import { CliError } from '../errors.ts';
 import { printJson, printTable } from '../output.ts';
 import type { Runtime, UploadFile, UploadOptions, UploadReport } from '../runtime.ts';
