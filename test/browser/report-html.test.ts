@@ -1,15 +1,15 @@
 /**
- * report.html as a person sees it: rendered by headless Chromium (Debian's `chromium`, which
- * .ci/run installs) driven by playwright-core, with every network request refused.
+ * report.html as a person sees it: rendered by headless Chromium (see test/support/browser.ts for
+ * where it comes from; nothing is installed by hand) driven by playwright-core, with every network
+ * request refused.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReport, summariseDataQuality } from '../../functions/core/audit/report.ts';
 import { audit } from '../../functions/core/audit/rules.ts';
+import { launchChromium } from '../support/browser.ts';
 import { agreement, row } from '../unit/audit/helpers.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HOSTILE = '<script>window.__pwned = 1</script><b>Evil & Co</b>';
 
 let browser: Browser;
@@ -60,18 +60,7 @@ function html(): string {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (see README)`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  ({ browser } = await launchChromium());
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.route('**/*', (route) => {
     requests.push(route.request().url());
