@@ -11,7 +11,7 @@
 import { compareStrings } from '../support.ts';
 import { sha256Hex } from './format.ts';
 import type { Rule } from './rules/registry.ts';
-import type { FindingOf } from './types.ts';
+import { FINDING_FIELDS, type FindingOf } from './types.ts';
 
 export type { Rule };
 
@@ -35,6 +35,13 @@ export function findingId(parts: {
     parts.periodKey,
   ]);
   return sha256Hex(text).slice(0, 20);
+}
+
+/** The finding's fields, and only those, in FINDING_FIELDS order (apps and evidence as they are). */
+export function inFieldOrder(f: Finding): Finding {
+  const out: Record<string, unknown> = {};
+  for (const k of FINDING_FIELDS) out[k] = f[k];
+  return out as unknown as Finding;
 }
 
 /** The deterministic order of findings: licensee (null last), rule, metric, subject, period. */

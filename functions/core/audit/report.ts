@@ -20,7 +20,7 @@
  */
 import type { SourceRef } from '../types.ts';
 import type { Agreement } from './agreements.ts';
-import { compareFindings, type Finding } from './findings.ts';
+import { compareFindings, type Finding, inFieldOrder } from './findings.ts';
 import { type JsonValue, sha256Hex, stableJson } from './format.ts';
 import { renderHtml } from './html.ts';
 import { buildModel, type ReportModel } from './model.ts';
@@ -100,11 +100,11 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** A finding with its fields in the fixed order of findings.jsonl (and nothing else). */
 export function canonicalFinding(f: Finding): Finding {
-  const out: Record<string, unknown> = {};
-  for (const k of FINDING_FIELDS) out[k] = f[k];
-  out.apps = f.apps.map((a) => ({ app_id: a.app_id, value: a.value, share: a.share }));
-  out.evidence = { sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })) };
-  return out as unknown as Finding;
+  return {
+    ...inFieldOrder(f),
+    apps: f.apps.map((a) => ({ app_id: a.app_id, value: a.value, share: a.share })),
+    evidence: { sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })) },
+  };
 }
 
 function dataQualityJson(dq: DataQuality) {

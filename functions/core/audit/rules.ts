@@ -18,10 +18,10 @@
  * finding_id and the order of findings: see findings.ts.
  */
 import { compareStrings } from '../support.ts';
-import { compareFindings, type Finding, findingId, type Rule } from './findings.ts';
+import { compareFindings, type Finding, findingId, inFieldOrder, type Rule } from './findings.ts';
 import { RULE_REGISTRY } from './rules/registry.ts';
 import { hasUsage } from './rules/support.ts';
-import { type AuditInput, FINDING_FIELDS, type FindingDraft, type RuleContext } from './types.ts';
+import type { AuditInput, FindingDraft, RuleContext } from './types.ts';
 import { windowUsage } from './window.ts';
 
 // The audit's API, at the path its callers have always imported it from.
@@ -54,7 +54,7 @@ export function ruleContext(input: AuditInput): RuleContext {
 
 /** A rule's draft as a finding of report date D, its fields in FINDING_FIELDS order. */
 function toFinding(reportDate: string, { periodKey, ...d }: FindingDraft & { rule: Rule }): Finding {
-  const full: Finding = {
+  return inFieldOrder({
     ...d,
     report_date: reportDate,
     finding_id: findingId({
@@ -64,10 +64,7 @@ function toFinding(reportDate: string, { periodKey, ...d }: FindingDraft & { rul
       subject: d.subject,
       periodKey,
     }),
-  };
-  const out: Record<string, unknown> = {};
-  for (const k of FINDING_FIELDS) out[k] = full[k];
-  return out as unknown as Finding;
+  });
 }
 
 /** Evaluates every rule of SPEC §4 for report date D (see the module comment for the semantics). */
