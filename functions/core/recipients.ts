@@ -11,6 +11,7 @@
  * the dearer one. Pure: no I/O, no AWS.
  */
 import ipaddr from 'ipaddr.js';
+import { compareStrings } from './support.ts';
 import type { RecipientsRegistry } from './types.ts';
 
 export interface RecipientMatcher {
@@ -243,8 +244,6 @@ function lookup<T extends number | bigint>(table: SegmentTable<T>, value: T): re
   }
   return table.cats[lo] ?? NONE;
 }
-
-const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const IPV4_MAPPED_PREFIX = 0xffffn << 32n;
 const IPV6_SPACE = 1n << 128n;

@@ -2,6 +2,7 @@
  * Exact, deterministic arithmetic on usage aggregates. Sums are checked against 2^53 − 1 so a total
  * is either exact or an error, never silently rounded.
  */
+import { ownValue, setOwn } from './support.ts';
 import type { CategoryCounts, Counts, DayUsage } from './types.ts';
 
 export class OverflowError extends Error {
@@ -12,17 +13,6 @@ export function add(a: number, b: number): number {
   const s = a + b;
   if (!Number.isSafeInteger(s)) throw new OverflowError(`usage total ${a} + ${b} exceeds 2^53 − 1`);
   return s;
-}
-
-/** rec[key], but only the record's own property ("constructor" or "__proto__" are keys like any other). */
-function own<T>(rec: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(rec, key) ? rec[key] : undefined;
-}
-
-/** rec[key] = value, also for the key "__proto__" (which plain assignment would not create). */
-function put<T>(rec: Record<string, T>, key: string, value: T): T {
-  Object.defineProperty(rec, key, { value, enumerable: true, writable: true, configurable: true });
-  return value;
 }
 
 export function emptyCounts(): Counts {
@@ -38,7 +28,7 @@ export function addCounts(into: Counts, from: Counts): void {
 
 function sortKeys<T>(rec: Record<string, T>): Record<string, T> {
   const out: Record<string, T> = {};
-  for (const k of Object.keys(rec).sort()) put(out, k, rec[k] as T);
+  for (const k of Object.keys(rec).sort()) setOwn(out, k, rec[k] as T);
   return out;
 }
 
@@ -46,7 +36,7 @@ function addCategory(into: CategoryCounts, from: CategoryCounts): void {
   into.requests = add(into.requests, from.requests);
   into.records = add(into.records, from.records);
   for (const [org, c] of Object.entries(from.orgs)) {
-    const t = own(into.orgs, org) ?? put(into.orgs, org, { requests: 0, records: 0 });
+    const t = ownValue(into.orgs, org) ?? setOwn(into.orgs, org, { requests: 0, records: 0 });
     t.requests = add(t.requests, c.requests);
     t.records = add(t.records, c.records);
   }
@@ -64,10 +54,13 @@ export function sumDayUsage(rows: Iterable<DayUsage>): DayUsage[] {
     }
     addCounts(t, row);
     for (const [ep, c] of Object.entries(row.endpoints)) {
-      addCounts(own(t.endpoints, ep) ?? put(t.endpoints, ep, emptyCounts()), c);
+      addCounts(ownValue(t.endpoints, ep) ?? setOwn(t.endpoints, ep, emptyCounts()), c);
     }
     for (const [cat, c] of Object.entries(row.categories)) {
-      addCategory(own(t.categories, cat) ?? put(t.categories, cat, { requests: 0, records: 0, orgs: {} }), c);
+      addCategory(
+        ownValue(t.categories, cat) ?? setOwn(t.categories, cat, { requests: 0, records: 0, orgs: {} }),
+        c,
+      );
     }
   }
   return [...byKey.values()].sort(compareAppDay).map(normalise);
@@ -81,7 +74,7 @@ export function compareAppDay(a: { app: string; day: string }, b: { app: string;
 export function normalise(u: DayUsage): DayUsage {
   const categories: Record<string, CategoryCounts> = {};
   for (const [cat, c] of Object.entries(sortKeys(u.categories))) {
-    put(categories, cat, { requests: c.requests, records: c.records, orgs: sortKeys(c.orgs) });
+    setOwn(categories, cat, { requests: c.requests, records: c.records, orgs: sortKeys(c.orgs) });
   }
   return {
     app: u.app,
@@ -115,10 +108,11 @@ export function splitDayUsage(u: DayUsage, maxBytes = 300_000): DayUsage[] {
     size += bytes;
   };
   const category = (cat: string): CategoryCounts =>
-    own(current.categories, cat) ?? put(current.categories, cat, { requests: 0, records: 0, orgs: {} });
+    ownValue(current.categories, cat) ??
+    setOwn(current.categories, cat, { requests: 0, records: 0, orgs: {} });
   for (const [ep, c] of Object.entries(u.endpoints)) {
     room(JSON.stringify([ep, c]).length + 8);
-    put(current.endpoints, ep, c);
+    setOwn(current.endpoints, ep, c);
   }
   for (const [cat, c] of Object.entries(u.categories)) {
     room(JSON.stringify([cat, c.requests, c.records]).length + 40);
@@ -127,7 +121,7 @@ export function splitDayUsage(u: DayUsage, maxBytes = 300_000): DayUsage[] {
     into.records = c.records;
     for (const [org, o] of Object.entries(c.orgs)) {
       room(JSON.stringify([org, o]).length + 8 + cat.length);
-      put(category(cat).orgs, org, o);
+      setOwn(category(cat).orgs, org, o);
     }
   }
   parts.push(current);

@@ -4,6 +4,7 @@
  * Pure: no I/O, no clock, no locale (formatting never depends on ICU or the host's settings).
  */
 import { createHash } from 'node:crypto';
+import { compareStrings, daysInMonth } from '../support.ts';
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -17,10 +18,6 @@ export function isRealDate(s: unknown): s is string {
   const d = Number(m[3]);
   if (y < 1000 || mo < 1 || mo > 12 || d < 1) return false;
   return d <= daysInMonth(y, mo);
-}
-
-function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 function toUtcMs(day: string): number {
@@ -51,8 +48,6 @@ export function windowOf(reportDate: string): { start: string; end: string } {
     throw new Error(`report date must be a date YYYY-MM-DD, got ${JSON.stringify(reportDate)}`);
   return { start: `${reportDate.slice(0, 7)}-01`, end: reportDate };
 }
-
-export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** An exact decimal fraction num / den of a finite non-negative JS number (its shortest form). */
 export function exactDecimal(n: number): { num: bigint; den: bigint } {

@@ -12,105 +12,24 @@
  * after a `/` or at a space, the period on one or two unbreakable halves, observed over limit,
  * excess and amount owed, the top apps by share (all of them in a <details>), and the detail over
  * the finding id. A word longer than its column wraps anywhere, as a last resort.
- * Charts: daily records per app as stacked bars per day against the daily-quota line, and
- * month-to-date cumulative records against the monthly-quota line; axis titles, gridlines with
- * labels, a legend, and a native tooltip (<title>) on every bar and point.
  *
  * Every string that comes from data is HTML-escaped (esc), in text and in attributes alike.
  * Stable hooks for tests: #summary, #findings (table), section.licensee[data-licensee],
  * svg.chart-daily, svg.chart-cumulative, #unknown-apps, #data-quality.
+ *
+ * The charts are in html-charts.ts, the stylesheet in html-styles.ts, escaping in html-escape.ts.
  */
 
-import { compareStrings, fmtCents, fmtInt, toCents } from './format.ts';
+import { compareFindings, type Finding } from './findings.ts';
+import { fmtCents, fmtInt, toCents } from './format.ts';
+import { cumulativeChart, dailyChart } from './html-charts.ts';
+import { esc } from './html-escape.ts';
+import { CSS } from './html-styles.ts';
 import type { LicenseeSummary, ReportModel } from './model.ts';
-import type { DataQuality } from './report.ts';
-import type { Finding, FindingApp, Severity } from './rules.ts';
-import { compareFindings, SEVERITIES } from './rules.ts';
+import { type DataQuality, type FindingApp, SEVERITIES, type Severity } from './types.ts';
 
-const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** HTML-escapes text for element content and (double- or single-quoted) attribute values. */
-export function esc(s: string | number | null | undefined): string {
-  return String(s ?? '').replace(/[&<>"']/g, (c) => ESC[c] ?? c);
-}
-
-const PALETTE = [
-  '#4e79a7',
-  '#f28e2b',
-  '#59a14f',
-  '#e15759',
-  '#76b7b2',
-  '#edc948',
-  '#b07aa1',
-  '#ff9da7',
-  '#9c755f',
-  '#bab0ac',
-  '#2f4b7c',
-  '#a05195',
-];
-
-const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3 };
-
-const CSS = `
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d2330;background:#f5f6f8}
-main{max-width:1240px;margin:0 auto;padding:24px}
-h1{font-size:24px;margin:0 0 4px}
-h2{font-size:19px;margin:32px 0 8px;border-bottom:1px solid #d5d9e0;padding-bottom:4px}
-h3{font-size:15px;margin:18px 0 6px}
-.muted{color:#5c6475;font-weight:normal}
-.cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}
-.card{background:#fff;border:1px solid #d5d9e0;border-radius:6px;padding:10px 14px;min-width:130px}
-.card .n{font-size:22px;font-weight:600;font-variant-numeric:tabular-nums}
-.card .l{color:#5c6475;font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-table{border-collapse:collapse;background:#fff;width:100%;margin:8px 0 16px;font-size:13px}
-th,td{border:1px solid #d5d9e0;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#eceff3;font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tbody tr:nth-child(even){background:#fafbfc}
-.sev{display:inline-block;white-space:nowrap;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600;color:#fff}
-.sev-critical{background:#8e1b1b}.sev-high{background:#c2410c}.sev-medium{background:#a16207}.sev-low{background:#4b5563}
-.card.sev-card-critical{border-left:5px solid #8e1b1b}.card.sev-card-high{border-left:5px solid #c2410c}
-.card.sev-card-medium{border-left:5px solid #a16207}.card.sev-card-low{border-left:5px solid #4b5563}
-code,.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
-section.licensee{background:#fff;border:1px solid #d5d9e0;border-radius:6px;padding:4px 16px 12px;margin:24px 0}
-section.licensee h2{border:0;margin-top:12px}
-figure{margin:12px 0 20px}
-figcaption{font-weight:600;margin-bottom:4px}
-svg.chart{width:100%;height:auto;display:block;background:#fff}
-.legend{list-style:none;display:flex;flex-wrap:wrap;gap:6px 16px;margin:6px 0 0;padding:0;font-size:13px}
-.legend li{display:flex;align-items:center;gap:6px}
-.sw{display:inline-block;width:12px;height:12px;border-radius:2px}
-.sw-quota{height:0;width:22px;border-top:2px dashed #111;border-radius:0}
-.sw-line{height:0;width:22px;border-top:3px solid #1f4e79;border-radius:0}
-.note{color:#5c6475;font-size:13px}
-.over{color:#b91c1c;font-weight:600}
-#findings{table-layout:fixed;font-size:12.5px}
-#findings th,#findings td{padding:4px 6px}
-#findings .sev{font-size:11px;padding:1px 6px}
-#findings col.c-sev{width:74px}#findings col.c-lic{width:8.5%}#findings col.c-rule{width:13%}
-#findings col.c-subj{width:11%}#findings col.c-period{width:88px}#findings col.c-num{width:11%}
-#findings col.c-apps{width:14%}
-#findings td{word-break:normal;overflow-wrap:anywhere}
-#findings .sub{font-size:11.5px;color:#5c6475;font-weight:normal}
-#findings th .sub{font-size:11px}
-#findings .name{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden}
-#findings .sub.over{color:#b91c1c;font-weight:600}
-#findings .owed{font-weight:600}
-#findings .seg{display:inline-block;max-width:100%}
-#findings code.subject{word-break:normal}
-#findings .id{font-size:11px;word-break:break-all;margin-top:2px}
-.nw{white-space:nowrap}
-#findings td.num{white-space:normal}
-#findings .obs{white-space:nowrap;font-weight:600}
-#findings details summary{cursor:pointer;list-style:none}
-#findings details summary::-webkit-details-marker{display:none}
-#findings .more{color:#1f4e79;text-decoration:underline dotted}
-#findings ul.apps-all{margin:4px 0 0;padding:2px 0 0;list-style:none;font-size:11.5px;border-top:1px dotted #c3c8d1}
-#findings ul.apps-all li{display:flex;flex-wrap:wrap;column-gap:6px}
-#findings ul.apps-all .v{margin-left:auto;color:#5c6475;white-space:nowrap;font-variant-numeric:tabular-nums}
-footer{margin:32px 0 8px;color:#5c6475;font-size:12px}
-`;
+/** Severity order for the findings table: the SEVERITIES scale, most severe first. */
+const SEVERITY_RANK = Object.fromEntries(SEVERITIES.map((s, i) => [s, i])) as Record<Severity, number>;
 
 function fmtShare(share: number): string {
   const bp = Math.round(share * 10_000);
@@ -125,194 +44,6 @@ function fmtShare1(share: number): string {
 
 function fmtMoney(amount: number, currency: string): string {
   return `${currency} ${fmtCents(toCents(amount))}`;
-}
-
-function num(n: number): string {
-  // Chart coordinates: fixed precision, deterministic.
-  return (Math.round(n * 10) / 10).toFixed(1);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Charts
-
-const CW = 1160;
-const CH = 340;
-const ML = 100;
-const MR = 150;
-const MT = 20;
-const MB = 58;
-const PW = CW - ML - MR;
-const PH = CH - MT - MB;
-
-/** Gridline step and axis top for values up to `max`, with integer steps of 1, 2, 2.5 or 5 × 10^k. */
-export function niceScale(max: number): { top: number; step: number } {
-  const target = Math.max(1, Math.ceil(max * 1.08));
-  let step = 1;
-  for (let mag = 1; ; mag *= 10) {
-    const candidates = mag >= 10 ? [mag, 2 * mag, 2.5 * mag, 5 * mag] : [mag, 2 * mag, 5 * mag];
-    const found = candidates.find((c) => c * 6 >= target);
-    if (found !== undefined) {
-      step = found;
-      break;
-    }
-    if (mag > 1e300) break;
-  }
-  return { top: Math.ceil(target / step) * step, step };
-}
-
-interface Axis {
-  top: number;
-  step: number;
-  y: (v: number) => number;
-}
-
-function axis(max: number): Axis {
-  const { top, step } = niceScale(max);
-  return { top, step, y: (v) => MT + PH - (v / top) * PH };
-}
-
-function frame(a: Axis, days: readonly string[], yTitle: string, overDays: ReadonlySet<string>): string {
-  const out: string[] = [];
-  for (let v = 0; v <= a.top; v += a.step) {
-    const y = num(a.y(v));
-    out.push(`<line x1="${ML}" x2="${ML + PW}" y1="${y}" y2="${y}" stroke="#e3e6eb" stroke-width="1"/>`);
-    out.push(
-      `<text x="${ML - 8}" y="${y}" dy="4" text-anchor="end" font-size="12" fill="#3b4252">${fmtInt(v)}</text>`,
-    );
-  }
-  const band = PW / Math.max(days.length, 1);
-  days.forEach((d, i) => {
-    const x = num(ML + band * (i + 0.5));
-    const cls = overDays.has(d) ? ' fill="#b91c1c" font-weight="700"' : ' fill="#3b4252"';
-    out.push(
-      `<text x="${x}" y="${MT + PH + 18}" text-anchor="middle" font-size="12"${cls}>${Number(d.slice(8, 10))}</text>`,
-    );
-  });
-  out.push(
-    `<line x1="${ML}" x2="${ML + PW}" y1="${MT + PH}" y2="${MT + PH}" stroke="#4b5563" stroke-width="1"/>`,
-  );
-  out.push(`<line x1="${ML}" x2="${ML}" y1="${MT}" y2="${MT + PH}" stroke="#4b5563" stroke-width="1"/>`);
-  const month = days[0]?.slice(0, 7) ?? '';
-  out.push(
-    `<text x="${ML + PW / 2}" y="${CH - 12}" text-anchor="middle" font-size="13" fill="#1d2330">Usage day (UTC), ${esc(month)}</text>`,
-  );
-  out.push(
-    `<text transform="translate(18 ${MT + PH / 2}) rotate(-90)" text-anchor="middle" font-size="13" fill="#1d2330">${esc(yTitle)}</text>`,
-  );
-  return out.join('');
-}
-
-function quotaLine(a: Axis, limit: number, label: string): string {
-  const y = num(a.y(limit));
-  return (
-    `<line x1="${ML}" x2="${ML + PW}" y1="${y}" y2="${y}" stroke="#111" stroke-width="2" stroke-dasharray="7 5"/>` +
-    `<text x="${ML + PW + 6}" y="${y}" dy="4" font-size="12" fill="#111">${esc(label)}</text>` +
-    `<text x="${ML + PW + 6}" y="${y}" dy="18" font-size="12" fill="#111">${fmtInt(limit)}</text>`
-  );
-}
-
-/** Apps of a licensee in chart order (records desc, then id) with their colours. */
-function appColours(l: LicenseeSummary): { app: string; colour: string; records: number }[] {
-  return l.apps
-    .filter((a) => a.records > 0)
-    .sort((a, b) => b.records - a.records || compareStrings(a.app_id, b.app_id))
-    .map((a, i) => ({ app: a.app_id, colour: PALETTE[i % PALETTE.length] as string, records: a.records }));
-}
-
-function dailyChart(l: LicenseeSummary, days: readonly string[]): string {
-  const apps = appColours(l);
-  const limit = l.quotas.daily_records;
-  const maxDay = Math.max(0, ...l.days.map((d) => d.records));
-  const a = axis(Math.max(maxDay, limit ?? 0));
-  const over = new Set(limit === null ? [] : l.days.filter((d) => d.records > limit).map((d) => d.date));
-  const band = PW / Math.max(days.length, 1);
-  const bars: string[] = [];
-  l.days.forEach((d, i) => {
-    let base = 0;
-    const x = num(ML + band * i + band * 0.15);
-    const w = num(band * 0.7);
-    for (const { app, colour } of apps) {
-      const v = d.records_by_app[app] ?? 0;
-      if (v <= 0) continue;
-      const y0 = a.y(base);
-      const y1 = a.y(base + v);
-      base += v;
-      bars.push(
-        `<rect x="${x}" y="${num(y1)}" width="${w}" height="${num(Math.max(y0 - y1, 0.5))}" fill="${colour}"><title>${esc(app)} on ${esc(d.date)}: ${fmtInt(v)} records</title></rect>`,
-      );
-    }
-    if (base > 0) {
-      bars.push(
-        `<rect x="${x}" y="${num(a.y(base))}" width="${w}" height="${num(Math.max(a.y(0) - a.y(base), 0.5))}" fill="none" stroke="none"><title>${esc(d.date)}: ${fmtInt(d.records)} records in total${limit !== null && d.records > limit ? ` (over the daily quota by ${fmtInt(d.records - limit)})` : ''}</title></rect>`,
-      );
-    }
-  });
-  const label = `Daily records per app, ${l.licensee}`;
-  const svg =
-    `<svg class="chart chart-daily" viewBox="0 0 ${CW} ${CH}" role="img" aria-label="${esc(label)}">` +
-    `<title>${esc(label)}</title>` +
-    frame(a, days, 'Records per day', over) +
-    bars.join('') +
-    (limit !== null ? quotaLine(a, limit, 'daily quota') : '') +
-    '</svg>';
-  const legend =
-    `<ul class="legend">${apps.map((x) => `<li><span class="sw" style="background:${x.colour}"></span>${esc(x.app)}</li>`).join('')}` +
-    (limit !== null ? '<li><span class="sw sw-quota"></span>daily quota</li>' : '') +
-    '</ul>';
-  const notes: string[] = [];
-  if (apps.length === 0) notes.push('No records in the window.');
-  if (limit === null) notes.push('The agreement sets no daily records quota.');
-  if (over.size > 0) notes.push(`Days over the daily quota are labelled in red (${over.size}).`);
-  return (
-    '<figure><figcaption>Daily records per app against the daily quota</figcaption>' +
-    svg +
-    legend +
-    (notes.length ? `<p class="note">${esc(notes.join(' '))}</p>` : '') +
-    '</figure>'
-  );
-}
-
-function cumulativeChart(l: LicenseeSummary, days: readonly string[]): string {
-  const limit = l.quotas.monthly_records;
-  const cum: number[] = [];
-  let total = 0;
-  for (const d of l.days) {
-    total += d.records;
-    cum.push(total);
-  }
-  const a = axis(Math.max(total, limit ?? 0));
-  const band = PW / Math.max(days.length, 1);
-  const pts = cum.map((v, i) => ({ x: ML + band * (i + 0.5), y: a.y(v), v, day: l.days[i]?.date ?? '' }));
-  const over = new Set(limit === null ? [] : pts.filter((p) => p.v > limit).map((p) => p.day));
-  const line = pts.map((p) => `${num(p.x)},${num(p.y)}`).join(' ');
-  const first = pts[0];
-  const last = pts[pts.length - 1];
-  const area =
-    first && last
-      ? `<polygon points="${num(first.x)},${num(a.y(0))} ${line} ${num(last.x)},${num(a.y(0))}" fill="#1f4e79" fill-opacity="0.12" stroke="none"/>`
-      : '';
-  const dots = pts
-    .map(
-      (p) =>
-        `<circle cx="${num(p.x)}" cy="${num(p.y)}" r="4" fill="${over.has(p.day) ? '#b91c1c' : '#1f4e79'}"><title>${esc(p.day)}: ${fmtInt(p.v)} records month to date</title></circle>`,
-    )
-    .join('');
-  const label = `Month-to-date records, ${l.licensee}`;
-  const svg =
-    `<svg class="chart chart-cumulative" viewBox="0 0 ${CW} ${CH}" role="img" aria-label="${esc(label)}">` +
-    `<title>${esc(label)}</title>` +
-    frame(a, days, 'Records, month to date', over) +
-    area +
-    (pts.length > 1 ? `<polyline points="${line}" fill="none" stroke="#1f4e79" stroke-width="3"/>` : '') +
-    dots +
-    (limit !== null ? quotaLine(a, limit, 'monthly quota') : '') +
-    '</svg>';
-  const legend =
-    '<ul class="legend"><li><span class="sw sw-line"></span>records, month to date</li>' +
-    (limit !== null ? '<li><span class="sw sw-quota"></span>monthly quota</li>' : '') +
-    '</ul>';
-  const note = limit === null ? '<p class="note">The agreement sets no monthly records quota.</p>' : '';
-  return `<figure><figcaption>Month-to-date records against the monthly quota</figcaption>${svg}${legend}${note}</figure>`;
 }
 
 // ---------------------------------------------------------------------------------------------

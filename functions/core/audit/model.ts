@@ -3,20 +3,15 @@
  * summed exactly, with quota consumption. Shared by report.json and report.html so both show the
  * same numbers. Pure and deterministic.
  */
+import { compareStrings } from '../support.ts';
 import type { Counts, SourceRef } from '../types.ts';
 import { addCounts, emptyCounts } from '../usage-math.ts';
 import type { Agreement } from './agreements.ts';
-import { centsToNumber, compareStrings, percentOf, toCents } from './format.ts';
-import {
-  type AuditUsageRow,
-  compareSources,
-  type Finding,
-  RULES,
-  type Rule,
-  SEVERITIES,
-  type Severity,
-  windowUsage,
-} from './rules.ts';
+import type { Finding, Rule } from './findings.ts';
+import { centsToNumber, percentOf, toCents } from './format.ts';
+import { RULES } from './rules/registry.ts';
+import { type AuditUsageRow, SEVERITIES, type Severity } from './types.ts';
+import { compareSources, windowUsage } from './window.ts';
 
 export interface AppSummary extends Counts {
   app_id: string;

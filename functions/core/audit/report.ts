@@ -20,45 +20,26 @@
  */
 import type { SourceRef } from '../types.ts';
 import type { Agreement } from './agreements.ts';
+import { compareFindings, type Finding, inFieldOrder } from './findings.ts';
 import { type JsonValue, sha256Hex, stableJson } from './format.ts';
 import { renderHtml } from './html.ts';
 import { buildModel, type ReportModel } from './model.ts';
-import { type AuditUsageRow, compareFindings, type Finding, windowUsage } from './rules.ts';
+import {
+  type AuditUsageRow,
+  type DataQuality,
+  type DataQualityObject,
+  type DataQualityTotals,
+  FINDING_FIELDS,
+} from './types.ts';
+import { compareSources, windowUsage } from './window.ts';
 
-export type ObjectStatus = 'ingested' | 'empty' | 'quarantined';
-
-export interface DataQualityObject {
-  key: string;
-  gen: string;
-  status: ObjectStatus;
-  lines: number;
-  counted: number;
-  rejected: number;
-  reason?: string;
-  /** Where the rejected lines are listed (reports bucket key). */
-  rejects_key?: string;
-}
-
-export interface DataQualityTotals {
-  objects: number;
-  ingested: number;
-  empty: number;
-  quarantined: number;
-  lines: number;
-  counted: number;
-  rejected: number;
-}
-
-export interface DataQuality {
-  objects: DataQualityObject[];
-  totals: DataQualityTotals;
-}
+// The report's types and field list, at the path their callers have always imported them from.
+export type { DataQuality, DataQualityObject, DataQualityTotals, ObjectStatus } from './types.ts';
+export { FINDING_FIELDS };
 
 /** Data quality from object manifests: objects sorted by key then gen, totals summed. */
 export function summariseDataQuality(objects: readonly DataQualityObject[]): DataQuality {
-  const sorted = [...objects].sort((a, b) =>
-    a.key < b.key ? -1 : a.key > b.key ? 1 : a.gen < b.gen ? -1 : a.gen > b.gen ? 1 : 0,
-  );
+  const sorted = [...objects].sort(compareSources);
   const totals: DataQualityTotals = {
     objects: 0,
     ingested: 0,
@@ -117,34 +98,13 @@ const CONTENT_TYPES: Record<string, string> = {
   'manifest.json': 'application/json',
 };
 
-/** The fields of a finding line, in the fixed order of findings.jsonl and findings.csv (SPEC §5). */
-export const FINDING_FIELDS = [
-  'report_date',
-  'finding_id',
-  'licensee',
-  'rule',
-  'severity',
-  'metric',
-  'subject',
-  'period_start',
-  'period_end',
-  'observed',
-  'limit',
-  'excess',
-  'amount_owed',
-  'currency',
-  'apps',
-  'detail',
-  'evidence',
-] as const satisfies readonly (keyof Finding)[];
-
 /** A finding with its fields in the fixed order of findings.jsonl (and nothing else). */
 export function canonicalFinding(f: Finding): Finding {
-  const out: Record<string, unknown> = {};
-  for (const k of FINDING_FIELDS) out[k] = f[k];
-  out.apps = f.apps.map((a) => ({ app_id: a.app_id, value: a.value, share: a.share }));
-  out.evidence = { sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })) };
-  return out as unknown as Finding;
+  return {
+    ...inFieldOrder(f),
+    apps: f.apps.map((a) => ({ app_id: a.app_id, value: a.value, share: a.share })),
+    evidence: { sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })) },
+  };
 }
 
 function dataQualityJson(dq: DataQuality) {

@@ -1,6 +1,6 @@
 /** Builders for audit unit tests: agreements and usage rows with hand-chosen numbers. */
 import type { Agreement } from '../../../functions/core/audit/agreements.ts';
-import type { AuditUsageRow } from '../../../functions/core/audit/rules.ts';
+import { type AuditUsageRow, audit, type Finding } from '../../../functions/core/audit/rules.ts';
 import { compileRegistry } from '../../../functions/core/recipients.ts';
 import type { CategoryCounts, Counts, RecipientsRegistry, SourceRef } from '../../../functions/core/types.ts';
 
@@ -20,6 +20,14 @@ export function agreement(over: Partial<Agreement> = {}): Agreement {
     ...over,
   };
 }
+
+/** The findings of report date D. */
+export const run = (reportDate: string, agreements: Agreement[], usage: AuditUsageRow[]): Finding[] =>
+  audit({ reportDate, agreements, usage });
+
+/** The findings of one rule (and metric). */
+export const only = (fs: Finding[], rule: string, metric?: string): Finding[] =>
+  fs.filter((f) => f.rule === rule && (metric === undefined || f.metric === metric));
 
 export interface RowSpec {
   requests?: number;

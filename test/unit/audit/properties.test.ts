@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderReport, summariseDataQuality } from '../../../functions/core/audit/report.ts';
+import { RULE_SEVERITIES } from '../../../functions/core/audit/rules/registry.ts';
 import { type AuditUsageRow, audit } from '../../../functions/core/audit/rules.ts';
 import { agreement, row } from './helpers.ts';
 
@@ -64,6 +65,7 @@ describe('audit properties', () => {
           expect(f.period_start <= f.period_end).toBe(true);
           expect(f.period_end <= reportDate && f.period_start >= '2026-03-01').toBe(true);
           if (f.limit !== null) expect(f.observed).toBeGreaterThan(f.limit);
+          expect(RULE_SEVERITIES[f.rule]).toContain(f.severity);
         }
         expect(new Set(fs.map((f) => f.finding_id)).size).toBe(fs.length);
         const shuffled = [...usage].reverse();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Agreement, parseAgreementsFile } from '../../../functions/core/audit/agreements.ts';
-import { niceScale } from '../../../functions/core/audit/html.ts';
+import { niceScale } from '../../../functions/core/audit/html-charts.ts';
 import {
   csvCell,
   type DataQuality,

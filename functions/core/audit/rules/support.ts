@@ -1,0 +1,141 @@
+/**
+ * Helpers shared by the rule modules: tallies of a number per app with the rows behind it, the
+ * apps and evidence of a finding, severity of a quota excess, compact day lists, and the loop over
+ * agreements most rules are. Pure; no state outside the values passed in.
+ */
+
+import { compareStrings } from '../../support.ts';
+import type { DayUsage, SourceRef } from '../../types.ts';
+import { add } from '../../usage-math.ts';
+import type { Agreement } from '../agreements.ts';
+import { addDays, fmtInt, ratio } from '../format.ts';
+import type { FindingApp, FindingDraft, RuleContext, WindowRow } from '../types.ts';
+import { compareSources } from '../window.ts';
+
+/** "Usage" on a day: at least one request or record. */
+export function hasUsage(r: DayUsage): boolean {
+  return r.requests > 0 || r.records > 0;
+}
+
+/** Accumulates a number per app and the rows behind it. */
+export class Tally {
+  readonly perApp = new Map<string, number>();
+  readonly rows: WindowRow[] = [];
+  total = 0;
+  add(row: WindowRow, value: number): void {
+    this.perApp.set(row.app, add(this.perApp.get(row.app) ?? 0, value));
+    this.total = add(this.total, value);
+    this.rows.push(row);
+  }
+}
+
+/**
+ * The apps behind a tally: value and share, sorted by value descending then app id; apps
+ * contributing 0 left out unless the total itself is 0.
+ */
+export function appsOf(t: Tally): FindingApp[] {
+  const entries = [...t.perApp].filter(([, v]) => v > 0 || t.total === 0);
+  return entries
+    .map(([app_id, value]) => ({ app_id, value, share: ratio(value, t.total, 4) }))
+    .sort((a, b) => b.value - a.value || compareStrings(a.app_id, b.app_id));
+}
+
+/**
+ * The sources of the input rows (`parts`) behind `rows` that contributed to the number in question,
+ * sorted and deduplicated: evidence names only the log objects behind the finding.
+ */
+export function evidenceOf(
+  rows: readonly WindowRow[],
+  contributed: (part: DayUsage) => boolean,
+): { sources: SourceRef[] } {
+  const m = new Map<string, SourceRef>();
+  for (const r of rows) {
+    for (const part of r.parts) {
+      if (!contributed(part)) continue;
+      for (const s of part.sources) m.set(`${s.key}\u0000${s.gen}`, s);
+    }
+  }
+  return { sources: [...m.values()].sort(compareSources) };
+}
+
+/** A quota excess: high when more than 10% of the limit (exactly 10% is medium). */
+export function severityOfExcess(excess: number, limit: number): 'high' | 'medium' {
+  return BigInt(excess) * 10n > BigInt(limit) ? 'high' : 'medium';
+}
+
+export function span(start: string, end: string): string {
+  return start === end ? start : `${start}..${end}`;
+}
+
+/** Compact list of days: runs of consecutive days as ranges. */
+export function dayList(days: readonly string[]): string {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < days.length) {
+    let j = i;
+    while (j + 1 < days.length && addDays(days[j] as string, 1) === days[j + 1]) j++;
+    parts.push(span(days[i] as string, days[j] as string));
+    i = j + 1;
+  }
+  return parts.join(', ');
+}
+
+/**
+ * The requests of some rows of one app (those with usage) as a finding's numbers, and
+ * "N request(s), M records" for its detail; null when none of the rows has usage.
+ */
+export function requestsOf(
+  rows: readonly WindowRow[],
+): { numbers: Pick<FindingDraft, 'observed' | 'apps' | 'evidence'>; text: string } | null {
+  const t = new Tally();
+  let records = 0;
+  for (const r of rows) {
+    if (!hasUsage(r)) continue;
+    t.add(r, r.requests);
+    records = add(records, r.records);
+  }
+  if (t.rows.length === 0) return null;
+  return {
+    numbers: { observed: t.total, apps: appsOf(t), evidence: evidenceOf(t.rows, (p) => p.requests > 0) },
+    text: `${fmtInt(t.total)} request(s), ${fmtInt(records)} records`,
+  };
+}
+
+/** The distinct days of some rows, sorted. */
+export function daysOf(rows: readonly WindowRow[]): string[] {
+  return [...new Set(rows.map((r) => r.day))].sort();
+}
+
+/**
+ * A rule evaluated agreement by agreement (agreements sorted by licensee, only those with usage in
+ * W): `each` gets the agreement, the rows of its apps with usage, and the context.
+ */
+export function perAgreement(
+  each: (a: Agreement, rows: readonly WindowRow[], ctx: RuleContext) => FindingDraft[],
+): (ctx: RuleContext) => FindingDraft[] {
+  return (ctx) => ctx.agreements.flatMap(({ agreement, rows }) => each(agreement, rows, ctx));
+}
+
+/**
+ * A draft over all of W with its month as period key; limit, excess, amount owed and currency
+ * null unless given.
+ */
+export function monthToDate(
+  ctx: RuleContext,
+  fields: Omit<
+    FindingDraft,
+    'period_start' | 'period_end' | 'periodKey' | 'limit' | 'excess' | 'amount_owed' | 'currency'
+  > &
+    Partial<Pick<FindingDraft, 'limit' | 'excess' | 'amount_owed' | 'currency'>>,
+): FindingDraft {
+  return {
+    period_start: ctx.window.start,
+    period_end: ctx.window.end,
+    limit: null,
+    excess: null,
+    amount_owed: null,
+    currency: null,
+    periodKey: ctx.month,
+    ...fields,
+  };
+}

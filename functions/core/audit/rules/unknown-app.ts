@@ -1,0 +1,35 @@
+/**
+ * unknown_app (SPEC §4): each app used in W that no agreement covers (one finding per app, licensee
+ * null). An app covered by an agreement whose term is over is not unknown.
+ *
+ * metric requests, subject the app id, period W, observed the app's requests.
+ */
+import { compareStrings } from '../../support.ts';
+import type { AuditRule, FindingDraft } from '../types.ts';
+import { monthToDate, requestsOf } from './support.ts';
+
+const SEVERITY = 'low';
+
+export const unknownApp = {
+  name: 'unknown_app',
+  severities: [SEVERITY],
+  evaluate: (ctx) => {
+    const drafts: FindingDraft[] = [];
+    for (const app of [...ctx.byApp.keys()].sort(compareStrings)) {
+      if (ctx.covered.has(app)) continue;
+      const used = requestsOf([...(ctx.byApp.get(app)?.values() ?? [])]);
+      if (used === null) continue;
+      drafts.push(
+        monthToDate(ctx, {
+          licensee: null,
+          severity: SEVERITY,
+          metric: 'requests',
+          subject: app,
+          ...used.numbers,
+          detail: `app ${JSON.stringify(app)} is covered by no agreement: ${used.text}`,
+        }),
+      );
+    }
+    return drafts;
+  },
+} as const satisfies AuditRule;

@@ -1,0 +1,165 @@
+/**
+ * The types shared by the audit modules (rules, report model, report files, report.html), in a
+ * module of their own so that no two audit modules need to import each other. Besides types it
+ * holds only two constant lists: the severity scale and the fields of a finding line.
+ *
+ * The union of rule names is not written here: the rule registry (rules/registry.ts) derives it,
+ * so a finding here is generic in its rule name (FindingOf) and findings.ts names the real one.
+ */
+import type { DayUsage, SourceRef } from '../types.ts';
+import type { Agreement } from './agreements.ts';
+
+/** Usage of one app on one day with the log objects behind it (adapters' UsageRow is compatible). */
+export interface AuditUsageRow extends DayUsage {
+  sources: SourceRef[];
+}
+
+export interface AuditInput {
+  /** Report date D, YYYY-MM-DD. */
+  reportDate: string;
+  agreements: Agreement[];
+  /** Usage of every app (covered or not) per day; at least the days of W (others are ignored). */
+  usage: AuditUsageRow[];
+}
+
+/** The severity scale, most severe first. */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export type Metric = 'monthly_records' | 'monthly_requests' | 'daily_records' | 'records' | 'requests';
+
+export interface FindingApp {
+  app_id: string;
+  value: number;
+  share: number;
+}
+
+/** A finding of rule R (findings.ts: `Finding`, with R the registry's rule names). */
+export interface FindingOf<R extends string> {
+  report_date: string;
+  finding_id: string;
+  licensee: string | null;
+  rule: R;
+  severity: Severity;
+  metric: Metric;
+  /** What the finding is about besides its licensee: a category, an app id, an endpoint, or null. */
+  subject: string | null;
+  period_start: string;
+  period_end: string;
+  observed: number;
+  limit: number | null;
+  excess: number | null;
+  amount_owed: number | null;
+  currency: string | null;
+  apps: FindingApp[];
+  detail: string;
+  evidence: { sources: SourceRef[] };
+}
+
+/**
+ * The fields of a finding, in the fixed order of audit()'s findings, findings.jsonl and the columns
+ * of findings.csv (SPEC §5). The one list of them.
+ */
+export const FINDING_FIELDS = [
+  'report_date',
+  'finding_id',
+  'licensee',
+  'rule',
+  'severity',
+  'metric',
+  'subject',
+  'period_start',
+  'period_end',
+  'observed',
+  'limit',
+  'excess',
+  'amount_owed',
+  'currency',
+  'apps',
+  'detail',
+  'evidence',
+] as const satisfies readonly (keyof FindingOf<string>)[];
+
+/**
+ * What a rule reports: a finding without the parts the audit adds (its rule name, report date and
+ * id), plus the period key of its id (the month YYYY-MM, or the day for a daily finding).
+ */
+export interface FindingDraft extends Omit<FindingOf<string>, 'report_date' | 'finding_id' | 'rule'> {
+  periodKey: string;
+}
+
+/**
+ * One app's usage on one day of W: the input rows of that app and day summed, with the union of
+ * their sources, and the input rows themselves (`parts`, one per log object when the caller gives
+ * them so), so that evidence can name only the objects that contributed to a number.
+ */
+export interface WindowRow extends AuditUsageRow {
+  parts: readonly AuditUsageRow[];
+}
+
+/** The usage of W, summed per app and day (window.ts). */
+export interface WindowUsage {
+  window: { start: string; end: string };
+  days: string[];
+  /** app → day → row; only (app, day) pairs with a row. */
+  byApp: Map<string, Map<string, WindowRow>>;
+}
+
+/** An agreement with the rows of W of its apps that have usage (apps in agreement order, then days). */
+export interface AgreementUsage {
+  agreement: Agreement;
+  rows: readonly WindowRow[];
+}
+
+/** Everything a rule reads: the report date, the usage of W and the agreements. */
+export interface RuleContext extends WindowUsage {
+  reportDate: string;
+  /** D's month, YYYY-MM: the period key of every month-to-date finding. */
+  month: string;
+  /** The agreements, sorted by licensee, whose apps have usage in W, each with that usage. */
+  agreements: readonly AgreementUsage[];
+  /** Every app id that some agreement covers (used in W or not, whatever the term). */
+  covered: ReadonlySet<string>;
+}
+
+/** One rule of SPEC §4: one module under rules/, listed once in rules/registry.ts. */
+export interface AuditRule<N extends string = string> {
+  /** The rule's name in SPEC §4 (and in findings). */
+  readonly name: N;
+  /** The severities its findings can have, in SPEC §4's words' order. */
+  readonly severities: readonly Severity[];
+  /** The rule's findings for the window, in any order (the audit sorts them). */
+  evaluate(ctx: RuleContext): FindingDraft[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data quality (report.json, report.html)
+
+export type ObjectStatus = 'ingested' | 'empty' | 'quarantined';
+
+export interface DataQualityObject {
+  key: string;
+  gen: string;
+  status: ObjectStatus;
+  lines: number;
+  counted: number;
+  rejected: number;
+  reason?: string;
+  /** Where the rejected lines are listed (reports bucket key). */
+  rejects_key?: string;
+}
+
+export interface DataQualityTotals {
+  objects: number;
+  ingested: number;
+  empty: number;
+  quarantined: number;
+  lines: number;
+  counted: number;
+  rejected: number;
+}
+
+export interface DataQuality {
+  objects: DataQualityObject[];
+  totals: DataQualityTotals;
+}
