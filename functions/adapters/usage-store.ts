@@ -18,6 +18,10 @@
  * and fill in, from the committed part list, any contribution their query read before it existed:
  * each object's usage changes all at once. A crash before the commit leaves nothing counted and the
  * retry rewrites the same items; what the commit replaced is listed in the manifest until deleted.
+ *
+ * The rules themselves (write id, order token, entries, manifest shape, what a commit replaces) are
+ * the pure core's (functions/core/ledger.ts); this adapter stores them and implements the ports
+ * UsageLedger (ingest) and UsageReader (audit, CLI).
  */
 import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
