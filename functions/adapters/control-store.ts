@@ -9,8 +9,10 @@
 import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { AgreementStore, RegistryStore, ReportLog } from '../audit/ports.ts';
 import type { Agreement } from '../core/audit/agreements.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
+import type { RegistryReader } from '../ingest/ports.ts';
 import { batchWrite, queryPartition } from './dynamo-batch.ts';
 
 export interface StoredRegistry {
@@ -31,7 +33,7 @@ export function registryHash(registry: RecipientsRegistry): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 
-export class ControlStore {
+export class ControlStore implements AgreementStore, RegistryStore, ReportLog, RegistryReader {
   constructor(
     protected readonly doc: DynamoDBDocumentClient,
     protected readonly table: string,

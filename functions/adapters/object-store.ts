@@ -2,26 +2,9 @@
  * S3 adapter: reading log objects and writing small data-quality and report files.
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ObjectReader, ObjectWriter, OpenedObject } from '../ingest/ports.ts';
 
-export interface OpenedObject {
-  body: AsyncIterable<Uint8Array>;
-  /** ETag without quotes. */
-  etag: string;
-  versionId: string | undefined;
-  lastModified: Date | undefined;
-  size: number | undefined;
-  /** Stops the download (the rest of the body is not needed). */
-  abort(): void;
-}
-
-export interface ObjectReader {
-  /** The object's content, or undefined if that key (or version) no longer exists. */
-  open(bucket: string, key: string, versionId?: string): Promise<OpenedObject | undefined>;
-}
-
-export interface ObjectWriter {
-  put(bucket: string, key: string, body: string | Uint8Array, contentType: string): Promise<void>;
-}
+export type { ObjectReader, ObjectWriter, OpenedObject };
 
 export const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^"|"$/g, '');
 

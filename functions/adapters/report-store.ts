@@ -3,25 +3,16 @@
  * Within one report the manifest is written after the files it hashes, and latest.json after
  * every report of a run, so a half-finished run is never the latest.
  */
+import { MANIFEST, parseJson, type ReportFiles } from '../audit/ports.ts';
 import { REPORTS_PREFIX } from '../shared/resources.ts';
 import type { S3Objects } from './object-store.ts';
 
-export const MANIFEST = 'manifest.json';
+export { MANIFEST, parseJson };
 export const LATEST_KEY = `${REPORTS_PREFIX}latest.json`;
-
-/** JSON.parse that answers undefined for missing or damaged text (a stored file may be tampered with). */
-export function parseJson<T>(text: string | undefined): T | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
-}
 
 export const reportKey = (date: string, name: string): string => `${REPORTS_PREFIX}date=${date}/${name}`;
 
-export class ReportStore {
+export class ReportStore implements ReportFiles {
   constructor(
     private readonly objects: S3Objects,
     private readonly bucket: string,
@@ -29,11 +20,12 @@ export class ReportStore {
 
   /** Report dates present (those with a manifest), ascending. */
   async listDates(): Promise<string[]> {
-    const keys = await this.objects.list(this.bucket, `${REPORTS_PREFIX}date=`);
+    const prefix = `${REPORTS_PREFIX}date=`;
+    const keys = await this.objects.list(this.bucket, prefix);
     const dates = new Set<string>();
     for (const k of keys) {
-      const m = /^reports\/date=(\d{4}-\d{2}-\d{2})\/manifest\.json$/.exec(k);
-      if (m?.[1]) dates.add(m[1]);
+      const date = k.slice(prefix.length, prefix.length + 10);
+      if (/^\d{4}-\d{2}-\d{2}$/.test(date) && k === reportKey(date, MANIFEST)) dates.add(date);
     }
     return [...dates].sort();
   }

@@ -18,12 +18,30 @@
  * and fill in, from the committed part list, any contribution their query read before it existed:
  * each object's usage changes all at once. A crash before the commit leaves nothing counted and the
  * retry rewrites the same items; what the commit replaced is listed in the manifest until deleted.
+ *
+ * The rules themselves (write id, order token, entries, manifest shape, what a commit replaces) are
+ * the pure core's (functions/core/ledger.ts); this adapter stores them and implements the ports
+ * UsageLedger (ingest) and UsageReader (audit, CLI).
  */
 import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { UsageReader } from '../audit/ports.ts';
+import {
+  byKey,
+  type CommitResult,
+  chunkEntries,
+  type Entry,
+  entryOf,
+  monthsBetween,
+  type ObjectManifest,
+  parseEntry,
+  type UsageRow,
+  type WriteRef,
+} from '../core/ledger.ts';
 import type { DayUsage, SourceRef } from '../core/types.ts';
 import { compareAppDay, splitDayUsage, sumDayUsage } from '../core/usage-math.ts';
+import type { UsageLedger } from '../ingest/ports.ts';
 import {
   batchGet,
   batchWrite,
@@ -33,69 +51,6 @@ import {
   type RetryPolicy,
   type WriteRequest,
 } from './dynamo-batch.ts';
-
-export type ObjectStatus = 'ingested' | 'empty' | 'quarantined';
-
-/** A write whose contributions are to be deleted: its wid and how many part-list items it has. */
-export interface WriteRef {
-  wid: string;
-  chunks: number;
-}
-
-export interface ObjectManifest {
-  key: string;
-  /** S3 version id when the bucket is versioned, else the ETag. */
-  gen: string;
-  /** Write id of the committed contributions. */
-  wid: string;
-  /** Ordering token (padded S3 sequencer): a lower one never replaces a higher one. */
-  seq: string;
-  status: ObjectStatus;
-  format: 'jsonl' | 'csv' | null;
-  compressed: boolean;
-  lines: number;
-  counted: number;
-  rejected: number;
-  reason?: string;
-  /** Where the rejected lines are listed, in the reports bucket. */
-  rejectsKey?: string;
-  quarantineKey?: string;
-  /** Number of part-list items of this wid. */
-  chunks: number;
-  /** sha256 of the recipients registry the object was attributed with. */
-  registryHash: string;
-  ingestedAt: string;
-  /** Replaced writes whose contributions are still to delete. */
-  cleanup?: WriteRef[];
-}
-
-/** Usage of one app on one day, summed over the committed objects behind it. */
-export interface UsageRow extends DayUsage {
-  sources: SourceRef[];
-}
-
-export type CommitResult = { committed: true } | { committed: false; current: ObjectManifest | undefined };
-
-/** One contribution item's place: `<app>/<day>/<part>`. */
-export type Entry = string;
-
-const PAD = 40;
-/** Left-pads an S3 sequencer so that string order is event order (as S3 documents). */
-export function orderToken(sequencer: string | undefined): string {
-  return (sequencer ?? '').toUpperCase().padStart(PAD, '0');
-}
-
-export function writeId(gen: string, seq: string, registryHash: string): string {
-  return `${gen}.${seq.replace(/^0+/, '') || '0'}.${registryHash.slice(0, 12)}`;
-}
-
-const entryOf = (app: string, day: string, part: number): Entry => `${app}/${day}/${part}`;
-function parseEntry(e: Entry): { app: string; day: string; part: number } {
-  const j = e.lastIndexOf('/');
-  const i = e.lastIndexOf('/', j - 1);
-  return { app: e.slice(0, i), day: e.slice(i + 1, j), part: Number(e.slice(j + 1)) };
-}
-export const dayOfEntry = (e: Entry): string => parseEntry(e).day;
 
 const keyHash = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 32);
 
@@ -107,26 +62,10 @@ function contributionKey(objectKey: string, wid: string, e: Entry) {
 const manifestKey = (key: string) => ({ pk: `O#${key}`, sk: 'M' });
 const chunkKey = (key: string, wid: string, n: number) => ({ pk: `O#${key}`, sk: `P#${wid}#${n}` });
 
-/** Entries per part-list item: well under 400 KB even with 128-character app ids. */
-const ENTRIES_PER_CHUNK = 2000;
-
-export function monthsBetween(from: string, to: string): string[] {
-  const out: string[] = [];
-  let [y, m] = [Number(from.slice(0, 4)), Number(from.slice(5, 7))];
-  const end = to.slice(0, 7);
-  for (;;) {
-    const month = `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}`;
-    if (month > end) return out;
-    out.push(month);
-    m++;
-    if (m === 13) [y, m] = [y + 1, 1];
-  }
-}
-
 const isConditionFailure = (err: unknown): boolean =>
   err instanceof Error && err.name === 'ConditionalCheckFailedException';
 
-export class UsageStore {
+export class UsageStore implements UsageLedger, UsageReader {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
@@ -156,13 +95,10 @@ export class UsageStore {
         items.push({ entry: entryOf(u.app, u.day, index), piece, index });
       });
     }
-    const entries = items.map((i) => i.entry);
-    const chunks = Math.max(1, Math.ceil(entries.length / ENTRIES_PER_CHUNK));
-    const lists: WriteRequest[] = [];
-    for (let n = 0; n < chunks; n++) {
-      const slice = entries.slice(n * ENTRIES_PER_CHUNK, (n + 1) * ENTRIES_PER_CHUNK);
-      lists.push({ PutRequest: { Item: { ...chunkKey(key, wid, n), entries: slice } } });
-    }
+    const parts = chunkEntries(items.map((i) => i.entry));
+    const lists: WriteRequest[] = parts.map((slice, n) => ({
+      PutRequest: { Item: { ...chunkKey(key, wid, n), entries: slice } },
+    }));
     await batchWrite(this.doc, this.table, lists, this.retry);
 
     const requests: WriteRequest[] = items.map(({ entry, piece, index }) => ({
@@ -176,7 +112,7 @@ export class UsageStore {
       requests.push({ PutRequest: { Item: { pk: `APPS#${u.day.slice(0, 7)}`, sk: u.app } } });
     }
     await batchWrite(this.doc, this.table, requests, this.retry);
-    return chunks;
+    return parts.length;
   }
 
   /** The contributions a write made (empty if its part lists are gone or were never written). */
@@ -255,7 +191,7 @@ export class UsageStore {
   /** The committed manifests of these objects (missing ones are left out), sorted by key. */
   async getManifests(keys: readonly string[]): Promise<ObjectManifest[]> {
     const items = await batchGet(this.doc, this.table, [...new Set(keys)].map(manifestKey), this.retry);
-    return items.map(fromManifestItem).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return items.map(fromManifestItem).sort(byKey);
   }
 
   /** Days in [from, to] with the time their usage last changed. */
@@ -306,10 +242,6 @@ export class UsageStore {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
-  }
-
-  async deleteManifest(key: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: manifestKey(key) }));
   }
 
   /** Apps with usage in any month that overlaps [from, to]. */
@@ -407,9 +339,7 @@ export class UsageStore {
     return sumDayUsage(live.map(toDayUsage))
       .map((u) => ({
         ...u,
-        sources: [...(sources.get(`${u.app}\u0000${u.day}`)?.values() ?? [])].sort((a, b) =>
-          a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
-        ),
+        sources: [...(sources.get(`${u.app}\u0000${u.day}`)?.values() ?? [])].sort(byKey),
       }))
       .sort(compareAppDay);
   }

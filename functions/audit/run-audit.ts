@@ -12,9 +12,6 @@
  * byte-identical. Reports are chained by date: after an earlier date is rewritten, the manifests
  * of later dates are re-linked (their other files are unchanged).
  */
-import type { ControlStore } from '../adapters/control-store.ts';
-import { MANIFEST, parseJson, type ReportStore } from '../adapters/report-store.ts';
-import type { ObjectManifest, UsageStore } from '../adapters/usage-store.ts';
 import { addDays, sha256Hex, stableJson, windowOf } from '../core/audit/format.ts';
 import {
   type DataQualityObject,
@@ -24,11 +21,20 @@ import {
   verifyReport,
 } from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
+import type { ObjectManifest } from '../core/ledger.ts';
+import {
+  type AgreementReader,
+  MANIFEST,
+  parseJson,
+  type ReportFiles,
+  type ReportLog,
+  type UsageReader,
+} from './ports.ts';
 
 export interface AuditDeps {
-  usage: UsageStore;
-  control: ControlStore;
-  reports: ReportStore;
+  usage: UsageReader;
+  control: AgreementReader & ReportLog;
+  reports: ReportFiles;
   now: () => Date;
   /** Recorded in report.json's run field. */
   trigger?: string;

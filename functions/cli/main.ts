@@ -1,26 +1,13 @@
 /**
  * `auditor`: the command line of SPEC §6. Every command runs against the embedded local stack
  * (state under ./.auditor, --data-dir or AUDITOR_DATA_DIR) unless --stack names a deployed one.
+ * The commands register themselves (commands/index.ts).
  */
 import { Command, Option } from 'commander';
-import { RULES, SEVERITIES } from '../core/audit/rules.ts';
-import { loadAgreements, loadRecipients, printAgreements } from './commands/agreements.ts';
-import { demo } from './commands/demo.ts';
-import {
-  listReports,
-  printAudit,
-  printFindings,
-  queryFindings,
-  runAudit,
-  showReport,
-  verifyReports,
-} from './commands/reports.ts';
-import { reprocess } from './commands/reprocess.ts';
-import { printUploads, upload } from './commands/upload.ts';
-import { printUsage, queryUsage } from './commands/usage.ts';
+import type { CommandContext } from './command.ts';
+import { COMMANDS } from './commands/index.ts';
 import { CliError } from './errors.ts';
-import { printJson, printTable } from './output.ts';
-import { DEFAULT_UPLOAD_WAIT_SECONDS, type GlobalOptions, withRuntime } from './runtime.ts';
+import { type GlobalOptions, withRuntime } from './runtime.ts';
 
 // `auditor findings | head`: a reader that stops early is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -42,144 +29,10 @@ const program = new Command('auditor')
   .showHelpAfterError('(add --help for usage)')
   .configureOutput({ outputError: (str, write) => write(str) });
 
-const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-const run = <T>(fn: Parameters<typeof withRuntime<T>>[1]) => withRuntime(globals(), fn);
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-const positiveNumber =
-  (what: string) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-      throw new CliError(`${what}: expected a positive number of seconds, got "${value}"`);
-    return n;
-  };
-
-program
-  .command('demo')
-  .description('the whole story end to end on generated data (npm start)')
-  .action(() => run(demo));
-
-const agreements = program.command('agreements').description('licensee agreements');
-agreements
-  .command('load')
-  .description('validate and store agreements (YAML or JSON; refused whole if any is invalid)')
-  .argument('<file>')
-  .action(async (file: string) => {
-    const loaded = await run((rt) => loadAgreements(rt, file));
-    process.stdout.write(
-      `loaded ${loaded.length} agreement(s): ${loaded.map((a) => a.licensee).join(', ')}\n`,
-    );
-  });
-agreements
-  .command('list')
-  .description('the stored agreements')
-  .option('--json', 'print JSON')
-  .action(async (opts: { json?: boolean }) => {
-    printAgreements(await run((rt) => rt.control.listAgreements()), opts.json === true);
-  });
-
-program
-  .command('recipients')
-  .description('the recipients registry')
-  .command('load')
-  .description('validate and store the recipients registry (replaces the current one)')
-  .argument('<file>')
-  .action(async (file: string) => {
-    const registry = await run((rt) => loadRecipients(rt, file));
-    process.stdout.write(
-      `loaded ${Object.keys(registry).length} recipient categor${Object.keys(registry).length === 1 ? 'y' : 'ies'}: ${Object.keys(registry).join(', ')}\n` +
-        'logs ingested from now on use it; to re-attribute stored logs run `auditor reprocess --from D1 --to D2`\n',
-    );
-  });
-
-program
-  .command('upload')
-  .description('put log files (or folders of them) under logs/ and wait until they are processed')
-  .argument('<paths...>', 'files or folders')
-  .option('--prefix <prefix>', 'sub-folder under logs/ for the keys')
-  .option(
-    '--wait-seconds <seconds>',
-    `with --stack: how long to wait for the ingest function (default ${DEFAULT_UPLOAD_WAIT_SECONDS})`,
-    positiveNumber('--wait-seconds'),
-  )
-  .option('--json', 'print JSON')
-  .action(async (paths: string[], opts: { prefix?: string; waitSeconds?: number; json?: boolean }) => {
-    printUploads(await run((rt) => upload(rt, paths, opts)), opts.json === true);
-  });
-
-program
-  .command('reprocess')
-  .description('read again the stored logs behind these days, with the current recipients registry')
-  .requiredOption('--from <date>', 'first day, YYYY-MM-DD')
-  .requiredOption('--to <date>', 'last day, YYYY-MM-DD')
-  .option('--json', 'print JSON')
-  .action(async (opts: { from: string; to: string; json?: boolean }) => {
-    const results = await run((rt) => reprocess(rt, opts));
-    if (opts.json) return printJson({ reprocessed: results });
-    printTable(
-      ['key', 'outcome', 'counted', 'rejected'],
-      results.map((r) => [r.key, r.outcome, r.counted ?? 0, r.rejected ?? 0]),
-      new Set([2, 3]),
-    );
-  });
-
-program
-  .command('audit')
-  .description('audit report dates (default: the nightly run, yesterday plus late-data re-audits)')
-  .option('--date <date>', 'one report date')
-  .option('--from <date>', 'first report date')
-  .option('--to <date>', 'last report date')
-  .option('--json', 'print JSON')
-  .action(async (opts: { date?: string; from?: string; to?: string; json?: boolean }) => {
-    printAudit(await run((rt) => runAudit(rt, opts)), opts.json === true);
-  });
-
-program
-  .command('usage')
-  .description('usage per app and day (default: this month to date)')
-  .option('--licensee <licensee>', "only this licensee's apps")
-  .option('--app <app>', 'only this app (repeatable)', collect)
-  .option('--from <date>', 'first day, YYYY-MM-DD')
-  .option('--to <date>', 'last day, YYYY-MM-DD')
-  .option('--json', 'print JSON')
-  .action(async (opts: { licensee?: string; app?: string[]; from?: string; to?: string; json?: boolean }) => {
-    printUsage(await run((rt) => queryUsage(rt, opts)), opts.json === true);
-  });
-
-const reports = program.command('reports').description('compliance reports');
-reports
-  .command('list')
-  .description('report dates')
-  .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => run((rt) => listReports(rt, opts.json === true)));
-reports
-  .command('show')
-  .description('one report (default: the latest); --json prints report.json')
-  .option('--date <date>', 'report date')
-  .option('--json', 'print report.json')
-  .action((opts: { date?: string; json?: boolean }) => run((rt) => showReport(rt, opts)));
-reports
-  .command('verify')
-  .description('check every report file against its manifest and the manifests’ hash chain')
-  .option('--json', 'print JSON')
-  .action(async (opts: { json?: boolean }) => {
-    if (!(await run((rt) => verifyReports(rt, opts.json === true))))
-      throw new CliError('verification failed');
-  });
-
-program
-  .command('findings')
-  .description('findings of a report (default: the latest)')
-  .option('--date <date>', 'report date')
-  .addOption(new Option('--rule <rule>', 'only this rule').choices(RULES))
-  .option('--licensee <licensee>', 'only this licensee')
-  .addOption(new Option('--severity <severity>', 'only this severity').choices(SEVERITIES))
-  .option('--json', 'print JSON')
-  .action(
-    async (opts: { date?: string; rule?: string; licensee?: string; severity?: string; json?: boolean }) => {
-      printFindings(await run((rt) => queryFindings(rt, opts)), opts.json === true);
-    },
-  );
+const ctx: CommandContext = {
+  run: (fn) => withRuntime(program.opts<GlobalOptions>(), fn),
+};
+for (const command of COMMANDS) command.register(program, ctx);
 
 try {
   await program.parseAsync(process.argv);

@@ -20,13 +20,12 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
-import { ControlStore } from '../adapters/control-store.ts';
 import { mapLimit } from '../adapters/dynamo-batch.ts';
-import { S3Objects } from '../adapters/object-store.ts';
-import { ReportStore } from '../adapters/report-store.ts';
-import { type ObjectManifest, UsageStore } from '../adapters/usage-store.ts';
+import type { UsageReader } from '../audit/ports.ts';
+import type { ObjectManifest } from '../core/ledger.ts';
 import type { IngestResult } from '../ingest/ingest-object.ts';
-import { createDynamoClient, createS3Client, documentClient } from '../shared/clients.ts';
+import { createDynamoClient, createS3Client } from '../shared/clients.ts';
+import { createStores } from '../shared/compose.ts';
 import {
   AUDIT_FUNCTION,
   CONTROL_TABLE,
@@ -36,8 +35,6 @@ import {
   REPORTS_BUCKET,
   USAGE_TABLE,
 } from '../shared/resources.ts';
-import { CliError } from './errors.ts';
-import { progressBar } from './output.ts';
 import {
   DEFAULT_UPLOAD_WAIT_SECONDS,
   generationOf,
@@ -46,7 +43,9 @@ import {
   type UploadFile,
   type UploadReport,
   uploadReport,
-} from './runtime.ts';
+} from './context.ts';
+import { CliError } from './errors.ts';
+import { progressBar } from './output.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -227,7 +226,7 @@ interface PendingUpload {
  */
 async function uploadAndWait(
   s3: S3Client,
-  usage: UsageStore,
+  usage: Pick<UsageReader, 'getManifests'>,
   logBucket: string,
   files: readonly UploadFile[],
   waitSeconds: number,
@@ -299,16 +298,12 @@ export async function openRemoteRuntime(opts: RemoteOptions): Promise<Runtime> {
   const lambdaClient = opts.lambda ? undefined : new LambdaClient({ region });
   const lambda = opts.lambda ?? lambdaInvoker(lambdaClient as LambdaClient);
 
-  const doc = documentClient(dynamo);
-  const objects = new S3Objects(s3);
-  const usage = new UsageStore(doc, resources.usageTable);
+  const stores = createStores({ s3, dynamo }, resources);
+  const { usage } = stores;
   const { logBucket, reportsBucket, ingestFunction, auditFunction } = resources;
 
   return {
-    usage,
-    control: new ControlStore(doc, resources.controlTable),
-    objects,
-    reports: new ReportStore(objects, reportsBucket),
+    ...stores,
     invokeAudit: (event) => invokeJson(lambda, 'audit', auditFunction, event),
     async reingest(key) {
       const out = (await invokeJson(lambda, 'ingest', ingestFunction, {

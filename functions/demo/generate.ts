@@ -18,8 +18,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { seededRandom } from '../core/support.ts';
 
-export const DEMO_REPORT_DATE = '2026-11-27';
 /** When the nightly schedule fires for the demo's report date. */
 export const DEMO_SCHEDULE_TIME = '2026-11-28T02:00:00Z';
 
@@ -33,17 +33,6 @@ interface Line {
   client_ip?: string;
   on_behalf_of?: string;
   request_id: string;
-}
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ALLOWED = [
@@ -75,7 +64,7 @@ export interface DemoFile {
 
 /** Writes the demo's log files under `dir` (as they will be keyed under logs/) and lists them. */
 export function generateDemoLogs(dir: string, seed = 20261127): DemoFile[] {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
   let requestNo = 0;

@@ -11,18 +11,11 @@
  *    redelivery finishes this if a crash interrupted it.
  */
 
-import type { ObjectReader, ObjectWriter } from '../adapters/object-store.ts';
-import {
-  dayOfEntry,
-  type ObjectManifest,
-  orderToken,
-  type UsageStore,
-  writeId,
-} from '../adapters/usage-store.ts';
+import { cleanupAfter, dayOfEntry, type ObjectManifest, orderToken, writeId } from '../core/ledger.ts';
 import { type ReaderLimits, readLogObject } from '../core/log-reader.ts';
-import type { RecipientMatcher } from '../core/recipients.ts';
 import type { Reject } from '../core/types.ts';
 import { LOG_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '../shared/resources.ts';
+import type { ObjectReader, ObjectWriter, RegistrySource, UsageLedger } from './ports.ts';
 
 export interface IngestRequest {
   bucket: string;
@@ -57,10 +50,10 @@ export interface IngestResult {
 export interface IngestDeps {
   objects: ObjectReader;
   writer: ObjectWriter;
-  store: UsageStore;
+  store: UsageLedger;
   reportsBucket: string;
   /** The current recipients registry, compiled, with its hash (`fresh`: not from a cache). */
-  registry: (opts?: { fresh?: boolean }) => Promise<{ matcher: RecipientMatcher; hash: string }>;
+  registry: RegistrySource;
   limits: ReaderLimits;
   now: () => Date;
 }
@@ -168,10 +161,7 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
         ? resultOf(before)
         : { outcome: 'duplicate', key, gen, reason: 'this version is already counted' };
     }
-    const cleanup = [
-      ...(before?.cleanup ?? []),
-      ...(before ? [{ wid: before.wid, chunks: before.chunks }] : []),
-    ].filter((c) => c.wid !== wid);
+    const cleanup = cleanupAfter(before, wid);
     if (cleanup.length > 0) manifest.cleanup = cleanup;
     else delete manifest.cleanup;
     const result = await deps.store.commit(manifest, before);

@@ -3,14 +3,14 @@
  * re-read at most every `ttlMs` (a warm Lambda sees a newly loaded registry within a minute), or
  * at once when asked for a fresh one (reprocessing after `auditor recipients load`).
  */
-import type { ControlStore } from '../adapters/control-store.ts';
 import { compileRegistry, type RecipientMatcher } from '../core/recipients.ts';
+import type { RegistryReader, RegistrySource } from './ports.ts';
 
 export function cachedRegistry(
-  control: Pick<ControlStore, 'getRegistry'>,
+  control: RegistryReader,
   ttlMs = 60_000,
   clock: () => number = Date.now,
-): (opts?: { fresh?: boolean }) => Promise<{ matcher: RecipientMatcher; hash: string }> {
+): RegistrySource {
   let cached: { matcher: RecipientMatcher; hash: string; at: number } | undefined;
   return async (opts) => {
     if (cached && !opts?.fresh && clock() - cached.at < ttlMs) return cached;

@@ -22,19 +22,11 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ControlStore } from '../../functions/adapters/control-store.ts';
-import { S3Objects } from '../../functions/adapters/object-store.ts';
-import { ReportStore } from '../../functions/adapters/report-store.ts';
-import { UsageStore } from '../../functions/adapters/usage-store.ts';
-import { createAuditHandler } from '../../functions/audit/create-handler.ts';
-import { loadAgreements, loadRecipients } from '../../functions/cli/commands/agreements.ts';
-import {
-  listReports,
-  queryFindings,
-  runAudit,
-  showReport,
-  verifyReports,
-} from '../../functions/cli/commands/reports.ts';
+import { loadAgreements } from '../../functions/cli/commands/agreements.ts';
+import { runAudit } from '../../functions/cli/commands/audit.ts';
+import { queryFindings } from '../../functions/cli/commands/findings.ts';
+import { loadRecipients } from '../../functions/cli/commands/recipients.ts';
+import { listReports, showReport, verifyReports } from '../../functions/cli/commands/reports.ts';
 import { reprocess } from '../../functions/cli/commands/reprocess.ts';
 import { type UploadReport, upload } from '../../functions/cli/commands/upload.ts';
 import { queryUsage } from '../../functions/cli/commands/usage.ts';
@@ -49,8 +41,6 @@ import {
 } from '../../functions/cli/remote.ts';
 import { openRuntime, type Runtime } from '../../functions/cli/runtime.ts';
 import { DEFAULT_LIMITS } from '../../functions/core/log-reader.ts';
-import { createIngestHandler } from '../../functions/ingest/create-handler.ts';
-import { cachedRegistry } from '../../functions/ingest/registry-cache.ts';
 import {
   type Emulators,
   encodeS3Key,
@@ -59,7 +49,8 @@ import {
   type ObjectCreatedEvent,
   startEmulators,
 } from '../../functions/local/stack.ts';
-import { documentClient } from '../../functions/shared/clients.ts';
+import { composeAuditHandler, composeIngestHandler } from '../../functions/shared/compose.ts';
+import type { IngestConfig } from '../../functions/shared/config.ts';
 import {
   AUDIT_FUNCTION,
   CONTROL_TABLE,
@@ -177,35 +168,29 @@ beforeAll(async () => {
     [AUDIT_FUNCTION.output]: FN.audit,
   };
 
-  // The deployed functions: the real handler factories, wired to the emulators.
-  const doc = documentClient(emu.dynamo);
-  const objects = new S3Objects(emu.s3);
-  const usage = new UsageStore(doc, emu.env.USAGE_TABLE as string);
-  const control = new ControlStore(doc, emu.env.CONTROL_TABLE as string);
-  const reportsBucket = localName(REPORTS_BUCKET.id);
+  // The deployed functions: the handlers' own composition root, wired to the emulators.
+  const config: IngestConfig = {
+    usageTable: emu.env.USAGE_TABLE as string,
+    controlTable: emu.env.CONTROL_TABLE as string,
+    reportsBucket: localName(REPORTS_BUCKET.id),
+    limits: DEFAULT_LIMITS,
+  };
   const logger = () => new Logger({ serviceName: 'stack-mode-test', logLevel: 'SILENT' });
   // (A failed invocation publishes no metrics; Powertools warns about that through this logger.)
   const metrics = () =>
     new Metrics({ namespace: 'UsageAuditorTest', serviceName: 'stack-mode-test', logger: logger() });
-  ingest = createIngestHandler({
-    objects,
-    writer: objects,
-    store: usage,
-    reportsBucket,
-    registry: cachedRegistry(control, 0),
-    limits: DEFAULT_LIMITS,
-    now: () => new Date(),
-    logger: logger(),
-    metrics: metrics(),
-  }) as Handler;
-  const audit = createAuditHandler({
-    usage,
-    control,
-    reports: new ReportStore(objects, reportsBucket),
-    now: () => new Date('2026-11-28T03:00:00Z'),
-    logger: logger(),
-    metrics: metrics(),
-  }) as Handler;
+  ingest = composeIngestHandler(
+    emu,
+    config,
+    { logger: logger(), metrics: metrics() },
+    { registryTtlMs: 0 },
+  ) as Handler;
+  const audit = composeAuditHandler(
+    emu,
+    config,
+    { logger: logger(), metrics: metrics() },
+    { now: () => new Date('2026-11-28T03:00:00Z') },
+  ) as Handler;
   const handlers: Record<string, Handler> = { [FN.ingest]: ingest, [FN.audit]: audit };
 
   // Lambda Invoke (RequestResponse): an exception in the function is a FunctionError response.

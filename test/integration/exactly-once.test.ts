@@ -6,20 +6,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageStore } from '../../functions/adapters/usage-store.ts';
+import { compareStrings, seededRandom } from '../../functions/core/support.ts';
 import { type IngestRequest, ingestObject } from '../../functions/ingest/ingest-object.ts';
 import { documentClient } from '../../functions/shared/clients.ts';
 import { BACKENDS, startTestBed, type TestBed } from '../support/emulators.ts';
 
 /** A small deterministic log and its totals, computed here by plain sums. */
 function makeLog(seed: number, lines: number) {
-  let s = seed >>> 0;
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = seededRandom(seed);
   const apps = ['app-a', 'app-b', 'app-c'];
   const days = ['2026-10-31', '2026-11-01', '2026-11-02'];
   const totals = new Map<string, { requests: number; records: number; bytes: number; errors: number }>();
@@ -65,7 +59,7 @@ function sumTotals(...all: Totals[]): Record<string, unknown> {
       out.set(k, o);
     }
   }
-  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return Object.fromEntries([...out].sort(([a], [b]) => compareStrings(a, b)));
 }
 
 async function observed(store: UsageStore): Promise<Record<string, unknown>> {
@@ -124,7 +118,7 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
     const concurrent = await Promise.all([1, 2, 3, 4].map(() => ingestObject(bed.deps(), req)));
     expect(concurrent.map((r) => r.outcome)).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate']);
     expect(await observed(bed.store)).toEqual(sumTotals(log.totals));
-    await bed.store.deleteManifest('logs/dup/one.jsonl');
+    await bed.deleteManifest('logs/dup/one.jsonl');
   });
 
   it('counts a new object delivered four times at once (all racing before any commit) once', async () => {
@@ -140,7 +134,7 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
     // One contribution item per (app, day) touched, not one per delivery or per line.
     const items = (await bed.scan('U#')).filter((i) => i.key === 'logs/dup/racing.jsonl');
     expect(items.length).toBe(Object.keys(expected).length);
-    await bed.store.deleteManifest('logs/dup/racing.jsonl');
+    await bed.deleteManifest('logs/dup/racing.jsonl');
   });
 
   it('replaces an overwritten object’s contribution, and ignores the older event arriving late', async () => {
@@ -159,7 +153,7 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
     // Only the current version's items remain.
     const gens = new Set((await bed.scan('U#')).filter((i) => i.key === key).map((i) => i.gen));
     expect([...gens]).toEqual([r2.etag]);
-    await bed.store.deleteManifest(key);
+    await bed.deleteManifest(key);
   });
 
   it('counts only the newest version when two versions are processed at once', async () => {
@@ -171,7 +165,7 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
     const results = await Promise.all([ingestObject(bed.deps(), r1), ingestObject(bed.deps(), r2)]);
     expect(results[0]?.outcome).toBe('superseded');
     expect(await observed(bed.store)).toEqual(sumTotals(v2.totals));
-    await bed.store.deleteManifest(key);
+    await bed.deleteManifest(key);
   });
 
   it.each([
@@ -202,7 +196,7 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
     const left = (await bed.scan('U#')).filter((i) => i.key === key);
     expect(new Set(left.map((i) => i.gen))).toEqual(new Set([r2.etag]));
     expect((await bed.store.getManifest(key))?.cleanup).toBeUndefined();
-    await bed.store.deleteManifest(key);
+    await bed.deleteManifest(key);
   });
 
   it('counts the right content when an ETag comes back (A, then B, then A again) with a cleanup interrupted', async () => {
@@ -222,7 +216,7 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
     expect(await observed(bed.store)).toEqual(sumTotals(a.totals));
     const wids = new Set((await bed.scan('U#')).filter((i) => i.key === key).map((i) => i.wid));
     expect(wids.size).toBe(1);
-    await bed.store.deleteManifest(key);
+    await bed.deleteManifest(key);
   });
 
   it('splits an app-day with thousands of long endpoints under the 400 KB item limit, exactly', async () => {
@@ -244,7 +238,7 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
     expect(Object.keys(row?.endpoints ?? {}).length).toBe(3000);
     const parts = (await bed.scan('U#wide-app')).filter((i) => i.key === key);
     expect(parts.length).toBeGreaterThan(1);
-    await bed.store.deleteManifest(key);
+    await bed.deleteManifest(key);
   });
 
   it('handles an object touching thousands of app-days (part lists over several items), and its overwrite', async () => {
@@ -271,7 +265,7 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
     expect(mine.length).toBe(2400);
     expect(mine.every((r) => r.records === 2 && r.requests === 1)).toBe(true);
     expect((await bed.scan('U#many-')).length).toBe(2400);
-    await bed.store.deleteManifest(key);
+    await bed.deleteManifest(key);
   });
 
   it('reads each object whole when a new version commits in the middle of a usage query', async () => {
@@ -323,6 +317,6 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
       ['tear-a', 5],
       ['tear-b', 5],
     ]);
-    await bed.store.deleteManifest(key);
+    await bed.deleteManifest(key);
   });
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { S3Objects } from '../../functions/adapters/object-store.ts';
 import { UsageStore } from '../../functions/adapters/usage-store.ts';
 import { DEFAULT_LIMITS } from '../../functions/core/log-reader.ts';
@@ -35,6 +35,11 @@ export interface TestBed {
   deps(overrides?: Partial<IngestDeps>): IngestDeps;
   /** Puts an object in the log bucket; returns its ETag (unquoted). */
   put(key: string, body: string | Uint8Array): Promise<string>;
+  /**
+   * Deletes an object's manifest with a raw DeleteItem (no role of the stack may do this; tests use
+   * it to start a key afresh or to simulate a lost manifest).
+   */
+  deleteManifest(key: string): Promise<void>;
   /** Every item of the usage table under a partition-key prefix. */
   scan(prefix: string): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
@@ -74,6 +79,9 @@ export async function startTestBed(
     async put(key, body) {
       const out = await emulators.s3.send(new PutObjectCommand({ Bucket: logBucket, Key: key, Body: body }));
       return (out.ETag ?? '').replace(/"/g, '');
+    },
+    async deleteManifest(key) {
+      await doc.send(new DeleteCommand({ TableName: usageTable, Key: { pk: `O#${key}`, sk: 'M' } }));
     },
     async scan(prefix) {
       const items: Record<string, unknown>[] = [];

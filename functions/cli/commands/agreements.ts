@@ -1,48 +1,18 @@
-/** `auditor agreements load FILE | list` and `auditor recipients load FILE`. */
-import { readFile } from 'node:fs/promises';
-import {
-  type Agreement,
-  appConflicts,
-  parseAgreementsFile,
-  parseRecipientsFile,
-} from '../../core/audit/agreements.ts';
-import type { RecipientsRegistry } from '../../core/types.ts';
-import { CliError } from '../errors.ts';
+/** `auditor agreements load FILE | list`. */
+import type { Command } from 'commander';
+import { storeAgreements } from '../../audit/load-agreements.ts';
+import type { Agreement } from '../../core/audit/agreements.ts';
+import { compareStrings } from '../../core/support.ts';
+import type { CommandContext } from '../command.ts';
+import type { Runtime } from '../context.ts';
+import { readText, refuse } from '../input.ts';
 import { printJson, printTable } from '../output.ts';
-import type { Runtime } from '../runtime.ts';
-
-async function readText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    throw new CliError(
-      `${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-    );
-  }
-}
-
-function refuse(file: string, errors: readonly string[]): never {
-  const n = errors.length;
-  throw new CliError(
-    `${file}: refused, nothing was stored (${n} error${n === 1 ? '' : 's'}):\n${errors.map((e) => `  ${e}`).join('\n')}`,
-  );
-}
 
 /** Validates the whole file first; stores nothing unless every agreement in it is valid. */
 export async function loadAgreements(rt: Runtime, file: string): Promise<Agreement[]> {
-  const parsed = parseAgreementsFile(await readText(file), file);
-  if (!parsed.ok) refuse(file, parsed.errors);
-  const conflicts = appConflicts(await rt.control.listAgreements(), parsed.agreements);
-  if (conflicts.length > 0) refuse(file, conflicts);
-  await rt.control.putAgreements(parsed.agreements);
-  return parsed.agreements;
-}
-
-export async function loadRecipients(rt: Runtime, file: string): Promise<RecipientsRegistry> {
-  const parsed = parseRecipientsFile(await readText(file), file);
-  if (!parsed.ok) refuse(file, parsed.errors);
-  await rt.control.putRegistry(parsed.registry);
-  return parsed.registry;
+  const loaded = await storeAgreements(rt.control, await readText(file), file);
+  if (!loaded.ok) refuse(file, loaded.errors);
+  return loaded.value;
 }
 
 export function printAgreements(agreements: readonly Agreement[], json: boolean): void {
@@ -66,7 +36,7 @@ export function printAgreements(agreements: readonly Agreement[], json: boolean)
       'daily records',
     ],
     [...agreements]
-      .sort((a, b) => (a.licensee < b.licensee ? -1 : 1))
+      .sort((a, b) => compareStrings(a.licensee, b.licensee))
       .map((a) => [
         a.licensee,
         a.name,
@@ -79,4 +49,25 @@ export function printAgreements(agreements: readonly Agreement[], json: boolean)
       ]),
     new Set([2, 5, 6, 7]),
   );
+}
+
+export function register(program: Command, { run }: CommandContext): void {
+  const agreements = program.command('agreements').description('licensee agreements');
+  agreements
+    .command('load')
+    .description('validate and store agreements (YAML or JSON; refused whole if any is invalid)')
+    .argument('<file>')
+    .action(async (file: string) => {
+      const loaded = await run((rt) => loadAgreements(rt, file));
+      process.stdout.write(
+        `loaded ${loaded.length} agreement(s): ${loaded.map((a) => a.licensee).join(', ')}\n`,
+      );
+    });
+  agreements
+    .command('list')
+    .description('the stored agreements')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      printAgreements(await run((rt) => rt.control.listAgreements()), opts.json === true);
+    });
 }

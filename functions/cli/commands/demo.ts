@@ -8,10 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
 import { DEMO_SCHEDULE_TIME, generateDemoLogs } from '../../demo/generate.ts';
+import type { CommandContext } from '../command.ts';
+import type { Runtime } from '../context.ts';
 import { fmt } from '../output.ts';
-import type { Runtime } from '../runtime.ts';
-import { loadAgreements, loadRecipients } from './agreements.ts';
+import { loadAgreements } from './agreements.ts';
+import { loadRecipients } from './recipients.ts';
 import { showReport } from './reports.ts';
 import { upload } from './upload.ts';
 
@@ -55,4 +58,11 @@ export async function demo(rt: Runtime): Promise<void> {
   say(
     `done in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: npx auditor findings --severity critical`,
   );
+}
+
+export function register(program: Command, { run }: CommandContext): void {
+  program
+    .command('demo')
+    .description('the whole story end to end on generated data (npm start)')
+    .action(() => run(demo));
 }

@@ -1,71 +1,14 @@
-/** `auditor audit`, `auditor reports list | show | verify` and `auditor findings`. */
+/** `auditor reports list | show | verify`. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { MANIFEST, reportKey } from '../../adapters/report-store.ts';
-import type { DateResult } from '../../audit/run-audit.ts';
-import { daysFrom } from '../../core/audit/format.ts';
 import { verifyReport } from '../../core/audit/report.ts';
-import type { Finding } from '../../core/audit/rules.ts';
-import { CliError, parseDate } from '../errors.ts';
-import { fmt, printJson, printTable, progressBar } from '../output.ts';
-import type { Runtime } from '../runtime.ts';
-
-export interface AuditOptions {
-  date?: string;
-  from?: string;
-  to?: string;
-}
-
-/**
- * Runs the audit handler: with no dates, the nightly run (yesterday plus late-data re-audits);
- * else once per date, with a progress bar on a terminal.
- */
-export async function runAudit(rt: Runtime, opts: AuditOptions): Promise<DateResult[]> {
-  if (opts.date && (opts.from || opts.to)) throw new CliError('give either --date or --from/--to, not both');
-  if ((opts.from === undefined) !== (opts.to === undefined))
-    throw new CliError('--from and --to go together');
-  let dates: string[] | undefined;
-  if (opts.date) dates = [parseDate(opts.date, '--date')];
-  if (opts.from && opts.to) {
-    const [from, to] = [parseDate(opts.from, '--from'), parseDate(opts.to, '--to')];
-    if (from > to) throw new CliError(`--from ${from} is after --to ${to}`);
-    dates = daysFrom(from, to);
-  }
-  if (!dates) return ((await rt.invokeAudit({})) as { reports: DateResult[] }).reports;
-
-  const bar = progressBar('auditing {bar} {value}/{total} dates  {date}', dates.length > 1);
-  bar?.start(dates.length, 0, { date: '' });
-  const results: DateResult[] = [];
-  try {
-    for (const date of dates) {
-      const out = (await rt.invokeAudit({ date })) as { reports: DateResult[] };
-      results.push(...out.reports);
-      bar?.increment(1, { date });
-    }
-  } finally {
-    bar?.stop();
-  }
-  return results;
-}
-
-export function printAudit(results: readonly DateResult[], json: boolean): void {
-  if (json) {
-    printJson({ reports: results });
-    return;
-  }
-  printTable(
-    ['report date', 'findings', 'files'],
-    results.map((r) => [r.date, r.findings, r.written ? 'written' : 'unchanged']),
-    new Set([1]),
-  );
-}
-
-async function resolveDate(rt: Runtime, date: string | undefined): Promise<string> {
-  if (date) return parseDate(date, '--date');
-  const latest = await rt.reports.latest();
-  if (!latest) throw new CliError('no reports yet: run `auditor audit` first');
-  return latest;
-}
+import type { CommandContext } from '../command.ts';
+import type { Runtime } from '../context.ts';
+import { CliError } from '../errors.ts';
+import { fmt, printJson, printTable } from '../output.ts';
+import { printFindings, readFindings, resolveDate } from './findings.ts';
 
 export async function listReports(rt: Runtime, json: boolean): Promise<void> {
   const [dates, latest] = await Promise.all([rt.reports.listDates(), rt.reports.latest()]);
@@ -140,61 +83,25 @@ export async function verifyReports(rt: Runtime, json: boolean): Promise<boolean
   return problems.length === 0;
 }
 
-export async function readFindings(rt: Runtime, date: string): Promise<Finding[]> {
-  const text = await rt.reports.readFile(date, 'findings.jsonl');
-  if (text === undefined) throw new CliError(`no report for ${date}`);
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Finding);
-}
-
-export interface FindingsOptions {
-  date?: string;
-  rule?: string;
-  licensee?: string;
-  severity?: string;
-  json?: boolean;
-}
-
-export async function queryFindings(rt: Runtime, opts: FindingsOptions): Promise<Finding[]> {
-  const date = await resolveDate(rt, opts.date);
-  return (await readFindings(rt, date)).filter(
-    (f) =>
-      (!opts.rule || f.rule === opts.rule) &&
-      (!opts.licensee || f.licensee === opts.licensee) &&
-      (!opts.severity || f.severity === opts.severity),
-  );
-}
-
-const money = (f: Finding): string =>
-  f.amount_owed === null
-    ? ''
-    : `${f.amount_owed.toLocaleString('en-US', { minimumFractionDigits: 2 })} ${f.currency ?? ''}`.trim();
-
-export function printFindings(findings: readonly Finding[], json: boolean): void {
-  if (json) {
-    printJson({ findings });
-    return;
-  }
-  if (findings.length === 0) {
-    process.stdout.write('no findings\n');
-    return;
-  }
-  printTable(
-    ['severity', 'rule', 'licensee', 'metric', 'subject', 'period', 'observed', 'limit', 'excess', 'owed'],
-    findings.map((f) => [
-      f.severity,
-      f.rule,
-      f.licensee ?? '—',
-      f.metric,
-      f.subject ?? '',
-      f.period_start === f.period_end ? f.period_start : `${f.period_start} … ${f.period_end}`,
-      f.observed,
-      f.limit ?? '',
-      f.excess ?? '',
-      money(f),
-    ]),
-    new Set([6, 7, 8, 9]),
-  );
+export function register(program: Command, { run }: CommandContext): void {
+  const reports = program.command('reports').description('compliance reports');
+  reports
+    .command('list')
+    .description('report dates')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => run((rt) => listReports(rt, opts.json === true)));
+  reports
+    .command('show')
+    .description('one report (default: the latest); --json prints report.json')
+    .option('--date <date>', 'report date')
+    .option('--json', 'print report.json')
+    .action((opts: { date?: string; json?: boolean }) => run((rt) => showReport(rt, opts)));
+  reports
+    .command('verify')
+    .description('check every report file against its manifest and the manifests’ hash chain')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      if (!(await run((rt) => verifyReports(rt, opts.json === true))))
+        throw new CliError('verification failed');
+    });
 }

@@ -6,17 +6,26 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
+import type { Command } from 'commander';
+import { compareStrings } from '../../core/support.ts';
 import { LOG_PREFIX } from '../../shared/resources.ts';
+import { type CommandContext, positiveNumber } from '../command.ts';
+import {
+  DEFAULT_UPLOAD_WAIT_SECONDS,
+  type Runtime,
+  type UploadFile,
+  type UploadOptions,
+  type UploadReport,
+} from '../context.ts';
 import { CliError } from '../errors.ts';
 import { printJson, printTable } from '../output.ts';
-import type { Runtime, UploadFile, UploadOptions, UploadReport } from '../runtime.ts';
 
 export type { UploadFile, UploadReport };
 
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
-    a.name < b.name ? -1 : 1,
+    compareStrings(a.name, b.name),
   )) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await walk(full)));
@@ -74,4 +83,21 @@ export function printUploads(reports: readonly UploadReport[], json: boolean): v
     reports.map((r) => [r.file, r.key, r.outcome, r.lines, r.counted, r.rejected, r.reason ?? '']),
     new Set([3, 4, 5]),
   );
+}
+
+export function register(program: Command, { run }: CommandContext): void {
+  program
+    .command('upload')
+    .description('put log files (or folders of them) under logs/ and wait until they are processed')
+    .argument('<paths...>', 'files or folders')
+    .option('--prefix <prefix>', 'sub-folder under logs/ for the keys')
+    .option(
+      '--wait-seconds <seconds>',
+      `with --stack: how long to wait for the ingest function (default ${DEFAULT_UPLOAD_WAIT_SECONDS})`,
+      positiveNumber('--wait-seconds'),
+    )
+    .option('--json', 'print JSON')
+    .action(async (paths: string[], opts: { prefix?: string; waitSeconds?: number; json?: boolean }) => {
+      printUploads(await run((rt) => upload(rt, paths, opts)), opts.json === true);
+    });
 }

@@ -1,8 +1,10 @@
 /** `auditor usage`: usage per app and day, from the committed aggregates. */
-import type { UsageRow } from '../../adapters/usage-store.ts';
+import type { Command } from 'commander';
+import type { UsageRow } from '../../core/ledger.ts';
+import { type CommandContext, collect } from '../command.ts';
+import type { Runtime } from '../context.ts';
 import { CliError, parseDate, todayUtc } from '../errors.ts';
 import { printJson, printTable } from '../output.ts';
-import type { Runtime } from '../runtime.ts';
 
 export interface UsageOptions {
   licensee?: string;
@@ -61,4 +63,20 @@ export function printUsage(rows: readonly UsageRow[], json: boolean): void {
     ]),
     new Set([2, 3, 4, 5]),
   );
+}
+
+export function register(program: Command, { run }: CommandContext): void {
+  program
+    .command('usage')
+    .description('usage per app and day (default: this month to date)')
+    .option('--licensee <licensee>', "only this licensee's apps")
+    .option('--app <app>', 'only this app (repeatable)', collect)
+    .option('--from <date>', 'first day, YYYY-MM-DD')
+    .option('--to <date>', 'last day, YYYY-MM-DD')
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: { licensee?: string; app?: string[]; from?: string; to?: string; json?: boolean }) => {
+        printUsage(await run((rt) => queryUsage(rt, opts)), opts.json === true);
+      },
+    );
 }

@@ -6,11 +6,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
-import type { ObjectReader, ObjectWriter } from '../../../functions/adapters/object-store.ts';
-import type { UsageStore } from '../../../functions/adapters/usage-store.ts';
 import { DEFAULT_LIMITS } from '../../../functions/core/log-reader.ts';
 import { EMPTY_MATCHER } from '../../../functions/core/recipients.ts';
 import { createIngestHandler } from '../../../functions/ingest/create-handler.ts';
+import type { ObjectReader, ObjectWriter, UsageLedger } from '../../../functions/ingest/ports.ts';
 import { lambdaContext } from '../../../functions/local/stack.ts';
 import { ConfigError, loadIngestConfig } from '../../../functions/shared/config.ts';
 
@@ -36,7 +35,7 @@ function fakeStore() {
     markDaysChanged: async () => undefined,
     finishCleanup: async () => undefined,
   };
-  return { store: store as unknown as UsageStore, manifests };
+  return { store: store as unknown as UsageLedger, manifests };
 }
 
 function handler(objects: ObjectReader) {

@@ -1,0 +1,73 @@
+/**
+ * What the audit use cases need from the outside world, owned here: the adapters
+ * (functions/adapters/*) implement these; tests stand in for them with in-memory fakes.
+ */
+import type { Agreement } from '../core/audit/agreements.ts';
+import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
+import type { RecipientsRegistry } from '../core/types.ts';
+
+/** Committed usage and ingest bookkeeping, read-only. */
+export interface UsageReader {
+  /** Usage per app and day in [from, to] (per log object with `perSource`), committed writes only. */
+  queryUsage(opts: {
+    from: string;
+    to: string;
+    apps?: readonly string[];
+    perSource?: boolean;
+  }): Promise<UsageRow[]>;
+  /** Keys of objects with data-quality problems processed on a day in [from, to]. */
+  dataQualityKeys(from: string, to: string): Promise<string[]>;
+  /** The committed manifests of these objects (missing ones left out), sorted by key. */
+  getManifests(keys: readonly string[]): Promise<ObjectManifest[]>;
+  /** Days in [from, to] with the time their usage last changed. */
+  changedDays(from: string, to: string): Promise<Map<string, string>>;
+}
+
+/** Agreements, read. */
+export interface AgreementReader {
+  listAgreements(): Promise<Agreement[]>;
+}
+
+/** Agreements, read and stored (the agreements-loading use case). */
+export interface AgreementStore extends AgreementReader {
+  putAgreements(agreements: readonly Agreement[]): Promise<void>;
+}
+
+/** The recipients registry, stored. */
+export interface RegistryStore {
+  putRegistry(registry: RecipientsRegistry): Promise<unknown>;
+}
+
+/** When each report was last checked against the usage it read. */
+export interface ReportLog {
+  recordReport(date: string, writtenAt: string, contentSha256: string): Promise<void>;
+  /** When each report in [from, to] was last checked. */
+  reportTimes(from: string, to: string): Promise<Map<string, string>>;
+}
+
+/** The report files, by date, and latest.json. */
+export interface ReportFiles {
+  /** Report dates present (those with a manifest), ascending. */
+  listDates(): Promise<string[]>;
+  readFile(date: string, name: string): Promise<string | undefined>;
+  /** Every file of one report folder, by name. */
+  readAll(date: string): Promise<Map<string, string>>;
+  /** Writes the files in order (the manifest last). */
+  write(date: string, files: readonly { name: string; body: string; contentType: string }[]): Promise<void>;
+  /** The date latest.json names, if it is readable. */
+  latest(): Promise<string | undefined>;
+  setLatest(date: string): Promise<void>;
+}
+
+/** The manifest's file name in every report folder (written last; hashes the others). */
+export const MANIFEST = 'manifest.json';
+
+/** JSON.parse that answers undefined for missing or damaged text (a stored file may be tampered with). */
+export function parseJson<T>(text: string | undefined): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The composition root, written once: from configuration and SDK clients to adapters, use-case
+ * dependencies and the two Lambda handlers. The handler modules (functions/{ingest,audit}/handler.ts)
+ * call it with the process's clients and environment; the CLI's runtimes build their stores with
+ * `createStores`; tests wire the real handlers to emulators with the same functions.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ControlStore } from '../adapters/control-store.ts';
+import { S3Objects } from '../adapters/object-store.ts';
+import { ReportStore } from '../adapters/report-store.ts';
+import { UsageStore } from '../adapters/usage-store.ts';
+import { createAuditHandler } from '../audit/create-handler.ts';
+import type { AuditDeps } from '../audit/run-audit.ts';
+import { createIngestHandler } from '../ingest/create-handler.ts';
+import type { IngestDeps } from '../ingest/ingest-object.ts';
+import { cachedRegistry } from '../ingest/registry-cache.ts';
+import { createDynamoClient, createS3Client, documentClient } from './clients.ts';
+import type { IngestConfig, StoreConfig } from './config.ts';
+
+export interface Clients {
+  s3: S3Client;
+  dynamo: DynamoDBClient;
+}
+
+/** The adapters over one set of tables and buckets. */
+export interface Stores {
+  usage: UsageStore;
+  control: ControlStore;
+  objects: S3Objects;
+  reports: ReportStore;
+}
+
+/** Clients for this process (AWS defaults, or the emulators named by AUDITOR_*_ENDPOINT). */
+export function processClients(env: Record<string, string | undefined> = process.env): Clients {
+  return { s3: createS3Client(env), dynamo: createDynamoClient(env) };
+}
+
+export function createStores(clients: Clients, config: StoreConfig): Stores {
+  const doc = documentClient(clients.dynamo);
+  const objects = new S3Objects(clients.s3);
+  return {
+    usage: new UsageStore(doc, config.usageTable),
+    control: new ControlStore(doc, config.controlTable),
+    objects,
+    reports: new ReportStore(objects, config.reportsBucket),
+  };
+}
+
+export interface Observability {
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Powertools logger and metrics of one function, as deployed. */
+export function observability(
+  fn: 'ingest' | 'audit',
+  env: Record<string, string | undefined> = process.env,
+): Observability {
+  return {
+    logger: new Logger({ serviceName: `usage-auditor-${fn}` }),
+    metrics: new Metrics({
+      namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'UsageAuditor',
+      serviceName: fn,
+    }),
+  };
+}
+
+export interface ComposeOptions {
+  now?: () => Date;
+}
+
+export function ingestDeps(
+  stores: Stores,
+  config: IngestConfig,
+  opts: ComposeOptions & { registryTtlMs?: number } = {},
+): IngestDeps {
+  return {
+    objects: stores.objects,
+    writer: stores.objects,
+    store: stores.usage,
+    reportsBucket: config.reportsBucket,
+    registry: cachedRegistry(stores.control, opts.registryTtlMs),
+    limits: config.limits,
+    now: opts.now ?? (() => new Date()),
+  };
+}
+
+export function auditDeps(stores: Stores, opts: ComposeOptions = {}): AuditDeps {
+  return {
+    usage: stores.usage,
+    control: stores.control,
+    reports: stores.reports,
+    now: opts.now ?? (() => new Date()),
+  };
+}
+
+export function composeIngestHandler(
+  clients: Clients,
+  config: IngestConfig,
+  obs: Observability,
+  opts: ComposeOptions & { registryTtlMs?: number } = {},
+) {
+  return createIngestHandler({ ...ingestDeps(createStores(clients, config), config, opts), ...obs });
+}
+
+export function composeAuditHandler(
+  clients: Clients,
+  config: StoreConfig,
+  obs: Observability,
+  opts: ComposeOptions = {},
+) {
+  return createAuditHandler({ ...auditDeps(createStores(clients, config), opts), ...obs });
+}

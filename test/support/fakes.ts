@@ -1,0 +1,128 @@
+/**
+ * In-memory stand-ins for the audit use cases' ports (functions/audit/ports.ts), typed by the
+ * interfaces themselves: no casts. Each keeps what it was asked to do, for the tests to look at.
+ */
+import type { AgreementStore, ReportFiles, ReportLog, UsageReader } from '../../functions/audit/ports.ts';
+import type { Agreement } from '../../functions/core/audit/agreements.ts';
+import type { ObjectManifest, UsageRow } from '../../functions/core/ledger.ts';
+import { compareStrings } from '../../functions/core/support.ts';
+
+/** Committed usage, one row per app, day and log object (as the usage store answers perSource). */
+export class FakeUsage implements UsageReader {
+  rows: UsageRow[] = [];
+  manifests = new Map<string, ObjectManifest>();
+  /** Problem objects by key, with the day they were processed. */
+  dataQuality = new Map<string, string>();
+  /** Day → when its usage last changed. */
+  changed = new Map<string, string>();
+
+  async queryUsage(opts: { from: string; to: string; apps?: readonly string[] }): Promise<UsageRow[]> {
+    return this.rows
+      .filter((r) => r.day >= opts.from && r.day <= opts.to && (!opts.apps || opts.apps.includes(r.app)))
+      .sort(
+        (a, b) =>
+          compareStrings(a.app, b.app) ||
+          compareStrings(a.day, b.day) ||
+          compareStrings(a.sources[0]?.key ?? '', b.sources[0]?.key ?? ''),
+      );
+  }
+
+  async dataQualityKeys(from: string, to: string): Promise<string[]> {
+    return [...this.dataQuality].filter(([, day]) => day >= from && day <= to).map(([key]) => key);
+  }
+
+  async getManifests(keys: readonly string[]): Promise<ObjectManifest[]> {
+    return [...new Set(keys)]
+      .flatMap((k) => this.manifests.get(k) ?? [])
+      .sort((a, b) => compareStrings(a.key, b.key));
+  }
+
+  async changedDays(from: string, to: string): Promise<Map<string, string>> {
+    return new Map([...this.changed].filter(([day]) => day >= from && day <= to));
+  }
+}
+
+/** Agreements and the report log of the control table. */
+export class FakeControl implements AgreementStore, ReportLog {
+  agreements = new Map<string, Agreement>();
+  /** Date → when its report was last checked, and the content hash recorded with it. */
+  reports = new Map<string, { writtenAt: string; contentSha256: string }>();
+
+  async listAgreements(): Promise<Agreement[]> {
+    return [...this.agreements.values()];
+  }
+
+  async putAgreements(agreements: readonly Agreement[]): Promise<void> {
+    for (const a of agreements) this.agreements.set(a.licensee, a);
+  }
+
+  async recordReport(date: string, writtenAt: string, contentSha256: string): Promise<void> {
+    this.reports.set(date, { writtenAt, contentSha256 });
+  }
+
+  async reportTimes(from: string, to: string): Promise<Map<string, string>> {
+    return new Map(
+      [...this.reports]
+        .filter(([date]) => date >= from && date <= to)
+        .sort(([a], [b]) => compareStrings(a, b))
+        .map(([date, r]) => [date, r.writtenAt]),
+    );
+  }
+}
+
+/** Report folders and latest.json, with a log of every put. */
+export class FakeReports implements ReportFiles {
+  folders = new Map<string, Map<string, string>>();
+  latestText: string | undefined;
+  /** Every file written, as `<date>/<name>` (and `latest.json`), in order. */
+  puts: string[] = [];
+
+  async listDates(): Promise<string[]> {
+    return [...this.folders]
+      .filter(([, files]) => files.has('manifest.json'))
+      .map(([date]) => date)
+      .sort(compareStrings);
+  }
+
+  async readFile(date: string, name: string): Promise<string | undefined> {
+    return this.folders.get(date)?.get(name);
+  }
+
+  async readAll(date: string): Promise<Map<string, string>> {
+    return new Map(this.folders.get(date) ?? []);
+  }
+
+  async write(date: string, files: readonly { name: string; body: string }[]): Promise<void> {
+    const folder = this.folders.get(date) ?? new Map<string, string>();
+    this.folders.set(date, folder);
+    for (const f of files) {
+      folder.set(f.name, f.body);
+      this.puts.push(`${date}/${f.name}`);
+    }
+  }
+
+  async latest(): Promise<string | undefined> {
+    if (this.latestText === undefined) return undefined;
+    try {
+      const parsed: unknown = JSON.parse(this.latestText);
+      if (typeof parsed !== 'object' || parsed === null || !('report_date' in parsed)) return undefined;
+      const date = parsed.report_date;
+      return typeof date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(date) ? date : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async setLatest(date: string): Promise<void> {
+    this.latestText = `${JSON.stringify({ report_date: date })}\n`;
+    this.puts.push('latest.json');
+  }
+
+  /** Every stored file, `<date>/<name>` → body (for byte-for-byte comparisons). */
+  snapshot(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [date, files] of this.folders)
+      for (const [name, body] of files) out.set(`${date}/${name}`, body);
+    return out;
+  }
+}

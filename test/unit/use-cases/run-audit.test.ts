@@ -1,0 +1,195 @@
+/**
+ * The audit use case (functions/audit/run-audit.ts) against in-memory fakes of its ports: the
+ * nightly run, the late-data re-audit, idempotent re-runs and the chain / latest.json bookkeeping.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { MANIFEST, parseJson } from '../../../functions/audit/ports.ts';
+import { type AuditDeps, auditDates, nightlyDates, rechain } from '../../../functions/audit/run-audit.ts';
+import { parseAgreementsFile } from '../../../functions/core/audit/agreements.ts';
+import { sha256Hex } from '../../../functions/core/audit/format.ts';
+import type { Manifest } from '../../../functions/core/audit/report.ts';
+import type { UsageRow } from '../../../functions/core/ledger.ts';
+import { FakeControl, FakeReports, FakeUsage } from '../../support/fakes.ts';
+
+const AGREEMENTS = readFileSync(new URL('../../fixtures/agreements.yaml', import.meta.url), 'utf8');
+
+function row(app: string, day: string, records: number, key = `logs/${day}.jsonl`): UsageRow {
+  const counts = { requests: 10, records, bytes: 100 * records, errors: 0 };
+  return {
+    app,
+    day,
+    ...counts,
+    endpoints: { 'GET /2/tweets/search/recent': counts },
+    categories: {},
+    sources: [{ key, gen: `g-${day}` }],
+  };
+}
+
+/** Fakes with the fixture agreements loaded, and a clock the test moves. */
+function world() {
+  const usage = new FakeUsage();
+  const control = new FakeControl();
+  const reports = new FakeReports();
+  const parsed = parseAgreementsFile(AGREEMENTS, 'agreements.yaml');
+  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  for (const a of parsed.agreements) control.agreements.set(a.licensee, a);
+  const clock = { now: new Date('2026-11-01T00:00:00Z') };
+  const deps: AuditDeps = { usage, control, reports, now: () => clock.now, trigger: 'schedule' };
+  /** The nightly run as the schedule fires at `time`. */
+  const nightly = async (time: string) => {
+    clock.now = new Date(time);
+    return auditDates(deps, await nightlyDates(deps, clock.now));
+  };
+  return { usage, control, reports, clock, deps, nightly };
+}
+
+const manifestOf = (reports: FakeReports, date: string): Manifest | undefined =>
+  parseJson<Manifest>(reports.folders.get(date)?.get(MANIFEST));
+
+describe('auditDates / nightlyDates against fakes of the ports', () => {
+  it('the nightly run audits yesterday, records when it read the usage and moves latest.json', async () => {
+    const w = world();
+    w.usage.rows.push(row('nw-search', '2026-11-26', 500), row('unregistered-bot', '2026-11-27', 5));
+
+    expect(await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'))).toEqual(['2026-11-27']);
+    const results = await w.nightly('2026-11-28T02:00:00Z');
+
+    expect(results).toEqual([{ date: '2026-11-27', findings: expect.any(Number), written: true }]);
+    expect(results[0]?.findings).toBeGreaterThan(0);
+    expect(await w.reports.listDates()).toEqual(['2026-11-27']);
+    expect(await w.reports.latest()).toBe('2026-11-27');
+    expect(w.reports.latestText).toBe('{"report_date":"2026-11-27"}\n');
+    // The manifest is written after the files it hashes, latest.json after the report.
+    const puts = w.reports.puts;
+    expect(puts.indexOf(`2026-11-27/${MANIFEST}`)).toBe(puts.length - 2);
+    expect(puts.at(-1)).toBe('latest.json');
+    const manifest = manifestOf(w.reports, '2026-11-27');
+    expect(manifest?.previous_manifest_sha256).toBeNull();
+    expect(w.control.reports.get('2026-11-27')).toEqual({
+      writtenAt: '2026-11-28T02:00:00.000Z',
+      contentSha256: manifest?.content_sha256,
+    });
+    const report = JSON.parse(w.reports.folders.get('2026-11-27')?.get('report.json') ?? '{}');
+    expect(report.run).toEqual({ generated_at: '2026-11-28T02:00:00.000Z', trigger: 'schedule' });
+  });
+
+  it('re-audits an earlier date whose window’s usage changed after its report, and only that one', async () => {
+    const w = world();
+    w.usage.rows.push(row('nw-search', '2026-11-05', 100), row('nw-search', '2026-11-18', 100));
+    await w.nightly('2026-11-11T02:00:00Z'); // 2026-11-10
+    await w.nightly('2026-11-21T02:00:00Z'); // 2026-11-20
+    const before = w.reports.snapshot();
+
+    // Late data for 2026-11-15 lands after both reports were written: only 11-20's window has it.
+    w.usage.rows.push(row('nw-search', '2026-11-15', 3_000_000, 'logs/late.jsonl'));
+    w.usage.changed.set('2026-11-15', '2026-11-25T09:00:00.000Z');
+    // A change older than the report it falls in does not make that report stale.
+    w.usage.changed.set('2026-11-04', '2026-11-06T00:00:00.000Z');
+
+    expect(await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'))).toEqual([
+      '2026-11-20',
+      '2026-11-27',
+    ]);
+    const results = await w.nightly('2026-11-28T02:00:00Z');
+    expect(results.map((r) => [r.date, r.written])).toEqual([
+      ['2026-11-20', true],
+      ['2026-11-27', true],
+    ]);
+    const after = w.reports.snapshot();
+    for (const name of ['findings.jsonl', 'usage.jsonl', MANIFEST])
+      expect(after.get(`2026-11-20/${name}`)).not.toBe(before.get(`2026-11-20/${name}`));
+    for (const [k, v] of before) if (k.startsWith('2026-11-10/')) expect(after.get(k)).toBe(v);
+    expect(w.control.reports.get('2026-11-20')?.writtenAt).toBe('2026-11-28T02:00:00.000Z');
+    expect(w.control.reports.get('2026-11-10')?.writtenAt).toBe('2026-11-11T02:00:00.000Z');
+
+    // Now checked after the change: the next night finds nothing stale.
+    expect(await nightlyDates(w.deps, new Date('2026-11-29T02:00:00Z'))).toEqual(['2026-11-28']);
+  });
+
+  it('a re-run of the same dates rewrites nothing: every file stays byte-identical', async () => {
+    const w = world();
+    w.usage.rows.push(row('nw-search', '2026-11-26', 500), row('fab-lab', '2026-11-27', 900_000));
+    w.usage.manifests.set('logs/bad.jsonl.gz', {
+      key: 'logs/bad.jsonl.gz',
+      gen: 'g1',
+      wid: 'g1.1.empty',
+      seq: '1',
+      status: 'quarantined',
+      format: null,
+      compressed: true,
+      lines: 3,
+      counted: 0,
+      rejected: 0,
+      reason: 'truncated gzip',
+      chunks: 1,
+      registryHash: 'empty',
+      ingestedAt: '2026-11-27T10:00:00.000Z',
+    });
+    w.usage.dataQuality.set('logs/bad.jsonl.gz', '2026-11-27');
+    const first = await w.nightly('2026-11-28T02:00:00Z');
+    const files = w.reports.snapshot();
+    const latest = w.reports.latestText;
+    expect(files.get('2026-11-27/report.json')).toContain('logs/bad.jsonl.gz');
+    const puts = w.reports.puts.length;
+
+    w.clock.now = new Date('2026-11-29T07:30:00Z');
+    const again = await auditDates({ ...w.deps, trigger: 'on-demand' }, ['2026-11-27']);
+    expect(again).toEqual(first.map((r) => ({ ...r, written: false })));
+    expect(w.reports.snapshot()).toEqual(files);
+    expect(w.reports.latestText).toBe(latest);
+    expect(w.reports.puts).toHaveLength(puts);
+    // It was checked again, though: the late-data check compares with this read.
+    expect(w.control.reports.get('2026-11-27')?.writtenAt).toBe('2026-11-29T07:30:00.000Z');
+  });
+
+  it('keeps the manifests chained in date order and latest.json on the newest report', async () => {
+    const w = world();
+    w.usage.rows.push(row('nw-search', '2026-11-05', 100), row('nw-search', '2026-11-15', 100));
+    await auditDates(w.deps, ['2026-11-20', '2026-11-10']);
+    const m10 = w.reports.folders.get('2026-11-10')?.get(MANIFEST) ?? '';
+    expect(manifestOf(w.reports, '2026-11-10')?.previous_manifest_sha256).toBeNull();
+    expect(manifestOf(w.reports, '2026-11-20')?.previous_manifest_sha256).toBe(sha256Hex(m10));
+    expect(await w.reports.latest()).toBe('2026-11-20');
+
+    // An earlier date audited later: the later manifests are re-linked (only the manifests), and
+    // latest.json stays on the newest date.
+    const before = w.reports.snapshot();
+    w.reports.puts.length = 0;
+    await auditDates(w.deps, ['2026-11-05']);
+    const m05 = w.reports.folders.get('2026-11-05')?.get(MANIFEST) ?? '';
+    const relinked10 = w.reports.folders.get('2026-11-10')?.get(MANIFEST) ?? '';
+    expect(manifestOf(w.reports, '2026-11-05')?.previous_manifest_sha256).toBeNull();
+    expect(manifestOf(w.reports, '2026-11-10')?.previous_manifest_sha256).toBe(sha256Hex(m05));
+    expect(manifestOf(w.reports, '2026-11-20')?.previous_manifest_sha256).toBe(sha256Hex(relinked10));
+    expect(manifestOf(w.reports, '2026-11-10')?.content_sha256).toBe(
+      parseJson<Manifest>(m10)?.content_sha256,
+    );
+    expect(w.reports.puts.filter((p) => !p.startsWith('2026-11-05/'))).toEqual([
+      `2026-11-10/${MANIFEST}`,
+      `2026-11-20/${MANIFEST}`,
+    ]);
+    for (const [k, v] of before) if (!k.endsWith(MANIFEST)) expect(w.reports.snapshot().get(k)).toBe(v);
+    expect(await w.reports.latest()).toBe('2026-11-20');
+
+    // Chained already: rechain changes nothing.
+    expect(await rechain(w.deps)).toEqual([]);
+
+    // A damaged or missing latest.json is mended by the next run, even one that writes nothing.
+    w.reports.latestText = '{not json';
+    await auditDates(w.deps, ['2026-11-10']);
+    expect(w.reports.latestText).toBe('{"report_date":"2026-11-20"}\n');
+    w.reports.latestText = undefined;
+    await auditDates(w.deps, []);
+    expect(await w.reports.latest()).toBe('2026-11-20');
+  });
+
+  it('continues the chain from a damaged manifest as it is, leaving it for verify and the next audit', async () => {
+    const w = world();
+    await auditDates(w.deps, ['2026-11-10', '2026-11-20']);
+    w.reports.folders.get('2026-11-10')?.set(MANIFEST, 'damaged');
+    expect(await rechain(w.deps)).toEqual(['2026-11-20']);
+    expect(manifestOf(w.reports, '2026-11-20')?.previous_manifest_sha256).toBe(sha256Hex('damaged'));
+    expect(w.reports.folders.get('2026-11-10')?.get(MANIFEST)).toBe('damaged');
+  });
+});
