@@ -10,7 +10,8 @@ import type { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../../infra/app.ts';
-import type { UsageAuditorConfig, UsageAuditorStack } from '../../infra/stack.ts';
+import type { UsageAuditorConfig } from '../../infra/config.ts';
+import type { UsageAuditorStack } from '../../infra/stack.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
