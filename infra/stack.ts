@@ -47,8 +47,6 @@ export interface UsageAuditorStackProps extends StackProps {
   readonly projectRoot?: string;
 }
 
-const S3_ACCESS_LOGS_POLICY_FLAG = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
-
 export class UsageAuditorStack extends Stack {
   public readonly config: UsageAuditorConfig;
   public readonly storage: Storage;
@@ -61,12 +59,6 @@ export class UsageAuditorStack extends Stack {
 
   constructor(scope: Construct, id: string, props: UsageAuditorStackProps = {}) {
     super(scope, id, props);
-    // Server access logs are delivered under a bucket policy (not the legacy log-delivery ACL, which
-    // BucketOwnerEnforced ownership forbids). cdk.json sets this flag; set it here too so the stack
-    // builds the same inside apps that lack it (tests, other apps embedding the stack).
-    if (this.node.tryGetContext(S3_ACCESS_LOGS_POLICY_FLAG) === undefined) {
-      this.node.setContext(S3_ACCESS_LOGS_POLICY_FLAG, true);
-    }
     const config = resolveConfig(this, props.config);
     this.config = config;
     Tags.of(this).add('app', 'usage-auditor');

@@ -24,6 +24,8 @@ import {
 import { type Check, ensure, ensureProps, integer, oneOf } from './checks.ts';
 import { transparent } from './logical-ids.ts';
 
+const S3_ACCESS_LOGS_POLICY_FLAG = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
+
 export const OBJECT_LOCK_MODES = ['GOVERNANCE', 'COMPLIANCE'] as const;
 export type ObjectLockMode = (typeof OBJECT_LOCK_MODES)[number];
 
@@ -90,6 +92,12 @@ export class Storage extends Construct {
       ensure('Storage: objectLock.days', props.objectLock.days, STORAGE_CHECKS.objectLockDays);
     }
     transparent(this);
+    // Server access logs are delivered under a bucket policy (not the legacy log-delivery ACL, which
+    // BucketOwnerEnforced ownership forbids). cdk.json sets this flag; set it here too so the buckets
+    // build the same inside apps that lack it (tests, other apps embedding the stack).
+    if (this.node.tryGetContext(S3_ACCESS_LOGS_POLICY_FLAG) === undefined) {
+      this.node.setContext(S3_ACCESS_LOGS_POLICY_FLAG, true);
+    }
 
     const secure = {
       encryption: s3.BucketEncryption.S3_MANAGED,

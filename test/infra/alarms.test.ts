@@ -1,6 +1,12 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+/**
+ * Alarms (infra/constructs/alarms.ts): the topic, its key and the six alarms.
+ */
+import type { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getAtt, mainIds, ref, resourcesOfType, type Synthesized, synth } from './helpers.ts';
+import { Alarms, type AlarmsProps } from '../../infra/constructs/alarms.ts';
+import { fixture, getAtt, mainIds, ref, resourcesOfType, type Synthesized, synth } from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
@@ -120,5 +126,41 @@ describe('alarms', () => {
       Endpoint: 'ops@example.com',
       TopicArn: ref(id.topic as string),
     });
+  });
+});
+
+describe('Alarms props', () => {
+  const build = (props: Partial<AlarmsProps> = {}): { stack: Stack; alarms: Alarms } => {
+    const { stack, ingestFunction, auditFunction } = fixture();
+    const queue = (queueId: string): sqs.Queue => new sqs.Queue(stack, queueId, { enforceSSL: true });
+    const alarms = new Alarms(stack, 'Alarms', {
+      ingestFunction: ingestFunction.lambdaFunction,
+      ingestQueue: queue('Q'),
+      ingestDeadLetterQueue: queue('IngestDlq'),
+      auditFunction: auditFunction.lambdaFunction,
+      scheduleDeadLetterQueue: queue('ScheduleDlq'),
+      auditMaxSilenceHours: 48,
+      ...props,
+    });
+    return { stack, alarms };
+  };
+
+  it('builds six alarms on one topic; no e-mail subscription by default', () => {
+    const { stack, alarms } = build();
+    expect(Object.keys(alarms.alarms)).toHaveLength(6);
+    const bare = Template.fromStack(stack);
+    bare.resourceCountIs('AWS::SNS::Subscription', 0);
+    bare.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Invocations',
+      EvaluationPeriods: 48,
+    });
+  });
+
+  it.each([
+    [{ email: 'not-an-address' }, /^Alarms: email: expected an e-mail address/],
+    [{ auditMaxSilenceHours: 0 }, /^Alarms: auditMaxSilenceHours: expected an integer from 1 to 168/],
+    [{ auditMaxSilenceHours: 169 }, /^Alarms: auditMaxSilenceHours: expected an integer from 1 to 168/],
+  ])('refuses %o, naming the prop', (bad, message) => {
+    expect(() => build(bad)).toThrow(message);
   });
 });

@@ -2,10 +2,20 @@
  * The context keys (infra/config.ts): defaults in cdk.json, parsing of -c values, validation naming the key.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { CONTEXT_KEYS, DEFAULT_CONFIG, glueNameFrom } from '../../infra/config.ts';
-import { cdkJsonContext, synth } from './helpers.ts';
+import {
+  APP_CONTEXT,
+  appConfig,
+  CONTEXT_KEYS,
+  DEFAULT_APP_CONFIG,
+  DEFAULT_CONFIG,
+  glueNameFrom,
+  validateConfig,
+} from '../../infra/config.ts';
+import { cdkJsonContext, ROOT, synth } from './helpers.ts';
 
 describe('context keys', () => {
   it('cdk.json carries a default for every context key, equal to the code default', () => {
@@ -80,5 +90,43 @@ describe('context keys', () => {
     expect(glueNameFrom('UsageAuditor')).toBe('usage_auditor');
     expect(glueNameFrom('Prod-UsageAuditor2')).toBe('prod_usage_auditor2');
     expect(glueNameFrom('audit-eu-west-1')).toBe('audit_eu_west_1');
+  });
+});
+
+describe('the config module is the one description of the keys', () => {
+  it('app keys: cdk.json carries their defaults; stackName and nag are parsed and checked like the rest', () => {
+    const ctx = cdkJsonContext();
+    for (const key of Object.keys(APP_CONTEXT) as Array<keyof typeof DEFAULT_APP_CONFIG>) {
+      expect(ctx[key], key).toEqual(DEFAULT_APP_CONFIG[key]);
+    }
+    const app = (context: Record<string, unknown>): App => new App({ context });
+    expect(appConfig(app({}))).toEqual({ stackName: 'UsageAuditor', nag: true });
+    expect(appConfig(app({ stackName: 'Prod', nag: 'false' }))).toEqual({ stackName: 'Prod', nag: false });
+    expect(() => appConfig(app({ stackName: '1-bad' }))).toThrow(
+      /^context stackName: expected a CloudFormation/,
+    );
+    expect(() => appConfig(app({ nag: 'off' }))).toThrow(/^context nag: expected true or false/);
+  });
+
+  it('every key in infra/config.ts has a doc comment, and no other file lists the keys', () => {
+    const source = readFileSync(path.join(ROOT, 'infra/config.ts'), 'utf8');
+    for (const key of [...CONTEXT_KEYS, ...Object.keys(APP_CONTEXT)]) {
+      expect(source, key).toMatch(new RegExp(`\\*/\\n  ${key}: `));
+    }
+    for (const file of ['infra/stack.ts', 'infra/app.ts']) {
+      const text = readFileSync(path.join(ROOT, file), 'utf8');
+      expect(text, file).not.toMatch(/\| *scheduleCron *\|/);
+    }
+  });
+
+  it('validation follows the construct rules it borrows (one range per rule)', () => {
+    expect(() => validateConfig({ ...DEFAULT_CONFIG, ingestMaxConcurrency: 1001 })).toThrow(
+      /^context ingestMaxConcurrency: expected an integer from 2 to 1000 \(got 1001\)$/,
+    );
+    expect(() => validateConfig({ ...DEFAULT_CONFIG, ingestMaxConcurrency: 0 })).not.toThrow();
+    expect(() => validateConfig({ ...DEFAULT_CONFIG, alarmEmail: '' })).not.toThrow();
+    expect(() => validateConfig({ ...DEFAULT_CONFIG, auditMaxSilenceHours: 169 })).toThrow(
+      /^context auditMaxSilenceHours: expected an integer from 1 to 168/,
+    );
   });
 });

@@ -20,6 +20,8 @@ import {
 } from '../../functions/shared/resources.ts';
 import { buildApp } from '../../infra/app.ts';
 import type { UsageAuditorConfig } from '../../infra/config.ts';
+import { LambdaFunction, type LambdaFunctionProps } from '../../infra/constructs/lambda-function.ts';
+import { Storage, type StorageProps } from '../../infra/constructs/storage.ts';
 import type { UsageAuditorStack } from '../../infra/stack.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -176,4 +178,38 @@ export function mainIds(template: Template): Record<keyof typeof MAIN_RESOURCES,
 /** A plain stack for construct unit tests: no context, no bundling, no nag. */
 export function bareStack(): Stack {
   return new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bare');
+}
+
+/** Valid props of the constructs, for their unit tests. */
+export const STORAGE_PROPS: StorageProps = {
+  logRetentionDays: 400,
+  noncurrentVersionDays: 90,
+  accessLogRetentionDays: 365,
+  athenaResultsRetentionDays: 30,
+};
+export const FUNCTION_PROPS: LambdaFunctionProps = {
+  entry: INGEST_FUNCTION.entry,
+  description: 'test function',
+  memorySizeMb: 1024,
+  timeoutSeconds: 300,
+  logRetentionDays: 90,
+};
+
+/** A bare stack holding storage and the two functions, for the constructs that wire them. */
+export function fixture(): {
+  stack: Stack;
+  storage: Storage;
+  ingestFunction: LambdaFunction;
+  auditFunction: LambdaFunction;
+} {
+  const stack = bareStack();
+  return {
+    stack,
+    storage: new Storage(stack, 'Storage', STORAGE_PROPS),
+    ingestFunction: new LambdaFunction(stack, INGEST_FUNCTION.id, FUNCTION_PROPS),
+    auditFunction: new LambdaFunction(stack, AUDIT_FUNCTION.id, {
+      ...FUNCTION_PROPS,
+      entry: AUDIT_FUNCTION.entry,
+    }),
+  };
 }

@@ -1,6 +1,15 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+/**
+ * IngestPipeline (infra/constructs/ingest-pipeline.ts): S3 -> SQS -> ingest, and the ingest role.
+ */
+import type { CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CONTROL_TABLE, USAGE_TABLE } from '../../functions/shared/resources.ts';
+import { IngestPipeline, type IngestPipelineProps } from '../../infra/constructs/ingest-pipeline.ts';
 import {
+  FUNCTION_PROPS,
+  fixture,
   getAtt,
   logicalId,
   mainIds,
@@ -158,5 +167,53 @@ describe('least privilege', () => {
     expect(roleStatements(t, handlerRole).map(normalize)).toEqual([
       { actions: ['s3:PutBucketNotification'], resources: [JSON.stringify(getAtt(id.logBucket as string))] },
     ]);
+  });
+});
+
+describe('IngestPipeline props', () => {
+  const build = (props: Partial<IngestPipelineProps> = {}): { stack: Stack; pipeline: IngestPipeline } => {
+    const { stack, storage, ingestFunction } = fixture();
+    const pipeline = new IngestPipeline(stack, 'Ingest', {
+      logBucket: storage.logBucket,
+      reportsBucket: storage.reportsBucket,
+      usageTable: storage.table(USAGE_TABLE),
+      controlTable: storage.table(CONTROL_TABLE),
+      ingestFunction,
+      batchSize: 10,
+      maxBatchingWindowSeconds: 5,
+      maxReceiveCount: 5,
+      ...props,
+    });
+    return { stack, pipeline };
+  };
+
+  it('defaults: no concurrency cap, 4 days in the queue, 14 in the DLQ, visibility 6x the function timeout', () => {
+    const { stack, pipeline } = build();
+    const bare = Template.fromStack(stack);
+    const props = (c: IConstruct): Json =>
+      bare.toJSON().Resources[stack.getLogicalId(c.node.defaultChild as CfnElement)].Properties;
+    expect(props(pipeline.queue)).toMatchObject({
+      MessageRetentionPeriod: 4 * 24 * 3600,
+      VisibilityTimeout: 6 * FUNCTION_PROPS.timeoutSeconds,
+    });
+    expect(props(pipeline.deadLetterQueue)).toMatchObject({ MessageRetentionPeriod: 14 * 24 * 3600 });
+    expect(props(pipeline.eventSourceMapping)).not.toHaveProperty('ScalingConfig');
+  });
+
+  it.each([
+    [{ batchSize: 0 }, /^IngestPipeline: batchSize: expected an integer from 1 to 10000/],
+    [{ batchSize: 10001, maxBatchingWindowSeconds: 5 }, /^IngestPipeline: batchSize: expected an integer/],
+    [
+      { maxBatchingWindowSeconds: 301 },
+      /^IngestPipeline: maxBatchingWindowSeconds: expected an integer from 0 to 300/,
+    ],
+    [
+      { batchSize: 100, maxBatchingWindowSeconds: 0 },
+      /^IngestPipeline: maxBatchingWindowSeconds: a batch size above 10 needs a batching window/,
+    ],
+    [{ maxReceiveCount: 0 }, /^IngestPipeline: maxReceiveCount: expected an integer from 1 to 1000/],
+    [{ maxConcurrency: 1 }, /^IngestPipeline: maxConcurrency: expected an integer from 2 to 1000/],
+  ])('refuses %o, naming the prop', (bad, message) => {
+    expect(() => build(bad)).toThrow(message);
   });
 });

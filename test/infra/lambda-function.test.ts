@@ -5,10 +5,29 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Template } from 'aws-cdk-lib/assertions';
+import { type CfnElement, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTROL_TABLE, LOG_BUCKET, REPORTS_BUCKET, USAGE_TABLE } from '../../functions/shared/resources.ts';
-import { allIdentityStatements, asArray, getAtt, mainIds, ref, type Synthesized, synth } from './helpers.ts';
+import {
+  LambdaFunction,
+  objectsUnder as objectsUnderPrefix,
+} from '../../infra/constructs/lambda-function.ts';
+import {
+  allIdentityStatements,
+  asArray,
+  bareStack,
+  FUNCTION_PROPS,
+  fixture,
+  getAtt,
+  mainIds,
+  objectsUnder,
+  ref,
+  roleStatements,
+  type Synthesized,
+  synth,
+} from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
@@ -131,5 +150,85 @@ describe('least privilege', () => {
         { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
       ]);
     }
+  });
+});
+
+describe('LambdaFunction props and grants', () => {
+  const acknowledged = (c: IConstruct): string[] =>
+    c.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) => Object.keys(m.data as Record<string, string>))
+      .map((k) => k.replace(/^Annotation::/, ''));
+
+  it('defaults: nodejs22.x on arm64, the shared bundling, its own role and log group; L1 acknowledged', () => {
+    const { stack, ingestFunction } = fixture();
+    const bare = Template.fromStack(stack);
+    const fnId = stack.getLogicalId(ingestFunction.lambdaFunction.node.defaultChild as CfnElement);
+    expect(bare.toJSON().Resources[fnId].Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: FUNCTION_PROPS.memorySizeMb,
+      Timeout: FUNCTION_PROPS.timeoutSeconds,
+      Role: getAtt(stack.getLogicalId(ingestFunction.role.node.defaultChild as CfnElement)),
+      LoggingConfig: {
+        LogGroup: ref(stack.getLogicalId(ingestFunction.logGroup.node.defaultChild as CfnElement)),
+      },
+    });
+    expect(acknowledged(ingestFunction.lambdaFunction)).toEqual(['AwsSolutions-L1']);
+  });
+
+  it.each([
+    [
+      { memorySizeMb: 64 },
+      /^LambdaFunction IngestFunction: memorySizeMb: expected an integer from 128 to 10240/,
+    ],
+    [
+      { timeoutSeconds: 901 },
+      /^LambdaFunction IngestFunction: timeoutSeconds: expected an integer from 1 to 900/,
+    ],
+    [{ logRetentionDays: 42 }, /^LambdaFunction IngestFunction: logRetentionDays: expected one of 1, 3, 5/],
+    [{ entry: ' ' }, /^LambdaFunction IngestFunction: entry: expected a module path/],
+    [{ entry: 'functions/nope/handler.ts' }, /^LambdaFunction IngestFunction: entry: no such file/],
+  ])('refuses %o, naming the prop', (bad, message) => {
+    expect(() => new LambdaFunction(bareStack(), 'IngestFunction', { ...FUNCTION_PROPS, ...bad })).toThrow(
+      message,
+    );
+  });
+
+  it('allow: one statement per call, scoped to the bucket, table or object prefix given', () => {
+    const { stack, storage, ingestFunction } = fixture();
+    ingestFunction.allow('Objects', ['s3:GetObject'], objectsUnderPrefix(storage.logBucket, 'logs/'));
+    ingestFunction.allow('Bucket', ['s3:ListBucket'], storage.logBucket);
+    ingestFunction.allow('Table', ['dynamodb:GetItem'], storage.table(USAGE_TABLE));
+    const bare = Template.fromStack(stack);
+    const idOf = (c: IConstruct): string => stack.getLogicalId(c.node.defaultChild as CfnElement);
+    const roleId = idOf(ingestFunction.role);
+    const got = roleStatements(bare, roleId).filter((st) => st.Sid !== undefined);
+    expect(got).toEqual([
+      {
+        Sid: 'Objects',
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: objectsUnder(idOf(storage.logBucket), 'logs/*'),
+      },
+      { Sid: 'Bucket', Effect: 'Allow', Action: 's3:ListBucket', Resource: getAtt(idOf(storage.logBucket)) },
+      {
+        Sid: 'Table',
+        Effect: 'Allow',
+        Action: 'dynamodb:GetItem',
+        Resource: getAtt(idOf(storage.table(USAGE_TABLE))),
+      },
+    ]);
+    // The object wildcard, and only it, is acknowledged for cdk-nag, naming the bucket and prefix.
+    expect(acknowledged(ingestFunction.role.node.findChild('DefaultPolicy'))).toEqual([
+      `AwsSolutions-IAM5[Resource::<${idOf(storage.logBucket)}.Arn>/logs/*]`,
+    ]);
+  });
+
+  it.each([[['s3:*']], [['s3:Get*']], [[]], [['GetObject']]])('allow refuses actions %o', (actions) => {
+    const { storage, ingestFunction } = fixture();
+    expect(() => ingestFunction.allow('Bad', actions, storage.logBucket)).toThrow(
+      /^IngestFunction\.allow Bad: actions: expected named actions/,
+    );
   });
 });

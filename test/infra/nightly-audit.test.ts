@@ -1,7 +1,14 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+/**
+ * NightlyAudit (infra/constructs/nightly-audit.ts): the schedule, its DLQ, the audit and scheduler roles.
+ */
+import type { CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAuditEvent } from '../../functions/audit/create-handler.ts';
+import { CONTROL_TABLE, USAGE_TABLE } from '../../functions/shared/resources.ts';
+import { NightlyAudit, type NightlyAuditProps } from '../../infra/constructs/nightly-audit.ts';
 import {
+  fixture,
   getAtt,
   mainIds,
   normalize,
@@ -117,5 +124,43 @@ describe('least privilege', () => {
         Condition: { StringEquals: expect.objectContaining({ 'aws:SourceAccount': ref('AWS::AccountId') }) },
       }),
     ]);
+  });
+});
+
+describe('NightlyAudit props', () => {
+  const build = (props: Partial<NightlyAuditProps> = {}): { stack: Stack; audit: NightlyAudit } => {
+    const { stack, storage, auditFunction } = fixture();
+    const audit = new NightlyAudit(stack, 'NightlyAudit', {
+      auditFunction,
+      usageTable: storage.table(USAGE_TABLE),
+      controlTable: storage.table(CONTROL_TABLE),
+      reportsBucket: storage.reportsBucket,
+      expression: 'rate(1 day)',
+      timeZone: 'Europe/Berlin',
+      retryAttempts: 0,
+      maxEventAgeHours: 1,
+      ...props,
+    });
+    return { stack, audit };
+  };
+
+  it('builds with valid props; the DLQ keeps failures 14 days by default', () => {
+    const { stack, audit } = build();
+    const bare = Template.fromStack(stack);
+    bare.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 day)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+    });
+    const dlq = stack.getLogicalId(audit.deadLetterQueue.node.defaultChild as CfnElement);
+    expect(bare.toJSON().Resources[dlq].Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+  });
+
+  it.each([
+    [{ expression: '0 2 * * *' }, /^NightlyAudit: expression: expected cron\(…\) or rate\(…\)/],
+    [{ timeZone: 'Mars/Olympus_Mons' }, /^NightlyAudit: timeZone: expected an IANA time zone/],
+    [{ retryAttempts: 186 }, /^NightlyAudit: retryAttempts: expected an integer from 0 to 185/],
+    [{ maxEventAgeHours: 25 }, /^NightlyAudit: maxEventAgeHours: expected an integer from 1 to 24/],
+  ])('refuses %o, naming the prop', (bad, message) => {
+    expect(() => build(bad)).toThrow(message);
   });
 });

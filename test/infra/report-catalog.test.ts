@@ -1,8 +1,17 @@
+/**
+ * ReportCatalog (infra/constructs/report-catalog.ts): Glue database, table and views, Athena workgroup.
+ */
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ANALYTICS } from '../../functions/shared/resources.ts';
-import { FINDINGS_VIEW, USAGE_VIEW, viewSql } from '../../infra/constructs/report-catalog.ts';
-import { mainIds, ref, resourcesOfType, type Synthesized, synth } from './helpers.ts';
+import {
+  FINDINGS_VIEW,
+  ReportCatalog,
+  type ReportCatalogProps,
+  USAGE_VIEW,
+  viewSql,
+} from '../../infra/constructs/report-catalog.ts';
+import { fixture, mainIds, ref, resourcesOfType, type Synthesized, synth } from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
@@ -202,5 +211,43 @@ describe('Glue and Athena', () => {
     v.template.hasResourceProperties('AWS::Athena::WorkGroup', { Name: 'audit-prod' });
     v.template.hasOutput('GlueDatabase', { Value: 'audit_prod' });
     v.template.hasOutput('AthenaWorkgroup', { Value: 'audit-prod' });
+  });
+});
+
+describe('ReportCatalog props', () => {
+  const build = (props: Partial<ReportCatalogProps> = {}): ReportCatalog => {
+    const { stack, storage } = fixture();
+    return new ReportCatalog(stack, 'Reports', {
+      reportsBucket: storage.reportsBucket,
+      resultsBucket: storage.athenaResultsBucket,
+      databaseName: 'audit_test',
+      workgroupName: 'audit-test',
+      projectionStart: '2024-01-01',
+      bytesScannedCutoffPerQuery: 10_000_000,
+      ...props,
+    });
+  };
+
+  it('builds with valid props and exposes every resource it creates', () => {
+    const catalog = build();
+    expect(Object.keys(catalog.views).sort()).toEqual([FINDINGS_VIEW.name, USAGE_VIEW.name].sort());
+    expect(Object.keys(catalog.queries).sort()).toEqual([
+      'LatestFindings',
+      'RecreateFindingsView',
+      'RecreateUsageView',
+    ]);
+    expect(catalog.databaseName).toBe('audit_test');
+  });
+
+  it.each([
+    [{ databaseName: 'Has-Dashes' }, /^ReportCatalog: databaseName: expected lower-case letters/],
+    [{ workgroupName: 'has spaces' }, /^ReportCatalog: workgroupName: expected letters, digits/],
+    [{ projectionStart: '2020-13-45' }, /^ReportCatalog: projectionStart: expected a date YYYY-MM-DD/],
+    [
+      { bytesScannedCutoffPerQuery: 1024 },
+      /^ReportCatalog: bytesScannedCutoffPerQuery: expected an integer from 10000000/,
+    ],
+  ])('refuses %o, naming the prop', (bad, message) => {
+    expect(() => build(bad)).toThrow(message);
   });
 });

@@ -1,4 +1,10 @@
+/**
+ * UsageAuditorStack (infra/stack.ts): the wiring of the constructs, the outputs and the logical ids.
+ */
+import { App, type CfnElement, CfnOutput, CfnParameter, CfnRule, Names, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ALARM_TOPIC,
@@ -13,7 +19,7 @@ import {
   TABLES,
   USAGE_TABLE,
 } from '../../functions/shared/resources.ts';
-import { mainIds, ref, type Synthesized, synth } from './helpers.ts';
+import { mainIds, ref, resourcesOfType, type Synthesized, synth } from './helpers.ts';
 
 let s: Synthesized;
 let t: Template;
@@ -50,5 +56,120 @@ describe('outputs', () => {
     expect(outputs[OPS_OUTPUTS.scheduleName]).toBeDefined();
     for (const b of BUCKETS) expect(outputs).toHaveProperty(b.output);
     for (const tb of TABLES) expect(outputs).toHaveProperty(tb.output);
+  });
+});
+
+/** Every resource the stack had when it was one constructor, by the logical id it was deployed with. */
+const DEPLOYED_IDS = [
+  'AccessLogsBucket83982689',
+  'AccessLogsBucketPolicy7F77476F',
+  'AlarmTopicD01E77F9',
+  'AlarmTopicKey57B0D3A7',
+  'AlarmTopicPolicy309DB5F8',
+  'AthenaResultsBucket879938FA',
+  'AthenaResultsBucketPolicyD63DEF63',
+  'AuditErrorsAlarmE9C03E64',
+  'AuditFunctionE377F5C8',
+  'AuditFunctionLogsFBC8BCBF',
+  'AuditFunctionRoleA885DC2B',
+  'AuditFunctionRoleDefaultPolicyF303D9F4',
+  'AuditNotRunAlarm1D64CA8C',
+  'AuditScheduleBBFF5C50',
+  'BucketNotificationsHandler050a0587b7544547bf325f094a3db8347ECC3691',
+  'BucketNotificationsHandler050a0587b7544547bf325f094a3db834RoleB6FB88EC',
+  'ControlTableF3E1E223',
+  'IngestBacklogAlarm1EC64682',
+  'IngestDeadLetterAlarm6B9B40CF',
+  'IngestDeadLetterQueue48D59084',
+  'IngestDeadLetterQueuePolicyBAEC65F6',
+  'IngestErrorsAlarm406C4623',
+  'IngestFunction4B2F2EB2',
+  'IngestFunctionLogsAF4D8C26',
+  'IngestFunctionRole67E59991',
+  'IngestFunctionRoleDefaultPolicy5F0ECA10',
+  'IngestFunctionSqsEventSourceUsageAuditorIngestQueue506E88BC48D70E42',
+  'IngestQueue2280FF4E',
+  'IngestQueuePolicy853373B8',
+  'LogBucketCC3B17E8',
+  'LogBucketNotificationsF250B1AC',
+  'LogBucketNotificationsHandlerPolicyFC25C547',
+  'LogBucketPolicy900DBE48',
+  'ReportsBucket4E7C5994',
+  'ReportsBucketPolicy11C4A507',
+  'ReportsDatabaseE93144CB',
+  'ReportsFindingsViewDD17E10B',
+  'ReportsLatestFindingsA4521443',
+  'ReportsRecreateFindingsViewB49ADD60',
+  'ReportsRecreateUsageView85C5CA96',
+  'ReportsReportLinesDAB0F73B',
+  'ReportsUsageViewAFECDA01',
+  'ReportsWorkgroup3BA0049C',
+  'ScheduleDeadLetterAlarm21E1C1A0',
+  'ScheduleDeadLetterQueue0D6B48D2',
+  'ScheduleDeadLetterQueuePolicy71B1C1FF',
+  'SchedulerRoleForTargetd490452FB0EE0C',
+  'SchedulerRoleForTargetd49045DefaultPolicy92837182',
+  'UsageTable28300137',
+];
+
+describe('logical ids', () => {
+  it('buckets, tables and log groups keep the ids they were deployed with (no replacement)', () => {
+    const ids = (type: string): string[] => Object.keys(resourcesOfType(t, type)).sort();
+    expect(ids('AWS::S3::Bucket')).toEqual([
+      'AccessLogsBucket83982689',
+      'AthenaResultsBucket879938FA',
+      'LogBucketCC3B17E8',
+      'ReportsBucket4E7C5994',
+    ]);
+    expect(ids('AWS::DynamoDB::Table')).toEqual(['ControlTableF3E1E223', 'UsageTable28300137']);
+    expect(ids('AWS::Logs::LogGroup')).toEqual(['AuditFunctionLogsFBC8BCBF', 'IngestFunctionLogsAF4D8C26']);
+  });
+
+  it('every resource keeps the id it was deployed with', () => {
+    expect(Object.keys(t.toJSON().Resources)).toEqual(expect.arrayContaining(DEPLOYED_IDS));
+    expect(Object.keys(t.toJSON().Resources)).toHaveLength(DEPLOYED_IDS.length);
+  });
+
+  it('the event source mapping is named after the queue as CDK named it in a plain stack, whatever the stack name', () => {
+    const prod = synth({ context: { stackName: 'Prod' } });
+    const plain = new sqs.Queue(new Stack(new App(), 'Prod'), 'IngestQueue');
+    const esm = Object.keys(resourcesOfType(prod.template, 'AWS::Lambda::EventSourceMapping'));
+    expect(esm).toHaveLength(1);
+    expect(esm[0]).toMatch(
+      new RegExp(`^IngestFunctionSqsEventSource${Names.nodeUniqueId(plain.node)}[0-9A-F]{8}$`),
+    );
+  });
+});
+
+describe('wiring', () => {
+  it('the stack holds the concern constructs, its outputs, the bootstrap check and CDK singletons, nothing else', () => {
+    const children = s.stack.node.children.filter(
+      (c) => !(c instanceof CfnOutput || c instanceof CfnParameter || c instanceof CfnRule),
+    );
+    const cdkSingletons = children.filter((c) =>
+      /^(BucketNotificationsHandler|SchedulerRoleForTarget)/.test(c.node.id),
+    );
+    expect(cdkSingletons).toHaveLength(2);
+    expect(children.filter((c) => !cdkSingletons.includes(c)).map((c) => c.node.id)).toEqual([
+      'Storage',
+      INGEST_FUNCTION.id,
+      AUDIT_FUNCTION.id,
+      'Ingest',
+      'NightlyAudit',
+      'Alarms',
+      'Reports',
+    ]);
+  });
+
+  it('the constructs share their resources: one log bucket, one reports bucket, one function of each', () => {
+    const { storage, ingest, audit, alarms } = s.stack;
+    const idOf = (c: IConstruct): string => s.stack.getLogicalId(c.node.defaultChild as CfnElement);
+    expect(idOf(storage.logBucket)).toBe(id.logBucket);
+    expect(idOf(ingest.queue)).toBe(id.ingestQueue);
+    expect(idOf(audit.deadLetterQueue)).toBe(id.scheduleDlq);
+    expect(idOf(alarms.topic)).toBe(id.topic);
+    expect(idOf(s.stack.ingestFunction.lambdaFunction)).toBe(id.ingestFn);
+    expect(idOf(s.stack.auditFunction.role)).toBe(id.auditRole);
+    t.resourceCountIs('AWS::Lambda::Function', 3); // ingest, audit, CDK's BucketNotificationsHandler
   });
 });

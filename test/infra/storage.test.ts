@@ -1,7 +1,21 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+/**
+ * Storage (infra/constructs/storage.ts): the four buckets and the DynamoDB tables.
+ */
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TABLES } from '../../functions/shared/resources.ts';
-import { getAtt, logicalId, mainIds, ref, resourcesOfType, type Synthesized, synth } from './helpers.ts';
+import { TABLES, USAGE_TABLE } from '../../functions/shared/resources.ts';
+import { Storage, type StorageProps } from '../../infra/constructs/storage.ts';
+import {
+  bareStack,
+  getAtt,
+  logicalId,
+  mainIds,
+  ref,
+  resourcesOfType,
+  STORAGE_PROPS,
+  type Synthesized,
+  synth,
+} from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
@@ -183,5 +197,33 @@ describe('DynamoDB tables', () => {
     }
     const unprotected = synth({ context: { tableDeletionProtection: false } });
     unprotected.template.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
+  });
+});
+
+describe('Storage props', () => {
+  it('builds with valid props; tables default to TABLES with deletion protection on', () => {
+    const stack = bareStack();
+    const storage = new Storage(stack, 'Storage', STORAGE_PROPS);
+    expect(Object.keys(storage.tables).sort()).toEqual(TABLES.map((d) => d.id).sort());
+    const bare = Template.fromStack(stack);
+    bare.resourceCountIs('AWS::S3::Bucket', 4);
+    bare.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+    expect(() => storage.table({ ...USAGE_TABLE, id: 'Nope' })).toThrow(/Storage: no table Nope/);
+  });
+
+  it.each([
+    [{ logRetentionDays: -1 }, /^Storage: logRetentionDays: expected an integer from 0 to 36500 \(got -1\)$/],
+    [{ noncurrentVersionDays: 0 }, /^Storage: noncurrentVersionDays: expected an integer/],
+    [{ accessLogRetentionDays: 1.5 }, /^Storage: accessLogRetentionDays: expected an integer/],
+    [{ athenaResultsRetentionDays: 0 }, /^Storage: athenaResultsRetentionDays: expected an integer/],
+    [
+      { objectLock: { mode: 'STRICT', days: 1 } },
+      /^Storage: objectLock\.mode: expected GOVERNANCE or COMPLIANCE/,
+    ],
+    [{ objectLock: { mode: 'GOVERNANCE', days: 0 } }, /^Storage: objectLock\.days: expected an integer/],
+  ])('refuses %o, naming the prop', (bad, message) => {
+    expect(
+      () => new Storage(bareStack(), 'Storage', { ...STORAGE_PROPS, ...(bad as Partial<StorageProps>) }),
+    ).toThrow(message);
   });
 });
