@@ -4,22 +4,15 @@
 import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Alarms, type AlarmsProps } from '../../infra/constructs/alarms.ts';
-import { fixture, getAtt, mainIds, ref, resourcesOfType, type Synthesized, synth } from './helpers.ts';
+import { fixture, getAtt, mainIds, ref, resourcesOfType, synth } from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
-let s: Synthesized;
-let t: Template;
-/** Logical ids of the main resources, found once. */
-let id: ReturnType<typeof mainIds>;
-
-beforeAll(() => {
-  s = synth();
-  t = s.template;
-  id = mainIds(t);
-});
+// One synthesis for the whole file, at collection.
+const t = synth().template;
+const id = mainIds(t);
 
 describe('alarms', () => {
   const alarms = (): Json[] =>

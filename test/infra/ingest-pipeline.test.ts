@@ -4,7 +4,7 @@
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONTROL_TABLE, USAGE_TABLE } from '../../functions/shared/resources.ts';
 import { IngestPipeline, type IngestPipelineProps } from '../../infra/constructs/ingest-pipeline.ts';
 import {
@@ -18,22 +18,14 @@ import {
   ref,
   resourcesOfType,
   roleStatements,
-  type Synthesized,
   synth,
 } from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
-let s: Synthesized;
-let t: Template;
-/** Logical ids of the main resources, found once. */
-let id: ReturnType<typeof mainIds>;
-
-beforeAll(() => {
-  s = synth();
-  t = s.template;
-  id = mainIds(t);
-});
+// One synthesis for the whole file, at collection.
+const t = synth().template;
+const id = mainIds(t);
 
 describe('S3 -> SQS -> ingest', () => {
   it('ingest queue: visibility timeout 6x the function timeout, redrive to the DLQ after 5 receives', () => {

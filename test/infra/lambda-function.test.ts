@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONTROL_TABLE, LOG_BUCKET, REPORTS_BUCKET, USAGE_TABLE } from '../../functions/shared/resources.ts';
 import {
   LambdaFunction,
@@ -25,23 +25,15 @@ import {
   objectsUnder,
   ref,
   roleStatements,
-  type Synthesized,
   synth,
 } from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
-let s: Synthesized;
-let t: Template;
-/** Logical ids of the main resources, found once. */
-let id: ReturnType<typeof mainIds>;
-
-beforeAll(() => {
-  // The one synthesis with esbuild bundling in test/infra; the other files skip bundling.
-  s = synth({ bundle: true });
-  t = s.template;
-  id = mainIds(t);
-});
+// The one synthesis with esbuild bundling in test/infra; the other files skip bundling.
+const s = synth({ bundle: true });
+const t = s.template;
+const id = mainIds(t);
 
 describe('functions', () => {
   const envFor = (service: string): Json => ({

@@ -3,7 +3,7 @@
  */
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseAuditEvent } from '../../functions/audit/create-handler.ts';
 import { CONTROL_TABLE, USAGE_TABLE } from '../../functions/shared/resources.ts';
 import { NightlyAudit, type NightlyAuditProps } from '../../infra/constructs/nightly-audit.ts';
@@ -16,22 +16,14 @@ import {
   ref,
   resourcesOfType,
   roleStatements,
-  type Synthesized,
   synth,
 } from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
-let s: Synthesized;
-let t: Template;
-/** Logical ids of the main resources, found once. */
-let id: ReturnType<typeof mainIds>;
-
-beforeAll(() => {
-  s = synth();
-  t = s.template;
-  id = mainIds(t);
-});
+// One synthesis for the whole file, at collection.
+const t = synth().template;
+const id = mainIds(t);
 
 describe('EventBridge Scheduler -> audit', () => {
   it('cron 02:00 UTC by default, no flexible window, retries, max event age, DLQ, input', () => {

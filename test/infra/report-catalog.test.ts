@@ -1,8 +1,4 @@
-/**
- * ReportCatalog (infra/constructs/report-catalog.ts): Glue database, table and views, Athena workgroup.
- */
-import type { Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ANALYTICS } from '../../functions/shared/resources.ts';
 import {
   FINDINGS_VIEW,
@@ -11,20 +7,13 @@ import {
   USAGE_VIEW,
   viewSql,
 } from '../../infra/constructs/report-catalog.ts';
-import { fixture, mainIds, ref, resourcesOfType, type Synthesized, synth } from './helpers.ts';
+import { fixture, mainIds, ref, resourcesOfType, synth } from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
-let s: Synthesized;
-let t: Template;
-/** Logical ids of the main resources, found once. */
-let id: ReturnType<typeof mainIds>;
-
-beforeAll(() => {
-  s = synth();
-  t = s.template;
-  id = mainIds(t);
-});
+// One synthesis for the whole file, at collection.
+const t = synth().template;
+const id = mainIds(t);
 
 describe('Glue and Athena', () => {
   const glueTable = (name: string): Json => {

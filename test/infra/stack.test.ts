@@ -2,10 +2,9 @@
  * UsageAuditorStack (infra/stack.ts): the wiring of the constructs, the outputs and the logical ids.
  */
 import { App, type CfnElement, CfnOutput, CfnParameter, CfnRule, Names, Stack } from 'aws-cdk-lib';
-import type { Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ALARM_TOPIC,
   ANALYTICS,
@@ -19,18 +18,12 @@ import {
   TABLES,
   USAGE_TABLE,
 } from '../../functions/shared/resources.ts';
-import { mainIds, ref, resourcesOfType, type Synthesized, synth } from './helpers.ts';
+import { mainIds, ref, resourcesOfType, synth } from './helpers.ts';
 
-let s: Synthesized;
-let t: Template;
-/** Logical ids of the main resources, found once. */
-let id: ReturnType<typeof mainIds>;
-
-beforeAll(() => {
-  s = synth();
-  t = s.template;
-  id = mainIds(t);
-});
+// One synthesis for the whole file, at collection.
+const s = synth();
+const t = s.template;
+const id = mainIds(t);
 
 describe('outputs', () => {
   it('names from functions/shared/resources.ts, pointing at the right resources', () => {

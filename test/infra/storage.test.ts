@@ -2,7 +2,7 @@
  * Storage (infra/constructs/storage.ts): the four buckets and the DynamoDB tables.
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TABLES, USAGE_TABLE } from '../../functions/shared/resources.ts';
 import { Storage, type StorageProps } from '../../infra/constructs/storage.ts';
 import {
@@ -13,22 +13,14 @@ import {
   ref,
   resourcesOfType,
   STORAGE_PROPS,
-  type Synthesized,
   synth,
 } from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
-let s: Synthesized;
-let t: Template;
-/** Logical ids of the main resources, found once. */
-let id: ReturnType<typeof mainIds>;
-
-beforeAll(() => {
-  s = synth();
-  t = s.template;
-  id = mainIds(t);
-});
+// One synthesis for the whole file, at collection.
+const t = synth().template;
+const id = mainIds(t);
 
 describe('buckets', () => {
   it('every bucket: SSE-S3, public access blocked, bucket-owner-enforced, retained', () => {
