@@ -48,13 +48,19 @@ export interface UsageAuditorStackProps extends StackProps {
 }
 
 export class UsageAuditorStack extends Stack {
+  /** The settings in effect: defaults, context keys, props.config. */
   public readonly config: UsageAuditorConfig;
+  /** Buckets and tables. */
   public readonly storage: Storage;
   public readonly ingestFunction: LambdaFunction;
   public readonly auditFunction: LambdaFunction;
+  /** logs/ -> queue -> ingest, and the ingest grants. */
   public readonly ingest: IngestPipeline;
+  /** Schedule -> audit, and the audit grants. */
   public readonly audit: NightlyAudit;
+  /** Topic, key and alarms. */
   public readonly alarms: Alarms;
+  /** Glue and Athena over reports/. */
   public readonly catalog: ReportCatalog;
 
   constructor(scope: Construct, id: string, props: UsageAuditorStackProps = {}) {
