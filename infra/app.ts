@@ -1,15 +1,14 @@
 /**
  * CDK app: `npx cdk synth` / `npx cdk deploy` (cdk.json runs `npx tsx infra/app.ts`).
  * Works without AWS credentials: with no CDK_DEFAULT_ACCOUNT/REGION the stack is environment-agnostic.
- * Context keys: see the table at the top of infra/stack.ts (stackName and nag are read here).
+ * Context keys: infra/config.ts (stackName and nag are read here, the rest by the stack).
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { appConfig } from './config.ts';
 import { UsageAuditorStack, type UsageAuditorStackProps } from './stack.ts';
-
-export const DEFAULT_STACK_NAME = 'UsageAuditor';
 
 export interface BuildAppOptions {
   appProps?: AppProps;
@@ -19,7 +18,7 @@ export interface BuildAppOptions {
 /** The app as the CLI synthesizes it: one stack, cdk-nag AwsSolutions checks unless context nag=false. */
 export function buildApp(options: BuildAppOptions = {}): { app: App; stack: UsageAuditorStack } {
   const app = new App(options.appProps);
-  const stackName = String(app.node.tryGetContext('stackName') ?? DEFAULT_STACK_NAME);
+  const { stackName, nag } = appConfig(app);
   const account = process.env.CDK_DEPLOY_ACCOUNT ?? process.env.CDK_DEFAULT_ACCOUNT;
   const region = process.env.CDK_DEPLOY_REGION ?? process.env.CDK_DEFAULT_REGION;
   const stack = new UsageAuditorStack(app, stackName, {
@@ -27,8 +26,7 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Usag
     ...(account || region ? { env: { account, region } } : {}),
     ...options.stackProps,
   });
-  const nag = app.node.tryGetContext('nag');
-  if (nag !== false && nag !== 'false') {
+  if (nag) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   }
   return { app, stack };

@@ -37,6 +37,7 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ANALYTICS, REPORTS_PREFIX } from '../../functions/shared/resources.ts';
+import { type Check, ensureProps, integer, isoDate, matching } from './checks.ts';
 
 /** A view column: Hive type for the Glue schema, Presto/Trino type for the view definition. */
 export interface ViewColumn {
@@ -157,27 +158,47 @@ export function prestoViewText(database: string, view: ViewDefinition): string {
   return `/* Presto View: ${Buffer.from(json, 'utf8').toString('base64')} */`;
 }
 
+/** The rules for the catalog props, also applied to the context keys that feed them. */
+export const CATALOG_CHECKS = {
+  databaseName: matching(/^[a-z0-9_]{1,255}$/, 'lower-case letters, digits and underscores'),
+  workgroupName: matching(/^[a-zA-Z0-9._-]{1,128}$/, 'letters, digits, . _ -'),
+  projectionStart: isoDate,
+  /** Athena's minimum is 10 MB. */
+  bytesScannedCutoffPerQuery: integer(10_000_000, Number.MAX_SAFE_INTEGER),
+} satisfies Record<string, Check<never>>;
+
 export interface ReportCatalogProps {
-  reportsBucket: s3.IBucket;
-  resultsBucket: s3.IBucket;
-  databaseName: string;
-  workgroupName: string;
+  /** The bucket holding reports/date=…/ (SPEC §5). */
+  readonly reportsBucket: s3.IBucket;
+  /** Where the workgroup writes query results (under results/). */
+  readonly resultsBucket: s3.IBucket;
+  /** Glue database of the table and views. */
+  readonly databaseName: string;
+  /** Athena workgroup. */
+  readonly workgroupName: string;
   /** First date partition projection enumerates (yyyy-MM-dd). */
-  projectionStart: string;
-  /** Per-query scan limit of the workgroup, bytes. */
-  bytesScannedCutoffPerQuery: number;
+  readonly projectionStart: string;
+  /** Per-query scan limit of the workgroup, bytes (at least 10 MB). */
+  readonly bytesScannedCutoffPerQuery: number;
 }
 
 export class ReportCatalog extends Construct {
-  readonly database: glue.CfnDatabase;
-  readonly linesTable: glue.CfnTable;
-  readonly views: Record<string, glue.CfnTable> = {};
-  readonly workgroup: athena.CfnWorkGroup;
-  readonly databaseName: string;
-  readonly workgroupName: string;
+  /** The Glue database. */
+  public readonly database: glue.CfnDatabase;
+  /** report_lines: every line of every report file, partitioned by date. */
+  public readonly linesTable: glue.CfnTable;
+  /** The findings and usage views, by name. */
+  public readonly views: Readonly<Record<string, glue.CfnTable>>;
+  /** The workgroup (results location, engine and encryption enforced). */
+  public readonly workgroup: athena.CfnWorkGroup;
+  /** The saved queries in the workgroup, by id. */
+  public readonly queries: Readonly<Record<string, athena.CfnNamedQuery>>;
+  public readonly databaseName: string;
+  public readonly workgroupName: string;
 
   constructor(scope: Construct, id: string, props: ReportCatalogProps) {
     super(scope, id);
+    ensureProps('ReportCatalog', props, CATALOG_CHECKS);
     const { reportsBucket, resultsBucket, databaseName } = props;
     this.databaseName = databaseName;
     this.workgroupName = props.workgroupName;
@@ -226,6 +247,7 @@ export class ReportCatalog extends Construct {
     });
     this.linesTable.addResourceDependency(this.database);
 
+    const views: Record<string, glue.CfnTable> = {};
     for (const view of [FINDINGS_VIEW, USAGE_VIEW]) {
       const table = new glue.CfnTable(this, `${view.name[0]?.toUpperCase()}${view.name.slice(1)}View`, {
         catalogId,
@@ -249,8 +271,9 @@ export class ReportCatalog extends Construct {
         },
       });
       table.addResourceDependency(this.linesTable);
-      this.views[view.name] = table;
+      views[view.name] = table;
     }
+    this.views = views;
 
     this.workgroup = new athena.CfnWorkGroup(this, 'Workgroup', {
       name: props.workgroupName,
@@ -293,8 +316,9 @@ export class ReportCatalog extends Construct {
         ].join('\n'),
       ],
     ];
-    for (const [id, name, queryString] of saved) {
-      const q = new athena.CfnNamedQuery(this, id, {
+    const queries: Record<string, athena.CfnNamedQuery> = {};
+    for (const [queryId, name, queryString] of saved) {
+      const q = new athena.CfnNamedQuery(this, queryId, {
         name,
         database: databaseName,
         workGroup: props.workgroupName,
@@ -303,6 +327,8 @@ export class ReportCatalog extends Construct {
       });
       q.addResourceDependency(this.workgroup);
       q.addResourceDependency(this.database);
+      queries[queryId] = q;
     }
+    this.queries = queries;
   }
 }

@@ -6,11 +6,23 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import {
+  ALARM_TOPIC,
+  AUDIT_FUNCTION,
+  CONTROL_TABLE,
+  INGEST_FUNCTION,
+  LOG_BUCKET,
+  REPORTS_BUCKET,
+  USAGE_TABLE,
+} from '../../functions/shared/resources.ts';
 import { buildApp } from '../../infra/app.ts';
-import type { UsageAuditorConfig, UsageAuditorStack } from '../../infra/stack.ts';
+import type { UsageAuditorConfig } from '../../infra/config.ts';
+import { LambdaFunction, type LambdaFunctionProps } from '../../infra/constructs/lambda-function.ts';
+import { Storage, type StorageProps } from '../../infra/constructs/storage.ts';
+import type { UsageAuditorStack } from '../../infra/stack.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -134,3 +146,70 @@ export function normalize(s: Statement): { actions: string[]; resources: string[
 }
 
 export { asArray };
+
+const MAIN_RESOURCES = {
+  logBucket: ['AWS::S3::Bucket', LOG_BUCKET.id],
+  reportsBucket: ['AWS::S3::Bucket', REPORTS_BUCKET.id],
+  accessLogsBucket: ['AWS::S3::Bucket', 'AccessLogsBucket'],
+  resultsBucket: ['AWS::S3::Bucket', 'AthenaResultsBucket'],
+  usageTable: ['AWS::DynamoDB::Table', USAGE_TABLE.id],
+  controlTable: ['AWS::DynamoDB::Table', CONTROL_TABLE.id],
+  ingestFn: ['AWS::Lambda::Function', INGEST_FUNCTION.id],
+  auditFn: ['AWS::Lambda::Function', AUDIT_FUNCTION.id],
+  ingestRole: ['AWS::IAM::Role', `${INGEST_FUNCTION.id}Role`],
+  auditRole: ['AWS::IAM::Role', `${AUDIT_FUNCTION.id}Role`],
+  ingestLogs: ['AWS::Logs::LogGroup', `${INGEST_FUNCTION.id}Logs`],
+  auditLogs: ['AWS::Logs::LogGroup', `${AUDIT_FUNCTION.id}Logs`],
+  ingestQueue: ['AWS::SQS::Queue', 'IngestQueue'],
+  ingestDlq: ['AWS::SQS::Queue', 'IngestDeadLetterQueue'],
+  scheduleDlq: ['AWS::SQS::Queue', 'ScheduleDeadLetterQueue'],
+  topic: ['AWS::SNS::Topic', ALARM_TOPIC.id],
+  topicKey: ['AWS::KMS::Key', 'AlarmTopicKey'],
+  schedulerRole: ['AWS::IAM::Role', 'SchedulerRoleForTarget'],
+} as const;
+
+/** Logical ids of the main resources, found by type and id prefix. */
+export function mainIds(template: Template): Record<keyof typeof MAIN_RESOURCES, string> {
+  return Object.fromEntries(
+    Object.entries(MAIN_RESOURCES).map(([key, [type, prefix]]) => [key, logicalId(template, type, prefix)]),
+  ) as Record<keyof typeof MAIN_RESOURCES, string>;
+}
+
+/** A plain stack for construct unit tests: no context, no bundling, no nag. */
+export function bareStack(): Stack {
+  return new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bare');
+}
+
+/** Valid props of the constructs, for their unit tests. */
+export const STORAGE_PROPS: StorageProps = {
+  logRetentionDays: 400,
+  noncurrentVersionDays: 90,
+  accessLogRetentionDays: 365,
+  athenaResultsRetentionDays: 30,
+};
+export const FUNCTION_PROPS: LambdaFunctionProps = {
+  entry: INGEST_FUNCTION.entry,
+  description: 'test function',
+  memorySizeMb: 1024,
+  timeoutSeconds: 300,
+  logRetentionDays: 90,
+};
+
+/** A bare stack holding storage and the two functions, for the constructs that wire them. */
+export function fixture(): {
+  stack: Stack;
+  storage: Storage;
+  ingestFunction: LambdaFunction;
+  auditFunction: LambdaFunction;
+} {
+  const stack = bareStack();
+  return {
+    stack,
+    storage: new Storage(stack, 'Storage', STORAGE_PROPS),
+    ingestFunction: new LambdaFunction(stack, INGEST_FUNCTION.id, FUNCTION_PROPS),
+    auditFunction: new LambdaFunction(stack, AUDIT_FUNCTION.id, {
+      ...FUNCTION_PROPS,
+      entry: AUDIT_FUNCTION.entry,
+    }),
+  };
+}

@@ -49,19 +49,19 @@ describe('cdk-nag AwsSolutions', () => {
       .map(([rule, where]) => `${rule} @ ${where.replace(`${stackPath}/`, '')}`)
       .sort();
     const bucketId = (b: s3.Bucket): string => s.stack.getLogicalId(b.node.defaultChild as s3.CfnBucket);
-    const logs = bucketId(s.stack.logBucket);
-    const reports = bucketId(s.stack.reportsBucket);
+    const logs = bucketId(s.stack.storage.logBucket);
+    const reports = bucketId(s.stack.storage.reportsBucket);
     expect(got).toEqual(
       [
         // Runtime: nodejs22.x on purpose (Node 20 and 22 support), not the newest nodejs24.x.
-        'AwsSolutions-L1 @ IngestFunction/Resource',
-        'AwsSolutions-L1 @ AuditFunction/Resource',
+        'AwsSolutions-L1 @ IngestFunction/Default/Resource',
+        'AwsSolutions-L1 @ AuditFunction/Default/Resource',
         // Object ARNs end in a key wildcard under one fixed prefix.
-        `AwsSolutions-IAM5[Resource::<${logs}.Arn>/logs/*] @ IngestFunctionRole/DefaultPolicy/Resource`,
-        `AwsSolutions-IAM5[Resource::<${reports}.Arn>/data-quality/*] @ IngestFunctionRole/DefaultPolicy/Resource`,
-        `AwsSolutions-IAM5[Resource::<${reports}.Arn>/reports/*] @ AuditFunctionRole/DefaultPolicy/Resource`,
+        `AwsSolutions-IAM5[Resource::<${logs}.Arn>/logs/*] @ IngestFunction/Role/DefaultPolicy/Resource`,
+        `AwsSolutions-IAM5[Resource::<${reports}.Arn>/data-quality/*] @ IngestFunction/Role/DefaultPolicy/Resource`,
+        `AwsSolutions-IAM5[Resource::<${reports}.Arn>/reports/*] @ AuditFunction/Role/DefaultPolicy/Resource`,
         // A dead-letter queue has no dead-letter queue.
-        'AwsSolutions-SQS3 @ ScheduleDeadLetterQueue/Resource',
+        'AwsSolutions-SQS3 @ NightlyAudit/ScheduleDeadLetterQueue/Resource',
         // CDK's own custom resource for S3 bucket notifications.
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole] @ BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role/Resource',
       ].sort(),

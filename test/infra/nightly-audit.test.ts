@@ -1,0 +1,158 @@
+/**
+ * NightlyAudit (infra/constructs/nightly-audit.ts): the schedule, its DLQ, the audit and scheduler roles.
+ */
+import type { CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { parseAuditEvent } from '../../functions/audit/create-handler.ts';
+import { CONTROL_TABLE, USAGE_TABLE } from '../../functions/shared/resources.ts';
+import { NightlyAudit, type NightlyAuditProps } from '../../infra/constructs/nightly-audit.ts';
+import {
+  fixture,
+  getAtt,
+  mainIds,
+  normalize,
+  objectsUnder,
+  ref,
+  resourcesOfType,
+  roleStatements,
+  synth,
+} from './helpers.ts';
+
+type Json = Record<string, unknown>;
+
+// One synthesis for the whole file, at collection.
+const t = synth().template;
+const id = mainIds(t);
+
+describe('EventBridge Scheduler -> audit', () => {
+  it('cron 02:00 UTC by default, no flexible window, retries, max event age, DLQ, input', () => {
+    t.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    const sched = (Object.values(resourcesOfType(t, 'AWS::Scheduler::Schedule'))[0] as Json)
+      .Properties as Json;
+    expect(sched).toMatchObject({
+      ScheduleExpression: 'cron(0 2 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+      Target: {
+        Arn: getAtt(id.auditFn as string),
+        RoleArn: getAtt(id.schedulerRole as string),
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 6 * 3600 },
+        DeadLetterConfig: { Arn: getAtt(id.scheduleDlq as string) },
+      },
+    });
+    const input = JSON.parse((sched.Target as { Input: string }).Input);
+    expect(input).toEqual({
+      source: 'usage-auditor.schedule',
+      'detail-type': 'Scheduled Event',
+      time: '<aws.scheduler.scheduled-time>',
+      detail: {},
+    });
+    // The audit handler reads exactly this as the nightly run at the scheduled time.
+    const fired = { ...input, time: '2026-11-28T02:00:00Z' };
+    expect(parseAuditEvent(fired, new Date('2026-11-28T02:00:04Z'))).toEqual({
+      kind: 'nightly',
+      time: new Date('2026-11-28T02:00:00Z'),
+    });
+  });
+
+  it('cron, time zone and retries come from context', () => {
+    const v = synth({
+      context: {
+        scheduleCron: 'cron(30 3 * * ? *)',
+        scheduleTimeZone: 'Europe/Berlin',
+        scheduleRetryAttempts: '0',
+        scheduleMaxEventAgeHours: 1,
+      },
+    });
+    v.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(30 3 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      Target: Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 3600 } }),
+    });
+  });
+});
+
+describe('least privilege', () => {
+  it('audit role: exactly its statements, each scoped to its resource', () => {
+    const got = roleStatements(t, id.auditRole as string).map(normalize);
+    const want = [
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [getAtt(id.auditLogs as string)] },
+      { actions: ['dynamodb:BatchGetItem', 'dynamodb:Query'], resources: [getAtt(id.usageTable as string)] },
+      { actions: ['dynamodb:PutItem', 'dynamodb:Query'], resources: [getAtt(id.controlTable as string)] },
+      {
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [objectsUnder(id.reportsBucket as string, 'reports/*')],
+      },
+      { actions: ['s3:ListBucket'], resources: [getAtt(id.reportsBucket as string)] },
+    ].map((w) => ({ actions: w.actions, resources: w.resources.map((r) => JSON.stringify(r)).sort() }));
+    expect(got).toHaveLength(want.length);
+    expect(got).toEqual(expect.arrayContaining(want));
+  });
+
+  it('scheduler role: invoke the audit function (unqualified, no :*) and send to its DLQ, trusted by Scheduler only', () => {
+    const got = roleStatements(t, id.schedulerRole as string).map(normalize);
+    expect(got).toEqual(
+      expect.arrayContaining([
+        {
+          actions: ['lambda:InvokeFunction'],
+          resources: [
+            getAtt(id.auditFn as string),
+            { 'Fn::Join': ['', [getAtt(id.auditFn as string), ':$LATEST']] },
+          ]
+            .map((r) => JSON.stringify(r))
+            .sort(),
+        },
+        { actions: ['sqs:SendMessage'], resources: [JSON.stringify(getAtt(id.scheduleDlq as string))] },
+      ]),
+    );
+    expect(got).toHaveLength(2);
+    const trust =
+      t.toJSON().Resources[id.schedulerRole as string].Properties.AssumeRolePolicyDocument.Statement;
+    expect(trust).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: expect.objectContaining({ 'aws:SourceAccount': ref('AWS::AccountId') }) },
+      }),
+    ]);
+  });
+});
+
+describe('NightlyAudit props', () => {
+  const build = (props: Partial<NightlyAuditProps> = {}): { stack: Stack; audit: NightlyAudit } => {
+    const { stack, storage, auditFunction } = fixture();
+    const audit = new NightlyAudit(stack, 'NightlyAudit', {
+      auditFunction,
+      usageTable: storage.table(USAGE_TABLE),
+      controlTable: storage.table(CONTROL_TABLE),
+      reportsBucket: storage.reportsBucket,
+      expression: 'rate(1 day)',
+      timeZone: 'Europe/Berlin',
+      retryAttempts: 0,
+      maxEventAgeHours: 1,
+      ...props,
+    });
+    return { stack, audit };
+  };
+
+  it('builds with valid props; the DLQ keeps failures 14 days by default', () => {
+    const { stack, audit } = build();
+    const bare = Template.fromStack(stack);
+    bare.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 day)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+    });
+    const dlq = stack.getLogicalId(audit.deadLetterQueue.node.defaultChild as CfnElement);
+    expect(bare.toJSON().Resources[dlq].Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+  });
+
+  it.each([
+    [{ expression: '0 2 * * *' }, /^NightlyAudit: expression: expected cron\(…\) or rate\(…\)/],
+    [{ timeZone: 'Mars/Olympus_Mons' }, /^NightlyAudit: timeZone: expected an IANA time zone/],
+    [{ retryAttempts: 186 }, /^NightlyAudit: retryAttempts: expected an integer from 0 to 185/],
+    [{ maxEventAgeHours: 25 }, /^NightlyAudit: maxEventAgeHours: expected an integer from 1 to 24/],
+  ])('refuses %o, naming the prop', (bad, message) => {
+    expect(() => build(bad)).toThrow(message);
+  });
+});
