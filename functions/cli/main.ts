@@ -4,23 +4,15 @@
  */
 import { Command, Option } from 'commander';
 import { RULES, SEVERITIES } from '../core/audit/rules.ts';
-import { loadAgreements, loadRecipients, printAgreements } from './commands/agreements.ts';
-import { demo } from './commands/demo.ts';
-import {
-  listReports,
-  printAudit,
-  printFindings,
-  queryFindings,
-  runAudit,
-  showReport,
-  verifyReports,
-} from './commands/reports.ts';
-import { reprocess } from './commands/reprocess.ts';
-import { printUploads, upload } from './commands/upload.ts';
-import { printUsage, queryUsage } from './commands/usage.ts';
+import { DEFAULT_UPLOAD_WAIT_SECONDS } from './defaults.ts';
 import { CliError } from './errors.ts';
-import { printJson, printTable } from './output.ts';
-import { DEFAULT_UPLOAD_WAIT_SECONDS, type GlobalOptions, withRuntime } from './runtime.ts';
+import type { GlobalOptions, Runtime } from './runtime.ts';
+
+// Each command loads its modules when it runs, so `auditor --help` (and a mistyped command) loads
+// neither the AWS SDK nor the emulators of the local stack.
+const agreementsCommands = () => import('./commands/agreements.ts');
+const reportsCommands = () => import('./commands/reports.ts');
+const output = () => import('./output.ts');
 
 // `auditor findings | head`: a reader that stops early is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -43,7 +35,10 @@ const program = new Command('auditor')
   .configureOutput({ outputError: (str, write) => write(str) });
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-const run = <T>(fn: Parameters<typeof withRuntime<T>>[1]) => withRuntime(globals(), fn);
+const run = async <T>(fn: (rt: Runtime) => Promise<T>): Promise<T> => {
+  const { withRuntime } = await import('./runtime.ts');
+  return withRuntime(globals(), fn);
+};
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 const positiveNumber =
   (what: string) =>
@@ -57,7 +52,10 @@ const positiveNumber =
 program
   .command('demo')
   .description('the whole story end to end on generated data (npm start)')
-  .action(() => run(demo));
+  .action(async () => {
+    const { demo } = await import('./commands/demo.ts');
+    await run(demo);
+  });
 
 const agreements = program.command('agreements').description('licensee agreements');
 agreements
@@ -65,6 +63,7 @@ agreements
   .description('validate and store agreements (YAML or JSON; refused whole if any is invalid)')
   .argument('<file>')
   .action(async (file: string) => {
+    const { loadAgreements } = await agreementsCommands();
     const loaded = await run((rt) => loadAgreements(rt, file));
     process.stdout.write(
       `loaded ${loaded.length} agreement(s): ${loaded.map((a) => a.licensee).join(', ')}\n`,
@@ -75,6 +74,7 @@ agreements
   .description('the stored agreements')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
+    const { printAgreements } = await agreementsCommands();
     printAgreements(await run((rt) => rt.control.listAgreements()), opts.json === true);
   });
 
@@ -85,6 +85,7 @@ program
   .description('validate and store the recipients registry (replaces the current one)')
   .argument('<file>')
   .action(async (file: string) => {
+    const { loadRecipients } = await agreementsCommands();
     const registry = await run((rt) => loadRecipients(rt, file));
     process.stdout.write(
       `loaded ${Object.keys(registry).length} recipient categor${Object.keys(registry).length === 1 ? 'y' : 'ies'}: ${Object.keys(registry).join(', ')}\n` +
@@ -104,6 +105,7 @@ program
   )
   .option('--json', 'print JSON')
   .action(async (paths: string[], opts: { prefix?: string; waitSeconds?: number; json?: boolean }) => {
+    const { printUploads, upload } = await import('./commands/upload.ts');
     printUploads(await run((rt) => upload(rt, paths, opts)), opts.json === true);
   });
 
@@ -114,6 +116,8 @@ program
   .requiredOption('--to <date>', 'last day, YYYY-MM-DD')
   .option('--json', 'print JSON')
   .action(async (opts: { from: string; to: string; json?: boolean }) => {
+    const { reprocess } = await import('./commands/reprocess.ts');
+    const { printJson, printTable } = await output();
     const results = await run((rt) => reprocess(rt, opts));
     if (opts.json) return printJson({ reprocessed: results });
     printTable(
@@ -131,6 +135,7 @@ program
   .option('--to <date>', 'last report date')
   .option('--json', 'print JSON')
   .action(async (opts: { date?: string; from?: string; to?: string; json?: boolean }) => {
+    const { printAudit, runAudit } = await reportsCommands();
     printAudit(await run((rt) => runAudit(rt, opts)), opts.json === true);
   });
 
@@ -143,6 +148,7 @@ program
   .option('--to <date>', 'last day, YYYY-MM-DD')
   .option('--json', 'print JSON')
   .action(async (opts: { licensee?: string; app?: string[]; from?: string; to?: string; json?: boolean }) => {
+    const { printUsage, queryUsage } = await import('./commands/usage.ts');
     printUsage(await run((rt) => queryUsage(rt, opts)), opts.json === true);
   });
 
@@ -151,18 +157,25 @@ reports
   .command('list')
   .description('report dates')
   .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => run((rt) => listReports(rt, opts.json === true)));
+  .action(async (opts: { json?: boolean }) => {
+    const { listReports } = await reportsCommands();
+    await run((rt) => listReports(rt, opts.json === true));
+  });
 reports
   .command('show')
   .description('one report (default: the latest); --json prints report.json')
   .option('--date <date>', 'report date')
   .option('--json', 'print report.json')
-  .action((opts: { date?: string; json?: boolean }) => run((rt) => showReport(rt, opts)));
+  .action(async (opts: { date?: string; json?: boolean }) => {
+    const { showReport } = await reportsCommands();
+    await run((rt) => showReport(rt, opts));
+  });
 reports
   .command('verify')
   .description('check every report file against its manifest and the manifests’ hash chain')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
+    const { verifyReports } = await reportsCommands();
     if (!(await run((rt) => verifyReports(rt, opts.json === true))))
       throw new CliError('verification failed');
   });
@@ -177,6 +190,7 @@ program
   .option('--json', 'print JSON')
   .action(
     async (opts: { date?: string; rule?: string; licensee?: string; severity?: string; json?: boolean }) => {
+      const { printFindings, queryFindings } = await reportsCommands();
       printFindings(await run((rt) => queryFindings(rt, opts)), opts.json === true);
     },
   );

@@ -47,8 +47,7 @@ export interface UploadOptions {
   waitSeconds?: number;
 }
 
-/** Default of `auditor upload --wait-seconds`. */
-export const DEFAULT_UPLOAD_WAIT_SECONDS = 600;
+export { DEFAULT_UPLOAD_WAIT_SECONDS } from './defaults.ts';
 
 export interface Runtime {
   usage: UsageStore;
