@@ -108,7 +108,10 @@ async function floor([file = '']: string[]): Promise<FloorResult> {
   return { lines, bytes, seconds: elapsed(started), maxRssMB: maxRssMB() };
 }
 
-/** DuckDB's SQL for the same aggregate as the reader (app × UTC day × endpoint), one thread. */
+/**
+ * DuckDB's SQL for the same aggregate as the reader (app × UTC day × endpoint, app ids checked
+ * against the reader's pattern); run on one thread.
+ */
 export function duckSql(file: string): string {
   return `
 WITH src AS (
@@ -124,7 +127,7 @@ WITH src AS (
 SELECT app_id, day::VARCHAR AS day, endpoint, count(*)::BIGINT AS requests,
   sum(coalesce(records, 0))::BIGINT AS records, sum(bytes)::BIGINT AS bytes,
   count(*) FILTER (WHERE status >= 400)::BIGINT AS errors
-FROM dated WHERE app_id IS NOT NULL AND day IS NOT NULL
+FROM dated WHERE regexp_full_match(app_id, '[A-Za-z0-9._:-]{1,128}') AND day IS NOT NULL
 GROUP BY ALL`;
 }
 
