@@ -31,6 +31,8 @@ export interface Totals {
 
 export interface Timed {
   seconds: number;
+  /** CPU time of the whole process (all its threads: zlib's, DuckDB's) over the same span. */
+  cpuSeconds: number;
   maxRssMB: number;
 }
 
@@ -67,15 +69,26 @@ export function writeRequests(byOp: Record<string, number>): number {
   return Object.entries(byOp).reduce((s, [op, n]) => s + (WRITE_OPS.has(op) ? n : 0), 0);
 }
 
-const elapsed = (started: bigint): number => Number(process.hrtime.bigint() - started) / 1e9;
+/** Wall and CPU time since the call. CPU time hardly depends on what else the machine runs. */
+function stopwatch(): () => { seconds: number; cpuSeconds: number } {
+  const wall = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
+  return () => {
+    const used = process.cpuUsage(cpu);
+    return {
+      seconds: Number(process.hrtime.bigint() - wall) / 1e9,
+      cpuSeconds: (used.user + used.system) / 1e6,
+    };
+  };
+}
 const maxRssMB = (): number => process.resourceUsage().maxRSS / 1024;
 
 async function read([file = '']: string[]): Promise<ReadResult> {
-  const started = process.hrtime.bigint();
+  const stop = stopwatch();
   const outcome = await readLogObject(createReadStream(file, { highWaterMark: HIGH_WATER_MARK }), {
     matcher: compileRegistry(GENERATOR_RECIPIENTS),
   });
-  const seconds = elapsed(started);
+  const time = stop();
   const ok = outcome.status !== 'quarantined';
   return {
     status: outcome.status,
@@ -84,13 +97,13 @@ async function read([file = '']: string[]): Promise<ReadResult> {
     rejected: ok ? outcome.rejected : 0,
     requests: ok ? outcome.usage.reduce((s, u) => s + u.requests, 0) : 0,
     records: ok ? outcome.usage.reduce((s, u) => s + u.records, 0) : 0,
-    seconds,
+    ...time,
     maxRssMB: maxRssMB(),
   };
 }
 
 async function floor([file = '']: string[]): Promise<FloorResult> {
-  const started = process.hrtime.bigint();
+  const stop = stopwatch();
   let lines = 0;
   let bytes = 0;
   let tail = 0; // bytes after the last line break
@@ -105,7 +118,7 @@ async function floor([file = '']: string[]): Promise<FloorResult> {
     tail = from === 0 ? tail + buf.length : buf.length - from;
   }
   if (tail > 0) lines++;
-  return { lines, bytes, seconds: elapsed(started), maxRssMB: maxRssMB() };
+  return { lines, bytes, ...stop(), maxRssMB: maxRssMB() };
 }
 
 /**
@@ -137,9 +150,9 @@ async function duckdb([file = '']: string[]): Promise<DuckResult> {
   const conn = await instance.connect();
   await conn.run('SET threads = 1');
   await conn.run("SET TimeZone = 'UTC'");
-  const started = process.hrtime.bigint();
+  const stop = stopwatch();
   const rows = (await conn.runAndReadAll(duckSql(file))).getRowObjects();
-  const seconds = elapsed(started);
+  const time = stop();
   conn.closeSync();
   return {
     rows: rows.length,
@@ -147,7 +160,7 @@ async function duckdb([file = '']: string[]): Promise<DuckResult> {
     days: new Set(rows.map((r) => r.day)).size,
     requests: rows.reduce((s, r) => s + Number(r.requests), 0),
     records: rows.reduce((s, r) => s + Number(r.records), 0),
-    seconds,
+    ...time,
     maxRssMB: maxRssMB(),
   };
 }
@@ -198,7 +211,7 @@ async function ddbWrites(files: string[]): Promise<DdbWritesResult> {
     const doc = documentClient(stack.dynamo);
     await new ControlStore(doc, stack.env.CONTROL_TABLE as string).putRegistry(GENERATOR_RECIPIENTS);
     const counter = countDynamoRequests();
-    const started = process.hrtime.bigint();
+    const stop = stopwatch();
     for (const [i, file] of files.entries()) {
       await stack.s3.send(
         new PutObjectCommand({
@@ -210,7 +223,7 @@ async function ddbWrites(files: string[]): Promise<DdbWritesResult> {
       );
       await stack.drain(); // one object at a time: its requests are its own
     }
-    const seconds = elapsed(started);
+    const time = stop();
     counter.stop();
     const errors = stack.takeErrors();
     if (errors.length) throw errors[0]?.error;
@@ -225,7 +238,7 @@ async function ddbWrites(files: string[]): Promise<DdbWritesResult> {
       outcomes: [...stack.results.values()].map((r) => r.outcome),
       requests: rows.reduce((s, r) => s + r.requests, 0),
       records: rows.reduce((s, r) => s + r.records, 0),
-      seconds,
+      ...time,
       maxRssMB: maxRssMB(),
     };
   } finally {

@@ -14,7 +14,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DuckResult, type ReadResult, runChild, type Totals, writeRequests } from './children.ts';
+import {
+  type DuckResult,
+  type ReadResult,
+  runChild,
+  type Timed,
+  type Totals,
+  writeRequests,
+} from './children.ts';
 import { buildCli, cliStartMs, cliUsageEmptyMs, e2eUpload, lambdaBundles } from './cli-bundles.ts';
 import { type Generated, generate, repeat, toCsv } from './files.ts';
 
@@ -133,6 +140,11 @@ async function main(): Promise<number> {
     emit('floor_lines_per_s', jsonl.lines / fastest(floorRuns).seconds, 'lines/s');
     const duck = emit('duckdb_1t_lines_per_s', jsonl.lines / fastest(duckRuns).seconds, 'lines/s');
     emit('ingest_vs_duckdb_ratio', core / duck, 'ratio');
+    // The same ratios on CPU time (all threads), steadier than wall time when the machine is shared.
+    const leastCpu = (runs: Timed[]): number => Math.min(...runs.map((r) => r.cpuSeconds));
+    emit('ingest_vs_duckdb_ratio_cpu', leastCpu(duckRuns) / leastCpu(jsonRuns), 'ratio');
+    emit('csv_vs_jsonl_ratio_cpu', leastCpu(jsonRuns) / leastCpu(csvRuns), 'ratio');
+    emit('floor_cpu_share_of_ingest', leastCpu(floorRuns) / leastCpu(jsonRuns), 'ratio');
     emit('peak_rss_mb_2m', Math.max(...jsonRuns.map((r) => r.maxRssMB)), 'MB');
     emit('peak_rss_mb_2m_csv', Math.max(...csvRuns.map((r) => r.maxRssMB)), 'MB');
     await rm(csv.path);
