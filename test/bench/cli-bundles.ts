@@ -21,13 +21,20 @@ export function median(values: number[]): number {
 
 interface Ran {
   ms: number;
+  /** CPU time of the child process (all threads), in ms: steadier than `ms` on a busy machine. */
+  cpuMs: number;
   stdout: string;
 }
 
-/** Runs `node args…` to completion; its wall time in ms. Throws on a non-zero exit. */
+/** Makes the child report its CPU time on stderr as it exits. */
+const CPU_HOOK = `data:text/javascript,${encodeURIComponent(
+  "process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('\\nbench-cpu-us:' + (u.user + u.system) + '\\n'); });",
+)}`;
+
+/** Runs `node args…` to completion; its wall and CPU time in ms. Throws on a non-zero exit. */
 function timeNode(args: string[], env: Record<string, string> = {}): Ran {
   const started = process.hrtime.bigint();
-  const res = spawnSync(process.execPath, args, {
+  const res = spawnSync(process.execPath, ['--import', CPU_HOOK, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
@@ -36,7 +43,9 @@ function timeNode(args: string[], env: Record<string, string> = {}): Ran {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (res.status !== 0)
     throw new Error(`node ${args.join(' ')} exited with ${res.status}: ${res.stderr || res.error}`);
-  return { ms, stdout: res.stdout };
+  const cpu = /bench-cpu-us:(\d+)/.exec(res.stderr);
+  if (!cpu) throw new Error(`node ${args.join(' ')} did not report its CPU time`);
+  return { ms, cpuMs: Number(cpu[1]) / 1000, stdout: res.stdout };
 }
 
 const auditor = (args: string[], env: Record<string, string> = {}): Ran => timeNode([BIN, ...args], env);
@@ -46,31 +55,42 @@ export function buildCli(): void {
   timeNode([join(ROOT, 'scripts', 'build-cli.mjs')]);
 }
 
+export interface Medians {
+  ms: number;
+  cpuMs: number;
+}
+
+const medians = (runs: Ran[]): Medians => ({
+  ms: median(runs.map((r) => r.ms)),
+  cpuMs: median(runs.map((r) => r.cpuMs)),
+});
+
 /** `auditor --help`, a fresh process each time (one unmeasured run first, for the file cache). */
-export function cliStartMs(runs = 7): number {
+export function cliStart(runs = 7): Medians {
   auditor(['--help']);
-  return median(Array.from({ length: runs }, () => auditor(['--help']).ms));
+  return medians(Array.from({ length: runs }, () => auditor(['--help'])));
 }
 
 /** `auditor usage --json` on a local stack with no state yet (a fresh data dir each run). */
-export function cliUsageEmptyMs(tmp: string, runs = 5): number {
-  const times: number[] = [];
+export function cliUsageEmpty(tmp: string, runs = 5): Medians {
+  const times: Ran[] = [];
   for (let i = 0; i < runs; i++) {
     const dataDir = mkdtempSync(join(tmp, 'cli-empty-'));
     try {
       const r = auditor(['usage', '--json', '--data-dir', dataDir]);
       if ((JSON.parse(r.stdout) as { usage: unknown[] }).usage.length !== 0)
         throw new Error('auditor usage on an empty stack printed usage');
-      times.push(r.ms);
+      times.push(r);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }
-  return median(times);
+  return medians(times);
 }
 
 export interface E2eResult {
   seconds: number;
+  cpuSeconds: number;
   uploadSeconds: number;
   requests: number;
   records: number;
@@ -88,6 +108,7 @@ export function e2eUpload(tmp: string, file: string, days: { from: string; to: s
     const rows = (JSON.parse(usage.stdout) as { usage: { requests: number; records: number }[] }).usage;
     return {
       seconds: (up.ms + usage.ms) / 1000,
+      cpuSeconds: (up.cpuMs + usage.cpuMs) / 1000,
       uploadSeconds: up.ms / 1000,
       requests: rows.reduce((s, r) => s + r.requests, 0),
       records: rows.reduce((s, r) => s + r.records, 0),
