@@ -6,8 +6,8 @@
 import { Command, Option } from 'commander';
 import type { CommandContext } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
+import type { GlobalOptions } from './context.ts';
 import { CliError } from './errors.ts';
-import { type GlobalOptions, withRuntime } from './runtime.ts';
 
 // `auditor findings | head`: a reader that stops early is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -29,8 +29,9 @@ const program = new Command('auditor')
   .showHelpAfterError('(add --help for usage)')
   .configureOutput({ outputError: (str, write) => write(str) });
 
+// The runtime (AWS SDK, emulators) loads only when a command runs, so `auditor --help` stays fast.
 const ctx: CommandContext = {
-  run: (fn) => withRuntime(program.opts<GlobalOptions>(), fn),
+  run: async (fn) => (await import('./runtime.ts')).withRuntime(program.opts<GlobalOptions>(), fn),
 };
 for (const command of COMMANDS) command.register(program, ctx);
 
