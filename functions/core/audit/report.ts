@@ -9,9 +9,11 @@
  *  usage.jsonl     one line per licensee, app and usage day of W with a usage row: report_date,
  *                  licensee (null for an app in no agreement), app_id, usage_date, requests,
  *                  records, bytes, errors. Sorted by licensee (null last), app, day.
- *  findings.csv    UTF-8 with BOM, CRLF, RFC 4180 quoting; every cell starting with = + - @ TAB
- *                  or CR gets a leading ' (formula injection). apps as "id=value (share); …",
- *                  evidence as "key#gen; …" (the first 50, then a count).
+ *  findings.csv    UTF-8 with BOM, CRLF, RFC 4180 quoting; every text cell whose first character
+ *                  past whitespace and control characters is = + - @ (or full-width ＝ ＋ － ＠), or
+ *                  that starts with TAB or CR, gets a leading ' (formula injection, see csvCell);
+ *                  numbers stay numbers. apps as "id=value (share); …", evidence as "key#gen; …"
+ *                  (the first 50, then a count).
  *  report.html     see html.ts.
  *  manifest.json   { report_date, files: { name: sha256 } (sorted), previous_manifest_sha256,
  *                  content_sha256 }. content_sha256 hashes everything but the run info (the five
@@ -181,10 +183,21 @@ function usageJsonl(model: ReportModel, usage: readonly AuditUsageRow[]): string
   return lines.join('');
 }
 
-/** One CSV cell: neutralised against formula injection, then quoted per RFC 4180 when needed. */
+/**
+ * A text cell a spreadsheet could take for a formula (OWASP "CSV injection"): its first character
+ * that is not whitespace or a control character (C0, DEL, C1) is = + - @ or a full-width ＝ ＋ － ＠
+ * (U+FF1D, U+FF0B, U+FF0D, U+FF20); or it starts with a tab or a carriage return.
+ */
+const FORMULA_LIKE = /^(?:[\s\u0000-\u001f\u007f-\u009f]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|[\t\r])/;
+
+/**
+ * One CSV cell: a text cell that looks like a formula (FORMULA_LIKE) gets a leading ' (OWASP), then
+ * any cell is quoted per RFC 4180 when needed. A number stays a number (a negative one included):
+ * it is written as is, never prefixed.
+ */
 export function csvCell(value: string | number | null): string {
   let s = value === null ? '' : String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (typeof value === 'string' && FORMULA_LIKE.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -300,10 +313,12 @@ export function verifyReport(
     else if (typeof hash !== 'string' || sha256Hex(body) !== hash)
       problems.push(`${name}: sha256 does not match the manifest`);
   }
-  for (const name of REPORT_FILES)
-    if (!(name in listed)) problems.push(`${name}: not listed in the manifest`);
+  // Own properties only: a file named "constructor", "__proto__" or "toString" is listed only when
+  // the manifest lists it (`name in listed` would find it on Object.prototype).
+  const isListed = (name: string) => Object.hasOwn(listed, name);
+  for (const name of REPORT_FILES) if (!isListed(name)) problems.push(`${name}: not listed in the manifest`);
   for (const name of files.keys()) {
-    if (name !== MANIFEST_FILE && !(name in listed)) problems.push(`${name}: not covered by the manifest`);
+    if (name !== MANIFEST_FILE && !isListed(name)) problems.push(`${name}: not covered by the manifest`);
   }
   const report = files.get('report.json');
   if (report !== undefined) {

@@ -305,6 +305,45 @@ describe('findings.csv', () => {
     expect(csvCell(12)).toBe('12');
   });
 
+  it('neutralises a formula behind leading whitespace or control characters, and full-width signs', () => {
+    for (const lead of [
+      ' ',
+      '  ',
+      '\t',
+      '\r',
+      '\n',
+      '\u0001',
+      '\u001f',
+      '\u007f',
+      '\u0085',
+      '\u00a0',
+      '\u3000',
+      ' \t\r\n ',
+    ])
+      for (const sign of ['=', '+', '-', '@']) {
+        const cell = csvCell(`${lead}${sign}cmd()`);
+        expect(cell.replace(/^"/, ''), JSON.stringify(lead + sign)).toMatch(/^'/);
+      }
+    expect(csvCell(' =1+1')).toBe("' =1+1");
+    expect(csvCell('\n=1+1')).toBe('"\'\n=1+1"');
+    expect(csvCell('\u0000@x')).toBe("'\u0000@x");
+    for (const sign of ['\uFF1D', '\uFF0B', '\uFF0D', '\uFF20']) {
+      expect(csvCell(`${sign}SUM(A1)`)).toBe(`'${sign}SUM(A1)`);
+      expect(csvCell(` ${sign}SUM(A1)`)).toBe(`' ${sign}SUM(A1)`);
+    }
+    // Not formulas: a sign after other text, plain text behind spaces.
+    expect(csvCell('a=b')).toBe('a=b');
+    expect(csvCell('  text')).toBe('  text');
+    expect(csvCell('x -1')).toBe('x -1');
+  });
+
+  it('writes numbers as numbers, negative ones included', () => {
+    expect(csvCell(-5)).toBe('-5');
+    expect(csvCell(-0.25)).toBe('-0.25');
+    expect(csvCell(0)).toBe('0');
+    expect(csvCell('-5')).toBe("'-5");
+  });
+
   it('escapes an endpoint named =cmd() in the file', () => {
     const a = agreement({ endpoints: ['GET /ok'] });
     const usage = [row('a1', '2026-03-01', { endpoints: { '=cmd()|"x",y': { requests: 1 } } })];
@@ -461,6 +500,12 @@ describe('manifest and verifyReport', () => {
     const extra = asMap(second.files);
     extra.set('evil.html', '<h1>hi</h1>');
     expect(verifyReport(extra)).toEqual(['evil.html: not covered by the manifest']);
+
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const sneaky = asMap(second.files);
+      sneaky.set(name, '<h1>hi</h1>');
+      expect(verifyReport(sneaky), name).toEqual([`${name}: not covered by the manifest`]);
+    }
 
     const changedPrevious = `${firstManifest.slice(0, -2)} \n`;
     expect(verifyReport(asMap(second.files), changedPrevious)[0]).toMatch(/^manifest\.json: chain broken/);
