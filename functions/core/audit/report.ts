@@ -185,10 +185,11 @@ function usageJsonl(model: ReportModel, usage: readonly AuditUsageRow[]): string
 
 /**
  * A text cell a spreadsheet could take for a formula (OWASP "CSV injection"): its first character
- * that is not whitespace or a control character (C0, DEL, C1) is = + - @ or a full-width ＝ ＋ － ＠
- * (U+FF1D, U+FF0B, U+FF0D, U+FF20); or it starts with a tab or a carriage return.
+ * that is not whitespace (\s), a control character (\p{Cc}: C0, DEL, C1) or an invisible format
+ * character (\p{Cf}, e.g. U+200B, U+FEFF) is = + - @ or a full-width ＝ ＋ － ＠ (U+FF1D, U+FF0B,
+ * U+FF0D, U+FF20); or it starts with a tab or a carriage return.
  */
-const FORMULA_LIKE = /^(?:[\s\u0000-\u001f\u007f-\u009f]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|[\t\r])/;
+const FORMULA_LIKE = /^(?:[\s\p{Cc}\p{Cf}]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|[\t\r])/u;
 
 /**
  * One CSV cell: a text cell that looks like a formula (FORMULA_LIKE) gets a leading ' (OWASP), then

@@ -307,6 +307,8 @@ describe('findings.csv', () => {
 
   it('neutralises a formula behind leading whitespace or control characters, and full-width signs', () => {
     for (const lead of [
+      '\u200b',
+      '\ufeff',
       ' ',
       '  ',
       '\t',
