@@ -13,7 +13,7 @@
  *                  past whitespace and control characters is = + - @ (or full-width ＝ ＋ － ＠), or
  *                  that starts with TAB or CR, gets a leading ' (formula injection, see csvCell);
  *                  numbers stay numbers. apps as "id=value (share); …", evidence as "key#gen; …"
- *                  (the first 50, then a count).
+ *                  (the bounded evidence, then "(+N more of M)" when truncated).
  *  report.html     see html.ts.
  *  manifest.json   { report_date, files: { name: sha256 } (sorted), previous_manifest_sha256,
  *                  content_sha256 }. content_sha256 hashes everything but the run info (the five
@@ -32,6 +32,8 @@ import {
   type DataQualityObject,
   type DataQualityTotals,
   FINDING_FIELDS,
+  type FindingEvidence,
+  type SourceContribution,
 } from './types.ts';
 import { compareSources, windowUsage } from './window.ts';
 
@@ -105,8 +107,26 @@ export function canonicalFinding(f: Finding): Finding {
   return {
     ...inFieldOrder(f),
     apps: f.apps.map((a) => ({ app_id: a.app_id, value: a.value, share: a.share })),
-    evidence: { sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })) },
+    evidence: {
+      sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })),
+      source_count: f.evidence.source_count,
+      truncated: f.evidence.truncated,
+    },
   };
+}
+
+/** Where a finding's full source list goes in its report folder (not written by renderReport). */
+export function evidenceFileName(findingId: string): string {
+  return `evidence/${findingId}.jsonl`;
+}
+
+/**
+ * The lines of evidence/FINDING_ID.jsonl, one by one: each source of a finding's full list
+ * (auditWithEvidence, in its order: contribution descending, then key, then gen) as
+ * {"key","gen","contribution"} and a newline. A generator, so a caller can stream a long list.
+ */
+export function* evidenceJsonl(sources: Iterable<SourceContribution>): Generator<string> {
+  for (const s of sources) yield `${stableJson({ key: s.key, gen: s.gen, contribution: s.contribution })}\n`;
 }
 
 function dataQualityJson(dq: DataQuality) {
@@ -202,12 +222,11 @@ export function csvCell(value: string | number | null): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** At most CSV_EVIDENCE_MAX sources in a cell (spreadsheets cap cells at 32,767 characters). */
-const CSV_EVIDENCE_MAX = 50;
-
-function evidenceCell(sources: readonly SourceRef[]): string {
-  const shown = sources.slice(0, CSV_EVIDENCE_MAX).map((s) => `${s.key}#${s.gen}`);
-  if (sources.length > shown.length) shown.push(`(+${sources.length - shown.length} more in findings.jsonl)`);
+/** The evidence cell: "key#gen; …" for the sources listed, then "(+N more of M)" when truncated. */
+function evidenceCell(e: FindingEvidence): string {
+  const shown = e.sources.map((s) => `${s.key}#${s.gen}`);
+  if (e.source_count > shown.length)
+    shown.push(`(+${e.source_count - shown.length} more of ${e.source_count})`);
   return shown.join('; ');
 }
 
@@ -218,7 +237,7 @@ function findingsCsv(findings: readonly Finding[]): string {
       ...f,
       amount_owed: f.amount_owed === null ? null : f.amount_owed.toFixed(2),
       apps: f.apps.map((a) => `${a.app_id}=${a.value} (${a.share})`).join('; '),
-      evidence: evidenceCell(f.evidence.sources),
+      evidence: evidenceCell(f.evidence),
     };
     rows.push(FINDING_FIELDS.map((c) => csvCell(cells[c])).join(','));
   }

@@ -362,18 +362,21 @@ describe('findings.csv', () => {
 });
 
 describe('findings.csv evidence', () => {
-  it('lists at most 50 sources in a cell and counts the rest', () => {
+  it('lists the bounded evidence (20 sources) in a cell and counts the rest', () => {
     const usage = Array.from({ length: 60 }, (_, i) =>
       row('zz', '2026-03-01', { sources: [{ key: `logs/${String(i).padStart(2, '0')}.jsonl`, gen: 'g' }] }),
     );
     const findings = audit({ reportDate: '2026-03-01', agreements: [], usage });
-    expect(findings[0]?.evidence.sources).toHaveLength(60);
+    expect(findings[0]?.evidence.sources).toHaveLength(20);
+    expect(findings[0]?.evidence).toMatchObject({ source_count: 60, truncated: true });
     const csv =
       asMap(
         renderReport({ ...input(), reportDate: '2026-03-01', agreements: [], usage, findings }).files,
       ).get('findings.csv') ?? '';
-    expect(csv).toContain('logs/49.jsonl#g; (+10 more in findings.jsonl)');
-    expect(csv).not.toContain('logs/50.jsonl');
+    // Every source contributes one request: the tie goes to key order, logs/00 … logs/19.
+    expect(csv).toContain('logs/00.jsonl#g; logs/01.jsonl#g;');
+    expect(csv).toContain('logs/19.jsonl#g; (+40 more of 60)');
+    expect(csv).not.toContain('logs/20.jsonl');
   });
 });
 
