@@ -152,6 +152,8 @@ describe('renderReport', () => {
       'outside_term',
       'prohibited_recipient',
       'quota_exceeded',
+      'quota_forecast',
+      'quota_threshold',
       'unauthorized_endpoint',
       'undeclared_use_case',
       'unknown_app',
