@@ -454,6 +454,44 @@ describe('report.html', () => {
   });
 });
 
+describe('report.html month-end projection', () => {
+  const usage = (last: number) =>
+    Array.from({ length: last }, (_, i) =>
+      row('a1', `2026-04-${String(i + 1).padStart(2, '0')}`, { records: 100 }),
+    );
+  const html = (reportDate: string, n: number) => {
+    const agreements = [agreement({ quotas: { monthly_records: 2_500 } })];
+    const u = usage(n);
+    const findings = audit({ reportDate, agreements, usage: u });
+    return (
+      asMap(renderReport({ ...input(), reportDate, agreements, usage: u, findings }).files).get(
+        'report.html',
+      ) ?? ''
+    );
+  };
+
+  it('draws a dashed segment from D to the projected month end, on an axis of the whole month', () => {
+    // 2026-04-10: 1,000 + 700 / 7 × 20 = 3,000 records projected for 2026-04-30.
+    const page = html('2026-04-10', 10);
+    const chart = page.slice(page.indexOf('<svg class="chart chart-cumulative"'));
+    expect(chart).toContain('<g class="forecast"><line ');
+    expect(chart).toContain(
+      'stroke-dasharray="8 6"><title>projected for 2026-04-30: 3,000 records = 1,000 to date',
+    );
+    expect(page).toContain('<span class="sw sw-forecast"></span>projected to month end');
+    expect(page).toContain('Dashed: the month-end projection, 3,000 records on 2026-04-30');
+    expect(chart.slice(0, chart.indexOf('</svg>'))).toMatch(/>30<\/text>/);
+    // The forecast finding says the same.
+    expect(page).toContain('quota_forecast');
+  });
+
+  it('draws none on the last day of the month', () => {
+    const page = html('2026-04-30', 30);
+    expect(page).not.toContain('class="forecast"');
+    expect(page).not.toContain('projected to month end');
+  });
+});
+
 describe('manifest and verifyReport', () => {
   it('hashes every other file; a clean report verifies, with its chain link', () => {
     const first = renderReport(input());
