@@ -19,9 +19,10 @@
  *   night, with the same period_start while the usage of the days up to C stays the same.
  */
 import { add } from '../../usage-math.ts';
+import type { Agreement } from '../agreements.ts';
 import { projectMonthEnd } from '../forecast.ts';
 import { fmtInt } from '../format.ts';
-import type { AuditRule, FindingDraft, WindowRow } from '../types.ts';
+import type { AuditRule, FindingDraft, RuleContext } from '../types.ts';
 import { appsOf, evidenceOf, monthToDate, perAgreement, span, Tally } from './support.ts';
 
 const SEVERITY = 'low';
@@ -34,30 +35,60 @@ const MONTHLY = [
   ['monthly_requests', 'requests'],
 ] as const;
 
-/** The usage to date of one field: tallied per app, and per day of W in order. */
-function usageToDate(rows: readonly WindowRow[], days: readonly string[], field: 'records' | 'requests') {
-  const t = new Tally();
-  const perDay = new Map<string, number>();
-  for (const r of rows) {
-    t.add(r, r[field]);
-    perDay.set(r.day, add(perDay.get(r.day) ?? 0, r[field]));
+/** One monthly quota of an agreement with its usage to date: tallied per app, and per day of W. */
+interface MonthlyQuota {
+  metric: (typeof MONTHLY)[number][0];
+  field: (typeof MONTHLY)[number][1];
+  limit: number;
+  t: Tally;
+  daily: number[];
+}
+
+/** A rule evaluated per monthly quota of each agreement (those it sets) with its usage to date. */
+function perMonthlyQuota(
+  each: (a: Agreement, q: MonthlyQuota, ctx: RuleContext) => FindingDraft[],
+): (ctx: RuleContext) => FindingDraft[] {
+  return perAgreement((a, rows, ctx) =>
+    MONTHLY.flatMap(([metric, field]) => {
+      const limit = a.quotas[metric];
+      if (limit === undefined) return [];
+      const t = new Tally();
+      const perDay = new Map<string, number>();
+      for (const r of rows) {
+        t.add(r, r[field]);
+        perDay.set(r.day, add(perDay.get(r.day) ?? 0, r[field]));
+      }
+      const daily = ctx.days.map((d) => perDay.get(d) ?? 0);
+      return each(a, { metric, field, limit, t, daily }, ctx);
+    }),
+  );
+}
+
+/** The first day of W on which usage to date is positive and at least `percent`% of `limit`. */
+function crossingDay(
+  days: readonly string[],
+  daily: readonly number[],
+  percent: number,
+  limit: number,
+): { day: string; usedBy: number } | null {
+  let cum = 0;
+  for (const [i, v] of daily.entries()) {
+    cum = add(cum, v);
+    if (cum > 0 && BigInt(cum) * 100n >= BigInt(percent) * BigInt(limit))
+      return { day: days[i] as string, usedBy: cum };
   }
-  return { t, daily: days.map((d) => perDay.get(d) ?? 0) };
+  return null;
 }
 
 export const quotaForecast = {
   name: 'quota_forecast',
   severities: [SEVERITY],
-  evaluate: perAgreement((a, rows, ctx) => {
-    const drafts: FindingDraft[] = [];
-    for (const [metric, field] of MONTHLY) {
-      const limit = a.quotas[metric];
-      if (limit === undefined) continue;
-      const { t, daily } = usageToDate(rows, ctx.days, field);
-      const p = projectMonthEnd(ctx.reportDate, daily);
-      if (p.used > limit || p.projected <= limit) continue;
-      const excess = p.projected - limit;
-      drafts.push({
+  evaluate: perMonthlyQuota((a, { metric, field, limit, t, daily }, ctx) => {
+    const p = projectMonthEnd(ctx.reportDate, daily);
+    if (p.used > limit || p.projected <= limit) return [];
+    const excess = p.projected - limit;
+    return [
+      {
         ...monthToDate(ctx, {
           licensee: a.licensee,
           severity: SEVERITY,
@@ -74,34 +105,20 @@ export const quotaForecast = {
           evidence: evidenceOf(t.rows, (x) => x[field]),
         }),
         period_end: p.monthEnd,
-      });
-    }
-    return drafts;
+      },
+    ];
   }),
 } as const satisfies AuditRule;
 
 export const quotaThreshold = {
   name: 'quota_threshold',
   severities: [SEVERITY],
-  evaluate: perAgreement((a, rows, ctx) => {
-    const drafts: FindingDraft[] = [];
-    for (const [metric, field] of MONTHLY) {
-      const limit = a.quotas[metric];
-      if (limit === undefined) continue;
-      const { t, daily } = usageToDate(rows, ctx.days, field);
-      for (const percent of QUOTA_THRESHOLDS) {
-        // The crossing day: the first day of W with used × 100 ≥ percent × quota (used > 0).
-        let cum = 0;
-        let day: string | undefined;
-        for (const [i, v] of daily.entries()) {
-          cum = add(cum, v);
-          if (cum > 0 && BigInt(cum) * 100n >= BigInt(percent) * BigInt(limit)) {
-            day = ctx.days[i];
-            break;
-          }
-        }
-        if (day === undefined) continue;
-        drafts.push({
+  evaluate: perMonthlyQuota((a, { metric, field, limit, t, daily }, ctx) =>
+    QUOTA_THRESHOLDS.flatMap((percent) => {
+      const crossed = crossingDay(ctx.days, daily, percent, limit);
+      if (crossed === null) return [];
+      return [
+        {
           ...monthToDate(ctx, {
             licensee: a.licensee,
             severity: SEVERITY,
@@ -110,13 +127,12 @@ export const quotaThreshold = {
             observed: t.total,
             limit,
             apps: appsOf(t),
-            detail: `${field} to date (${span(ctx.window.start, ctx.reportDate)}): ${fmtInt(t.total)}, at least ${percent}% of the ${metric.replace('_', ' ')} quota ${fmtInt(limit)}; crossed on ${day} (${fmtInt(cum)} by then)`,
+            detail: `${field} to date (${span(ctx.window.start, ctx.reportDate)}): ${fmtInt(t.total)}, at least ${percent}% of the ${metric.replace('_', ' ')} quota ${fmtInt(limit)}; crossed on ${crossed.day} (${fmtInt(crossed.usedBy)} by then)`,
             evidence: evidenceOf(t.rows, (x) => x[field]),
           }),
-          period_start: day,
-        });
-      }
-    }
-    return drafts;
-  }),
+          period_start: crossed.day,
+        },
+      ];
+    }),
+  ),
 } as const satisfies AuditRule;
