@@ -1,7 +1,8 @@
 /**
  * The types shared by the audit modules (rules, report model, report files, report.html), in a
  * module of their own so that no two audit modules need to import each other. Besides types it
- * holds only two constant lists: the severity scale and the fields of a finding line.
+ * holds only two constant lists (the severity scale and the fields of a finding line) and the bound
+ * on a finding's evidence (EVIDENCE_MAX_SOURCES).
  *
  * The union of rule names is not written here: the rule registry (rules/registry.ts) derives it,
  * so a finding here is generic in its rule name (FindingOf) and findings.ts names the real one.
