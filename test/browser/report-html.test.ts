@@ -112,6 +112,26 @@ describe('report.html in Chromium', () => {
     }
   });
 
+  it('draws the month-end projection on the monthly chart as a dashed segment, over the whole month', async () => {
+    const chart = page.locator('section.licensee[data-licensee="acme"] svg.chart-cumulative');
+    const segment = chart.locator('g.forecast line');
+    expect(await segment.count()).toBe(1);
+    await expect(segment.getAttribute('stroke-dasharray')).resolves.toBe('8 6');
+    // 8,600 records to date + (3,290 + 630) / 7 per day over the last 7 days × 10 days left = 14,200.
+    await expect(segment.locator('title').textContent()).resolves.toContain(
+      'projected for 2026-11-30: 14,200 records',
+    );
+    // It runs rightwards and upwards from D's point; the axis labels every day of November.
+    const [x1, y1, x2, y2] = await Promise.all(['x1', 'y1', 'x2', 'y2'].map((k) => segment.getAttribute(k)));
+    expect(Number(x2)).toBeGreaterThan(Number(x1));
+    expect(Number(y2)).toBeLessThan(Number(y1));
+    const box = await segment.boundingBox();
+    expect(box?.width).toBeGreaterThan(100);
+    expect(await chart.locator('text', { hasText: /^30$/ }).count()).toBe(1);
+    const figure = await page.locator('section.licensee[data-licensee="acme"] figure').nth(1).textContent();
+    expect(figure).toContain('projected to month end');
+  });
+
   it('shows a licensee name holding markup as text, and runs none of it', async () => {
     const section = await page.locator('section.licensee[data-licensee="acme"]').textContent();
     expect(section).toContain('<script>window.__pwned = 1</script><b>Evil & Co</b>');

@@ -151,6 +151,31 @@ describe('nightly audit end to end', () => {
       limit: monthlyLimit,
       excess: nwRecords - monthlyLimit,
     });
+    // The extensions: northwind is over its monthly quota, so no forecast for it, and it crossed
+    // 80% and 100% of the quota on the first days its running total reached them.
+    expect(
+      findings.filter(
+        (f) => f.licensee === 'northwind' && f.rule === 'quota_forecast' && f.metric === 'monthly_records',
+      ),
+    ).toEqual([]);
+    const crossing = (percent: number) => {
+      let total = 0;
+      return DAYS.find((d) => {
+        total += sumBy(
+          expected,
+          (r) => NORTHWIND.includes(r.app) && r.day === d,
+          (r) => r.records,
+        );
+        return total * 100 >= percent * monthlyLimit;
+      });
+    };
+    const thresholds = findings.filter(
+      (f) => f.licensee === 'northwind' && f.rule === 'quota_threshold' && f.metric === 'monthly_records',
+    );
+    expect(thresholds.map((f) => [f.subject, f.period_start, f.period_end, f.observed])).toEqual([
+      ['100%', crossing(100), '2026-11-27', nwRecords],
+      ['80%', crossing(80), '2026-11-27', nwRecords],
+    ]);
     const dailyLimit = quotas.daily_records as number;
     const overDays = DAYS.map(
       (d) =>

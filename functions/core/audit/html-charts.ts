@@ -1,11 +1,13 @@
 /**
  * The two charts of each licensee in report.html, as inline SVG: daily records per app as stacked
  * bars per day against the daily-quota line, and month-to-date cumulative records against the
- * monthly-quota line; axis titles, gridlines with labels, a legend, and a native tooltip (<title>)
+ * monthly-quota line over the whole month, with a dashed segment from D's cumulative value to the
+ * month-end projection of forecast.ts (when days of the month remain after D); axis titles, gridlines with labels, a legend, and a native tooltip (<title>)
  * on every bar and point. Deterministic: coordinates at a fixed precision, numbers formatted by hand.
  */
 import { compareStrings } from '../support.ts';
-import { fmtInt } from './format.ts';
+import { projectMonthEnd } from './forecast.ts';
+import { daysFrom, fmtInt } from './format.ts';
 import { esc } from './html-escape.ts';
 import type { LicenseeSummary } from './model.ts';
 
@@ -174,8 +176,19 @@ export function cumulativeChart(l: LicenseeSummary, days: readonly string[]): st
     total += d.records;
     cum.push(total);
   }
-  const a = axis(Math.max(total, limit ?? 0));
-  const band = PW / Math.max(days.length, 1);
+  // The x axis spans the whole month; the projection runs from D to its last day.
+  const reportDate = days[days.length - 1] ?? '';
+  const forecast =
+    days.length > 0
+      ? projectMonthEnd(
+          reportDate,
+          l.days.map((d) => d.records),
+        )
+      : null;
+  const projected = forecast && forecast.remaining > 0 ? forecast : null;
+  const monthDays = forecast && days[0] ? daysFrom(days[0], forecast.monthEnd) : days;
+  const a = axis(Math.max(total, limit ?? 0, projected?.projected ?? 0));
+  const band = PW / Math.max(monthDays.length, 1);
   const pts = cum.map((v, i) => ({ x: ML + band * (i + 0.5), y: a.y(v), v, day: l.days[i]?.date ?? '' }));
   const over = new Set(limit === null ? [] : pts.filter((p) => p.v > limit).map((p) => p.day));
   const line = pts.map((p) => `${num(p.x)},${num(p.y)}`).join(' ');
@@ -191,20 +204,37 @@ export function cumulativeChart(l: LicenseeSummary, days: readonly string[]): st
         `<circle cx="${num(p.x)}" cy="${num(p.y)}" r="4" fill="${over.has(p.day) ? '#b91c1c' : '#1f4e79'}"><title>${esc(p.day)}: ${fmtInt(p.v)} records month to date</title></circle>`,
     )
     .join('');
+  let projection = '';
+  let projectionNote = '';
+  if (projected && last) {
+    const x = num(ML + band * (monthDays.length - 0.5));
+    const y = num(a.y(projected.projected));
+    const how = `${fmtInt(projected.used)} to date + ${fmtInt(projected.averagedSum)} / ${projected.averagedDays} per day (the last ${projected.averagedDays} day(s)) × ${projected.remaining} remaining day(s)`;
+    const title = `projected for ${projected.monthEnd}: ${fmtInt(projected.projected)} records = ${how}`;
+    projection =
+      `<g class="forecast"><line x1="${num(last.x)}" y1="${num(last.y)}" x2="${x}" y2="${y}" stroke="#1f4e79" stroke-width="3" stroke-dasharray="8 6"><title>${esc(title)}</title></line>` +
+      `<circle cx="${x}" cy="${y}" r="4" fill="#fff" stroke="#1f4e79" stroke-width="2"><title>${esc(title)}</title></circle></g>`;
+    projectionNote = `Dashed: the month-end projection, ${fmtInt(projected.projected)} records on ${projected.monthEnd} (${how}).`;
+  }
   const label = `Month-to-date records, ${l.licensee}`;
   const svg =
     `<svg class="chart chart-cumulative" viewBox="0 0 ${CW} ${CH}" role="img" aria-label="${esc(label)}">` +
     `<title>${esc(label)}</title>` +
-    frame(a, days, 'Records, month to date', over) +
+    frame(a, monthDays, 'Records, month to date', over) +
     area +
     (pts.length > 1 ? `<polyline points="${line}" fill="none" stroke="#1f4e79" stroke-width="3"/>` : '') +
     dots +
+    projection +
     (limit !== null ? quotaLine(a, limit, 'monthly quota') : '') +
     '</svg>';
   const legend =
     '<ul class="legend"><li><span class="sw sw-line"></span>records, month to date</li>' +
+    (projection ? '<li><span class="sw sw-forecast"></span>projected to month end</li>' : '') +
     (limit !== null ? '<li><span class="sw sw-quota"></span>monthly quota</li>' : '') +
     '</ul>';
-  const note = limit === null ? '<p class="note">The agreement sets no monthly records quota.</p>' : '';
+  const notes = [limit === null ? 'The agreement sets no monthly records quota.' : '', projectionNote].filter(
+    Boolean,
+  );
+  const note = notes.length ? `<p class="note">${esc(notes.join(' '))}</p>` : '';
   return `<figure><figcaption>Month-to-date records against the monthly quota</figcaption>${svg}${legend}${note}</figure>`;
 }

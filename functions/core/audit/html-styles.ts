@@ -32,6 +32,7 @@ svg.chart{width:100%;height:auto;display:block;background:#fff}
 .sw{display:inline-block;width:12px;height:12px;border-radius:2px}
 .sw-quota{height:0;width:22px;border-top:2px dashed #111;border-radius:0}
 .sw-line{height:0;width:22px;border-top:3px solid #1f4e79;border-radius:0}
+.sw-forecast{height:0;width:22px;border-top:3px dashed #1f4e79;border-radius:0}
 .note{color:#5c6475;font-size:13px}
 .over{color:#b91c1c;font-weight:600}
 #findings{table-layout:fixed;font-size:12.5px}

@@ -9,9 +9,11 @@
  *  usage.jsonl     one line per licensee, app and usage day of W with a usage row: report_date,
  *                  licensee (null for an app in no agreement), app_id, usage_date, requests,
  *                  records, bytes, errors. Sorted by licensee (null last), app, day.
- *  findings.csv    UTF-8 with BOM, CRLF, RFC 4180 quoting; every cell starting with = + - @ TAB
- *                  or CR gets a leading ' (formula injection). apps as "id=value (share); …",
- *                  evidence as "key#gen; …" (the first 50, then a count).
+ *  findings.csv    UTF-8 with BOM, CRLF, RFC 4180 quoting; every text cell whose first character
+ *                  past whitespace and control characters is = + - @ (or full-width ＝ ＋ － ＠), or
+ *                  that starts with TAB or CR, gets a leading ' (formula injection, see csvCell);
+ *                  numbers stay numbers. apps as "id=value (share); …", evidence as "key#gen; …"
+ *                  (the bounded evidence, then "(+N more of M)" when truncated).
  *  report.html     see html.ts.
  *  manifest.json   { report_date, files: { name: sha256 } (sorted), previous_manifest_sha256,
  *                  content_sha256 }. content_sha256 hashes everything but the run info (the five
@@ -30,6 +32,8 @@ import {
   type DataQualityObject,
   type DataQualityTotals,
   FINDING_FIELDS,
+  type FindingEvidence,
+  type SourceContribution,
 } from './types.ts';
 import { compareSources, windowUsage } from './window.ts';
 
@@ -103,8 +107,26 @@ export function canonicalFinding(f: Finding): Finding {
   return {
     ...inFieldOrder(f),
     apps: f.apps.map((a) => ({ app_id: a.app_id, value: a.value, share: a.share })),
-    evidence: { sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })) },
+    evidence: {
+      sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })),
+      source_count: f.evidence.source_count,
+      truncated: f.evidence.truncated,
+    },
   };
+}
+
+/** Where a finding's full source list goes in its report folder (not written by renderReport). */
+export function evidenceFileName(findingId: string): string {
+  return `evidence/${findingId}.jsonl`;
+}
+
+/**
+ * The lines of evidence/FINDING_ID.jsonl, one by one: each source of a finding's full list
+ * (auditWithEvidence, in its order: contribution descending, then key, then gen) as
+ * {"key","gen","contribution"} and a newline. A generator, so a caller can stream a long list.
+ */
+export function* evidenceJsonl(sources: Iterable<SourceContribution>): Generator<string> {
+  for (const s of sources) yield `${stableJson({ key: s.key, gen: s.gen, contribution: s.contribution })}\n`;
 }
 
 function dataQualityJson(dq: DataQuality) {
@@ -181,19 +203,30 @@ function usageJsonl(model: ReportModel, usage: readonly AuditUsageRow[]): string
   return lines.join('');
 }
 
-/** One CSV cell: neutralised against formula injection, then quoted per RFC 4180 when needed. */
+/**
+ * A text cell a spreadsheet could take for a formula (OWASP "CSV injection"): its first character
+ * that is not whitespace (\s), a control character (\p{Cc}: C0, DEL, C1) or an invisible format
+ * character (\p{Cf}, e.g. U+200B, U+FEFF) is = + - @ or a full-width ＝ ＋ － ＠ (U+FF1D, U+FF0B,
+ * U+FF0D, U+FF20); or it starts with a tab or a carriage return.
+ */
+const FORMULA_LIKE = /^(?:[\s\p{Cc}\p{Cf}]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|[\t\r])/u;
+
+/**
+ * One CSV cell: a text cell that looks like a formula (FORMULA_LIKE) gets a leading ' (OWASP), then
+ * any cell is quoted per RFC 4180 when needed. A number stays a number (a negative one included):
+ * it is written as is, never prefixed.
+ */
 export function csvCell(value: string | number | null): string {
   let s = value === null ? '' : String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (typeof value === 'string' && FORMULA_LIKE.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** At most CSV_EVIDENCE_MAX sources in a cell (spreadsheets cap cells at 32,767 characters). */
-const CSV_EVIDENCE_MAX = 50;
-
-function evidenceCell(sources: readonly SourceRef[]): string {
-  const shown = sources.slice(0, CSV_EVIDENCE_MAX).map((s) => `${s.key}#${s.gen}`);
-  if (sources.length > shown.length) shown.push(`(+${sources.length - shown.length} more in findings.jsonl)`);
+/** The evidence cell: "key#gen; …" for the sources listed, then "(+N more of M)" when truncated. */
+function evidenceCell(e: FindingEvidence): string {
+  const shown = e.sources.map((s) => `${s.key}#${s.gen}`);
+  if (e.source_count > shown.length)
+    shown.push(`(+${e.source_count - shown.length} more of ${e.source_count})`);
   return shown.join('; ');
 }
 
@@ -204,7 +237,7 @@ function findingsCsv(findings: readonly Finding[]): string {
       ...f,
       amount_owed: f.amount_owed === null ? null : f.amount_owed.toFixed(2),
       apps: f.apps.map((a) => `${a.app_id}=${a.value} (${a.share})`).join('; '),
-      evidence: evidenceCell(f.evidence.sources),
+      evidence: evidenceCell(f.evidence),
     };
     rows.push(FINDING_FIELDS.map((c) => csvCell(cells[c])).join(','));
   }
@@ -300,10 +333,12 @@ export function verifyReport(
     else if (typeof hash !== 'string' || sha256Hex(body) !== hash)
       problems.push(`${name}: sha256 does not match the manifest`);
   }
-  for (const name of REPORT_FILES)
-    if (!(name in listed)) problems.push(`${name}: not listed in the manifest`);
+  // Own properties only: a file named "constructor", "__proto__" or "toString" is listed only when
+  // the manifest lists it (`name in listed` would find it on Object.prototype).
+  const isListed = (name: string) => Object.hasOwn(listed, name);
+  for (const name of REPORT_FILES) if (!isListed(name)) problems.push(`${name}: not listed in the manifest`);
   for (const name of files.keys()) {
-    if (name !== MANIFEST_FILE && !(name in listed)) problems.push(`${name}: not covered by the manifest`);
+    if (name !== MANIFEST_FILE && !isListed(name)) problems.push(`${name}: not covered by the manifest`);
   }
   const report = files.get('report.json');
   if (report !== undefined) {

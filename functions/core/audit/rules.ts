@@ -12,17 +12,28 @@
  *
  * apps: each app behind the observed number, its value and share (value / observed, rounded half up
  * to 4 decimals), sorted by value descending then app id; apps contributing 0 are left out unless
- * the observed value itself is 0. evidence: the sources (key + gen) of every usage row behind the
- * finding (the rows of its apps and days that contribute), sorted by key then gen, deduplicated.
+ * the observed value itself is 0. evidence: the sources (key + gen) of the usage rows behind the
+ * finding (the rows of its apps and days that contribute), bounded (types.ts FindingEvidence): the
+ * top EVIDENCE_MAX_SOURCES (20) by contribution to the observed value (ties by key, then gen),
+ * listed by key then gen, with source_count (every distinct source) and truncated.
+ * auditWithEvidence gives, besides each finding, its full source list with each contribution.
  *
  * finding_id and the order of findings: see findings.ts.
  */
 import { compareStrings } from '../support.ts';
+import type { SourceRef } from '../types.ts';
 import { compareFindings, type Finding, findingId, inFieldOrder, type Rule } from './findings.ts';
 import { RULE_REGISTRY } from './rules/registry.ts';
 import { hasUsage } from './rules/support.ts';
-import type { AuditInput, FindingDraft, RuleContext } from './types.ts';
-import { windowUsage } from './window.ts';
+import {
+  type AuditInput,
+  EVIDENCE_MAX_SOURCES,
+  type FindingDraft,
+  type FindingEvidence,
+  type RuleContext,
+  type SourceContribution,
+} from './types.ts';
+import { compareSources, windowUsage } from './window.ts';
 
 // The audit's API, at the path its callers have always imported it from.
 export { compareFindings, type Finding, findingId, type Rule } from './findings.ts';
@@ -30,10 +41,13 @@ export { RULES } from './rules/registry.ts';
 export {
   type AuditInput,
   type AuditUsageRow,
+  EVIDENCE_MAX_SOURCES,
   type FindingApp,
+  type FindingEvidence,
   type Metric,
   SEVERITIES,
   type Severity,
+  type SourceContribution,
   type WindowUsage,
 } from './types.ts';
 export { compareSources, windowUsage } from './window.ts';
@@ -52,10 +66,24 @@ export function ruleContext(input: AuditInput): RuleContext {
   return { ...wu, reportDate: input.reportDate, month: input.reportDate.slice(0, 7), agreements, covered };
 }
 
+/**
+ * A finding's bounded evidence from its full source list (ordered by contribution descending, then
+ * key, then gen): the first EVIDENCE_MAX_SOURCES of it, listed by key then gen.
+ */
+export function boundEvidence(full: readonly SourceContribution[]): FindingEvidence {
+  const top = full.slice(0, EVIDENCE_MAX_SOURCES).map((s): SourceRef => ({ key: s.key, gen: s.gen }));
+  return {
+    sources: top.sort(compareSources),
+    source_count: full.length,
+    truncated: full.length > top.length,
+  };
+}
+
 /** A rule's draft as a finding of report date D, its fields in FINDING_FIELDS order. */
 function toFinding(reportDate: string, { periodKey, ...d }: FindingDraft & { rule: Rule }): Finding {
   return inFieldOrder({
     ...d,
+    evidence: boundEvidence(d.evidence),
     report_date: reportDate,
     finding_id: findingId({
       licensee: d.licensee,
@@ -67,11 +95,31 @@ function toFinding(reportDate: string, { periodKey, ...d }: FindingDraft & { rul
   });
 }
 
-/** Evaluates every rule of SPEC §4 for report date D (see the module comment for the semantics). */
-export function audit(input: AuditInput): Finding[] {
+/** A finding with the full list of its sources (see auditWithEvidence). */
+export interface FindingWithEvidence {
+  finding: Finding;
+  /**
+   * Every distinct source behind the finding with its contribution to the observed value, ordered
+   * by contribution descending, then key, then gen; finding.evidence is the bounded view of it.
+   */
+  sources: SourceContribution[];
+}
+
+/**
+ * Evaluates every rule for report date D, each finding with its full source list: what a caller
+ * streams into evidence/FINDING_ID.jsonl (report.ts evidenceJsonl). Findings in audit()'s order.
+ */
+export function auditWithEvidence(input: AuditInput): FindingWithEvidence[] {
   const ctx = ruleContext(input);
   const drafts: (FindingDraft & { rule: Rule })[] = [];
   for (const rule of RULE_REGISTRY)
     for (const d of rule.evaluate(ctx)) drafts.push({ ...d, rule: rule.name });
-  return drafts.sort(compareFindings).map((d) => toFinding(input.reportDate, d));
+  return drafts
+    .sort(compareFindings)
+    .map((d) => ({ finding: toFinding(input.reportDate, d), sources: d.evidence }));
+}
+
+/** Evaluates every rule for report date D (see the module comment for the semantics). */
+export function audit(input: AuditInput): Finding[] {
+  return auditWithEvidence(input).map((x) => x.finding);
 }

@@ -1,7 +1,8 @@
 /**
  * The types shared by the audit modules (rules, report model, report files, report.html), in a
  * module of their own so that no two audit modules need to import each other. Besides types it
- * holds only two constant lists: the severity scale and the fields of a finding line.
+ * holds only two constant lists (the severity scale and the fields of a finding line) and the bound
+ * on a finding's evidence (EVIDENCE_MAX_SOURCES).
  *
  * The union of rule names is not written here: the rule registry (rules/registry.ts) derives it,
  * so a finding here is generic in its rule name (FindingOf) and findings.ts names the real one.
@@ -53,7 +54,33 @@ export interface FindingOf<R extends string> {
   currency: string | null;
   apps: FindingApp[];
   detail: string;
-  evidence: { sources: SourceRef[] };
+  evidence: FindingEvidence;
+}
+
+/** A log object behind a finding, with what it contributed to the finding's observed value. */
+export interface SourceContribution extends SourceRef {
+  /**
+   * The sum, over the input rows (parts) that name this source and count for the finding, of
+   * their share of the finding's metric (e.g. their records for a records finding). A row naming
+   * several sources counts whole for each of them.
+   */
+  contribution: number;
+}
+
+/** The most sources a finding's evidence lists (findings.jsonl, report.json, findings.csv). */
+export const EVIDENCE_MAX_SOURCES = 20;
+
+/**
+ * A finding's evidence, bounded: `sources` holds the top EVIDENCE_MAX_SOURCES sources by
+ * contribution to the observed value (ties broken by key, then gen), listed in key then gen
+ * order; `source_count` counts every distinct source behind the finding; `truncated` says
+ * whether some were left out (source_count > sources.length). The full list, with each source's
+ * contribution, comes from auditWithEvidence (rules.ts).
+ */
+export interface FindingEvidence {
+  sources: SourceRef[];
+  source_count: number;
+  truncated: boolean;
 }
 
 /**
@@ -84,8 +111,14 @@ export const FINDING_FIELDS = [
  * What a rule reports: a finding without the parts the audit adds (its rule name, report date and
  * id), plus the period key of its id (the month YYYY-MM, or the day for a daily finding).
  */
-export interface FindingDraft extends Omit<FindingOf<string>, 'report_date' | 'finding_id' | 'rule'> {
+export interface FindingDraft
+  extends Omit<FindingOf<string>, 'report_date' | 'finding_id' | 'rule' | 'evidence'> {
   periodKey: string;
+  /**
+   * Every source behind the finding with its contribution, ordered by contribution descending,
+   * then key, then gen (rules/support.ts evidenceOf); the audit bounds it into FindingEvidence.
+   */
+  evidence: SourceContribution[];
 }
 
 /**

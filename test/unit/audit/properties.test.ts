@@ -61,11 +61,29 @@ describe('audit properties', () => {
         const reportDate = `2026-03-${String(d).padStart(2, '0')}`;
         const fs = audit({ reportDate, agreements, usage });
         for (const f of fs) {
-          expect(f.apps.reduce((s, a) => s + a.value, 0)).toBe(f.observed);
+          expect(RULE_SEVERITIES[f.rule]).toContain(f.severity);
           expect(f.period_start <= f.period_end).toBe(true);
+          const appsSum = f.apps.reduce((s, a) => s + a.value, 0);
+          if (f.rule === 'quota_forecast') {
+            // A projection over the whole month, above the quota, from usage to date within it.
+            expect([f.period_start, f.period_end]).toEqual(['2026-03-01', '2026-03-31']);
+            expect(f.observed).toBeGreaterThan(f.limit as number);
+            expect(appsSum).toBeLessThanOrEqual(f.limit as number);
+            expect(appsSum).toBeLessThanOrEqual(f.observed);
+            continue;
+          }
+          if (f.rule === 'quota_threshold') {
+            // Usage to date at least 80% (or 100%) of the quota, since the crossing day.
+            expect(appsSum).toBe(f.observed);
+            expect(f.period_end).toBe(reportDate);
+            const percent = f.subject === '80%' ? 80 : 100;
+            expect(f.subject).toBe(`${percent}%`);
+            expect(f.observed * 100).toBeGreaterThanOrEqual(percent * (f.limit as number));
+            continue;
+          }
+          expect(appsSum).toBe(f.observed);
           expect(f.period_end <= reportDate && f.period_start >= '2026-03-01').toBe(true);
           if (f.limit !== null) expect(f.observed).toBeGreaterThan(f.limit);
-          expect(RULE_SEVERITIES[f.rule]).toContain(f.severity);
         }
         expect(new Set(fs.map((f) => f.finding_id)).size).toBe(fs.length);
         const shuffled = [...usage].reverse();

@@ -152,6 +152,8 @@ describe('renderReport', () => {
       'outside_term',
       'prohibited_recipient',
       'quota_exceeded',
+      'quota_forecast',
+      'quota_threshold',
       'unauthorized_endpoint',
       'undeclared_use_case',
       'unknown_app',
@@ -305,6 +307,47 @@ describe('findings.csv', () => {
     expect(csvCell(12)).toBe('12');
   });
 
+  it('neutralises a formula behind leading whitespace or control characters, and full-width signs', () => {
+    for (const lead of [
+      '\u200b',
+      '\ufeff',
+      ' ',
+      '  ',
+      '\t',
+      '\r',
+      '\n',
+      '\u0001',
+      '\u001f',
+      '\u007f',
+      '\u0085',
+      '\u00a0',
+      '\u3000',
+      ' \t\r\n ',
+    ])
+      for (const sign of ['=', '+', '-', '@']) {
+        const cell = csvCell(`${lead}${sign}cmd()`);
+        expect(cell.replace(/^"/, ''), JSON.stringify(lead + sign)).toMatch(/^'/);
+      }
+    expect(csvCell(' =1+1')).toBe("' =1+1");
+    expect(csvCell('\n=1+1')).toBe('"\'\n=1+1"');
+    expect(csvCell('\u0000@x')).toBe("'\u0000@x");
+    for (const sign of ['\uFF1D', '\uFF0B', '\uFF0D', '\uFF20']) {
+      expect(csvCell(`${sign}SUM(A1)`)).toBe(`'${sign}SUM(A1)`);
+      expect(csvCell(` ${sign}SUM(A1)`)).toBe(`' ${sign}SUM(A1)`);
+    }
+    // Not formulas: a sign after other text, plain text behind spaces.
+    expect(csvCell('a=b')).toBe('a=b');
+    expect(csvCell('  text')).toBe('  text');
+    expect(csvCell('x -1')).toBe('x -1');
+  });
+
+  it('writes numbers as numbers, negative ones included', () => {
+    expect(csvCell(-5)).toBe('-5');
+    expect(csvCell(-0.25)).toBe('-0.25');
+    expect(csvCell(0)).toBe('0');
+    expect(csvCell('-5')).toBe("'-5");
+  });
+
   it('escapes an endpoint named =cmd() in the file', () => {
     const a = agreement({ endpoints: ['GET /ok'] });
     const usage = [row('a1', '2026-03-01', { endpoints: { '=cmd()|"x",y': { requests: 1 } } })];
@@ -321,18 +364,21 @@ describe('findings.csv', () => {
 });
 
 describe('findings.csv evidence', () => {
-  it('lists at most 50 sources in a cell and counts the rest', () => {
+  it('lists the bounded evidence (20 sources) in a cell and counts the rest', () => {
     const usage = Array.from({ length: 60 }, (_, i) =>
       row('zz', '2026-03-01', { sources: [{ key: `logs/${String(i).padStart(2, '0')}.jsonl`, gen: 'g' }] }),
     );
     const findings = audit({ reportDate: '2026-03-01', agreements: [], usage });
-    expect(findings[0]?.evidence.sources).toHaveLength(60);
+    expect(findings[0]?.evidence.sources).toHaveLength(20);
+    expect(findings[0]?.evidence).toMatchObject({ source_count: 60, truncated: true });
     const csv =
       asMap(
         renderReport({ ...input(), reportDate: '2026-03-01', agreements: [], usage, findings }).files,
       ).get('findings.csv') ?? '';
-    expect(csv).toContain('logs/49.jsonl#g; (+10 more in findings.jsonl)');
-    expect(csv).not.toContain('logs/50.jsonl');
+    // Every source contributes one request: the tie goes to key order, logs/00 … logs/19.
+    expect(csv).toContain('logs/00.jsonl#g; logs/01.jsonl#g;');
+    expect(csv).toContain('logs/19.jsonl#g; (+40 more of 60)');
+    expect(csv).not.toContain('logs/20.jsonl');
   });
 });
 
@@ -408,6 +454,44 @@ describe('report.html', () => {
   });
 });
 
+describe('report.html month-end projection', () => {
+  const usage = (last: number) =>
+    Array.from({ length: last }, (_, i) =>
+      row('a1', `2026-04-${String(i + 1).padStart(2, '0')}`, { records: 100 }),
+    );
+  const html = (reportDate: string, n: number) => {
+    const agreements = [agreement({ quotas: { monthly_records: 2_500 } })];
+    const u = usage(n);
+    const findings = audit({ reportDate, agreements, usage: u });
+    return (
+      asMap(renderReport({ ...input(), reportDate, agreements, usage: u, findings }).files).get(
+        'report.html',
+      ) ?? ''
+    );
+  };
+
+  it('draws a dashed segment from D to the projected month end, on an axis of the whole month', () => {
+    // 2026-04-10: 1,000 + 700 / 7 × 20 = 3,000 records projected for 2026-04-30.
+    const page = html('2026-04-10', 10);
+    const chart = page.slice(page.indexOf('<svg class="chart chart-cumulative"'));
+    expect(chart).toContain('<g class="forecast"><line ');
+    expect(chart).toContain(
+      'stroke-dasharray="8 6"><title>projected for 2026-04-30: 3,000 records = 1,000 to date',
+    );
+    expect(page).toContain('<span class="sw sw-forecast"></span>projected to month end');
+    expect(page).toContain('Dashed: the month-end projection, 3,000 records on 2026-04-30');
+    expect(chart.slice(0, chart.indexOf('</svg>'))).toMatch(/>30<\/text>/);
+    // The forecast finding says the same.
+    expect(page).toContain('quota_forecast');
+  });
+
+  it('draws none on the last day of the month', () => {
+    const page = html('2026-04-30', 30);
+    expect(page).not.toContain('class="forecast"');
+    expect(page).not.toContain('projected to month end');
+  });
+});
+
 describe('manifest and verifyReport', () => {
   it('hashes every other file; a clean report verifies, with its chain link', () => {
     const first = renderReport(input());
@@ -461,6 +545,12 @@ describe('manifest and verifyReport', () => {
     const extra = asMap(second.files);
     extra.set('evil.html', '<h1>hi</h1>');
     expect(verifyReport(extra)).toEqual(['evil.html: not covered by the manifest']);
+
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const sneaky = asMap(second.files);
+      sneaky.set(name, '<h1>hi</h1>');
+      expect(verifyReport(sneaky), name).toEqual([`${name}: not covered by the manifest`]);
+    }
 
     const changedPrevious = `${firstManifest.slice(0, -2)} \n`;
     expect(verifyReport(asMap(second.files), changedPrevious)[0]).toMatch(/^manifest\.json: chain broken/);

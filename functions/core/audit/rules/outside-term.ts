@@ -38,7 +38,11 @@ export const outsideTerm = {
         currency: null,
         apps: appsOf(t),
         detail: `usage outside the term ${a.term.start}..${a.term.end} on ${usedDays.length} day(s) (${dayList(usedDays)}): ${fmtInt(t.total)} records`,
-        evidence: evidenceOf(t.rows, (p) => (t.total > 0 ? p.records > 0 : hasUsage(p))),
+        evidence: evidenceOf(
+          t.rows,
+          (p) => p.records,
+          (p) => (t.total > 0 ? p.records > 0 : hasUsage(p)),
+        ),
         periodKey: month,
       },
     ];

@@ -3,15 +3,38 @@
  * attributed to it, minus those of approved organisations (one finding per category).
  *
  * metric requests, subject the category, period W, observed the requests counted (the records
- * alongside are in the detail).
+ * alongside are in the detail). Excused requests (those of approved organisations) are never
+ * evidence: the evidence names only the log objects with requests in the category that are not
+ * excused, each with that number of requests as its contribution.
  */
 import { compareStrings, ownValue } from '../../support.ts';
+import type { DayUsage } from '../../types.ts';
 import { add } from '../../usage-math.ts';
 import { fmtInt } from '../format.ts';
 import type { AuditRule, FindingDraft } from '../types.ts';
 import { appsOf, evidenceOf, monthToDate, perAgreement, Tally } from './support.ts';
 
 const SEVERITY = 'critical';
+
+/** The requests and records of a row in a category that approved organisations do not excuse. */
+function notExcused(
+  r: DayUsage,
+  cat: string,
+  approved: ReadonlySet<string>,
+): { requests: number; records: number; excused: number } | null {
+  const c = ownValue(r.categories, cat);
+  if (!c) return null;
+  let requests = c.requests;
+  let records = c.records;
+  let excused = 0;
+  for (const [org, oc] of Object.entries(c.orgs)) {
+    if (!approved.has(org)) continue;
+    requests -= oc.requests;
+    records -= oc.records;
+    excused = add(excused, oc.requests);
+  }
+  return { requests: Math.max(0, requests), records: Math.max(0, records), excused };
+}
 
 export const prohibitedRecipient = {
   name: 'prohibited_recipient',
@@ -24,21 +47,12 @@ export const prohibitedRecipient = {
       let records = 0;
       let approvedRequests = 0;
       for (const r of rows) {
-        const c = ownValue(r.categories, cat);
-        if (!c) continue;
-        let rq = c.requests;
-        let rc = c.records;
-        for (const [org, oc] of Object.entries(c.orgs)) {
-          if (!approved.has(org)) continue;
-          rq -= oc.requests;
-          rc -= oc.records;
-          approvedRequests = add(approvedRequests, oc.requests);
-        }
-        rq = Math.max(0, rq);
-        rc = Math.max(0, rc);
-        if (rq > 0 || rc > 0) {
-          req.add(r, rq);
-          records = add(records, rc);
+        const n = notExcused(r, cat, approved);
+        if (!n) continue;
+        approvedRequests = add(approvedRequests, n.excused);
+        if (n.requests > 0 || n.records > 0) {
+          req.add(r, n.requests);
+          records = add(records, n.records);
         }
       }
       if (req.rows.length === 0) continue;
@@ -55,7 +69,7 @@ export const prohibitedRecipient = {
           observed: req.total,
           apps: appsOf(req),
           detail: `${fmtInt(req.total)} request(s) (${fmtInt(records)} records) attributed to prohibited recipient category ${JSON.stringify(cat)}${excused}`,
-          evidence: evidenceOf(req.rows, (p) => (ownValue(p.categories, cat)?.requests ?? 0) > 0),
+          evidence: evidenceOf(req.rows, (p) => notExcused(p, cat, approved)?.requests ?? 0),
         }),
       );
     }

@@ -41,7 +41,7 @@ export const quotaExceeded = {
           excess,
           apps: appsOf(t),
           detail: `${field} ${span(window.start, window.end)}: ${fmtInt(t.total)} > ${metric.replace('_', ' ')} quota ${fmtInt(limit)} (excess ${fmtInt(excess)} = ${fmtPercent(excess, limit)}% of the quota)`,
-          evidence: evidenceOf(t.rows, (p) => p[field] > 0),
+          evidence: evidenceOf(t.rows, (p) => p[field]),
         }),
       );
     }
@@ -68,7 +68,7 @@ export const quotaExceeded = {
           currency: null,
           apps: appsOf(t),
           detail: `records on ${day}: ${fmtInt(t.total)} > daily records quota ${fmtInt(daily)} (excess ${fmtInt(excess)} = ${fmtPercent(excess, daily)}% of the quota)`,
-          evidence: evidenceOf(t.rows, (p) => p.records > 0),
+          evidence: evidenceOf(t.rows, (p) => p.records),
           periodKey: day,
         });
       }

@@ -5,11 +5,11 @@
  */
 
 import { compareStrings } from '../../support.ts';
-import type { DayUsage, SourceRef } from '../../types.ts';
+import type { DayUsage } from '../../types.ts';
 import { add } from '../../usage-math.ts';
 import type { Agreement } from '../agreements.ts';
 import { addDays, fmtInt, ratio } from '../format.ts';
-import type { FindingApp, FindingDraft, RuleContext, WindowRow } from '../types.ts';
+import type { FindingApp, FindingDraft, RuleContext, SourceContribution, WindowRow } from '../types.ts';
 import { compareSources } from '../window.ts';
 
 /** "Usage" on a day: at least one request or record. */
@@ -41,21 +41,36 @@ export function appsOf(t: Tally): FindingApp[] {
 }
 
 /**
- * The sources of the input rows (`parts`) behind `rows` that contributed to the number in question,
- * sorted and deduplicated: evidence names only the log objects behind the finding.
+ * The sources of the input rows (`parts`) behind `rows` that count for a finding, each with its
+ * contribution: the sum of `value(part)` over the parts that name it (a part naming several sources
+ * counts whole for each). A part counts when `counts(part)` holds, by default when its value is
+ * positive: evidence names only the log objects behind the finding's number. Ordered by
+ * contribution descending, then key, then gen (the order the bounded evidence is chosen in).
  */
 export function evidenceOf(
   rows: readonly WindowRow[],
-  contributed: (part: DayUsage) => boolean,
-): { sources: SourceRef[] } {
-  const m = new Map<string, SourceRef>();
+  value: (part: DayUsage) => number,
+  counts: (part: DayUsage) => boolean = (p) => value(p) > 0,
+): SourceContribution[] {
+  const m = new Map<string, SourceContribution>();
   for (const r of rows) {
     for (const part of r.parts) {
-      if (!contributed(part)) continue;
-      for (const s of part.sources) m.set(`${s.key}\u0000${s.gen}`, s);
+      if (!counts(part)) continue;
+      const v = value(part);
+      for (const s of part.sources) {
+        const k = `${s.key}\u0000${s.gen}`;
+        const seen = m.get(k);
+        if (seen) seen.contribution = add(seen.contribution, v);
+        else m.set(k, { key: s.key, gen: s.gen, contribution: v });
+      }
     }
   }
-  return { sources: [...m.values()].sort(compareSources) };
+  return [...m.values()].sort(compareContributions);
+}
+
+/** Contribution descending, then key, then gen. */
+export function compareContributions(a: SourceContribution, b: SourceContribution): number {
+  return b.contribution - a.contribution || compareSources(a, b);
 }
 
 /** A quota excess: high when more than 10% of the limit (exactly 10% is medium). */
@@ -96,7 +111,7 @@ export function requestsOf(
   }
   if (t.rows.length === 0) return null;
   return {
-    numbers: { observed: t.total, apps: appsOf(t), evidence: evidenceOf(t.rows, (p) => p.requests > 0) },
+    numbers: { observed: t.total, apps: appsOf(t), evidence: evidenceOf(t.rows, (p) => p.requests) },
     text: `${fmtInt(t.total)} request(s), ${fmtInt(records)} records`,
   };
 }

@@ -41,7 +41,7 @@ export const unauthorizedEndpoint = {
         observed: t.total,
         apps: appsOf(t),
         detail: `${fmtInt(t.total)} request(s) to endpoint ${JSON.stringify(ep)}, which is not among the ${listed.length} allowed endpoint(s)`,
-        evidence: evidenceOf(t.rows, (p) => (ownValue(p.endpoints, ep)?.requests ?? 0) > 0),
+        evidence: evidenceOf(t.rows, (p) => ownValue(p.endpoints, ep)?.requests ?? 0),
       });
     });
   }),

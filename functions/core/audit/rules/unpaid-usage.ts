@@ -44,7 +44,11 @@ export const unpaidUsage = {
         currency: a.rate ? a.rate.currency : null,
         apps: appsOf(t),
         detail: `${why}: usage on ${usedDays.length} unpaid day(s) (${dayList(usedDays)}), ${fmtInt(t.total)} records${value}`,
-        evidence: evidenceOf(t.rows, (p) => (t.total > 0 ? p.records > 0 : hasUsage(p))),
+        evidence: evidenceOf(
+          t.rows,
+          (p) => p.records,
+          (p) => (t.total > 0 ? p.records > 0 : hasUsage(p)),
+        ),
         periodKey: month,
       },
     ];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Agreement } from '../../../../functions/core/audit/agreements.ts';
-import { agreement, row, run } from '../helpers.ts';
+// SPEC §4's rules only: the quota extensions (quota_forecast, quota_threshold) have their own tests.
+import { agreement, row, runSpec as run } from '../helpers.ts';
 
 describe('quota_exceeded', () => {
   const quota = (q: Agreement['quotas']) => agreement({ quotas: q });

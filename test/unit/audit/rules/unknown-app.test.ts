@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { agreement, row, run } from '../helpers.ts';
+// SPEC §4's rules only: the quota extensions (quota_forecast, quota_threshold) have their own tests.
+import { agreement, row, runSpec as run } from '../helpers.ts';
 
 describe('unknown_app', () => {
   it('one finding per app no agreement covers, licensee null, low, sorted after licensees', () => {
