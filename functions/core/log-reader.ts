@@ -18,6 +18,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { UsageAggregator } from './aggregate.ts';
 import { CsvRecordParser } from './csv.ts';
+import { readJsonGeneral } from './reader/jsonl.ts';
+import { JsonlFastPath } from './reader/jsonl-fast.ts';
 import { EMPTY_MATCHER, type RecipientMatcher } from './recipients.ts';
 import {
   type CsvColumns,
@@ -26,7 +28,6 @@ import {
   REQUIRED_FIELDS,
   type UsageRecord,
   validateCsvRecord,
-  validateJsonRecord,
 } from './record.ts';
 import type { DayUsage, Reject } from './types.ts';
 
@@ -258,6 +259,7 @@ class LineReader {
   private csvRecordBadUtf8 = false;
 
   private readonly record: UsageRecord = newRecord();
+  private jsonlFast: JsonlFastPath | undefined;
   private readonly usage = new UsageAggregator();
   private counted = 0;
   private readonly rejects: Reject[] = [];
@@ -452,6 +454,7 @@ class LineReader {
 
   private becomeJsonl(): void {
     this.mode = Mode.Jsonl;
+    this.jsonlFast = new JsonlFastPath(this.matcher);
     for (const p of this.pending) {
       if (p.bytes === undefined) this.reject(p.line, this.lineLimitText);
       else this.jsonLine(p.bytes, 0, p.bytes.length, p.line, false);
@@ -484,18 +487,12 @@ class LineReader {
   // --- JSON Lines --------------------------------------------------------------------------
 
   private jsonLine(buf: Buffer, start: number, end: number, lineNo: number, utf8Valid: boolean): void {
-    if (!utf8Valid && !isUtf8(buf.subarray(start, end))) {
-      this.reject(lineNo, 'invalid UTF-8');
+    const fast = this.jsonlFast;
+    if (fast !== undefined && fast.scan(buf, start, end, utf8Valid, this.record)) {
+      this.countWith(fast.categories);
       return;
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(buf.toString('utf8', start, end));
-    } catch (error) {
-      this.reject(lineNo, jsonErrorReason(error));
-      return;
-    }
-    const reason = validateJsonRecord(value, this.record);
+    const reason = readJsonGeneral(buf, start, end, utf8Valid, this.record);
     if (reason !== undefined) this.reject(lineNo, reason);
     else this.count();
   }
@@ -545,8 +542,11 @@ class LineReader {
 
   private count(): void {
     const rec = this.record;
-    const categories = this.matcher.categoriesFor(rec.clientIp, rec.org);
-    const overflow = this.usage.add(rec, categories);
+    this.countWith(this.matcher.categoriesFor(rec.clientIp, rec.org));
+  }
+
+  private countWith(categories: readonly string[]): void {
+    const overflow = this.usage.add(this.record, categories);
     if (overflow !== undefined) throw new Quarantine(overflow);
     this.counted++;
   }
@@ -615,21 +615,4 @@ function isBlank(buf: Buffer, start: number, end: number): boolean {
     if (c !== 32 && c !== 9) return false;
   }
   return true;
-}
-
-/** V8's JSON.parse message without the quoted excerpt of the line (so reasons repeat and intern). */
-function jsonErrorReason(error: unknown): string {
-  let message = error instanceof Error ? error.message : String(error);
-  if (message.endsWith(' is not valid JSON')) {
-    const cut = message.indexOf(', "');
-    if (cut !== -1) message = message.slice(0, cut);
-  }
-  // One clear line: control and line-separator characters (as an unexpected token) escaped.
-  let clean = '';
-  for (const ch of message) {
-    const c = ch.charCodeAt(0);
-    clean +=
-      c < 0x20 || c === 0x7f || c === 0x2028 || c === 0x2029 ? `\\u${c.toString(16).padStart(4, '0')}` : ch;
-  }
-  return `invalid JSON: ${clean}`;
 }
