@@ -10,10 +10,10 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { RecipientMatcher } from '../recipients.ts';
-import { isValidIp } from '../recipients.ts';
-import { MAX_ENDPOINT_LENGTH, MAX_ORG_LENGTH, type UsageRecord } from '../record.ts';
+import type { UsageRecord } from '../record.ts';
 import { checkEpochMs, dayOfEpochMs } from '../timestamps.ts';
-import { ByteTable, hashBytes, isoBytesToMs } from './bytes.ts';
+import { hashBytes, isoBytesToMs } from './bytes.ts';
+import { type IpEntry, KnownValues, type OrgEntry } from './values.ts';
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -124,32 +124,16 @@ function expectedKey(buf: Uint8Array, s: number, end: number): number {
 const isWs = (c: number | undefined): boolean => c === 32 || c === 9 || c === 13;
 const isHex = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 
-interface IpEntry {
-  ip: string;
-  /** Categories of the address alone (no on_behalf_of). */
-  categories: readonly string[];
-}
-
-interface OrgEntry {
-  org: string;
-  /** Categories of the organisation alone (no client_ip). */
-  categories: readonly string[];
-}
-
 export class JsonlFastPath {
   /** Categories of the last record accepted by scan(). */
   categories: readonly string[] = [];
-  private readonly apps = new ByteTable<string>();
-  private readonly endpoints = new ByteTable<string>();
-  private readonly ips = new ByteTable<IpEntry>();
-  private readonly orgs = new ByteTable<OrgEntry>();
-  private readonly noCategories: readonly string[];
+  private readonly known: KnownValues;
   // Results of the last string scanned by stringEnd().
   private escaped = false;
   private ascii = true;
 
-  constructor(private readonly matcher: RecipientMatcher) {
-    this.noCategories = matcher.categoriesFor(undefined, undefined);
+  constructor(matcher: RecipientMatcher) {
+    this.known = new KnownValues(matcher, decodeJsonString);
   }
 
   /**
@@ -217,14 +201,9 @@ export class JsonlFastPath {
           if (c !== QUOTE) return false;
           const e = this.hashedStringEnd(buf, i + 1, end);
           if (e < 0) return false;
-          const h = this.hash;
-          const found = this.apps.find(buf, i + 1, e, h);
-          if (found >= 0) app = this.apps.values[found] as string;
-          else {
-            if (this.escaped || !isAppId(buf, i + 1, e)) return false;
-            app = buf.toString('latin1', i + 1, e);
-            this.apps.add(buf, i + 1, e, h, app);
-          }
+          const v = this.known.app(buf, i + 1, e, this.hash, this.escaped);
+          if (v === undefined) return false;
+          app = v;
           i = e + 1;
           break;
         }
@@ -232,15 +211,9 @@ export class JsonlFastPath {
           if (c !== QUOTE) return false;
           const e = this.hashedStringEnd(buf, i + 1, end);
           if (e < 0) return false;
-          const h = this.hash;
-          const found = this.endpoints.find(buf, i + 1, e, h);
-          if (found >= 0) endpoint = this.endpoints.values[found] as string;
-          else {
-            const text = this.decode(buf, i + 1, e);
-            if (text === undefined || text === '' || text.length > MAX_ENDPOINT_LENGTH) return false;
-            endpoint = text;
-            this.endpoints.add(buf, i + 1, e, h, text);
-          }
+          const v = this.known.endpoint(buf, i + 1, e, this.hash, this.escaped, this.ascii);
+          if (v === undefined) return false;
+          endpoint = v;
           i = e + 1;
           break;
         }
@@ -278,19 +251,8 @@ export class JsonlFastPath {
           const e = this.hashedStringEnd(buf, i + 1, end);
           if (e < 0) return false;
           if (e > i + 1) {
-            const h = this.hash;
-            const found = this.ips.find(buf, i + 1, e, h);
-            if (found >= 0) ip = this.ips.values[found] as IpEntry;
-            else {
-              const text = this.decode(buf, i + 1, e);
-              if (text === undefined || text === '') {
-                if (text === undefined) return false;
-              } else {
-                if (!isValidIp(text)) return false;
-                ip = { ip: text, categories: this.matcher.categoriesFor(text, undefined) };
-                this.ips.add(buf, i + 1, e, h, ip);
-              }
-            }
+            ip = this.known.ip(buf, i + 1, e, this.hash, this.escaped, this.ascii);
+            if (ip === undefined) return false;
           }
           i = e + 1;
           break;
@@ -306,18 +268,8 @@ export class JsonlFastPath {
           const e = this.hashedStringEnd(buf, i + 1, end);
           if (e < 0) return false;
           if (e > i + 1) {
-            const h = this.hash;
-            const found = this.orgs.find(buf, i + 1, e, h);
-            if (found >= 0) org = this.orgs.values[found] as OrgEntry;
-            else {
-              const text = this.decode(buf, i + 1, e);
-              if (text === undefined) return false;
-              if (text !== '') {
-                if (text.length > MAX_ORG_LENGTH) return false;
-                org = { org: text, categories: this.matcher.categoriesFor(undefined, text) };
-                this.orgs.add(buf, i + 1, e, h, org);
-              }
-            }
+            org = this.known.org(buf, i + 1, e, this.hash, this.escaped, this.ascii);
+            if (org === undefined) return false;
           }
           i = e + 1;
           break;
@@ -358,9 +310,7 @@ export class JsonlFastPath {
     out.bytes = bytes;
     out.clientIp = ip?.ip;
     out.org = org?.org;
-    if (org === undefined) this.categories = ip === undefined ? this.noCategories : ip.categories;
-    else if (ip === undefined) this.categories = org.categories;
-    else this.categories = this.matcher.categoriesFor(ip.ip, org.org);
+    this.categories = this.known.categories(ip, org);
     return true;
   }
 
@@ -427,16 +377,6 @@ export class JsonlFastPath {
   }
 
   private hash = 0;
-
-  /** The string value of the JSON string content buf[s, e) last scanned by stringEnd(). */
-  private decode(buf: Buffer, s: number, e: number): string | undefined {
-    if (!this.escaped) return this.ascii ? buf.toString('latin1', s, e) : buf.toString('utf8', s, e);
-    try {
-      return JSON.parse(buf.toString('utf8', s - 1, e + 1)) as string;
-    } catch {
-      return undefined;
-    }
-  }
 
   /** Value of the last integer read by integerEnd() (without its sign). */
   private intValue = 0;
@@ -545,22 +485,11 @@ function numberEnd(buf: Uint8Array, i: number, end: number): number {
   return i;
 }
 
-/** SPEC §1 app id bytes: 1–128 of A–Z a–z 0–9 . _ : - */
-function isAppId(buf: Uint8Array, s: number, e: number): boolean {
-  if (e <= s || e - s > 128) return false;
-  for (let i = s; i < e; i++) {
-    const c = buf[i] as number;
-    if (
-      !(
-        (c >= 97 && c <= 122) ||
-        (c >= 65 && c <= 90) ||
-        (c >= 48 && c <= 58) || // 0-9 and ':'
-        c === 46 ||
-        c === 95 ||
-        c === 45
-      )
-    )
-      return false;
+/** The string of JSON string content with escapes (buf[s, e), between its quotes). */
+function decodeJsonString(buf: Buffer, s: number, e: number): string | undefined {
+  try {
+    return JSON.parse(buf.toString('utf8', s - 1, e + 1)) as string;
+  } catch {
+    return undefined;
   }
-  return true;
 }

@@ -20,7 +20,7 @@ const matcher = compileRegistry({
 });
 
 const msArb = fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2040, 0, 1) });
-const odd = <T>(...values: T[]) => fc.constantFrom(...values);
+const odd = (...values: unknown[]) => fc.constantFrom<unknown>(...values);
 /** Mostly valid values, sometimes odd ones. */
 const mostly = <T, U>(valid: fc.Arbitrary<T>, other: fc.Arbitrary<U>) =>
   fc.oneof({ weight: 6, arbitrary: valid }, { weight: 1, arbitrary: other });
@@ -128,7 +128,10 @@ const objectLineArb = fc
     on_behalf_of: fc.option(orgArb, { nil: undefined }),
     request_id: fc.option(requestIdArb, { nil: undefined }),
     extra: fc.array(
-      fc.tuple(fc.oneof(fc.string({ maxLength: 4 }), odd('App_id', 'timestamp ')), fc.jsonValue()),
+      fc.tuple(
+        fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('App_id', 'timestamp ')),
+        fc.jsonValue(),
+      ),
       {
         maxLength: 2,
       },
@@ -206,7 +209,7 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
 
 const lineArb = fc
   .tuple(objectLineArb, fc.array(mutationArb, { maxLength: 3 }))
-  .map(([line, mutations]) => mutations.reduce((b, m) => m(b), Buffer.from(line)));
+  .map(([line, mutations]) => mutations.reduce<Buffer>((b, m) => m(b), Buffer.from(line)));
 
 /** The fast path's outcome must be the general path's whenever it takes the line. */
 function agree(fast: JsonlFastPath, line: Buffer, utf8Valid: boolean): boolean {
