@@ -1,9 +1,41 @@
 /**
- * JSON Lines, the general path: JSON.parse and validateJsonRecord, which name every reject reason.
- * The fast path (jsonl-fast.ts) takes the lines it is sure of; every other line comes here.
+ * JSON Lines. The fast path (jsonl-fast.ts) takes the lines it is sure of; every other line takes
+ * the general path here: JSON.parse and validateJsonRecord, which name every reject reason.
  */
 import { isUtf8 } from 'node:buffer';
+import type { RecipientMatcher } from '../recipients.ts';
 import { type UsageRecord, validateJsonRecord } from '../record.ts';
+import type { LogFormat, RecordSink } from './format.ts';
+import { JsonlFastPath } from './jsonl-fast.ts';
+
+/** One JSON object per line: the fast path first, the general path for every line it declines. */
+export class JsonlFormat implements LogFormat {
+  readonly name = 'jsonl';
+  readonly open = false;
+  private readonly fast: JsonlFastPath;
+
+  constructor(
+    private readonly sink: RecordSink,
+    matcher: RecipientMatcher,
+  ) {
+    this.fast = new JsonlFastPath(matcher);
+  }
+
+  line(buf: Buffer, start: number, end: number, lineNo: number, utf8Valid: boolean): void {
+    const record = this.sink.record;
+    if (this.fast.scan(buf, start, end, utf8Valid, record)) {
+      this.sink.count(this.fast.categories);
+      return;
+    }
+    const reason = readJsonGeneral(buf, start, end, utf8Valid, record);
+    if (reason !== undefined) this.sink.reject(lineNo, reason);
+    else this.sink.count(undefined);
+  }
+
+  overlongWhileOpen(): void {}
+
+  finish(): void {}
+}
 
 /** Read the line buf[start, end) into `out`: undefined when valid, else the reject reason. */
 export function readJsonGeneral(
