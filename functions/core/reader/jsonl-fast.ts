@@ -144,7 +144,7 @@ export class JsonlFastPath {
     if (!utf8Valid && !isUtf8(buf.subarray(start, end))) return false;
     let i = start;
     while (isWs(buf[i]) && i < end) i++;
-    if (buf[i] !== OPEN_BRACE) return false;
+    if (i >= end || buf[i] !== OPEN_BRACE) return false;
     i++;
     while (isWs(buf[i]) && i < end) i++;
     let seen = 0;
@@ -411,6 +411,7 @@ export class JsonlFastPath {
 
   /** The end of any valid JSON value at buf[i] (an ignored field), or -1. */
   private valueEnd(buf: Uint8Array, i: number, end: number, depth: number): number {
+    if (i >= end) return -1;
     const c = buf[i];
     if (c === QUOTE) {
       const e = this.stringEnd(buf, i + 1, end);
@@ -422,15 +423,15 @@ export class JsonlFastPath {
       const close = object ? CLOSE_BRACE : CLOSE_BRACKET;
       i++;
       while (i < end && isWs(buf[i])) i++;
-      if (buf[i] === close) return i + 1;
+      if (i < end && buf[i] === close) return i + 1;
       for (;;) {
         if (object) {
-          if (buf[i] !== QUOTE) return -1;
+          if (i >= end || buf[i] !== QUOTE) return -1;
           const e = this.stringEnd(buf, i + 1, end);
           if (e < 0) return -1;
           i = e + 1;
           while (i < end && isWs(buf[i])) i++;
-          if (buf[i] !== COLON) return -1;
+          if (i >= end || buf[i] !== COLON) return -1;
           i++;
           while (i < end && isWs(buf[i])) i++;
         }
