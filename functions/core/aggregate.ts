@@ -4,6 +4,7 @@
  * on_behalf_of an organisation broken down by organisation.
  */
 import type { UsageRecord } from './record.ts';
+import { compareStrings, setOwn } from './support.ts';
 import { dayString } from './timestamps.ts';
 import type { CategoryCounts, Counts, DayUsage } from './types.ts';
 
@@ -24,14 +25,6 @@ interface DayAgg extends Counts {
 }
 
 const MAX = Number.MAX_SAFE_INTEGER;
-const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/** obj[key] = value, also for the key `__proto__` (which plain assignment would not create). */
-function setKey<T>(obj: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__')
-    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
-}
 
 export class UsageAggregator {
   private readonly apps = new Map<string, Map<number, DayAgg>>();
@@ -108,14 +101,14 @@ export class UsageAggregator {
   /** Usage sorted by app then day; every object's keys inserted in sorted order. */
   result(): DayUsage[] {
     const out: DayUsage[] = [];
-    for (const app of [...this.apps.keys()].sort(byString)) {
+    for (const app of [...this.apps.keys()].sort(compareStrings)) {
       const days = this.apps.get(app) as Map<number, DayAgg>;
       for (const day of [...days.keys()].sort((a, b) => a - b)) {
         const agg = days.get(day) as DayAgg;
         const endpoints: Record<string, Counts> = {};
-        for (const name of [...agg.endpoints.keys()].sort(byString)) {
+        for (const name of [...agg.endpoints.keys()].sort(compareStrings)) {
           const c = agg.endpoints.get(name) as Counts;
-          setKey(endpoints, name, {
+          setOwn(endpoints, name, {
             requests: c.requests,
             records: c.records,
             bytes: c.bytes,
@@ -123,14 +116,14 @@ export class UsageAggregator {
           });
         }
         const categories: Record<string, CategoryCounts> = {};
-        for (const name of [...agg.categories.keys()].sort(byString)) {
+        for (const name of [...agg.categories.keys()].sort(compareStrings)) {
           const c = agg.categories.get(name) as CategoryAgg;
           const orgs: Record<string, OrgCounts> = {};
-          for (const org of [...c.orgs.keys()].sort(byString)) {
+          for (const org of [...c.orgs.keys()].sort(compareStrings)) {
             const o = c.orgs.get(org) as OrgCounts;
-            setKey(orgs, org, { requests: o.requests, records: o.records });
+            setOwn(orgs, org, { requests: o.requests, records: o.records });
           }
-          setKey(categories, name, { requests: c.requests, records: c.records, orgs });
+          setOwn(categories, name, { requests: c.requests, records: c.records, orgs });
         }
         out.push({
           app,

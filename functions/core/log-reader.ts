@@ -12,41 +12,25 @@
  *
  * Line numbers are 1-based physical lines of the decompressed text; `lines` in the outcome is the
  * number of physical lines read (blank ones included). Pure: no AWS, no file system.
+ *
+ * The parts, under reader/: decompress.ts (gzip), lines.ts (line splitting and the line limit),
+ * jsonl.ts and csv-format.ts (one format each, behind format.ts's LogFormat), each format with a
+ * fast path (jsonl-fast.ts, csv-fast.ts) over bytes that falls back to the general path for any
+ * line it is not sure of. This file detects the format and gathers usage and rejects.
  */
 import { isUtf8 } from 'node:buffer';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { UsageAggregator } from './aggregate.ts';
-import { CsvRecordParser } from './csv.ts';
+import { CsvFormat, parseCsvHeader } from './reader/csv-format.ts';
+import { gunzipInto, gzipErrorReason, isGzip } from './reader/decompress.ts';
+import type { LogFormat, RecordSink } from './reader/format.ts';
+import { JsonlFormat } from './reader/jsonl.ts';
+import { DEFAULT_LIMITS, formatBytes, Quarantine, type ReaderLimits } from './reader/limits.ts';
+import { type LineSink, LineSplitter } from './reader/lines.ts';
 import { EMPTY_MATCHER, type RecipientMatcher } from './recipients.ts';
-import {
-  type CsvColumns,
-  FIELDS,
-  newRecord,
-  REQUIRED_FIELDS,
-  type UsageRecord,
-  validateCsvRecord,
-  validateJsonRecord,
-} from './record.ts';
+import { newRecord, type UsageRecord } from './record.ts';
 import type { DayUsage, Reject } from './types.ts';
 
-export interface ReaderLimits {
-  /** Longest accepted line in bytes (without its line break); default 1 MiB. */
-  maxLineBytes: number;
-  /** Most bytes a compressed object may decompress to; default 8 GiB. */
-  maxDecompressedBytes: number;
-  /** Highest decompressed:compressed ratio; default 200. */
-  maxCompressionRatio: number;
-  /** The ratio is checked only once this many bytes have been decompressed; default 16 MiB. */
-  ratioCheckAfterBytes: number;
-}
-
-export const DEFAULT_LIMITS: ReaderLimits = Object.freeze({
-  maxLineBytes: 1_048_576,
-  maxDecompressedBytes: 8 * 1024 ** 3,
-  maxCompressionRatio: 200,
-  ratioCheckAfterBytes: 16 * 1024 ** 2,
-});
+export { DEFAULT_LIMITS, formatBytes, type ReaderLimits };
 
 export interface ReadOptions {
   matcher?: RecipientMatcher;
@@ -105,85 +89,41 @@ export async function readLogObject(
     headLength += chunk.length;
   }
   const firstBytes = head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head);
-  const compressed = headLength >= 2 && firstBytes[0] === 0x1f && firstBytes[1] === 0x8b;
+  const compressed = isGzip(firstBytes);
   const reader = new LineReader(limits, options.matcher ?? EMPTY_MATCHER);
+  const lines = new LineSplitter(limits.maxLineBytes, reader);
+  const push = (chunk: Buffer): void => lines.push(chunk);
 
   try {
     if (!compressed) {
-      for (const chunk of head) reader.push(chunk);
+      for (const chunk of head) push(chunk);
       if (!ended) {
-        for (let chunk = await next(); chunk !== undefined; chunk = await next()) reader.push(chunk);
+        for (let chunk = await next(); chunk !== undefined; chunk = await next()) push(chunk);
       }
     } else {
-      await gunzipInto(head, ended ? async () => undefined : next, limits, reader);
+      await gunzipInto(head, ended ? async () => undefined : next, limits, push);
     }
-    return reader.finish(compressed);
+    lines.finish();
+    return reader.finish(compressed, lines.lineCount);
   } catch (error) {
     if (error instanceof SourceError) throw error.cause;
     if (error instanceof Quarantine) {
       await closeQuietly(iterator);
-      return { status: 'quarantined', reason: error.message, compressed, lines: reader.lineCount };
+      return { status: 'quarantined', reason: error.message, compressed, lines: lines.lineCount };
     }
-    if (compressed && isZlibError(error)) {
+    const gzipReason = compressed ? gzipErrorReason(error) : undefined;
+    if (gzipReason !== undefined) {
       await closeQuietly(iterator);
-      const reason =
-        error.code === 'Z_BUF_ERROR' ? `truncated gzip: ${error.message}` : `corrupt gzip: ${error.message}`;
-      return { status: 'quarantined', reason, compressed, lines: reader.lineCount };
+      return { status: 'quarantined', reason: gzipReason, compressed, lines: lines.lineCount };
     }
     throw error;
   }
 }
 
-async function gunzipInto(
-  head: Buffer[],
-  next: () => Promise<Buffer | undefined>,
-  limits: ReaderLimits,
-  reader: LineReader,
-): Promise<void> {
-  let compressedBytes = 0;
-  let decompressedBytes = 0;
-  async function* input(): AsyncGenerator<Buffer> {
-    for (const chunk of head) {
-      compressedBytes += chunk.length;
-      yield chunk;
-    }
-    for (let chunk = await next(); chunk !== undefined; chunk = await next()) {
-      compressedBytes += chunk.length;
-      yield chunk;
-    }
-  }
-  await pipeline(input(), createGunzip({ chunkSize: 64 * 1024 }), async (output: AsyncIterable<Buffer>) => {
-    for await (const chunk of output) {
-      decompressedBytes += chunk.length;
-      if (decompressedBytes > limits.maxDecompressedBytes) {
-        throw new Quarantine(
-          `suspected decompression bomb: more than ${formatBytes(limits.maxDecompressedBytes)} decompressed`,
-        );
-      }
-      if (
-        decompressedBytes >= limits.ratioCheckAfterBytes &&
-        decompressedBytes > compressedBytes * limits.maxCompressionRatio
-      ) {
-        throw new Quarantine(
-          `suspected decompression bomb: compression ratio above ${limits.maxCompressionRatio}:1`,
-        );
-      }
-      reader.push(chunk);
-    }
-  });
-}
-
-class Quarantine extends Error {}
-
 class SourceError extends Error {
   constructor(override readonly cause: unknown) {
     super('log source failed');
   }
-}
-
-function isZlibError(error: unknown): error is Error & { code: string } {
-  const code: unknown = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
-  return typeof code === 'string' && code.startsWith('Z_');
 }
 
 async function closeQuietly(iterator: AsyncIterator<Uint8Array>): Promise<void> {
@@ -198,22 +138,6 @@ function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-/** 1048576 → "1 MiB", 8589934592 → "8 GiB", other values in bytes. */
-export function formatBytes(n: number): string {
-  for (const [unit, size] of [
-    ['GiB', 1024 ** 3],
-    ['MiB', 1024 ** 2],
-    ['KiB', 1024],
-  ] as const) {
-    if (n >= size && n % size === 0) return `${n / size} ${unit}`;
-  }
-  return `${n} bytes`;
-}
-
-/** Reading mode: the format, once known. */
-const Mode = { Detect: 0, Jsonl: 1, Csv: 2 } as const;
-type Mode = (typeof Mode)[keyof typeof Mode];
-
 /** A line held while the format is not yet known. */
 interface PendingLine {
   line: number;
@@ -221,183 +145,50 @@ interface PendingLine {
   bytes: Buffer | undefined;
 }
 
-const NL = 10;
-const CR = 13;
 const OPEN_BRACE = 123;
 const MAX_INTERNED_REASONS = 10_000;
-/** Bytes a line may have beyond maxLineBytes that do not count: a BOM (3) and a CR before the LF. */
-const LINE_SLACK = 4;
 
-/** Splits decompressed bytes into lines and turns them into usage and rejects. */
-class LineReader {
-  /** Physical lines seen so far. */
-  lineCount = 0;
-  private readonly maxLine: number;
+/** Detects the format from the first lines, hands lines to it, and gathers usage and rejects. */
+class LineReader implements LineSink, RecordSink {
+  readonly record: UsageRecord = newRecord();
   private readonly lineLimitText: string;
-  /** Content bytes consumed (offset of the next chunk's first byte). */
-  private offset = 0;
-  // A line continuing past the current chunk:
-  private carry: Buffer[] = [];
-  private carryLength = 0;
-  private carryStart = 0;
-  /** Inside a line already known to be over-long: skipping to its end. */
-  private skipping = false;
-  /** The first bytes of the over-long line being skipped (for format detection). */
-  private skippedPrefix: Buffer = Buffer.alloc(0);
-
-  private mode: Mode = Mode.Detect;
+  private format: LogFormat | undefined;
   private readonly pending: PendingLine[] = [];
   private pendingStart = 0;
   private firstLineProblem = '';
 
-  private csvColumns: CsvColumns | undefined;
-  private csvWidth = 0;
-  private readonly csv = new CsvRecordParser();
-  private csvRecordLine = 0;
-  private csvRecordBytes = 0;
-  private csvRecordBadUtf8 = false;
-
-  private readonly record: UsageRecord = newRecord();
   private readonly usage = new UsageAggregator();
   private counted = 0;
   private readonly rejects: Reject[] = [];
   private readonly reasons = new Map<string, string>();
 
   constructor(
-    limits: ReaderLimits,
+    private readonly limits: ReaderLimits,
     private readonly matcher: RecipientMatcher,
   ) {
-    this.maxLine = limits.maxLineBytes;
     this.lineLimitText = `line exceeds ${formatBytes(limits.maxLineBytes)}`;
   }
 
-  /** Feed the next chunk of decompressed content. Throws Quarantine. */
-  push(chunk: Buffer): void {
-    const nul = chunk.indexOf(0);
-    if (nul === -1) {
-      this.scan(chunk);
-      return;
-    }
-    // Lines before the NUL are read (so `lines` does not depend on chunking), then stop.
-    this.scan(chunk.subarray(0, nul));
-    throw new Quarantine(`binary content: NUL byte at offset ${this.offset}`);
-  }
-
-  private scan(chunk: Buffer): void {
-    const n = chunk.length;
-    const base = this.offset;
-    this.offset += n;
-    let pos = 0;
-    if (this.skipping) {
-      const nl = chunk.indexOf(NL);
-      if (nl === -1) return;
-      this.skipping = false;
-      this.overlong(this.carryStart, this.skippedPrefix);
-      pos = nl + 1;
-    } else if (this.carryLength > 0) {
-      const nl = chunk.indexOf(NL);
-      if (nl === -1) {
-        this.extendCarry(chunk);
-        return;
-      }
-      const total = this.carryLength + nl;
-      if (total > this.maxLine + LINE_SLACK) {
-        this.overlong(this.carryStart, this.prefixOfCarry());
-      } else {
-        this.carry.push(chunk.subarray(0, nl));
-        const line = Buffer.concat(this.carry, total);
-        this.line(line, 0, total, this.carryStart, false);
-      }
-      this.carry = [];
-      this.carryLength = 0;
-      pos = nl + 1;
-    }
-    if (pos >= n) return;
-    // Lines wholly inside this chunk: one UTF-8 check for all of them, then split.
-    const last = chunk.lastIndexOf(NL);
-    if (last >= pos) {
-      const valid = isUtf8(chunk.subarray(pos, last));
-      let nl = chunk.indexOf(NL, pos);
-      while (nl !== -1) {
-        this.line(chunk, pos, nl, base + pos, valid);
-        pos = nl + 1;
-        nl = pos < n ? chunk.indexOf(NL, pos) : -1;
-      }
-    }
-    if (pos < n) {
-      this.carryStart = base + pos;
-      this.extendCarry(chunk.subarray(pos));
-    }
-  }
-
-  private extendCarry(part: Buffer): void {
-    if (this.carryLength + part.length > this.maxLine + LINE_SLACK) {
-      // Over-long whatever follows: skip to its end without holding it.
-      const prefix = this.carryLength > 0 ? this.prefixOfCarry() : part.subarray(0, 16);
-      this.skippedPrefix = Buffer.from(prefix);
-      this.skipping = true;
-      this.carry = [];
-      this.carryLength = 0;
-      return;
-    }
-    this.carry.push(part);
-    this.carryLength += part.length;
-  }
-
-  private prefixOfCarry(): Buffer {
-    const first = this.carry[0] as Buffer;
-    return first.length >= 16 || this.carry.length === 1
-      ? first.subarray(0, 16)
-      : Buffer.concat(this.carry).subarray(0, 16);
-  }
-
-  /** One complete physical line [start, end) of buf (without the LF), starting at content offset `at`. */
-  private line(buf: Buffer, start: number, end: number, at: number, utf8Valid: boolean): void {
-    const lineNo = ++this.lineCount;
-    if (end > start && buf[end - 1] === CR) end--;
-    if (
-      at === 0 &&
-      end - start >= 3 &&
-      buf[start] === 0xef &&
-      buf[start + 1] === 0xbb &&
-      buf[start + 2] === 0xbf
-    ) {
-      start += 3;
-    }
-    if (end - start > this.maxLine) {
-      this.overlongLine(lineNo, buf.subarray(start, start + 16), at);
-      return;
-    }
-    if (this.mode === Mode.Csv && this.csv.open) {
-      this.csvContinue(buf, start, end, lineNo, utf8Valid);
+  line(buf: Buffer, start: number, end: number, lineNo: number, at: number, utf8Valid: boolean): void {
+    const format = this.format;
+    if (format?.open) {
+      format.line(buf, start, end, lineNo, utf8Valid);
       return;
     }
     if (start === end) return;
     const first = buf[start] as number;
     if ((first === 32 || first === 9) && isBlank(buf, start, end)) return;
-    if (this.mode === Mode.Jsonl) this.jsonLine(buf, start, end, lineNo, utf8Valid);
-    else if (this.mode === Mode.Csv) this.csvLine(buf, start, end, lineNo, utf8Valid);
+    if (format !== undefined) format.line(buf, start, end, lineNo, utf8Valid);
     else this.detect(buf, start, end, lineNo, at, utf8Valid);
   }
 
-  /** An over-long line whose end has just been found (it started at content offset `at`). */
-  private overlong(at: number, prefix: Buffer): void {
-    const lineNo = ++this.lineCount;
-    let p = prefix;
-    if (at === 0 && p.length >= 3 && p[0] === 0xef && p[1] === 0xbb && p[2] === 0xbf) p = p.subarray(3);
-    this.overlongLine(lineNo, p, at);
-  }
-
-  private overlongLine(lineNo: number, prefix: Buffer, at: number): void {
-    if (this.mode === Mode.Csv && this.csv.open) {
-      this.reject(
-        this.csvRecordLine,
-        `CSV record exceeds ${formatBytes(this.maxLine)} (unterminated quoted field?)`,
-      );
-      this.csv.reset();
+  overlong(lineNo: number, prefix: Buffer, at: number): void {
+    const format = this.format;
+    if (format?.open) {
+      format.overlongWhileOpen();
       return;
     }
-    if (this.mode === Mode.Detect) {
+    if (format === undefined) {
       if (prefix[0] === OPEN_BRACE) this.becomeJsonl();
       else {
         this.hold(lineNo, undefined, at, ` (${this.lineLimitText})`);
@@ -418,15 +209,17 @@ class LineReader {
     utf8Valid: boolean,
   ): void {
     if (buf[start] === OPEN_BRACE) {
-      this.becomeJsonl();
-      this.jsonLine(buf, start, end, lineNo, utf8Valid);
+      (this.becomeJsonl() as LogFormat).line(buf, start, end, lineNo, utf8Valid);
       return;
     }
     if (this.pending.length === 0) {
       const valid = utf8Valid || isUtf8(buf.subarray(start, end));
-      const problem = valid ? this.tryCsvHeader(buf.toString('utf8', start, end)) : ' (invalid UTF-8)';
-      if (problem === undefined) return;
-      this.hold(lineNo, Buffer.from(buf.subarray(start, end)), at, problem);
+      const header = valid ? parseCsvHeader(buf.toString('utf8', start, end)) : ' (invalid UTF-8)';
+      if (typeof header !== 'string') {
+        this.format = new CsvFormat(header, this.limits.maxLineBytes, this, this.matcher);
+        return;
+      }
+      this.hold(lineNo, Buffer.from(buf.subarray(start, end)), at, header);
       return;
     }
     this.hold(lineNo, Buffer.from(buf.subarray(start, end)), at, '');
@@ -450,108 +243,27 @@ class LineReader {
     );
   }
 
-  private becomeJsonl(): void {
-    this.mode = Mode.Jsonl;
+  private becomeJsonl(): LogFormat {
+    const format = new JsonlFormat(this, this.matcher);
+    this.format = format;
     for (const p of this.pending) {
       if (p.bytes === undefined) this.reject(p.line, this.lineLimitText);
-      else this.jsonLine(p.bytes, 0, p.bytes.length, p.line, false);
+      else format.line(p.bytes, 0, p.bytes.length, p.line, false);
     }
     this.pending.length = 0;
-  }
-
-  /** Switch to CSV if `text` is a header; else say why not. Throws Quarantine on a duplicate column. */
-  private tryCsvHeader(text: string): string | undefined {
-    const parser = new CsvRecordParser();
-    if (!parser.feed(text) || parser.error) return '';
-    const names = parser.fields.map((f) => f.trim().toLowerCase());
-    const missing = REQUIRED_FIELDS.filter((f) => !names.includes(f));
-    if (missing.length === REQUIRED_FIELDS.length) return '';
-    if (missing.length > 0) return ` (a CSV header without ${missing.join(', ')})`;
-    const seen = new Set<string>();
-    for (const name of names) {
-      if (name === '') continue;
-      if (seen.has(name)) throw new Quarantine(`CSV header: duplicate column ${JSON.stringify(name)}`);
-      seen.add(name);
-    }
-    const columns = {} as CsvColumns;
-    for (const field of FIELDS) columns[field] = names.indexOf(field);
-    this.csvColumns = columns;
-    this.csvWidth = names.length;
-    this.mode = Mode.Csv;
-    return undefined;
-  }
-
-  // --- JSON Lines --------------------------------------------------------------------------
-
-  private jsonLine(buf: Buffer, start: number, end: number, lineNo: number, utf8Valid: boolean): void {
-    if (!utf8Valid && !isUtf8(buf.subarray(start, end))) {
-      this.reject(lineNo, 'invalid UTF-8');
-      return;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(buf.toString('utf8', start, end));
-    } catch (error) {
-      this.reject(lineNo, jsonErrorReason(error));
-      return;
-    }
-    const reason = validateJsonRecord(value, this.record);
-    if (reason !== undefined) this.reject(lineNo, reason);
-    else this.count();
-  }
-
-  // --- CSV ---------------------------------------------------------------------------------
-
-  private csvLine(buf: Buffer, start: number, end: number, lineNo: number, utf8Valid: boolean): void {
-    const valid = utf8Valid || isUtf8(buf.subarray(start, end));
-    const text = buf.toString('utf8', start, end);
-    this.csvRecordLine = lineNo;
-    this.csvRecordBytes = end - start;
-    this.csvRecordBadUtf8 = !valid;
-    if (this.csv.feed(text)) this.csvRecord();
-  }
-
-  private csvContinue(buf: Buffer, start: number, end: number, lineNo: number, utf8Valid: boolean): void {
-    this.csvRecordBytes += end - start + 1;
-    if (this.csvRecordBytes > this.maxLine) {
-      this.overlongLine(lineNo, buf.subarray(start, start + 16), -1);
-      return;
-    }
-    if (!utf8Valid && !isUtf8(buf.subarray(start, end))) this.csvRecordBadUtf8 = true;
-    if (this.csv.feed(buf.toString('utf8', start, end))) this.csvRecord();
-  }
-
-  private csvRecord(): void {
-    const lineNo = this.csvRecordLine;
-    if (this.csvRecordBadUtf8) {
-      this.reject(lineNo, 'invalid UTF-8');
-      return;
-    }
-    if (this.csv.error !== undefined) {
-      this.reject(lineNo, this.csv.error);
-      return;
-    }
-    const fields = this.csv.fields;
-    if (fields.length !== this.csvWidth) {
-      this.reject(lineNo, `expected ${this.csvWidth} fields, got ${fields.length}`);
-      return;
-    }
-    const reason = validateCsvRecord(fields, this.csvColumns as CsvColumns, this.record);
-    if (reason !== undefined) this.reject(lineNo, reason);
-    else this.count();
+    return format;
   }
 
   // --- results -----------------------------------------------------------------------------
 
-  private count(): void {
+  count(categories: readonly string[] | undefined): void {
     const rec = this.record;
-    const categories = this.matcher.categoriesFor(rec.clientIp, rec.org);
-    const overflow = this.usage.add(rec, categories);
+    const overflow = this.usage.add(rec, categories ?? this.matcher.categoriesFor(rec.clientIp, rec.org));
     if (overflow !== undefined) throw new Quarantine(overflow);
     this.counted++;
   }
 
-  private reject(line: number, reason: string): void {
+  reject(line: number, reason: string): void {
     let interned = this.reasons.get(reason);
     if (interned === undefined) {
       interned = reason;
@@ -560,47 +272,30 @@ class LineReader {
     this.rejects.push({ line, reason: interned });
   }
 
-  /** The end of the content: the last line (without a line break), then the outcome. */
-  finish(compressed: boolean): ReadOutcome {
-    if (this.skipping) {
-      this.skipping = false;
-      this.overlong(this.carryStart, this.skippedPrefix);
-    } else if (this.carryLength > 0) {
-      const line =
-        this.carry.length === 1 ? (this.carry[0] as Buffer) : Buffer.concat(this.carry, this.carryLength);
-      this.carry = [];
-      this.carryLength = 0;
-      this.line(line, 0, line.length, this.carryStart, false);
-    }
-    if (this.mode === Mode.Detect) {
+  /** The outcome, once every line has been read. */
+  finish(compressed: boolean, lines: number): ReadOutcome {
+    const format = this.format;
+    if (format === undefined) {
       if (this.pending.length > 0) {
-        return {
-          status: 'quarantined',
-          reason: this.unrecognised().message,
-          compressed,
-          lines: this.lineCount,
-        };
+        return { status: 'quarantined', reason: this.unrecognised().message, compressed, lines };
       }
       return {
         status: 'empty',
         format: null,
         compressed,
-        lines: this.lineCount,
+        lines,
         counted: 0,
         rejected: 0,
         rejects: [],
         usage: [],
       };
     }
-    if (this.mode === Mode.Csv && this.csv.open) {
-      this.reject(this.csvRecordLine, 'malformed CSV: unterminated quoted field');
-      this.csv.reset();
-    }
+    format.finish();
     return {
       status: 'ingested',
-      format: this.mode === Mode.Jsonl ? 'jsonl' : 'csv',
+      format: format.name,
       compressed,
-      lines: this.lineCount,
+      lines,
       counted: this.counted,
       rejected: this.rejects.length,
       rejects: this.rejects,
@@ -615,21 +310,4 @@ function isBlank(buf: Buffer, start: number, end: number): boolean {
     if (c !== 32 && c !== 9) return false;
   }
   return true;
-}
-
-/** V8's JSON.parse message without the quoted excerpt of the line (so reasons repeat and intern). */
-function jsonErrorReason(error: unknown): string {
-  let message = error instanceof Error ? error.message : String(error);
-  if (message.endsWith(' is not valid JSON')) {
-    const cut = message.indexOf(', "');
-    if (cut !== -1) message = message.slice(0, cut);
-  }
-  // One clear line: control and line-separator characters (as an unexpected token) escaped.
-  let clean = '';
-  for (const ch of message) {
-    const c = ch.charCodeAt(0);
-    clean +=
-      c < 0x20 || c === 0x7f || c === 0x2028 || c === 0x2029 ? `\\u${c.toString(16).padStart(4, '0')}` : ch;
-  }
-  return `invalid JSON: ${clean}`;
 }

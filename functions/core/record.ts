@@ -4,6 +4,7 @@
  * decides the reason.
  */
 import { isValidIp } from './recipients.ts';
+import { APP_ID_RE } from './support.ts';
 import { checkEpochMs, dayOfEpochMs, parseIsoTimestamp, quote } from './timestamps.ts';
 
 /** A valid record, reduced to what usage needs. Reused between lines (no allocation per line). */
@@ -34,7 +35,6 @@ export function newRecord(): UsageRecord {
 
 export const MAX_ENDPOINT_LENGTH = 2048;
 export const MAX_ORG_LENGTH = 256;
-const APP_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const CSV_UINT = /^[0-9]{1,16}$/;
 const CSV_EPOCH = /^[0-9]{1,16}$/;
 
@@ -109,7 +109,7 @@ export function validateJsonRecord(value: unknown, out: UsageRecord): string | u
       ? 'missing field app_id'
       : `app_id: expected a string, got ${describe(app)}`;
   }
-  if (!APP_ID.test(app)) return appIdReason(app);
+  if (!APP_ID_RE.test(app)) return appIdReason(app);
 
   const endpoint = o.endpoint;
   if (typeof endpoint !== 'string') {
@@ -179,7 +179,7 @@ export function validateCsvRecord(fields: string[], cols: CsvColumns, out: Usage
 
   const app = cols.app_id < 0 ? '' : (fields[cols.app_id] ?? '');
   if (app === '') return 'missing field app_id';
-  if (!APP_ID.test(app)) return appIdReason(app);
+  if (!APP_ID_RE.test(app)) return appIdReason(app);
 
   const endpoint = cols.endpoint < 0 ? '' : (fields[cols.endpoint] ?? '');
   if (endpoint === '') return 'missing field endpoint';

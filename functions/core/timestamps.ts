@@ -3,6 +3,7 @@
  * is the UTC date of the instant. Hand-written parsing (no regular expressions, no Date parsing
  * quirks), exact calendar arithmetic for years 0000–9999.
  */
+import { daysInMonth } from './support.ts';
 
 export const MS_PER_DAY = 86_400_000;
 
@@ -32,11 +33,6 @@ export function civilFromDays(days: number): [number, number, number] {
   return [month <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, month, day];
 }
 
-export function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
 /** First and last day numbers the reader accepts: years 0000 to 9999. */
 export const MIN_DAY = daysFromCivil(0, 1, 1);
 export const MAX_DAY = daysFromCivil(9999, 12, 31);
@@ -52,16 +48,6 @@ export function dayString(days: number): string {
     if (dayStrings.size < 100_000) dayStrings.set(days, s);
   }
   return s;
-}
-
-/** Day number of a YYYY-MM-DD string, or undefined when it is not a real date. */
-export function parseDay(text: string): number | undefined {
-  if (text.length !== 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return undefined;
-  const y = digits(text, 0, 4);
-  const m = digits(text, 5, 2);
-  const d = digits(text, 8, 2);
-  if (y < 0 || m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) return undefined;
-  return daysFromCivil(y, m, d);
 }
 
 /** Value of `count` ASCII digits at `at`, or -1 when one is not a digit. */

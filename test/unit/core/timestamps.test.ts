@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isoBytesToMs } from '../../../functions/core/reader/bytes.ts';
 import {
   checkEpochMs,
   civilFromDays,
@@ -7,7 +8,6 @@ import {
   daysFromCivil,
   MAX_DAY,
   MIN_DAY,
-  parseDay,
   parseIsoTimestamp,
 } from '../../../functions/core/timestamps.ts';
 
@@ -32,9 +32,6 @@ describe('calendar arithmetic', () => {
     expect(dayString(MIN_DAY)).toBe('0000-01-01');
     expect(dayString(MAX_DAY)).toBe('9999-12-31');
     expect(dayString(0)).toBe('1970-01-01');
-    expect(parseDay('2026-11-27')).toBe(daysFromCivil(2026, 11, 27));
-    expect(parseDay('2026-02-29')).toBeUndefined();
-    expect(parseDay('2026-1-01')).toBeUndefined();
   });
 });
 
@@ -109,5 +106,43 @@ describe('parseIsoTimestamp', () => {
     expect(checkEpochMs(8.64e15 + 1)).toMatch(/out of range/);
     expect(checkEpochMs(Number.NaN)).toMatch(/must be an integer/);
     expect(checkEpochMs(1.5)).toMatch(/must be an integer/);
+  });
+});
+
+describe('isoBytesToMs (the fast paths’ timestamp parser)', () => {
+  const near = fc.oneof(
+    msArb.map((ms) => new Date(ms).toISOString()),
+    fc
+      .tuple(msArb, fc.constantFrom('Z', 'z', '+05:30', '-0130', '+23:59', '+24:00', '-00:60', '', '+5'))
+      .map(([ms, zone]) => `${new Date(ms).toISOString().slice(0, 19)}${zone}`),
+    fc
+      .tuple(msArb, fc.constantFrom('.', ',', '.1', ',12', '.123456789', '.1234567890'))
+      .map(([ms, fraction]) => `${new Date(ms).toISOString().slice(0, 19)}${fraction}Z`),
+  );
+  /** A near-ISO string with one character changed, dropped or added. */
+  const mutated = fc
+    .tuple(
+      near,
+      fc.nat(),
+      fc.constantFrom('', '0', '9', ' ', 'T', 't', '-', ':', 'Z', 'é', '٣'),
+      fc.boolean(),
+    )
+    .map(([s, p, c, replace]) => {
+      const i = p % (s.length + 1);
+      return `${s.slice(0, i)}${c}${s.slice(replace ? i + 1 : i)}`;
+    });
+
+  it('accepts exactly what parseIsoTimestamp accepts, with the same instant', () => {
+    fc.assert(
+      fc.property(fc.oneof(near, mutated, fc.string({ maxLength: 30 })), (s) => {
+        const expected = parseIsoTimestamp(s);
+        // Inside a larger buffer, to catch reads past the end.
+        const buf = Buffer.from(`"${s}"9:00Z`);
+        const got = isoBytesToMs(buf, 1, 1 + Buffer.byteLength(s));
+        if (typeof expected === 'number') expect(got).toBe(expected);
+        else expect(got).toBeNaN();
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -1,0 +1,176 @@
+/**
+ * Byte-level helpers of the fast paths: a table of known values looked up by their bytes, and
+ * timestamps parsed straight from bytes. Each helper either succeeds exactly as the general
+ * (string) code would, or says "not here" so that the caller falls back to the general path.
+ */
+
+import { daysInMonth } from '../support.ts';
+import { dayOfEpochMs, daysFromCivil, MS_PER_DAY } from '../timestamps.ts';
+
+/** FNV-1a over buf[start, end). */
+export function hashBytes(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 16_777_619);
+  return h;
+}
+
+/**
+ * Values known by their bytes: a small open hash table over one byte arena (no object per entry).
+ * Bounded: once full, `add` stores nothing and the caller decodes such values every time.
+ */
+export class ByteTable<T> {
+  readonly values: T[] = [];
+  private readonly heads: Int32Array;
+  private readonly mask: number;
+  private readonly next: Int32Array;
+  private readonly offsets: Int32Array;
+  private readonly lengths: Int32Array;
+  private readonly hashes: Int32Array;
+  private arena: Uint8Array = new Uint8Array(16 * 1024);
+  private used = 0;
+
+  constructor(
+    private readonly maxEntries = 16_384,
+    private readonly maxArenaBytes = 4 * 1024 * 1024,
+  ) {
+    let size = 64;
+    while (size < maxEntries * 2) size *= 2;
+    this.heads = new Int32Array(size).fill(-1);
+    this.mask = size - 1;
+    this.next = new Int32Array(maxEntries);
+    this.offsets = new Int32Array(maxEntries);
+    this.lengths = new Int32Array(maxEntries);
+    this.hashes = new Int32Array(maxEntries);
+  }
+
+  /** Index of the entry whose bytes equal buf[start, end) (h = their hash), or -1. */
+  find(buf: Uint8Array, start: number, end: number, h: number): number {
+    const len = end - start;
+    const arena = this.arena;
+    for (let e = this.heads[h & this.mask] as number; e !== -1; e = this.next[e] as number) {
+      if (this.hashes[e] !== h || this.lengths[e] !== len) continue;
+      let o = this.offsets[e] as number;
+      let i = start;
+      while (i < end && arena[o] === buf[i]) {
+        i++;
+        o++;
+      }
+      if (i === end) return e;
+    }
+    return -1;
+  }
+
+  /** Remember buf[start, end) → value; returns false when the table is full (nothing stored). */
+  add(buf: Uint8Array, start: number, end: number, h: number, value: T): boolean {
+    const e = this.values.length;
+    const len = end - start;
+    if (e >= this.maxEntries) return false;
+    if (this.used + len > this.arena.length) {
+      let size = this.arena.length * 2;
+      while (size < this.used + len) size *= 2;
+      if (size > this.maxArenaBytes) return false;
+      const bigger = new Uint8Array(size);
+      bigger.set(this.arena.subarray(0, this.used));
+      this.arena = bigger;
+    }
+    this.arena.set(buf.subarray(start, end), this.used);
+    this.offsets[e] = this.used;
+    this.lengths[e] = len;
+    this.hashes[e] = h;
+    this.used += len;
+    const slot = h & this.mask;
+    this.next[e] = this.heads[slot] as number;
+    this.heads[slot] = e;
+    this.values.push(value);
+    return true;
+  }
+}
+
+/** Value of `count` ASCII digits at buf[at], or -1 when one is not a digit. */
+function digitsAt(buf: Uint8Array, at: number, count: number): number {
+  let v = 0;
+  for (let i = at; i < at + count; i++) {
+    const c = (buf[i] as number) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+let lastDate = -1;
+let lastDays = 0;
+
+/**
+ * The epoch milliseconds of an ISO-8601 timestamp in ASCII bytes, exactly as parseIsoTimestamp
+ * reads the same text when it accepts it; NaN whenever parseIsoTimestamp would reject it (the
+ * caller then takes the general path, which names the reason).
+ */
+export function isoBytesToMs(buf: Uint8Array, s: number, e: number): number {
+  const n = e - s;
+  if (n < 19 || n > 40) return Number.NaN;
+  const y = digitsAt(buf, s, 4);
+  const mo = digitsAt(buf, s + 5, 2);
+  const d = digitsAt(buf, s + 8, 2);
+  const h = digitsAt(buf, s + 11, 2);
+  const mi = digitsAt(buf, s + 14, 2);
+  const sec = digitsAt(buf, s + 17, 2);
+  const sep = buf[s + 10];
+  if (
+    y < 0 ||
+    mo < 0 ||
+    d < 0 ||
+    h < 0 ||
+    mi < 0 ||
+    sec < 0 ||
+    buf[s + 4] !== 45 ||
+    buf[s + 7] !== 45 ||
+    (sep !== 84 && sep !== 116 && sep !== 32) ||
+    buf[s + 13] !== 58 ||
+    buf[s + 16] !== 58
+  ) {
+    return Number.NaN;
+  }
+  let i = s + 19;
+  let ms = 0;
+  const dot = i < e ? buf[i] : -1;
+  if (dot === 46 || dot === 44) {
+    i++;
+    const from = i;
+    while (i < e) {
+      const c = (buf[i] as number) - 48;
+      if (c < 0 || c > 9) break;
+      if (i - from < 3) ms = ms * 10 + c;
+      i++;
+    }
+    const count = i - from;
+    if (count === 0 || count > 9) return Number.NaN;
+    if (count === 1) ms *= 100;
+    else if (count === 2) ms *= 10;
+  }
+  let offsetMinutes: number;
+  const z = i < e ? buf[i] : -1;
+  if (z === 90 || z === 122) {
+    if (i + 1 !== e) return Number.NaN;
+    offsetMinutes = 0;
+  } else if (z === 43 || z === 45) {
+    const oh = digitsAt(buf, i + 1, 2);
+    let om: number;
+    if (i + 6 === e && buf[i + 3] === 58) om = digitsAt(buf, i + 4, 2);
+    else if (i + 5 === e) om = digitsAt(buf, i + 3, 2);
+    else return Number.NaN;
+    if (oh < 0 || om < 0 || oh > 23 || om > 59) return Number.NaN;
+    offsetMinutes = (z === 45 ? -1 : 1) * (oh * 60 + om);
+  } else {
+    return Number.NaN;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return Number.NaN;
+  if (h > 23 || mi > 59 || sec > 59) return Number.NaN;
+  const date = y * 10_000 + mo * 100 + d;
+  if (date !== lastDate) {
+    lastDays = daysFromCivil(y, mo, d);
+    lastDate = date;
+  }
+  const epochMs =
+    lastDays * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms - offsetMinutes * 60_000;
+  return dayOfEpochMs(epochMs) === undefined ? Number.NaN : epochMs;
+}
