@@ -155,7 +155,8 @@ interface S3rverPaths {
  * s3rver stores an object at a path joined from its bucket and key, so `logs/../../x` would be
  * written (or read, or deleted) outside the data dir. Every path s3rver builds (PutObject,
  * CopyObject, multipart, DeleteObjects, GetObject…) goes through these two methods: a bucket or key
- * that is not safe (local/safe-key.ts) is refused there, before any file is touched, with a 400.
+ * that is not safe (local/safe-key.ts; a folder marker's one trailing "/" aside) is refused there,
+ * before any file is touched, with a 400.
  */
 export function guardKeys(s3rver: S3rver): void {
   const store = (s3rver as unknown as { store: S3rverPaths }).store;
@@ -177,8 +178,12 @@ export function guardKeys(s3rver: S3rver): void {
   };
   store.getResourcePath = (bucket, key, resource) => {
     checkBucket(bucket);
-    // An empty key names the bucket's own resources (multipart uploads).
-    const problem = key === undefined || key === '' ? undefined : unsafeKeyReason(key);
+    // An empty key names the bucket's own resources (multipart uploads); a folder marker
+    // (`logs/folder/`, one trailing "/") stays inside its folder.
+    const problem =
+      key === undefined || key === ''
+        ? undefined
+        : unsafeKeyReason(key.endsWith('/') ? key.slice(0, -1) : key);
     if (problem) refuse(`key ${JSON.stringify(key)}`, problem);
     return resourcePath(bucket, key, resource);
   };
