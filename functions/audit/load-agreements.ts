@@ -10,6 +10,7 @@ import {
   parseAgreementsFile,
   parseRecipientsFile,
 } from '../core/audit/agreements.ts';
+import { compileRegistry } from '../core/recipients.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 import type { AgreementStore, RegistryStore } from './ports.ts';
 
@@ -37,6 +38,14 @@ export async function storeRecipients(
 ): Promise<Loaded<RecipientsRegistry>> {
   const parsed = parseRecipientsFile(text, source);
   if (!parsed.ok) return { ok: false, errors: parsed.errors };
+  // parseRecipientsFile validates CIDRs with the parser compileRegistry compiles with, so this
+  // cannot fail; it stays as the last guard: a registry the ingest function cannot compile would
+  // send every log object to the dead-letter queue.
+  try {
+    compileRegistry(parsed.registry);
+  } catch (err) {
+    return { ok: false, errors: [`${source}: ${err instanceof Error ? err.message : String(err)}`] };
+  }
   await control.putRegistry(parsed.registry);
   return { ok: true, value: parsed.registry };
 }

@@ -14,7 +14,5 @@ export async function readText(file: string): Promise<string> {
 
 export function refuse(file: string, errors: readonly string[]): never {
   const n = errors.length;
-  throw new CliError(
-    `${file}: refused, nothing was stored (${n} error${n === 1 ? '' : 's'}):\n${errors.map((e) => `  ${e}`).join('\n')}`,
-  );
+  throw new CliError(`${file}: refused, nothing was stored (${n} error${n === 1 ? '' : 's'}):`, errors);
 }

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
+import { terminalSafe } from './terminal-safe.ts';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -7,18 +8,24 @@ export function printJson(value: unknown): void {
 
 export const fmt = (n: number): string => n.toLocaleString('en-US');
 
+/** Writes one line of text that may quote data (made terminal safe, see terminal-safe.ts). */
+export function writeLine(text: string): void {
+  process.stdout.write(`${terminalSafe(text)}\n`);
+}
+
+/** A table for people: every string cell (and heading) is made terminal safe; numbers are formatted. */
 export function printTable(
   head: string[],
   rows: (string | number)[][],
   numeric: ReadonlySet<number> = new Set(),
 ): void {
   const table = new Table({
-    head,
+    head: head.map(terminalSafe),
     style: { head: [], border: [], compact: true },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     colAligns: head.map((_, i) => (numeric.has(i) ? 'right' : 'left')),
   });
-  for (const r of rows) table.push(r.map((c) => (typeof c === 'number' ? fmt(c) : c)));
+  for (const r of rows) table.push(r.map((c) => (typeof c === 'number' ? fmt(c) : terminalSafe(c))));
   process.stdout.write(`${table.toString()}\n`);
 }
 

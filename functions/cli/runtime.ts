@@ -9,6 +9,7 @@ import { createStores } from '../shared/compose.ts';
 import { loadStoreConfig } from '../shared/config.ts';
 import { type GlobalOptions, putLogFile, type Runtime, type UploadReport, uploadReport } from './context.ts';
 import { CliError } from './errors.ts';
+import { terminalSafe } from './terminal-safe.ts';
 
 export type { GlobalOptions, Runtime } from './context.ts';
 
@@ -66,6 +67,11 @@ export async function withRuntime<T>(opts: GlobalOptions, fn: (rt: Runtime) => P
   const rt = await openRuntime(opts);
   try {
     return await fn(rt);
+  } catch (err) {
+    // Other errors' messages may quote data too (an SDK error naming a key): made terminal safe
+    // before the one-line error is printed (a CliError's message already is).
+    if (err instanceof Error && !(err instanceof CliError)) err.message = terminalSafe(err.message);
+    throw err;
   } finally {
     await rt.close();
   }

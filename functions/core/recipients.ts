@@ -3,6 +3,19 @@
  * one of the category's CIDR ranges (IPv4 or IPv6) or its on_behalf_of equals one of the
  * category's organisations.
  *
+ * Matching rules (docs/RELIABILITY-edges.md also lists what is NOT matched):
+ *  - CIDRs are parsed by parseCidr, the ONE parser: `auditor recipients load` validates with it
+ *    and compileRegistry compiles with it, so anything that loads also compiles.
+ *  - IPv4-mapped client addresses (::ffff:a.b.c.d) are IPv4 clients. A CIDR in IPv6 form that
+ *    covers (part of) ::ffff:0:0/96 (`::/0`, `::ffff:0:0/96`, `::ffff:10.0.0.0/104`) also covers
+ *    the corresponding IPv4 addresses: the overlap is compiled as an IPv4 range.
+ *  - NAT64 (64:ff9b::/96, RFC 6052) and 6to4 (2002::/16, RFC 3056) client addresses embed an
+ *    IPv4 address: such a client belongs to the categories of its IPv6 address AND of the
+ *    embedded IPv4 address (the union).
+ *  - Organisations match after normaliseOrg (Unicode NFKC, case-folded with toLowerCase,
+ *    whitespace incl. NBSP collapsed to one space, trimmed) on both sides; the original text is
+ *    kept for display.
+ *
  * The registry is compiled once into disjoint, sorted address segments per family, each carrying
  * the (interned, frozen, sorted) set of categories covering it, so a lookup is a binary search.
  * Addresses are parsed by hand-written strict parsers (checked against ipaddr.js in the tests):
@@ -289,11 +302,31 @@ function lookupWords(table: WordTable, g: number[]): readonly string[] {
 
 /** Bounded per-address cache size (two generations of this many entries). */
 const IPV6_CACHE_SIZE = 16_384;
+/** Bounded per-organisation cache size (two generations of this many entries). */
+const ORG_CACHE_SIZE = 4_096;
 
 /**
- * Compile a registry. Throws an Error naming the category and the CIDR when a range is invalid.
- * A CIDR with host bits set (10.1.2.3/8) is taken as its network (10.0.0.0/8); an IPv6 range
- * inside ::ffff:0:0/96 is taken as the IPv4 range it maps.
+ * The form organisations are compared in (registry, logs, approved_organisations): Unicode NFKC,
+ * case-folded with toLowerCase, every run of whitespace (incl. NBSP and the other Unicode spaces)
+ * one space, trimmed. `"ACME\u00a0 Corp "` and `"acme corp"` are the same organisation.
+ */
+export function normaliseOrg(org: string): string {
+  return org.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
+}
+
+/** The IPv4 address a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address embeds, else undefined. */
+function embeddedIpv4(g: number[]): number | undefined {
+  const g0 = g[0] as number;
+  if (g0 === 0x2002) return (g[1] as number) * 65536 + (g[2] as number);
+  if (g0 === 0x64 && g[1] === 0xff9b && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0)
+    return (g[6] as number) * 65536 + (g[7] as number);
+  return undefined;
+}
+
+/**
+ * Compile a registry. Throws an Error naming the category and the CIDR when a range is invalid
+ * (parseCidr refuses it; the registry loader refuses the same CIDRs, so a loaded registry always
+ * compiles). See the module comment for what matches.
  */
 export function compileRegistry(registry: RecipientsRegistry): RecipientMatcher {
   const v4: Interval<number>[] = [];
@@ -303,17 +336,19 @@ export function compileRegistry(registry: RecipientsRegistry): RecipientMatcher 
     const entry = registry[category];
     if (!entry) continue;
     for (const cidr of entry.cidrs ?? []) {
-      const range = parseCidr(cidr);
-      if (!range) {
+      const parsed = parseCidr(cidr);
+      if (!parsed.ok) {
         throw new Error(`recipients registry: category ${category}: invalid CIDR ${JSON.stringify(cidr)}`);
       }
-      if (range.kind === 'ipv4') v4.push({ start: range.start, end: range.end, category });
-      else v6.push({ start: range.start, end: range.end, category });
+      const { ipv4, ipv6 } = parsed.range;
+      if (ipv4) v4.push({ ...ipv4, category });
+      if (ipv6) v6.push({ ...ipv6, category });
     }
     for (const org of entry.organisations ?? []) {
-      const list = byOrg.get(org) ?? [];
+      const key = normaliseOrg(org);
+      const list = byOrg.get(key) ?? [];
       if (!list.includes(category)) list.push(category);
-      byOrg.set(org, list);
+      byOrg.set(key, list);
     }
   }
   const interned = new Map<string, readonly string[]>();
@@ -322,8 +357,24 @@ export function compileRegistry(registry: RecipientsRegistry): RecipientMatcher 
   const table4 = buildSegments(v4, 0, interned);
   const table6 = toWordTable(buildSegments(v6, 0n, interned));
   const v6Cache = new BoundedCache<readonly string[]>(IPV6_CACHE_SIZE);
-  // Union of an address's and an organisation's categories, keyed by the two interned sets.
+  const orgCache = new BoundedCache<readonly string[]>(ORG_CACHE_SIZE);
+  // Union of two interned sets, keyed by the two sets.
   const unions = new Map<readonly string[], Map<readonly string[], readonly string[]>>();
+  const unite = (a: readonly string[], b: readonly string[]): readonly string[] => {
+    if (a === b || b.length === 0) return a;
+    if (a.length === 0) return b;
+    let inner = unions.get(a);
+    if (inner === undefined) {
+      inner = new Map();
+      unions.set(a, inner);
+    }
+    let union = inner.get(b);
+    if (union === undefined) {
+      union = internSet([...new Set([...a, ...b])], interned);
+      inner.set(b, union);
+    }
+    return union;
+  };
 
   const byIp = (ip: string): readonly string[] => {
     if (ip.indexOf(':') === -1) {
@@ -336,9 +387,23 @@ export function compileRegistry(registry: RecipientsRegistry): RecipientMatcher 
       if (groups === undefined) cats = NONE;
       else {
         const mapped = mappedIpv4(groups);
-        cats = mapped !== undefined ? lookup(table4, mapped) : lookupWords(table6, groups);
+        if (mapped !== undefined) cats = lookup(table4, mapped);
+        else {
+          cats = lookupWords(table6, groups);
+          const embedded = embeddedIpv4(groups);
+          if (embedded !== undefined) cats = unite(cats, lookup(table4, embedded));
+        }
       }
       v6Cache.set(ip, cats);
+    }
+    return cats;
+  };
+
+  const byOrgName = (org: string): readonly string[] => {
+    let cats = orgCache.get(org);
+    if (cats === undefined) {
+      cats = orgCats.get(normaliseOrg(org)) ?? NONE;
+      orgCache.set(org, cats);
     }
     return cats;
   };
@@ -346,20 +411,8 @@ export function compileRegistry(registry: RecipientsRegistry): RecipientMatcher 
   return {
     categoriesFor(ip, org) {
       const fromIp = ip === undefined || ip === '' ? NONE : byIp(ip);
-      const fromOrg = org === undefined ? undefined : orgCats.get(org);
-      if (fromOrg === undefined || fromOrg === fromIp) return fromIp;
-      if (fromIp.length === 0) return fromOrg;
-      let inner = unions.get(fromIp);
-      if (inner === undefined) {
-        inner = new Map();
-        unions.set(fromIp, inner);
-      }
-      let union = inner.get(fromOrg);
-      if (union === undefined) {
-        union = internSet([...new Set([...fromIp, ...fromOrg])], interned);
-        inner.set(fromOrg, union);
-      }
-      return union;
+      if (org === undefined || orgCats.size === 0) return fromIp;
+      return unite(fromIp, byOrgName(org));
     },
   };
 }
@@ -367,35 +420,54 @@ export function compileRegistry(registry: RecipientsRegistry): RecipientMatcher 
 /** A matcher that knows no category (no registry loaded). */
 export const EMPTY_MATCHER: RecipientMatcher = Object.freeze({ categoriesFor: () => NONE });
 
-type Range = { kind: 'ipv4'; start: number; end: number } | { kind: 'ipv6'; start: bigint; end: bigint };
+/** What a CIDR covers: an IPv4 and/or an IPv6 interval, each [start, end) (end exclusive). */
+export interface CidrRange {
+  ipv4?: { start: number; end: number };
+  ipv6?: { start: bigint; end: bigint };
+}
 
-/** `address/bits` (or a bare address: one host), strictly parsed. */
-function parseCidr(cidr: unknown): Range | undefined {
-  if (typeof cidr !== 'string') return undefined;
-  const text = cidr.trim();
-  const slash = text.indexOf('/');
-  const addrText = slash === -1 ? text : text.slice(0, slash);
-  const bitsText = slash === -1 ? undefined : text.slice(slash + 1);
-  if (bitsText !== undefined && !/^[0-9]{1,3}$/.test(bitsText)) return undefined;
-  const addr = parseIp(addrText);
-  if (!addr) return undefined;
-  const isMapped = addrText.indexOf(':') !== -1 && addr.kind === 'ipv4';
-  if (addr.kind === 'ipv4' && !isMapped) {
+export type CidrParse = { ok: true; range: CidrRange } | { ok: false; problem: string };
+
+const MAPPED_END = IPV4_MAPPED_PREFIX + (1n << 32n);
+
+/**
+ * THE CIDR parser (registry load and compile both use it): `address/bits`, or a bare address (one
+ * host). The address as parseIp accepts it (IPv4 dotted four-part decimal without leading zeros;
+ * IPv6 in RFC 4291 text form, no zone id), no surrounding whitespace; bits 0–32 or 0–128, decimal.
+ * Host bits are ignored (10.1.2.3/8 is 10.0.0.0/8). The part of an IPv6 range inside
+ * ::ffff:0:0/96 is (also) the IPv4 range it maps. Either the range or why the text is refused.
+ */
+export function parseCidr(cidr: unknown): CidrParse {
+  if (typeof cidr !== 'string') return { ok: false, problem: 'expected a CIDR string' };
+  const slash = cidr.indexOf('/');
+  const addrText = slash === -1 ? cidr : cidr.slice(0, slash);
+  const bitsText = slash === -1 ? undefined : cidr.slice(slash + 1);
+  if (bitsText !== undefined && !/^[0-9]{1,3}$/.test(bitsText))
+    return { ok: false, problem: 'bad prefix length' };
+  if (addrText.indexOf(':') === -1) {
+    const value = parseIpv4(addrText);
+    if (value === undefined) return { ok: false, problem: 'bad IPv4 address' };
     const bits = bitsText === undefined ? 32 : Number(bitsText);
-    if (bits > 32) return undefined;
+    if (bits > 32) return { ok: false, problem: 'prefix length over 32' };
     const size = 2 ** (32 - bits);
-    const start = Math.floor(addr.value / size) * size;
-    return { kind: 'ipv4', start, end: start + size };
+    const start = Math.floor(value / size) * size;
+    return { ok: true, range: { ipv4: { start, end: start + size } } };
   }
-  const value = addr.kind === 'ipv4' ? IPV4_MAPPED_PREFIX + BigInt(addr.value) : addr.value;
+  const groups = parseIpv6(addrText);
+  if (groups === undefined) return { ok: false, problem: 'bad IPv6 address' };
   const bits = bitsText === undefined ? 128 : Number(bitsText);
-  if (bits > 128) return undefined;
+  if (bits > 128) return { ok: false, problem: 'prefix length over 128' };
+  let value = 0n;
+  for (const g of groups) value = (value << 16n) | BigInt(g);
   const size = 1n << BigInt(128 - bits);
   const start = (value / size) * size;
   const end = start + size;
-  if (bits >= 96 && start >> 32n === IPV4_MAPPED_PREFIX >> 32n) {
-    // An IPv4-mapped range: addresses are normalised to IPv4 before lookup.
-    return { kind: 'ipv4', start: Number(start - IPV4_MAPPED_PREFIX), end: Number(end - IPV4_MAPPED_PREFIX) };
-  }
-  return { kind: 'ipv6', start, end: end > IPV6_SPACE ? IPV6_SPACE : end };
+  const range: CidrRange = {};
+  const lo = start > IPV4_MAPPED_PREFIX ? start : IPV4_MAPPED_PREFIX;
+  const hi = end < MAPPED_END ? end : MAPPED_END;
+  // The IPv4-mapped part: mapped client addresses are looked up as IPv4.
+  if (lo < hi) range.ipv4 = { start: Number(lo - IPV4_MAPPED_PREFIX), end: Number(hi - IPV4_MAPPED_PREFIX) };
+  // A range wholly inside ::ffff:0:0/96 needs no IPv6 part (no IPv6 lookup lands there).
+  if (!(lo === start && hi === end)) range.ipv6 = { start, end: end > IPV6_SPACE ? IPV6_SPACE : end };
+  return { ok: true, range };
 }

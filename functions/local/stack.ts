@@ -16,6 +16,7 @@ import S3rver from 's3rver';
 import type { IngestResult } from '../ingest/ingest-object.ts';
 import { createDynamoClient, createS3Client } from '../shared/clients.ts';
 import { BUCKETS, LOG_BUCKET, REPORTS_BUCKET, TABLES, type TableDefinition } from '../shared/resources.ts';
+import { unsafeKeyReason } from './safe-key.ts';
 
 export type DynamoBackend = 'dynalite' | 'local';
 
@@ -144,6 +145,50 @@ export interface Emulators {
   stop(): Promise<void>;
 }
 
+/** The part of s3rver's FilesystemStore that turns bucket names and keys into file paths. */
+interface S3rverPaths {
+  getBucketPath(bucket: string): string;
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+}
+
+/**
+ * s3rver stores an object at a path joined from its bucket and key, so `logs/../../x` would be
+ * written (or read, or deleted) outside the data dir. Every path s3rver builds (PutObject,
+ * CopyObject, multipart, DeleteObjects, GetObject…) goes through these two methods: a bucket or key
+ * that is not safe (local/safe-key.ts; a folder marker's one trailing "/" aside) is refused there,
+ * before any file is touched, with a 400.
+ */
+export function guardKeys(s3rver: S3rver): void {
+  const store = (s3rver as unknown as { store: S3rverPaths }).store;
+  const refuse = (what: string, problem: string): never => {
+    throw Object.assign(new Error(`${what} ${problem}: refused by the local stack`), {
+      status: 400,
+      expose: true,
+    });
+  };
+  const bucketPath = store.getBucketPath.bind(store);
+  const resourcePath = store.getResourcePath.bind(store);
+  const checkBucket = (bucket: string) => {
+    const problem = bucket.includes('/') ? 'holds a "/"' : unsafeKeyReason(bucket);
+    if (problem) refuse(`bucket ${JSON.stringify(bucket)}`, problem);
+  };
+  store.getBucketPath = (bucket) => {
+    checkBucket(bucket);
+    return bucketPath(bucket);
+  };
+  store.getResourcePath = (bucket, key, resource) => {
+    checkBucket(bucket);
+    // An empty key names the bucket's own resources (multipart uploads); a folder marker
+    // (`logs/folder/`, one trailing "/") stays inside its folder.
+    const problem =
+      key === undefined || key === ''
+        ? undefined
+        : unsafeKeyReason(key.endsWith('/') ? key.slice(0, -1) : key);
+    if (problem) refuse(`key ${JSON.stringify(key)}`, problem);
+    return resourcePath(bucket, key, resource);
+  };
+}
+
 /** Starts s3rver and a DynamoDB emulator with state under `dataDir`, and creates the resources. */
 export async function startEmulators(opts: LocalStackOptions): Promise<Emulators> {
   const dataDir = resolve(opts.dataDir);
@@ -160,6 +205,7 @@ export async function startEmulators(opts: LocalStackOptions): Promise<Emulators
     directory: join(dataDir, 's3'),
     configureBuckets: BUCKETS.map((b) => ({ name: localName(b.id) })),
   });
+  guardKeys(s3rver);
   const { port: s3Port } = await s3rver.run();
 
   let dynaliteServer: Server | undefined;

@@ -3,12 +3,12 @@
  * embedded stack in a temp data dir. Errors are one line and a non-zero exit, with nothing stored.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { S3Objects } from '../../functions/adapters/object-store.ts';
 import { reportKey } from '../../functions/adapters/report-store.ts';
@@ -177,5 +177,90 @@ describe('auditor (child process, embedded stack)', () => {
     expect(r2.stderr.trim()).toMatch(/^auditor: .*nope\.jsonl: no such file or folder$/);
     const r3 = await auditor(['findings'], { AUDITOR_DATA_DIR: join(dir, 'empty') });
     expect([r3.code, r3.stderr.trim()]).toEqual([1, 'auditor: no reports yet: run `auditor audit` first']);
+  });
+
+  it('prints log-derived strings terminal safe: no raw ESC, BEL or bidi override; --json stays exact (issue 8 #11)', async () => {
+    const env = { AUDITOR_DATA_DIR: join(dir, 'esc-state') };
+    const agreements = fileURLToPath(new URL('../fixtures/agreements.yaml', import.meta.url));
+    expect((await auditor(['agreements', 'load', agreements], env)).code).toBe(0);
+    const evil = '\u001b]0;pwned\u0007\u001b[2J\u202eevil\u009b31m';
+    const logs = join(dir, 'esc-logs');
+    mkdirSync(logs, { recursive: true });
+    writeFileSync(
+      join(logs, 'evil.jsonl'),
+      `${JSON.stringify({ timestamp: '2026-11-27T08:00:00Z', app_id: 'nw-search', endpoint: evil, status: 200, records: 1, bytes: 1 })}\n`,
+    );
+    expect((await auditor(['upload', logs], env)).code).toBe(0);
+    expect((await auditor(['audit', '--date', '2026-11-27'], env)).code).toBe(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for raw control characters.
+    const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+    for (const args of [['findings'], ['reports', 'show']]) {
+      const r = await auditor(args, env);
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toMatch(raw);
+      expect(r.stdout).toContain('\\x1b]0;pwned\\x07\\x1b[2J\\u202eevil\\x9b31m');
+    }
+    const json = JSON.parse(
+      (await auditor(['findings', '--rule', 'unauthorized_endpoint', '--json'], env)).stdout,
+    );
+    expect(json.findings.map((f: { subject: string }) => f.subject)).toContain(evil);
+  });
+
+  it('refuses upload keys and prefixes that would leave the data dir, writing nothing (issue 8 #12)', async () => {
+    const base = join(dir, 'keys');
+    const env = { AUDITOR_DATA_DIR: join(base, 'a', 'b', 'state') };
+    const src = join(base, 'src');
+    mkdirSync(src, { recursive: true });
+    const file = join(src, 'x.jsonl');
+    writeFileSync(
+      file,
+      '{"timestamp":"2026-11-27T08:00:00Z","app_id":"a1","endpoint":"GET /x","status":200}\n',
+    );
+    const outside = (): string[] =>
+      readdirSync(base, { recursive: true, withFileTypes: true })
+        .map((e) => relative(base, join(e.parentPath, e.name)))
+        .filter((p) => !p.startsWith(join('a', 'b', 'state')))
+        .sort();
+    const odd = join(src, 'odd');
+    mkdirSync(odd);
+    writeFileSync(join(odd, 'bad\u001b[2Jname.jsonl'), '');
+    expect((await auditor(['usage'], env)).code).toBe(0); // creates the data dir
+    const before = outside();
+    for (const [prefix, problem] of [
+      ['../..', 'has a ".." segment'],
+      ['../../../../..', 'has a ".." segment'],
+      ['a/./b', 'has a "." segment'],
+      ['a//b', 'has an empty segment'],
+      ['/etc', 'starts with "/"'],
+      ['a\\b', 'holds a backslash'],
+      ['a\u001b[2Jb', 'holds a control character'],
+    ] as const) {
+      const r = await auditor(['upload', '--prefix', prefix, file], env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(problem);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).not.toContain('\u001b');
+    }
+    // A file whose own name is unsafe (and would print an ESC in the error) is refused too.
+    const r = await auditor(['upload', odd], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\\x1b\[2Jname\.jsonl.*holds a control character; nothing was uploaded/);
+    expect(r.stderr).not.toContain('\u001b');
+    expect(outside()).toEqual(before);
+
+    // Keys that reach s3rver another way (any S3 client) are refused by the local stack itself.
+    const stack = await startLocalStack({ dataDir: env.AUDITOR_DATA_DIR, logLevel: 'SILENT' });
+    try {
+      for (const Key of ['logs/../../../../../escape.txt', '../escape.txt', 'logs/./x', 'logs//x']) {
+        await expect(
+          stack.s3.send(new PutObjectCommand({ Bucket: stack.logBucket, Key, Body: 'x' })),
+        ).rejects.toThrow();
+        await expect(stack.s3.send(new GetObjectCommand({ Bucket: stack.logBucket, Key }))).rejects.toThrow();
+      }
+      await stack.drain();
+    } finally {
+      await stack.stop();
+    }
+    expect(outside()).toEqual(before);
   });
 });

@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { DEMO_SCHEDULE_TIME, generateDemoLogs } from '../../demo/generate.ts';
 import type { CommandContext } from '../command.ts';
 import type { Runtime } from '../context.ts';
-import { fmt } from '../output.ts';
+import { fmt, writeLine } from '../output.ts';
 import { loadAgreements } from './agreements.ts';
 import { loadRecipients } from './recipients.ts';
 import { showReport } from './reports.ts';
@@ -22,7 +22,7 @@ const demoFile = (name: string): string => fileURLToPath(new URL(`../../demo/${n
 
 export async function demo(rt: Runtime): Promise<void> {
   const started = Date.now();
-  const say = (s: string) => process.stdout.write(`${s}\n`);
+  const say = writeLine;
 
   const agreements = await loadAgreements(rt, demoFile('agreements.yaml'));
   say(

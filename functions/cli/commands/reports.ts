@@ -7,7 +7,7 @@ import { verifyReport } from '../../core/audit/report.ts';
 import type { CommandContext } from '../command.ts';
 import type { Runtime } from '../context.ts';
 import { CliError } from '../errors.ts';
-import { fmt, printJson, printTable } from '../output.ts';
+import { fmt, printJson, printTable, writeLine } from '../output.ts';
 import { printFindings, readFindings, resolveDate } from './findings.ts';
 
 export async function listReports(rt: Runtime, json: boolean): Promise<void> {
@@ -79,7 +79,7 @@ export async function verifyReports(rt: Runtime, json: boolean): Promise<boolean
     process.stdout.write(
       `${dates.length} report(s) verified: every file matches its manifest and the chain is intact\n`,
     );
-  else for (const p of problems) process.stdout.write(`${p.date}: ${p.problem}\n`);
+  else for (const p of problems) writeLine(`${p.date}: ${p.problem}`);
   return problems.length === 0;
 }
 

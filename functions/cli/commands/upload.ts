@@ -8,6 +8,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { compareStrings } from '../../core/support.ts';
+import { unsafeKeyReason } from '../../local/safe-key.ts';
 import { LOG_PREFIX } from '../../shared/resources.ts';
 import { type CommandContext, positiveNumber } from '../command.ts';
 import {
@@ -34,9 +35,18 @@ async function walk(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Files to upload with their keys: a file as logs/<prefix><name>, a folder's files by their path inside it. */
+/**
+ * Files to upload with their keys: a file as logs/<prefix><name>, a folder's files by their path
+ * inside it. A prefix or key with an empty, `.` or `..` segment, a leading `/`, a backslash or a
+ * control character is refused (local/safe-key.ts), before anything is uploaded.
+ */
 export async function collectFiles(paths: readonly string[], prefix = ''): Promise<UploadFile[]> {
   const sub = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
+  // Refused before anything is put: a `..` segment would leave logs/ (and, locally, the data dir).
+  const prefixProblem =
+    sub === '' ? undefined : unsafeKeyReason(prefix.startsWith('/') ? prefix : sub.slice(0, -1));
+  if (prefixProblem)
+    throw new CliError(`--prefix ${JSON.stringify(prefix)} ${prefixProblem}; nothing was uploaded`);
   const files: UploadFile[] = [];
   for (const p of paths) {
     const st = await stat(p).catch(() => {
@@ -52,6 +62,13 @@ export async function collectFiles(paths: readonly string[], prefix = ''): Promi
         size: (await stat(f)).size,
       });
     }
+  }
+  for (const f of files) {
+    const problem = unsafeKeyReason(f.key);
+    if (problem)
+      throw new CliError(
+        `${f.path}: its key ${JSON.stringify(f.key)} ${problem}; nothing was uploaded (rename the file)`,
+      );
   }
   const seen = new Map<string, string>();
   for (const f of files) {

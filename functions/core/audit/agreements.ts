@@ -22,9 +22,9 @@
  * `monthly_record` would otherwise silently drop a quota); a quota is an integer 0 … 2^53 − 1
  * (`null` is not "no quota": leave the field out); an agreement covers at least one app.
  */
-import ipaddr from 'ipaddr.js';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { parseCidr } from '../recipients.ts';
 import { APP_ID_RE } from '../support.ts';
 import type { RecipientsRegistry } from '../types.ts';
 import { isRealDate } from './format.ts';
@@ -409,30 +409,15 @@ export function appConflicts(stored: readonly Agreement[], incoming: readonly Ag
 // Recipients registry
 
 /**
- * Why a CIDR is invalid, or undefined when valid. Accepted: IPv4 in dotted four-part decimal and
- * IPv6 in any RFC 4291 text form (no zone id), with a prefix length (/0–32, /0–128) or none (a
- * single address). The same inputs core/recipients.ts compiles.
+ * Why a CIDR is invalid, or undefined when valid: the verdict of parseCidr in core/recipients.ts,
+ * the parser compileRegistry compiles with (so a registry that loads always compiles). Accepted:
+ * IPv4 in dotted four-part decimal without leading zeros and IPv6 in RFC 4291 text form (no zone
+ * id, an embedded IPv4 part without leading zeros), no whitespace, with a prefix length (/0–32,
+ * /0–128) or none (a single address).
  */
 export function cidrProblem(cidr: string): string | undefined {
-  const slash = cidr.indexOf('/');
-  const addr = slash === -1 ? cidr : cidr.slice(0, slash);
-  const bits = slash === -1 ? undefined : cidr.slice(slash + 1);
-  if (bits !== undefined && !/^\d{1,3}$/.test(bits)) return 'bad prefix length';
-  if (addr.includes(':')) {
-    if (addr.includes('%') || !ipaddr.IPv6.isValid(addr)) return 'bad IPv6 address';
-    if (bits !== undefined && Number(bits) > 128) return 'prefix length over 128';
-  } else {
-    if (!ipaddr.IPv4.isValidFourPartDecimal(addr)) return 'bad IPv4 address';
-    if (bits !== undefined && Number(bits) > 32) return 'prefix length over 32';
-  }
-  if (bits !== undefined) {
-    try {
-      ipaddr.parseCIDR(cidr);
-    } catch {
-      return 'not a CIDR';
-    }
-  }
-  return undefined;
+  const parsed = parseCidr(cidr);
+  return parsed.ok ? undefined : parsed.problem;
 }
 
 /**

@@ -6,6 +6,8 @@ import {
   EMPTY_MATCHER,
   formatIp,
   isValidIp,
+  normaliseOrg,
+  parseCidr,
   parseIp,
 } from '../../../functions/core/recipients.ts';
 import { sampleRegistry } from './helpers.ts';
@@ -119,6 +121,39 @@ describe('parseIp', () => {
   });
 });
 
+/**
+ * The documented matching rules (module comment of core/recipients.ts) on top of ipaddr.js: an
+ * IPv4 client (or an IPv4-mapped one, which ipaddr.parse keeps as IPv6) also matches an IPv6 range
+ * covering its mapped address; a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) client also matches
+ * what the IPv4 address it embeds matches as an IPv4 client.
+ */
+function referenceMatch(
+  client: ipaddr.IPv4 | ipaddr.IPv6,
+  range: [ipaddr.IPv4 | ipaddr.IPv6, number],
+): boolean {
+  const v4 =
+    client.kind() === 'ipv4'
+      ? (client as ipaddr.IPv4)
+      : (client as ipaddr.IPv6).isIPv4MappedAddress()
+        ? (client as ipaddr.IPv6).toIPv4Address()
+        : undefined;
+  if (v4) {
+    if (range[0].kind() === 'ipv4') return v4.match(range);
+    return v4.toIPv4MappedAddress().match(range);
+  }
+  const v6 = client as ipaddr.IPv6;
+  if (range[0].kind() === 'ipv6' && v6.match(range)) return true;
+  const p = v6.parts;
+  let embedded: number[] | undefined;
+  if (p[0] === 0x2002) embedded = [p[1] ?? 0, p[2] ?? 0];
+  else if (p[0] === 0x64 && p[1] === 0xff9b && p[2] === 0 && p[3] === 0 && p[4] === 0 && p[5] === 0)
+    embedded = [p[6] ?? 0, p[7] ?? 0];
+  if (!embedded) return false;
+  const [hi = 0, lo = 0] = embedded;
+  // The embedded address as an IPv4 client of its own.
+  return referenceMatch(new ipaddr.IPv4([hi >> 8, hi & 255, lo >> 8, lo & 255]), range);
+}
+
 describe('compileRegistry', () => {
   const matcher = compileRegistry(sampleRegistry());
 
@@ -137,7 +172,9 @@ describe('compileRegistry', () => {
     expect(matcher.categoriesFor('2001:db8:b000::', undefined)).toEqual([]);
     expect(matcher.categoriesFor(undefined, 'example-agency')).toEqual(['government']);
     expect(matcher.categoriesFor(undefined, 'acme-brokerage')).toEqual(['data-broker']);
-    expect(matcher.categoriesFor(undefined, 'Example-Agency')).toEqual([]);
+    // Organisations match case-insensitively (issue 8 #13c; byte-exact before).
+    expect(matcher.categoriesFor(undefined, 'Example-Agency')).toEqual(['government']);
+    expect(matcher.categoriesFor(undefined, 'example agency')).toEqual([]);
     expect(matcher.categoriesFor('198.51.100.1', 'acme-brokerage')).toEqual(['data-broker', 'government']);
     expect(matcher.categoriesFor('198.51.100.1', 'example-agency')).toEqual(['government']);
     expect(matcher.categoriesFor('not an ip', undefined)).toEqual([]);
@@ -198,9 +235,23 @@ describe('compileRegistry', () => {
       const a = [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
       return `${a}/${bits}`;
     });
+    // Groups, sometimes starting with the IPv4-mapped, NAT64 or 6to4 prefix.
+    const special = fc.constantFrom<number[]>(
+      [],
+      [0, 0, 0, 0, 0, 0xffff],
+      [0x64, 0xff9b, 0, 0, 0, 0],
+      [0x2002],
+    );
     const v6 = fc
-      .tuple(fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }), fc.integer({ min: 0, max: 128 }))
-      .map(([g, bits]) => `${g.map((x) => x.toString(16)).join(':')}/${bits}`);
+      .tuple(
+        special,
+        fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }),
+        fc.integer({ min: 0, max: 128 }),
+      )
+      .map(
+        ([head, g, bits]) =>
+          `${[...head, ...g.slice(head.length)].map((x) => x.toString(16)).join(':')}/${bits}`,
+      );
     const registry = fc.dictionary(
       fc.constantFrom('a', 'b', 'c', 'd'),
       fc.record({
@@ -219,7 +270,15 @@ describe('compileRegistry', () => {
         const o = ipaddr.IPv4.parse(addr ?? '0.0.0.0').octets;
         o[3] = ((o[3] ?? 0) ^ noise) & 255;
         o[2] = ((o[2] ?? 0) ^ (noise >> 8)) & 255;
-        return o.join('.');
+        const [a = 0, b = 0, c = 0, d = 0] = o;
+        const hex = (x: number, y: number) => ((x << 8) | y).toString(16);
+        // The same IPv4 address as such, IPv4-mapped, NAT64 or 6to4.
+        return [
+          o.join('.'),
+          `::ffff:${o.join('.')}`,
+          `64:ff9b::${hex(a, b)}:${hex(c, d)}`,
+          `2002:${hex(a, b)}:${hex(c, d)}::${(noise & 0xff).toString(16)}`,
+        ][noise % 4] as string;
       });
     fc.assert(
       fc.property(
@@ -233,12 +292,7 @@ describe('compileRegistry', () => {
           for (const address of addresses) {
             const ip = ipaddr.parse(address);
             const expected = Object.entries(reg)
-              .filter(([, c]) =>
-                c.cidrs.some((cidr) => {
-                  const range = ipaddr.parseCIDR(cidr);
-                  return range[0].kind() === ip.kind() && ip.match(range);
-                }),
-              )
+              .filter(([, c]) => c.cidrs.some((cidr) => referenceMatch(ip, ipaddr.parseCIDR(cidr))))
               .map(([name]) => name)
               .sort();
             expect(m.categoriesFor(address, undefined)).toEqual(expected);
@@ -247,5 +301,88 @@ describe('compileRegistry', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('recipient matching edges (issue 8 #13)', () => {
+  it('(a) an IPv6 range covering ::ffff:0:0/96 also matches the IPv4 clients it maps', () => {
+    const m = compileRegistry({
+      all6: { cidrs: ['::/0'], organisations: [] },
+      mapped: { cidrs: ['::ffff:0:0/96'], organisations: [] },
+      ten: { cidrs: ['::ffff:10.0.0.0/104'], organisations: [] },
+      low: { cidrs: ['::/64'], organisations: [] },
+      doc: { cidrs: ['2001:db8::/32'], organisations: [] },
+    });
+    expect(m.categoriesFor('10.1.2.3', undefined)).toEqual(['all6', 'low', 'mapped', 'ten']);
+    expect(m.categoriesFor('::ffff:10.1.2.3', undefined)).toEqual(['all6', 'low', 'mapped', 'ten']);
+    expect(m.categoriesFor('::ffff:a01:203', undefined)).toEqual(['all6', 'low', 'mapped', 'ten']);
+    expect(m.categoriesFor('11.0.0.0', undefined)).toEqual(['all6', 'low', 'mapped']);
+    expect(m.categoriesFor('2001:db8::1', undefined)).toEqual(['all6', 'doc']);
+    // Outside ::ffff:0:0/96 an IPv6 range stays IPv6 only.
+    expect(
+      compileRegistry({ d: { cidrs: ['2001:db8::/32'], organisations: [] } }).categoriesFor(
+        '1.2.3.4',
+        undefined,
+      ),
+    ).toEqual([]);
+  });
+
+  it('(b) NAT64 and 6to4 clients match IPv4 ranges by the address they embed, and IPv6 ranges by their own', () => {
+    const m = compileRegistry({
+      gov: { cidrs: ['198.51.100.0/24'], organisations: [] },
+      nat64: { cidrs: ['64:ff9b::/96'], organisations: [] },
+      sixto4: { cidrs: ['2002::/16'], organisations: [] },
+    });
+    expect(m.categoriesFor('64:ff9b::198.51.100.7', undefined)).toEqual(['gov', 'nat64']);
+    expect(m.categoriesFor('64:ff9b::c633:6407', undefined)).toEqual(['gov', 'nat64']);
+    expect(m.categoriesFor('64:ff9b::c633:6507', undefined)).toEqual(['nat64']);
+    expect(m.categoriesFor('2002:c633:6407::1', undefined)).toEqual(['gov', 'sixto4']);
+    expect(m.categoriesFor('2002:c633:6507::1', undefined)).toEqual(['sixto4']);
+    // Not matched: the local-use NAT64 prefix (RFC 8215), Teredo, IPv4-compatible addresses.
+    expect(m.categoriesFor('64:ff9b:1::c633:6407', undefined)).toEqual([]);
+    expect(m.categoriesFor('2001:0:4136:e378:8000:63bf:39cc:9bf8', undefined)).toEqual([]);
+    expect(m.categoriesFor('::198.51.100.7', undefined)).toEqual([]);
+    // An IPv6 range written in NAT64 form does not match native IPv4 clients.
+    const n = compileRegistry({ x: { cidrs: ['64:ff9b::c633:6400/120'], organisations: [] } });
+    expect(n.categoriesFor('198.51.100.7', undefined)).toEqual([]);
+    expect(n.categoriesFor('64:ff9b::198.51.100.7', undefined)).toEqual(['x']);
+  });
+
+  it('(c) organisations match after NFKC, case folding and whitespace collapsing, on both sides', () => {
+    expect(normaliseOrg('  ACME\u00a0\u00a0Brokerage\t')).toBe('acme brokerage');
+    expect(normaliseOrg('ＡＣＭＥ Brokerage')).toBe('acme brokerage');
+    const m = compileRegistry({
+      broker: { cidrs: [], organisations: ['Acme Brokerage'] },
+      gov: { cidrs: ['10.0.0.0/8'], organisations: ['example-agency '] },
+    });
+    for (const org of [
+      'Acme Brokerage',
+      'acme brokerage',
+      'ACME BROKERAGE ',
+      'acme\u00a0brokerage',
+      'ａｃｍｅ  brokerage',
+    ])
+      expect(m.categoriesFor(undefined, org)).toEqual(['broker']);
+    expect(m.categoriesFor(undefined, 'acmebrokerage')).toEqual([]);
+    expect(m.categoriesFor(undefined, 'Example-Agency')).toEqual(['gov']);
+    expect(m.categoriesFor('10.0.0.1', 'ACME brokerage')).toEqual(['broker', 'gov']);
+    // Repeated lookups (cached) give the same shared array.
+    expect(m.categoriesFor(undefined, 'ACME BROKERAGE ')).toBe(m.categoriesFor(undefined, 'ACME BROKERAGE '));
+  });
+});
+
+describe('parseCidr (the one parser of load and compile, issue 8 #1)', () => {
+  it.each([
+    ['::ffff:01.2.3.4', 'bad IPv6 address'],
+    ['::ffff:1.2.3.04/128', 'bad IPv6 address'],
+    ['fe80::1%eth0', 'bad IPv6 address'],
+    [' 10.0.0.0/8', 'bad IPv4 address'],
+    ['10.0.0.0/8 ', 'bad prefix length'],
+    ['00001::/16', 'bad IPv6 address'],
+    ['10.0.0.0/+8', 'bad prefix length'],
+    ['::/0129', 'bad prefix length'],
+  ])('refuses %j (%s), and compileRegistry refuses it too', (cidr, problem) => {
+    expect(parseCidr(cidr)).toEqual({ ok: false, problem });
+    expect(() => compileRegistry({ c: { cidrs: [cidr], organisations: [] } })).toThrow(/invalid CIDR/);
   });
 });
