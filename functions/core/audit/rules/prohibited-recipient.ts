@@ -7,6 +7,7 @@
  * evidence: the evidence names only the log objects with requests in the category that are not
  * excused, each with that number of requests as its contribution.
  */
+import { normaliseOrg } from '../../recipients.ts';
 import { compareStrings, ownValue } from '../../support.ts';
 import type { DayUsage } from '../../types.ts';
 import { add } from '../../usage-math.ts';
@@ -28,7 +29,7 @@ function notExcused(
   let records = c.records;
   let excused = 0;
   for (const [org, oc] of Object.entries(c.orgs)) {
-    if (!approved.has(org)) continue;
+    if (!approved.has(normaliseOrg(org))) continue;
     requests -= oc.requests;
     records -= oc.records;
     excused = add(excused, oc.requests);
@@ -41,7 +42,8 @@ export const prohibitedRecipient = {
   severities: [SEVERITY],
   evaluate: perAgreement((a, rows, ctx) => {
     const drafts: FindingDraft[] = [];
-    const approved = new Set(a.approved_organisations);
+    // Organisations match as the registry matches them: case, compatibility forms and spacing aside.
+    const approved = new Set(a.approved_organisations.map(normaliseOrg));
     for (const cat of [...a.prohibited_recipients].sort(compareStrings)) {
       const req = new Tally();
       let records = 0;

@@ -55,6 +55,26 @@ describe('prohibited_recipient', () => {
     expect(fs[0]?.detail).toMatch(/2 request\(s\) for approved organisations not counted/);
   });
 
+  it('excuses an approved organisation however the log spells it (case, NBSP, full-width, extra spaces)', () => {
+    const spelled = agreement({
+      prohibited_recipients: ['government'],
+      approved_organisations: ['Dept of  Examples'],
+    });
+    const reg: RecipientsRegistry = {
+      government: { cidrs: ['198.51.100.0/24'], organisations: ['dept of examples'] },
+    };
+    const usage = rowsFromRequests(reg, [
+      { app: 'a1', day: '2026-03-01', ip: '198.51.100.23', org: 'DEPT OF EXAMPLES', records: 10 },
+      { app: 'a1', day: '2026-03-01', ip: '198.51.100.23', org: 'dept\u00a0of examples ', records: 10 },
+      { app: 'a1', day: '2026-03-01', ip: '198.51.100.23', org: '\uff24ept of examples', records: 10 },
+      { app: 'a1', day: '2026-03-01', ip: '198.51.100.24', org: 'someone-else', records: 3 },
+    ]);
+    const fs = only(run('2026-03-01', [spelled], usage), 'prohibited_recipient');
+    expect(fs).toHaveLength(1);
+    expect(fs[0]?.observed).toBe(1);
+    expect(fs[0]?.detail).toMatch(/3 request\(s\) for approved organisations not counted/);
+  });
+
   it('no finding when every request of the category is for an approved organisation, or the category is allowed', () => {
     const usage = rowsFromRequests(registry, [
       { app: 'a1', day: '2026-03-01', ip: '198.51.100.1', org: 'dept-of-examples' },
