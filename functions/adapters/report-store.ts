@@ -4,13 +4,13 @@
  * every report of a run, so a half-finished run is never the latest.
  */
 import { MANIFEST, parseJson, type ReportFiles } from '../audit/ports.ts';
-import { REPORTS_PREFIX } from '../shared/resources.ts';
+import { REPORTS_PREFIX, reportKey } from '../shared/resources.ts';
 import type { S3Objects } from './object-store.ts';
 
 export { MANIFEST, parseJson };
 export const LATEST_KEY = `${REPORTS_PREFIX}latest.json`;
 
-export const reportKey = (date: string, name: string): string => `${REPORTS_PREFIX}date=${date}/${name}`;
+export { reportKey };
 
 export class ReportStore implements ReportFiles {
   constructor(

@@ -43,8 +43,7 @@ export interface UploadOptions {
   waitSeconds?: number;
 }
 
-/** Default of `auditor upload --wait-seconds`. */
-export const DEFAULT_UPLOAD_WAIT_SECONDS = 600;
+export { DEFAULT_UPLOAD_WAIT_SECONDS } from './command.ts';
 
 export interface Runtime extends Stores {
   /** Invokes the audit function (locally: the same handler module, in this process). */

@@ -1,6 +1,12 @@
-import cliProgress from 'cli-progress';
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
+import type Table from 'cli-table3';
 import { terminalSafe } from './terminal-safe.ts';
+
+// Loaded when first used, so that `auditor --help` does not pay for them.
+const require = createRequire(import.meta.url);
+const tableClass = (): typeof Table => require('cli-table3');
+const progress = (): typeof cliProgress => require('cli-progress');
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -19,7 +25,7 @@ export function printTable(
   rows: (string | number)[][],
   numeric: ReadonlySet<number> = new Set(),
 ): void {
-  const table = new Table({
+  const table = new (tableClass())({
     head: head.map(terminalSafe),
     style: { head: [], border: [], compact: true },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
@@ -32,5 +38,6 @@ export function printTable(
 /** A progress bar on stderr when a person is watching (a terminal) and there is more than one step. */
 export function progressBar(format: string, show: boolean): cliProgress.SingleBar | undefined {
   if (!show || !process.stderr.isTTY) return undefined;
-  return new cliProgress.SingleBar({ format, hideCursor: true }, cliProgress.Presets.shades_classic);
+  const { Presets, SingleBar } = progress();
+  return new SingleBar({ format, hideCursor: true }, Presets.shades_classic);
 }

@@ -24,7 +24,7 @@
  * the dearer one. Pure: no I/O, no AWS.
  */
 import ipaddr from 'ipaddr.js';
-import { compareStrings } from './support.ts';
+import { compareStrings, normaliseOrg } from './support.ts';
 import type { RecipientsRegistry } from './types.ts';
 
 export interface RecipientMatcher {
@@ -305,14 +305,7 @@ const IPV6_CACHE_SIZE = 16_384;
 /** Bounded per-organisation cache size (two generations of this many entries). */
 const ORG_CACHE_SIZE = 4_096;
 
-/**
- * The form organisations are compared in (registry, logs, approved_organisations): Unicode NFKC,
- * case-folded with toLowerCase, every run of whitespace (incl. NBSP and the other Unicode spaces)
- * one space, trimmed. `"ACME\u00a0 Corp "` and `"acme corp"` are the same organisation.
- */
-export function normaliseOrg(org: string): string {
-  return org.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
-}
+export { normaliseOrg };
 
 /** The IPv4 address a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address embeds, else undefined. */
 function embeddedIpv4(g: number[]): number | undefined {

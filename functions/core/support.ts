@@ -39,3 +39,12 @@ export function seededRandom(seed: number): () => number {
     return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * The form organisations are compared in (registry, logs, approved_organisations): Unicode NFKC,
+ * case-folded with toLowerCase, every run of whitespace (incl. NBSP and the other Unicode spaces)
+ * one space, trimmed. `"ACME\u00a0 Corp "` and `"acme corp"` are the same organisation.
+ */
+export function normaliseOrg(org: string): string {
+  return org.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
+}

@@ -65,6 +65,9 @@ export const LOG_PREFIX = 'logs/';
 
 /** Prefixes inside the reports bucket. */
 export const REPORTS_PREFIX = 'reports/';
+
+/** The key of one file of a report date's folder. */
+export const reportKey = (date: string, name: string): string => `${REPORTS_PREFIX}date=${date}/${name}`;
 export const DATA_QUALITY_PREFIX = 'data-quality/';
 export const REJECTS_PREFIX = `${DATA_QUALITY_PREFIX}rejects/`;
 export const QUARANTINE_PREFIX = `${DATA_QUALITY_PREFIX}quarantine/`;

@@ -1,6 +1,5 @@
 /** `auditor agreements load FILE | list`. */
 import type { Command } from 'commander';
-import { storeAgreements } from '../../audit/load-agreements.ts';
 import type { Agreement } from '../../core/audit/agreements.ts';
 import { compareStrings } from '../../core/support.ts';
 import type { CommandContext } from '../command.ts';
@@ -10,6 +9,7 @@ import { printJson, printTable } from '../output.ts';
 
 /** Validates the whole file first; stores nothing unless every agreement in it is valid. */
 export async function loadAgreements(rt: Runtime, file: string): Promise<Agreement[]> {
+  const { storeAgreements } = await import('../../audit/load-agreements.ts');
   const loaded = await storeAgreements(rt.control, await readText(file), file);
   if (!loaded.ok) refuse(file, loaded.errors);
   return loaded.value;

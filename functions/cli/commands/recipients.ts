@@ -1,6 +1,5 @@
 /** `auditor recipients load FILE`. */
 import type { Command } from 'commander';
-import { storeRecipients } from '../../audit/load-agreements.ts';
 import type { RecipientsRegistry } from '../../core/types.ts';
 import type { CommandContext } from '../command.ts';
 import type { Runtime } from '../context.ts';
@@ -8,6 +7,7 @@ import { readText, refuse } from '../input.ts';
 
 /** Validates the whole file first; replaces the stored registry only if it is valid. */
 export async function loadRecipients(rt: Runtime, file: string): Promise<RecipientsRegistry> {
+  const { storeRecipients } = await import('../../audit/load-agreements.ts');
   const loaded = await storeRecipients(rt.control, await readText(file), file);
   if (!loaded.ok) refuse(file, loaded.errors);
   return loaded.value;

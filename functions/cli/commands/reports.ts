@@ -2,8 +2,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { MANIFEST, reportKey } from '../../adapters/report-store.ts';
+import { MANIFEST } from '../../audit/ports.ts';
 import { verifyReport } from '../../core/audit/report.ts';
+import { reportKey } from '../../shared/resources.ts';
 import type { CommandContext } from '../command.ts';
 import type { Runtime } from '../context.ts';
 import { CliError } from '../errors.ts';

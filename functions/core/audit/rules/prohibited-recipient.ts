@@ -7,8 +7,7 @@
  * evidence: the evidence names only the log objects with requests in the category that are not
  * excused, each with that number of requests as its contribution.
  */
-import { normaliseOrg } from '../../recipients.ts';
-import { compareStrings, ownValue } from '../../support.ts';
+import { compareStrings, normaliseOrg, ownValue } from '../../support.ts';
 import type { DayUsage } from '../../types.ts';
 import { add } from '../../usage-math.ts';
 import { fmtInt } from '../format.ts';
