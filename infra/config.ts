@@ -86,7 +86,7 @@ export const STACK_CONTEXT = {
   functionLogRetentionDays: int(90, FUNCTION_CHECKS.logRetentionDays),
   /**
    * S3 Object Lock on the reports bucket (decide before the first deploy: CloudFormation cannot
-   * turn it on for a deployed bucket without replacing it; see the README).
+   * turn it on for a deployed bucket without replacing the bucket).
    */
   objectLock: bool(true),
   /** Default retention mode: GOVERNANCE or COMPLIANCE. */

@@ -47,7 +47,11 @@ export interface IngestData {
  * reconcile function, which runs the same use case): one scoped statement each.
  */
 export function allowIngestData(fn: LambdaFunction, data: IngestData): void {
-  fn.allow('ReadLogObjects', ['s3:GetObject', 's3:GetObjectVersion'], objectsUnder(data.logBucket, LOG_PREFIX));
+  fn.allow(
+    'ReadLogObjects',
+    ['s3:GetObject', 's3:GetObjectVersion'],
+    objectsUnder(data.logBucket, LOG_PREFIX),
+  );
   // Without ListBucket, S3 answers 403 instead of 404 for a log deleted before it is read, and
   // the message would be retried into the dead-letter queue instead of being skipped as missing.
   // Unconditional on purpose (the 404 does not come from a listing under a prefix); reconcile's

@@ -200,8 +200,10 @@ describe('buckets', () => {
       (p) =>
         JSON.stringify((p.Properties as Json).Bucket) === JSON.stringify(ref(id.reportsBucket as string)),
     );
-    const statements = (policy?.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument
-      .Statement;
+    expect(policy).toBeDefined();
+    const statements =
+      (policy?.Properties as { PolicyDocument: { Statement: Statement[] } } | undefined)?.PolicyDocument
+        .Statement ?? [];
     const deny = statements.filter((st) => st.Sid === 'DenyReportVersionRemovalToStackRoles');
     expect(deny).toHaveLength(1);
     const st = deny[0] as Statement;
