@@ -82,7 +82,7 @@ export const STACK_CONTEXT = {
   noncurrentVersionDays: int(90, STORAGE_CHECKS.noncurrentVersionDays),
   /** S3 server access logs expire after this many days. */
   accessLogRetentionDays: int(365, STORAGE_CHECKS.accessLogRetentionDays),
-  /** CloudWatch Logs retention of both functions: a CloudWatch retention value (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, …). */
+  /** CloudWatch Logs retention of the functions: a CloudWatch retention value (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, …). */
   functionLogRetentionDays: int(90, FUNCTION_CHECKS.logRetentionDays),
   /**
    * S3 Object Lock on the reports bucket (decide before the first deploy: CloudFormation cannot
