@@ -11,9 +11,14 @@ import { ALARM_CHECKS } from './constructs/alarms.ts';
 import { type Check, ensure, integer, matching, oneOf } from './constructs/checks.ts';
 import { batchingWindowProblem, INGEST_CHECKS } from './constructs/ingest-pipeline.ts';
 import { FUNCTION_CHECKS } from './constructs/lambda-function.ts';
-import { SCHEDULE_CHECKS } from './constructs/nightly-audit.ts';
 import { CATALOG_CHECKS } from './constructs/report-catalog.ts';
-import { OBJECT_LOCK_MODES, type ObjectLockMode, STORAGE_CHECKS } from './constructs/storage.ts';
+import { SCHEDULE_CHECKS } from './constructs/scheduled-invocation.ts';
+import {
+  OBJECT_LOCK_MODES,
+  type ObjectLockMode,
+  reportsNoncurrentProblem,
+  STORAGE_CHECKS,
+} from './constructs/storage.ts';
 
 interface Key<T> {
   readonly kind: 'string' | 'int' | 'bool';
@@ -34,6 +39,11 @@ const optional =
   (check: Check<string>): Check<string> =>
   (v) =>
     v === '' ? undefined : check(v);
+/** An optional number: 0 means "not set" (and is always valid). */
+const orZero =
+  (check: Check<number>): Check<number> =>
+  (v) =>
+    v === 0 ? undefined : check(v);
 
 /** Keys read by infra/app.ts. */
 export const APP_CONTEXT = {
@@ -49,10 +59,21 @@ export const STACK_CONTEXT = {
   scheduleCron: str('cron(0 2 * * ? *)', SCHEDULE_CHECKS.expression),
   /** IANA time zone the cron expression is read in. */
   scheduleTimeZone: str('UTC', SCHEDULE_CHECKS.timeZone),
-  /** Scheduler retries of a failed audit invocation (0–185). */
+  /**
+   * Scheduler retries of a failed delivery of the audit or reconcile event (0–185). Scheduler invokes
+   * asynchronously, so it retries only when Lambda did not accept the event (throttled, function or
+   * permission missing); a run that fails is retried by Lambda (asyncRetryAttempts), then goes to
+   * the function's on-failure queue.
+   */
   scheduleRetryAttempts: int(3, SCHEDULE_CHECKS.retryAttempts),
-  /** Give up retrying after this many hours (1–24); then the event goes to the DLQ. */
+  /** Scheduler gives up delivering after this many hours (1–24); then the event goes to the schedule's DLQ. */
   scheduleMaxEventAgeHours: int(6, SCHEDULE_CHECKS.maxEventAgeHours),
+  /** EventBridge Scheduler expression of the daily reconcile (before the audit), read in scheduleTimeZone. */
+  reconcileCron: str('cron(30 1 * * ? *)', SCHEDULE_CHECKS.expression),
+  /** Lambda retries of a failed audit or reconcile run (0–2); then the event goes to the on-failure queue. */
+  asyncRetryAttempts: int(2, SCHEDULE_CHECKS.asyncRetryAttempts),
+  /** Lambda drops a queued audit or reconcile event older than this many hours (1–6) to the on-failure queue. */
+  asyncMaxEventAgeHours: int(6, SCHEDULE_CHECKS.asyncMaxEventAgeHours),
   /** E-mail address subscribed to the alarm topic; empty = no subscription. */
   alarmEmail: str('', optional(ALARM_CHECKS.email)),
   /** Log objects under logs/ (and data-quality/ records) expire after this many days; 0 = never. */
@@ -61,14 +82,22 @@ export const STACK_CONTEXT = {
   noncurrentVersionDays: int(90, STORAGE_CHECKS.noncurrentVersionDays),
   /** S3 server access logs expire after this many days. */
   accessLogRetentionDays: int(365, STORAGE_CHECKS.accessLogRetentionDays),
-  /** CloudWatch Logs retention of both functions: a CloudWatch retention value (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, …). */
+  /** CloudWatch Logs retention of the functions: a CloudWatch retention value (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, …). */
   functionLogRetentionDays: int(90, FUNCTION_CHECKS.logRetentionDays),
-  /** S3 Object Lock on the reports bucket (decide before the first deploy). */
-  objectLock: bool(false),
+  /**
+   * S3 Object Lock on the reports bucket (decide before the first deploy: CloudFormation cannot
+   * turn it on for a deployed bucket without replacing the bucket).
+   */
+  objectLock: bool(true),
   /** Default retention mode: GOVERNANCE or COMPLIANCE. */
   objectLockMode: choice<ObjectLockMode>('GOVERNANCE', OBJECT_LOCK_MODES),
   /** Default retention of every report object version, days. */
   objectLockDays: int(365, STORAGE_CHECKS.objectLockDays),
+  /**
+   * Noncurrent versions in the reports bucket expire after this many days; at least objectLockDays
+   * with Object Lock on. 0 = objectLockDays with Object Lock on, else noncurrentVersionDays.
+   */
+  reportsNoncurrentVersionDays: int(0, orZero(STORAGE_CHECKS.reportsNoncurrentVersionDays)),
   /**
    * Ingest function memory (128–10240). Sized from measurement: the reader streams; peak RSS for a
    * 2M-line object is well under 300 MB. 1024 MB buys CPU (Lambda scales CPU with memory) for gunzip
@@ -84,15 +113,26 @@ export const STACK_CONTEXT = {
   /** Deliveries of one S3 notification before it goes to the ingest DLQ. */
   ingestMaxReceiveCount: int(5, INGEST_CHECKS.maxReceiveCount),
   /** Cap on concurrent ingest invocations from the queue (2–1000); 0 = no cap. */
-  ingestMaxConcurrency: int(0, (v) => (v === 0 ? undefined : INGEST_CHECKS.maxConcurrency(v))),
+  ingestMaxConcurrency: int(0, orZero(INGEST_CHECKS.maxConcurrency)),
+  /** Reconcile function memory (128–10240); it ingests like the ingest function. */
+  reconcileMemoryMb: int(1024, FUNCTION_CHECKS.memorySizeMb),
+  /**
+   * Reconcile function timeout (1–900). A run starts no object with less than 2 minutes left and
+   * leaves the rest to the next day, so the full 15 minutes.
+   */
+  reconcileTimeoutSeconds: int(900, FUNCTION_CHECKS.timeoutSeconds),
+  /** Days back (by LastModified) the daily reconcile looks under logs/ (RECONCILE_WINDOW_DAYS, 1–30). */
+  reconcileWindowDays: int(2, integer(1, 30)),
   /** Audit function memory (128–10240). */
   auditMemoryMb: int(1024, FUNCTION_CHECKS.memorySizeMb),
   /** Audit function timeout (1–900). */
   auditTimeoutSeconds: int(900, FUNCTION_CHECKS.timeoutSeconds),
   /** Alarm when the audit function was not invoked for this many hours (1–168). */
   auditMaxSilenceHours: int(26, ALARM_CHECKS.auditMaxSilenceHours),
-  /** CloudWatch namespace of the functions' own metrics (POWERTOOLS_METRICS_NAMESPACE). */
-  metricsNamespace: str('UsageAuditor', matching(/^[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace')),
+  /** Alarm when ingested objects reject more than this percentage of their lines, on average over an hour (0–99). */
+  rejectedLinePercentThreshold: int(5, ALARM_CHECKS.rejectedLinePercent),
+  /** CloudWatch namespace of the functions' own metrics (POWERTOOLS_METRICS_NAMESPACE); the alarms read it. */
+  metricsNamespace: str('UsageAuditor', ALARM_CHECKS.metricsNamespace),
   /** DynamoDB deletion protection (tables are retained on stack deletion either way). */
   tableDeletionProtection: bool(true),
   /** Glue database of the Athena tables, e.g. usage_auditor; empty = derived from the stack name. */
@@ -169,6 +209,17 @@ export function validateConfig(c: UsageAuditorConfig): void {
   const why = batchingWindowProblem(c.ingestBatchSize, c.ingestMaxBatchingWindowSeconds);
   if (why !== undefined)
     ensure('context ingestMaxBatchingWindowSeconds', c.ingestMaxBatchingWindowSeconds, () => why);
+  if (c.objectLock && c.reportsNoncurrentVersionDays !== 0) {
+    ensure('context reportsNoncurrentVersionDays', c.reportsNoncurrentVersionDays, (v) =>
+      reportsNoncurrentProblem(v, c.objectLockDays),
+    );
+  }
+}
+
+/** Days after which noncurrent report versions expire: reportsNoncurrentVersionDays, or what 0 stands for. */
+export function reportsNoncurrentDays(c: UsageAuditorConfig): number {
+  if (c.reportsNoncurrentVersionDays !== 0) return c.reportsNoncurrentVersionDays;
+  return c.objectLock ? c.objectLockDays : c.noncurrentVersionDays;
 }
 
 /** Defaults, then the context keys on `scope`, then `overrides`; validated. */

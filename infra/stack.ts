@@ -2,9 +2,11 @@
  * usage-auditor on AWS: the whole system of SPEC.md in one stack, wired from one construct per concern.
  *
  *   Storage          buckets (logs, reports, access logs, Athena results) and DynamoDB tables
- *   LambdaFunction   ×2: ingest and audit, each with its own role and log group
+ *   LambdaFunction   ×3: ingest, audit and reconcile, each with its own role and log group
  *   IngestPipeline   S3 log bucket (logs/…) ──ObjectCreated──> SQS (+DLQ) ──> ingest ──> usage table
- *   NightlyAudit     EventBridge Scheduler (nightly, +retries, +DLQ) ──> audit ──> reports/…
+ *   NightlyAudit     EventBridge Scheduler (nightly, +retries, +DLQ) ──> audit (+on-failure queue) ──> reports/…
+ *   DailyReconcile   EventBridge Scheduler (daily, +retries, +DLQ) ──> reconcile (+on-failure queue):
+ *                    lists logs/ and ingests what no S3 event brought
  *   Alarms           CloudWatch alarms ──> SNS (KMS, SSL only) ──> e-mail
  *   ReportCatalog    Glue + Athena over reports/
  *
@@ -28,14 +30,33 @@ import {
   REPORTS_PREFIX,
   USAGE_TABLE,
 } from '../functions/shared/resources.ts';
-import { glueNameFrom, resolveConfig, type UsageAuditorConfig } from './config.ts';
+import { glueNameFrom, reportsNoncurrentDays, resolveConfig, type UsageAuditorConfig } from './config.ts';
 import { Alarms } from './constructs/alarms.ts';
+import { DailyReconcile } from './constructs/daily-reconcile.ts';
 import { IngestPipeline } from './constructs/ingest-pipeline.ts';
 import { LambdaFunction } from './constructs/lambda-function.ts';
 import { flatComponents, uniqueId } from './constructs/logical-ids.ts';
 import { NightlyAudit } from './constructs/nightly-audit.ts';
 import { ReportCatalog } from './constructs/report-catalog.ts';
 import { Storage } from './constructs/storage.ts';
+
+/**
+ * The reconcile function and its outputs. Belongs beside INGEST_FUNCTION in
+ * functions/shared/resources.ts (outside infra/; to move there at merge).
+ */
+export const RECONCILE_FUNCTION = {
+  id: 'ReconcileFunction',
+  entry: 'functions/reconcile/handler.ts',
+  output: 'ReconcileFunctionName',
+} as const;
+
+/** Outputs added with reconcile and the on-failure queues (beside OPS_OUTPUTS of resources.ts). */
+export const RUN_OUTPUTS = {
+  auditFailureQueueUrl: 'AuditFailureQueueUrl',
+  reconcileFailureQueueUrl: 'ReconcileFailureQueueUrl',
+  reconcileScheduleDeadLetterQueueUrl: 'ReconcileScheduleDeadLetterQueueUrl',
+  reconcileScheduleName: 'ReconcileScheduleName',
+} as const;
 
 export interface UsageAuditorStackProps extends StackProps {
   /** Overrides, applied over the defaults and the context keys (infra/config.ts). */
@@ -54,10 +75,13 @@ export class UsageAuditorStack extends Stack {
   public readonly storage: Storage;
   public readonly ingestFunction: LambdaFunction;
   public readonly auditFunction: LambdaFunction;
+  public readonly reconcileFunction: LambdaFunction;
   /** logs/ -> queue -> ingest, and the ingest grants. */
   public readonly ingest: IngestPipeline;
   /** Schedule -> audit, and the audit grants. */
   public readonly audit: NightlyAudit;
+  /** Schedule -> reconcile, and the reconcile grants. */
+  public readonly reconcile: DailyReconcile;
   /** Topic, key and alarms. */
   public readonly alarms: Alarms;
   /** Glue and Athena over reports/. */
@@ -72,6 +96,7 @@ export class UsageAuditorStack extends Stack {
     const storage = new Storage(this, 'Storage', {
       logRetentionDays: config.logRetentionDays,
       noncurrentVersionDays: config.noncurrentVersionDays,
+      reportsNoncurrentVersionDays: reportsNoncurrentDays(config),
       accessLogRetentionDays: config.accessLogRetentionDays,
       athenaResultsRetentionDays: config.athenaResultsRetentionDays,
       ...(config.objectLock
@@ -91,12 +116,17 @@ export class UsageAuditorStack extends Stack {
       POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
       NODE_OPTIONS: '--enable-source-maps',
     };
+    // What ingesting needs beyond the names above: the reader limits (MAX_LINE_BYTES, …) are not
+    // set, so the defaults of functions/core/log-reader.ts apply. Whatever is set here reaches both
+    // functions that ingest, ingest and reconcile.
+    const ingestEnvironment: Record<string, string> = {};
     const fn = (
-      def: typeof INGEST_FUNCTION,
+      def: { readonly id: string; readonly entry: string },
       memorySizeMb: number,
       timeoutSeconds: number,
       service: string,
       description: string,
+      extra: Record<string, string> = {},
     ): LambdaFunction =>
       new LambdaFunction(this, def.id, {
         entry: def.entry,
@@ -105,7 +135,7 @@ export class UsageAuditorStack extends Stack {
         memorySizeMb,
         timeoutSeconds,
         logRetentionDays: config.functionLogRetentionDays,
-        environment: { ...environment, POWERTOOLS_SERVICE_NAME: service },
+        environment: { ...environment, ...extra, POWERTOOLS_SERVICE_NAME: service },
       });
     this.ingestFunction = fn(
       INGEST_FUNCTION,
@@ -113,6 +143,7 @@ export class UsageAuditorStack extends Stack {
       config.ingestTimeoutSeconds,
       'usage-auditor-ingest',
       'usage-auditor: aggregates log objects under logs/ into the usage table',
+      ingestEnvironment,
     );
     this.auditFunction = fn(
       AUDIT_FUNCTION,
@@ -120,6 +151,16 @@ export class UsageAuditorStack extends Stack {
       config.auditTimeoutSeconds,
       'usage-auditor-audit',
       'usage-auditor: nightly audit of usage against agreements, writes reports/',
+    );
+    // No reserved concurrency: the stack reserves none elsewhere, and a reservation fails to deploy
+    // in accounts near the 10-unreserved minimum. One run a day; the handler is idempotent.
+    this.reconcileFunction = fn(
+      RECONCILE_FUNCTION,
+      config.reconcileMemoryMb,
+      config.reconcileTimeoutSeconds,
+      'usage-auditor-reconcile',
+      'usage-auditor: daily reconcile, ingests log objects under logs/ that no S3 event brought',
+      { ...ingestEnvironment, RECONCILE_WINDOW_DAYS: String(config.reconcileWindowDays) },
     );
 
     this.ingest = new IngestPipeline(this, 'Ingest', {
@@ -143,7 +184,28 @@ export class UsageAuditorStack extends Stack {
       timeZone: config.scheduleTimeZone,
       retryAttempts: config.scheduleRetryAttempts,
       maxEventAgeHours: config.scheduleMaxEventAgeHours,
+      asyncRetryAttempts: config.asyncRetryAttempts,
+      asyncMaxEventAgeHours: config.asyncMaxEventAgeHours,
     });
+
+    this.reconcile = new DailyReconcile(this, 'DailyReconcile', {
+      reconcileFunction: this.reconcileFunction,
+      logBucket: storage.logBucket,
+      reportsBucket: storage.reportsBucket,
+      usageTable,
+      controlTable,
+      expression: config.reconcileCron,
+      timeZone: config.scheduleTimeZone,
+      retryAttempts: config.scheduleRetryAttempts,
+      maxEventAgeHours: config.scheduleMaxEventAgeHours,
+      asyncRetryAttempts: config.asyncRetryAttempts,
+      asyncMaxEventAgeHours: config.asyncMaxEventAgeHours,
+    });
+
+    // No function of the stack may remove a report version or its retention, whatever its grants.
+    storage.denyReportVersionRemoval(
+      [this.ingestFunction, this.auditFunction, this.reconcileFunction].map((f) => f.role),
+    );
 
     this.alarms = new Alarms(this, 'Alarms', {
       ingestFunction: this.ingestFunction.lambdaFunction,
@@ -151,7 +213,13 @@ export class UsageAuditorStack extends Stack {
       ingestDeadLetterQueue: this.ingest.deadLetterQueue,
       auditFunction: this.auditFunction.lambdaFunction,
       scheduleDeadLetterQueue: this.audit.deadLetterQueue,
+      auditFailureQueue: this.audit.failureQueue,
+      reconcileFunction: this.reconcileFunction.lambdaFunction,
+      reconcileScheduleDeadLetterQueue: this.reconcile.deadLetterQueue,
+      reconcileFailureQueue: this.reconcile.failureQueue,
       auditMaxSilenceHours: config.auditMaxSilenceHours,
+      metricsNamespace: config.metricsNamespace,
+      rejectedLinePercent: config.rejectedLinePercentThreshold,
       ...(config.alarmEmail !== '' ? { email: config.alarmEmail } : {}),
     });
 
@@ -215,6 +283,31 @@ export class UsageAuditorStack extends Stack {
       OPS_OUTPUTS.scheduleName,
       this.audit.schedule.scheduleName,
       'EventBridge Scheduler schedule of the audit',
+    );
+    output(
+      RECONCILE_FUNCTION.output,
+      this.reconcileFunction.lambdaFunction.functionName,
+      'Reconcile Lambda function',
+    );
+    output(
+      RUN_OUTPUTS.auditFailureQueueUrl,
+      this.audit.failureQueue.queueUrl,
+      "Audit runs that failed after Lambda's retries",
+    );
+    output(
+      RUN_OUTPUTS.reconcileFailureQueueUrl,
+      this.reconcile.failureQueue.queueUrl,
+      "Reconcile runs that failed after Lambda's retries",
+    );
+    output(
+      RUN_OUTPUTS.reconcileScheduleDeadLetterQueueUrl,
+      this.reconcile.deadLetterQueue.queueUrl,
+      'Reconcile schedule DLQ',
+    );
+    output(
+      RUN_OUTPUTS.reconcileScheduleName,
+      this.reconcile.schedule.scheduleName,
+      'EventBridge Scheduler schedule of the reconcile',
     );
   }
 

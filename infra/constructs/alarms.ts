@@ -1,7 +1,11 @@
 /**
- * CloudWatch alarms --> SNS topic (KMS-encrypted, SSL only) --> e-mail. Six alarms: either
- * dead-letter queue not empty, ingest or audit errors, the audit not invoked for a while, and an
- * ingest backlog.
+ * CloudWatch alarms --> SNS topic (KMS-encrypted, SSL only) --> e-mail. Fifteen alarms:
+ *   - queues not empty: the ingest DLQ, both schedules' DLQs, the audit's and reconcile's
+ *     on-failure queues (runs that failed after Lambda's retries);
+ *   - function errors: ingest, audit, reconcile; the audit not invoked for a while; an ingest backlog;
+ *   - the functions' own metrics (Powertools, namespace `metricsNamespace`, dimension `service`):
+ *     quarantined objects, the rejected-line rate, failed ingest records, objects reconcile found
+ *     (S3 events that were lost), objects reconcile failed on.
  */
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -21,16 +25,37 @@ import { transparent } from './logical-ids.ts';
 export const ALARM_CHECKS = {
   email: matching(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an e-mail address'),
   auditMaxSilenceHours: integer(1, 168),
+  rejectedLinePercent: integer(0, 99),
+  metricsNamespace: matching(/^[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace'),
 } satisfies Record<string, Check<never>>;
+
+/**
+ * The `service` dimension Powertools puts on each function's metrics: the serviceName given to
+ * Metrics in functions/shared/compose.ts (observability), not POWERTOOLS_SERVICE_NAME, which only
+ * names the logger's service. Checked against compose.ts by test/infra/alarms.test.ts.
+ */
+export const METRIC_SERVICES = { ingest: 'ingest', reconcile: 'reconcile' } as const;
 
 export interface AlarmsProps {
   readonly ingestFunction: lambda.IFunction;
   readonly ingestQueue: sqs.IQueue;
   readonly ingestDeadLetterQueue: sqs.IQueue;
   readonly auditFunction: lambda.IFunction;
+  /** The audit schedule's dead-letter queue (failed deliveries). */
   readonly scheduleDeadLetterQueue: sqs.IQueue;
+  /** Audit runs that failed after Lambda's retries. */
+  readonly auditFailureQueue: sqs.IQueue;
+  readonly reconcileFunction: lambda.IFunction;
+  /** The reconcile schedule's dead-letter queue (failed deliveries). */
+  readonly reconcileScheduleDeadLetterQueue: sqs.IQueue;
+  /** Reconcile runs that failed after Lambda's retries. */
+  readonly reconcileFailureQueue: sqs.IQueue;
   /** Alarm when the audit function was not invoked for this many hours (1–168). */
   readonly auditMaxSilenceHours: number;
+  /** CloudWatch namespace of the functions' own metrics (POWERTOOLS_METRICS_NAMESPACE). */
+  readonly metricsNamespace: string;
+  /** Alarm when ingested objects reject more than this percentage of their lines, on average over an hour (0–99). */
+  readonly rejectedLinePercent: number;
   /**
    * E-mail address subscribed to the topic.
    * @default no subscription
@@ -154,6 +179,86 @@ export class Alarms extends Construct {
       evaluationPeriods: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+
+    // Runs that failed for good, and the schedule of reconcile.
+    alarm(
+      'ReconcileScheduleDeadLetterAlarm',
+      anyAbove(
+        props.reconcileScheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible(deepest),
+        'Scheduled reconcile invocations that Scheduler could not deliver sit in the reconcile schedule DLQ.',
+      ),
+    );
+    alarm(
+      'AuditFailedRunsAlarm',
+      anyAbove(
+        props.auditFailureQueue.metricApproximateNumberOfMessagesVisible(deepest),
+        "Audit runs that failed after Lambda's retries sit in the audit on-failure queue: a night went unaudited.",
+      ),
+    );
+    alarm(
+      'ReconcileFailedRunsAlarm',
+      anyAbove(
+        props.reconcileFailureQueue.metricApproximateNumberOfMessagesVisible(deepest),
+        "Reconcile runs that failed after Lambda's retries sit in the reconcile on-failure queue.",
+      ),
+    );
+    alarm(
+      'ReconcileErrorsAlarm',
+      anyAbove(props.reconcileFunction.metricErrors(errors), 'The reconcile function failed.'),
+    );
+
+    // The functions' own metrics (Powertools EMF): emitted only when something happens, so no
+    // data is no problem. Hourly sums: one notification per hour that has any, at most an hour late.
+    const own = (
+      service: keyof typeof METRIC_SERVICES,
+      metricName: string,
+      statistic: 'Sum' | 'Average',
+      period: Duration,
+    ): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: props.metricsNamespace,
+        metricName,
+        dimensionsMap: { service: METRIC_SERVICES[service] },
+        statistic,
+        period,
+      });
+    const hour = Duration.hours(1);
+    alarm(
+      'QuarantinedObjectsAlarm',
+      anyAbove(
+        own('ingest', 'Objects_quarantined', 'Sum', hour),
+        'Ingest quarantined log objects in the last hour (unreadable, too large or a zip bomb): their usage is not counted. See data-quality/quarantine/.',
+      ),
+    );
+    alarm('RejectedLinesAlarm', {
+      alarmDescription: `Ingested objects rejected more than ${props.rejectedLinePercent}% of their lines on average in the last hour. See data-quality/rejects/.`,
+      metric: own('ingest', 'RejectedLinePercent', 'Average', hour),
+      threshold: props.rejectedLinePercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm(
+      'RecordFailuresAlarm',
+      anyAbove(
+        own('ingest', 'RecordFailures', 'Sum', fiveMinutes),
+        'Ingest failed on S3 notifications (they are retried, then go to the ingest DLQ).',
+      ),
+    );
+    alarm(
+      'ObjectsReconciledAlarm',
+      anyAbove(
+        own('reconcile', 'ObjectsReconciled', 'Sum', hour),
+        'Reconcile found log objects whose S3 event never reached ingest, and ingested them: check the bucket notification and the ingest queue.',
+      ),
+    );
+    alarm(
+      'ReconcileFailuresAlarm',
+      anyAbove(
+        own('reconcile', 'ReconcileFailures', 'Sum', hour),
+        'Reconcile could not ingest some log objects it found.',
+      ),
+    );
     this.alarms = alarms;
   }
 }

@@ -30,15 +30,55 @@ export const batchingWindowProblem = (batchSize: number, windowSeconds: number):
     ? 'a batch size above 10 needs a batching window of at least 1 s'
     : undefined;
 
-export interface IngestPipelineProps {
+/** What ingesting a log object touches: the log bucket, the data-quality records, both tables. */
+export interface IngestData {
+  /** Log objects are read under logs/. */
+  readonly logBucket: s3.IBucket;
+  /** Rejects and quarantine records are written under data-quality/. */
+  readonly reportsBucket: s3.IBucket;
+  /** Usage aggregates and object manifests. */
+  readonly usageTable: dynamodb.ITable;
+  /** The recipients registry (read only). */
+  readonly controlTable: dynamodb.ITable;
+}
+
+/**
+ * The grants of everything that ingests log objects in process (the ingest function, and the
+ * reconcile function, which runs the same use case): one scoped statement each.
+ */
+export function allowIngestData(fn: LambdaFunction, data: IngestData): void {
+  fn.allow(
+    'ReadLogObjects',
+    ['s3:GetObject', 's3:GetObjectVersion'],
+    objectsUnder(data.logBucket, LOG_PREFIX),
+  );
+  // Without ListBucket, S3 answers 403 instead of 404 for a log deleted before it is read, and
+  // the message would be retried into the dead-letter queue instead of being skipped as missing.
+  // Unconditional on purpose (the 404 does not come from a listing under a prefix); reconcile's
+  // listing of logs/ is covered by it too.
+  fn.allow('TellMissingLogObjects', ['s3:ListBucket'], data.logBucket);
+  fn.allow(
+    'WriteDataQualityRecords',
+    ['s3:PutObject'],
+    objectsUnder(data.reportsBucket, DATA_QUALITY_PREFIX),
+  );
+  fn.allow(
+    'UsageAggregates',
+    [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:BatchGetItem',
+    ],
+    data.usageTable,
+  );
+  fn.allow('ReadRecipientsRegistry', ['dynamodb:GetItem'], data.controlTable);
+}
+
+export interface IngestPipelineProps extends IngestData {
   /** The bucket whose new objects under logs/ are ingested. */
   readonly logBucket: s3.Bucket;
-  /** Where rejects and quarantine records go (under data-quality/). */
-  readonly reportsBucket: s3.IBucket;
-  /** Usage aggregates, owned by ingest. */
-  readonly usageTable: dynamodb.ITable;
-  /** Agreements and the recipients registry; ingest reads the registry only. */
-  readonly controlTable: dynamodb.ITable;
   /** The ingest function; the queue's visibility timeout is 6× its timeout. */
   readonly ingestFunction: LambdaFunction;
   /** SQS messages per invocation (1–10000; above 10 needs a batching window). */
@@ -104,31 +144,7 @@ export class IngestPipeline extends Construct {
     });
     this.acknowledgeNotificationsHandler();
 
-    fn.allow(
-      'ReadLogObjects',
-      ['s3:GetObject', 's3:GetObjectVersion'],
-      objectsUnder(props.logBucket, LOG_PREFIX),
-    );
-    // Without ListBucket, S3 answers 403 instead of 404 for a log deleted before it is read, and
-    // the message would be retried into the dead-letter queue instead of being skipped as missing.
-    fn.allow('TellMissingLogObjects', ['s3:ListBucket'], props.logBucket);
-    fn.allow(
-      'WriteDataQualityRecords',
-      ['s3:PutObject'],
-      objectsUnder(props.reportsBucket, DATA_QUALITY_PREFIX),
-    );
-    fn.allow(
-      'UsageAggregates',
-      [
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:BatchWriteItem',
-        'dynamodb:BatchGetItem',
-      ],
-      props.usageTable,
-    );
-    fn.allow('ReadRecipientsRegistry', ['dynamodb:GetItem'], props.controlTable);
+    allowIngestData(fn, props);
 
     // What SqsEventSource does, under the id it gave the mapping before this construct existed
     // (it names the mapping after the queue's unique id, which now includes this construct).

@@ -14,6 +14,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type Check, ensureProps, integer } from './checks.ts';
 import { transparent } from './logical-ids.ts';
@@ -96,8 +97,8 @@ export interface ObjectsUnder {
 
 export const objectsUnder = (bucket: s3.IBucket, prefix: string): ObjectsUnder => ({ bucket, prefix });
 
-/** What one grant names: a bucket itself, a table, or the objects under a prefix of a bucket. */
-export type GrantTarget = s3.IBucket | dynamodb.ITable | ObjectsUnder;
+/** What one grant names: a bucket itself, a table, a queue, or the objects under a prefix of a bucket. */
+export type GrantTarget = s3.IBucket | dynamodb.ITable | sqs.IQueue | ObjectsUnder;
 
 const OBJECT_WILDCARD_REASON =
   'Object ARNs end in a key wildcard under one fixed prefix of one bucket (S3 object permissions cannot name keys that do not exist yet); actions are listed one by one.';
@@ -174,7 +175,9 @@ export class LambdaFunction extends Construct {
         ? target.tableArn
         : 'bucketArn' in target
           ? target.bucketArn
-          : target.bucket.arnForObjects(`${target.prefix}*`);
+          : 'queueArn' in target
+            ? target.queueArn
+            : target.bucket.arnForObjects(`${target.prefix}*`);
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid, actions: [...actions], resources: [resource] }),
     );

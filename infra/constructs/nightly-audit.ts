@@ -1,44 +1,20 @@
 /**
- * EventBridge Scheduler (nightly, + retries, + dead-letter queue) --> audit function, and what the
- * audit function may touch: it reads usage, keeps agreements and audit bookkeeping in the control
- * table, and reads and writes reports/.
+ * EventBridge Scheduler (nightly, + retries, + dead-letter queue) --> audit function (+ Lambda's
+ * retries, + on-failure queue: see scheduled-invocation.ts), and what the audit function may touch:
+ * it reads usage, keeps agreements and audit bookkeeping in the control table, and reads and writes
+ * reports/.
  */
-import { Duration, TimeZone, Validations } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { REPORTS_PREFIX } from '../../functions/shared/resources.ts';
-import { type Check, ensureProps, integer, matching, timeZone } from './checks.ts';
+import { ensureProps } from './checks.ts';
 import { type LambdaFunction, objectsUnder } from './lambda-function.ts';
 import { transparent } from './logical-ids.ts';
-
-/** The rules for the schedule props, also applied to the context keys that feed them. */
-export const SCHEDULE_CHECKS = {
-  expression: matching(/^(cron|rate)\(.+\)$/, 'cron(…) or rate(…)'),
-  timeZone,
-  retryAttempts: integer(0, 185),
-  maxEventAgeHours: integer(1, 24),
-} satisfies Record<string, Check<never>>;
-
-/**
- * Scheduler target that invokes the function's unqualified ARN and is granted exactly that:
- * LambdaInvoke's grantInvoke would also grant `<function ARN>:*` (every version and alias).
- */
-class InvokeLatest extends schedulerTargets.LambdaInvoke {
-  private readonly target: lambda.IFunction;
-  constructor(fn: lambda.IFunction, props: schedulerTargets.ScheduleTargetBaseProps) {
-    super(fn, props);
-    this.target = fn;
-  }
-  protected override addTargetActionToRole(role: iam.IRole): void {
-    this.target.grantInvokeLatestVersion(role);
-  }
-}
+import { SCHEDULE_CHECKS, ScheduledInvocation, scheduledEvent } from './scheduled-invocation.ts';
 
 export interface NightlyAuditProps {
   /** The audit function. */
@@ -53,12 +29,16 @@ export interface NightlyAuditProps {
   readonly expression: string;
   /** IANA time zone the expression is read in. */
   readonly timeZone: string;
-  /** Retries of a failed invocation (0–185). */
+  /** Scheduler's retries of a failed delivery (0–185). */
   readonly retryAttempts: number;
-  /** Give up retrying after this many hours (1–24); then the event goes to the dead-letter queue. */
+  /** Scheduler gives up delivering after this many hours (1–24); then the event goes to the dead-letter queue. */
   readonly maxEventAgeHours: number;
+  /** Lambda's retries of a failed run (0–2); then the event goes to the on-failure queue. */
+  readonly asyncRetryAttempts: number;
+  /** Lambda discards a queued event older than this many hours (1–6), to the on-failure queue. */
+  readonly asyncMaxEventAgeHours: number;
   /**
-   * How long a failed invocation stays in the dead-letter queue.
+   * How long a failed delivery or run stays in its queue.
    * @default Duration.days(14)
    */
   readonly deadLetterRetentionPeriod?: Duration;
@@ -67,8 +47,12 @@ export interface NightlyAuditProps {
 export class NightlyAudit extends Construct {
   /** The schedule; it invokes the audit function's unqualified ARN. */
   public readonly schedule: scheduler.Schedule;
-  /** Invocations that failed after all retries. */
+  /** Scheduled invocations Scheduler could not deliver after its retries. */
   public readonly deadLetterQueue: sqs.Queue;
+  /** Audit runs that failed after Lambda's retries. */
+  public readonly failureQueue: sqs.Queue;
+  /** The schedule, its queues and the async invocation settings of the audit function. */
+  public readonly invocation: ScheduledInvocation;
 
   constructor(scope: Construct, id: string, props: NightlyAuditProps) {
     super(scope, id);
@@ -85,30 +69,23 @@ export class NightlyAudit extends Construct {
     );
     fn.allow('ListReports', ['s3:ListBucket'], props.reportsBucket);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: props.deadLetterRetentionPeriod ?? Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the audit schedule; it has no DLQ of its own.',
-    });
-    this.schedule = new scheduler.Schedule(this, 'AuditSchedule', {
+    // Existing ids: the schedule is AuditSchedule, its dead-letter queue ScheduleDeadLetterQueue.
+    this.invocation = new ScheduledInvocation(this, 'Invocation', {
+      fn,
+      name: 'Audit',
+      deadLetterQueueId: 'ScheduleDeadLetterQueue',
       description: 'usage-auditor: nightly audit (SPEC §4: D = yesterday, plus re-audits of changed dates)',
-      schedule: scheduler.ScheduleExpression.expression(props.expression, TimeZone.of(props.timeZone)),
-      timeWindow: scheduler.TimeWindow.off(),
-      target: new InvokeLatest(fn.lambdaFunction, {
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: props.retryAttempts,
-        maxEventAge: Duration.hours(props.maxEventAgeHours),
-        input: scheduler.ScheduleTargetInput.fromObject({
-          source: 'usage-auditor.schedule',
-          'detail-type': 'Scheduled Event',
-          time: scheduler.ContextAttribute.scheduledTime,
-          detail: {},
-        }),
-      }),
+      expression: props.expression,
+      timeZone: props.timeZone,
+      retryAttempts: props.retryAttempts,
+      maxEventAgeHours: props.maxEventAgeHours,
+      asyncRetryAttempts: props.asyncRetryAttempts,
+      asyncMaxEventAgeHours: props.asyncMaxEventAgeHours,
+      input: scheduledEvent(),
+      ...(props.deadLetterRetentionPeriod ? { failureRetentionPeriod: props.deadLetterRetentionPeriod } : {}),
     });
+    this.schedule = this.invocation.schedule;
+    this.deadLetterQueue = this.invocation.deadLetterQueue;
+    this.failureQueue = this.invocation.failureQueue;
   }
 }

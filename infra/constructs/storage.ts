@@ -11,6 +11,7 @@
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import {
@@ -18,6 +19,7 @@ import {
   LOG_BUCKET,
   LOG_PREFIX,
   REPORTS_BUCKET,
+  REPORTS_PREFIX,
   TABLES,
   type TableDefinition,
 } from '../../functions/shared/resources.ts';
@@ -34,6 +36,7 @@ export const STORAGE_CHECKS = {
   /** 0 = never expire. */
   logRetentionDays: integer(0, 36500),
   noncurrentVersionDays: integer(1, 36500),
+  reportsNoncurrentVersionDays: integer(1, 36500),
   accessLogRetentionDays: integer(1, 36500),
   athenaResultsRetentionDays: integer(1, 36500),
   objectLockDays: integer(1, 36500),
@@ -46,11 +49,32 @@ export interface ObjectLockProps {
   readonly days: number;
 }
 
+/** Why noncurrent report versions would expire before their Object Lock retention ends, or undefined. */
+export const reportsNoncurrentProblem = (days: number, lockDays: number | undefined): string | undefined =>
+  lockDays !== undefined && days < lockDays
+    ? `must be at least the Object Lock retention (${lockDays} days): noncurrent report versions are kept at least as long`
+    : undefined;
+
+/**
+ * What no role of the stack may do to report versions: remove one (DeleteObjectVersion), remove or
+ * shorten its GOVERNANCE retention (BypassGovernanceRetention, PutObjectRetention).
+ */
+export const REPORT_VERSION_REMOVAL = [
+  's3:DeleteObjectVersion',
+  's3:BypassGovernanceRetention',
+  's3:PutObjectRetention',
+] as const;
+
 export interface StorageProps {
   /** Log objects under logs/ and data-quality/ records expire after this many days; 0 = never. */
   readonly logRetentionDays: number;
   /** Noncurrent (overwritten or deleted) object versions expire after this many days. */
   readonly noncurrentVersionDays: number;
+  /**
+   * Noncurrent versions in the reports bucket expire after this many days; at least `objectLock.days`.
+   * @default objectLock.days with Object Lock, else noncurrentVersionDays
+   */
+  readonly reportsNoncurrentVersionDays?: number;
   /** S3 server access logs expire after this many days. */
   readonly accessLogRetentionDays: number;
   /** Athena query results expire after this many days. */
@@ -91,6 +115,11 @@ export class Storage extends Construct {
       ensure('Storage: objectLock.mode', props.objectLock.mode, STORAGE_CHECKS.objectLockMode);
       ensure('Storage: objectLock.days', props.objectLock.days, STORAGE_CHECKS.objectLockDays);
     }
+    const reportsNoncurrentDays =
+      props.reportsNoncurrentVersionDays ?? props.objectLock?.days ?? props.noncurrentVersionDays;
+    ensure('Storage: reportsNoncurrentVersionDays', reportsNoncurrentDays, (v) =>
+      reportsNoncurrentProblem(v, props.objectLock?.days),
+    );
     transparent(this);
     // Server access logs are delivered under a bucket policy (not the legacy log-delivery ACL, which
     // BucketOwnerEnforced ownership forbids). cdk.json sets this flag; set it here too so the buckets
@@ -113,10 +142,10 @@ export class Storage extends Construct {
       lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(props.accessLogRetentionDays) }],
     });
 
-    const versionHousekeeping: s3.LifecycleRule[] = [
+    const versionHousekeeping = (noncurrentDays: number): s3.LifecycleRule[] => [
       {
         id: 'ExpireNoncurrentVersions',
-        noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays),
+        noncurrentVersionExpiration: Duration.days(noncurrentDays),
         abortIncompleteMultipartUploadAfter: Duration.days(7),
       },
       { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
@@ -137,7 +166,7 @@ export class Storage extends Construct {
       versioned: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'log-bucket/',
-      lifecycleRules: [...expireUnder(LOG_PREFIX), ...versionHousekeeping],
+      lifecycleRules: [...expireUnder(LOG_PREFIX), ...versionHousekeeping(props.noncurrentVersionDays)],
     });
 
     const lock = props.objectLock;
@@ -147,7 +176,7 @@ export class Storage extends Construct {
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'reports-bucket/',
       // Reports are kept; rejects and quarantine records age out with the logs they describe.
-      lifecycleRules: [...expireUnder(DATA_QUALITY_PREFIX), ...versionHousekeeping],
+      lifecycleRules: [...expireUnder(DATA_QUALITY_PREFIX), ...versionHousekeeping(reportsNoncurrentDays)],
       ...(lock
         ? {
             objectLockEnabled: true,
@@ -189,6 +218,25 @@ export class Storage extends Construct {
       });
     }
     this.tables = tables;
+  }
+
+  /**
+   * Denies `principals` (the stack's function roles) removing report versions or their retention,
+   * in the reports bucket's policy: an explicit deny that no identity policy added later can
+   * override. Everyone else is held by the Object Lock retention (GOVERNANCE: an administrator
+   * with s3:BypassGovernanceRetention can still remove a mistaken report).
+   */
+  denyReportVersionRemoval(principals: readonly iam.IPrincipal[]): void {
+    if (principals.length === 0) throw new Error('Storage.denyReportVersionRemoval: no principals');
+    this.reportsBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyReportVersionRemovalToStackRoles',
+        effect: iam.Effect.DENY,
+        principals: [...principals],
+        actions: [...REPORT_VERSION_REMOVAL],
+        resources: [this.reportsBucket.arnForObjects(`${REPORTS_PREFIX}*`)],
+      }),
+    );
   }
 
   /** The table built from `def`. */

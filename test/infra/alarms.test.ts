@@ -1,11 +1,13 @@
 /**
- * Alarms (infra/constructs/alarms.ts): the topic, its key and the six alarms.
+ * Alarms (infra/constructs/alarms.ts): the topic, its key and the fifteen alarms.
  */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
-import { Alarms, type AlarmsProps } from '../../infra/constructs/alarms.ts';
+import { observability } from '../../functions/shared/compose.ts';
+import { Alarms, type AlarmsProps, METRIC_SERVICES } from '../../infra/constructs/alarms.ts';
 import { fixture, getAtt, mainIds, ref, resourcesOfType, synth } from './helpers.ts';
 
 type Json = Record<string, unknown>;
@@ -19,12 +21,18 @@ describe('alarms', () => {
     Object.values(resourcesOfType(t, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties as Json);
 
   it('every alarm notifies the alarm topic', () => {
-    expect(alarms()).toHaveLength(6);
+    expect(alarms()).toHaveLength(15);
     for (const a of alarms()) expect(a.AlarmActions).toEqual([ref(id.topic as string)]);
   });
 
-  it('dead-letter depth > 0 on both DLQs', () => {
-    for (const dlq of [id.ingestDlq, id.scheduleDlq]) {
+  it('depth > 0 on the three DLQs and the two on-failure queues (runs that failed after Lambda retried)', () => {
+    for (const dlq of [
+      id.ingestDlq,
+      id.scheduleDlq,
+      id.reconcileDlq,
+      id.auditFailureQueue,
+      id.reconcileFailureQueue,
+    ]) {
       t.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -38,8 +46,8 @@ describe('alarms', () => {
     }
   });
 
-  it('errors > 0 on both functions', () => {
-    for (const fn of [id.ingestFn, id.auditFn]) {
+  it('errors > 0 on the three functions', () => {
+    for (const fn of [id.ingestFn, id.auditFn, id.reconcileFn]) {
       t.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: 'Errors',
@@ -65,6 +73,61 @@ describe('alarms', () => {
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
     });
+  });
+
+  it("the functions' own metrics: namespace metricsNamespace, dimension service as Powertools sets it", () => {
+    const own = (service: string, metricName: string, more: Json): void => {
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'UsageAuditor',
+        MetricName: metricName,
+        Dimensions: [{ Name: 'service', Value: service }],
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [ref(id.topic as string)],
+        ...more,
+      });
+    };
+    const anyInThe = (period: number): Json => ({
+      Statistic: 'Sum',
+      Period: period,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    own('ingest', 'Objects_quarantined', anyInThe(3600));
+    own('ingest', 'RecordFailures', anyInThe(300));
+    own('reconcile', 'ObjectsReconciled', anyInThe(3600));
+    own('reconcile', 'ReconcileFailures', anyInThe(3600));
+    own('ingest', 'RejectedLinePercent', {
+      Statistic: 'Average',
+      Period: 3600,
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    const v = synth({ context: { metricsNamespace: 'Acme/Usage', rejectedLinePercentThreshold: '20' } });
+    v.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Acme/Usage',
+      MetricName: 'RejectedLinePercent',
+      Threshold: 20,
+    });
+    expect(() => synth({ context: { rejectedLinePercentThreshold: 100 } })).toThrow(
+      /^context rejectedLinePercentThreshold: expected an integer from 0 to 99/,
+    );
+  });
+
+  it('the service dimension is the one the deployed code puts on its metrics', () => {
+    for (const service of Object.values(METRIC_SERVICES)) {
+      const { metrics } = observability(service as Parameters<typeof observability>[0], {
+        POWERTOOLS_METRICS_NAMESPACE: 'Probe',
+      });
+      metrics.addMetric('Probe', MetricUnit.Count, 1);
+      const emf = metrics.serializeMetrics() as unknown as {
+        _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> };
+        service: string;
+      };
+      metrics.clearMetrics();
+      expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Probe', Dimensions: [['service']] });
+      expect(emf.service).toBe(service);
+    }
   });
 
   it('ingest backlog: oldest message older than an hour', () => {
@@ -124,7 +187,7 @@ describe('alarms', () => {
 
 describe('Alarms props', () => {
   const build = (props: Partial<AlarmsProps> = {}): { stack: Stack; alarms: Alarms } => {
-    const { stack, ingestFunction, auditFunction } = fixture();
+    const { stack, ingestFunction, auditFunction, reconcileFunction } = fixture();
     const queue = (queueId: string): sqs.Queue => new sqs.Queue(stack, queueId, { enforceSSL: true });
     const alarms = new Alarms(stack, 'Alarms', {
       ingestFunction: ingestFunction.lambdaFunction,
@@ -132,20 +195,31 @@ describe('Alarms props', () => {
       ingestDeadLetterQueue: queue('IngestDlq'),
       auditFunction: auditFunction.lambdaFunction,
       scheduleDeadLetterQueue: queue('ScheduleDlq'),
+      auditFailureQueue: queue('AuditFailures'),
+      reconcileFunction: reconcileFunction.lambdaFunction,
+      reconcileScheduleDeadLetterQueue: queue('ReconcileDlq'),
+      reconcileFailureQueue: queue('ReconcileFailures'),
       auditMaxSilenceHours: 48,
+      metricsNamespace: 'Test',
+      rejectedLinePercent: 0,
       ...props,
     });
     return { stack, alarms };
   };
 
-  it('builds six alarms on one topic; no e-mail subscription by default', () => {
+  it('builds fifteen alarms on one topic; no e-mail subscription by default', () => {
     const { stack, alarms } = build();
-    expect(Object.keys(alarms.alarms)).toHaveLength(6);
+    expect(Object.keys(alarms.alarms)).toHaveLength(15);
     const bare = Template.fromStack(stack);
     bare.resourceCountIs('AWS::SNS::Subscription', 0);
     bare.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Invocations',
       EvaluationPeriods: 48,
+    });
+    bare.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Test',
+      MetricName: 'RejectedLinePercent',
+      Threshold: 0,
     });
   });
 
@@ -153,6 +227,8 @@ describe('Alarms props', () => {
     [{ email: 'not-an-address' }, /^Alarms: email: expected an e-mail address/],
     [{ auditMaxSilenceHours: 0 }, /^Alarms: auditMaxSilenceHours: expected an integer from 1 to 168/],
     [{ auditMaxSilenceHours: 169 }, /^Alarms: auditMaxSilenceHours: expected an integer from 1 to 168/],
+    [{ rejectedLinePercent: 100 }, /^Alarms: rejectedLinePercent: expected an integer from 0 to 99/],
+    [{ metricsNamespace: '' }, /^Alarms: metricsNamespace: expected a CloudWatch namespace/],
   ])('refuses %o, naming the prop', (bad, message) => {
     expect(() => build(bad)).toThrow(message);
   });

@@ -22,7 +22,7 @@ import { buildApp } from '../../infra/app.ts';
 import type { UsageAuditorConfig } from '../../infra/config.ts';
 import { LambdaFunction, type LambdaFunctionProps } from '../../infra/constructs/lambda-function.ts';
 import { Storage, type StorageProps } from '../../infra/constructs/storage.ts';
-import type { UsageAuditorStack } from '../../infra/stack.ts';
+import { RECONCILE_FUNCTION, type UsageAuditorStack } from '../../infra/stack.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -165,7 +165,17 @@ const MAIN_RESOURCES = {
   scheduleDlq: ['AWS::SQS::Queue', 'ScheduleDeadLetterQueue'],
   topic: ['AWS::SNS::Topic', ALARM_TOPIC.id],
   topicKey: ['AWS::KMS::Key', 'AlarmTopicKey'],
-  schedulerRole: ['AWS::IAM::Role', 'SchedulerRoleForTarget'],
+  // The scheduler roles are named after a hash of their target (the function's ARN token).
+  schedulerRole: ['AWS::IAM::Role', 'SchedulerRoleForTargetd49045'],
+  reconcileFn: ['AWS::Lambda::Function', RECONCILE_FUNCTION.id],
+  reconcileRole: ['AWS::IAM::Role', `${RECONCILE_FUNCTION.id}Role`],
+  reconcileLogs: ['AWS::Logs::LogGroup', `${RECONCILE_FUNCTION.id}Logs`],
+  reconcileDlq: ['AWS::SQS::Queue', 'ReconcileScheduleDeadLetterQueue'],
+  reconcileSchedulerRole: ['AWS::IAM::Role', 'SchedulerRoleForTarget55debf'],
+  auditFailureQueue: ['AWS::SQS::Queue', 'AuditFailureQueue'],
+  reconcileFailureQueue: ['AWS::SQS::Queue', 'ReconcileFailureQueue'],
+  auditSchedule: ['AWS::Scheduler::Schedule', 'AuditSchedule'],
+  reconcileSchedule: ['AWS::Scheduler::Schedule', 'ReconcileSchedule'],
 } as const;
 
 /** Logical ids of the main resources, found by type and id prefix. */
@@ -195,12 +205,13 @@ export const FUNCTION_PROPS: LambdaFunctionProps = {
   logRetentionDays: 90,
 };
 
-/** A bare stack holding storage and the two functions, for the constructs that wire them. */
+/** A bare stack holding storage and the three functions, for the constructs that wire them. */
 export function fixture(): {
   stack: Stack;
   storage: Storage;
   ingestFunction: LambdaFunction;
   auditFunction: LambdaFunction;
+  reconcileFunction: LambdaFunction;
 } {
   const stack = bareStack();
   return {
@@ -210,6 +221,10 @@ export function fixture(): {
     auditFunction: new LambdaFunction(stack, AUDIT_FUNCTION.id, {
       ...FUNCTION_PROPS,
       entry: AUDIT_FUNCTION.entry,
+    }),
+    reconcileFunction: new LambdaFunction(stack, RECONCILE_FUNCTION.id, {
+      ...FUNCTION_PROPS,
+      entry: RECONCILE_FUNCTION.entry,
     }),
   };
 }

@@ -41,7 +41,8 @@ describe('S3 -> SQS -> ingest', () => {
 
   it('every queue is encrypted and refuses non-TLS access', () => {
     const queues = resourcesOfType(t, 'AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(3);
+    // Ingest queue and DLQ, the two schedules' DLQs, the two on-failure queues.
+    expect(Object.keys(queues)).toHaveLength(6);
     for (const [qid, q] of Object.entries(queues)) {
       expect((q.Properties as Json).SqsManagedSseEnabled, qid).toBe(true);
       t.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -58,7 +59,13 @@ describe('S3 -> SQS -> ingest', () => {
         },
       });
     }
-    for (const dlq of [id.ingestDlq, id.scheduleDlq]) {
+    for (const dlq of [
+      id.ingestDlq,
+      id.scheduleDlq,
+      id.reconcileDlq,
+      id.auditFailureQueue,
+      id.reconcileFailureQueue,
+    ]) {
       expect(t.toJSON().Resources[dlq as string].Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
     }
   });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { CONTROL_TABLE, LOG_BUCKET, REPORTS_BUCKET, USAGE_TABLE } from '../../functions/shared/resources.ts';
@@ -187,11 +188,13 @@ describe('LambdaFunction props and grants', () => {
     );
   });
 
-  it('allow: one statement per call, scoped to the bucket, table or object prefix given', () => {
+  it('allow: one statement per call, scoped to the bucket, table, queue or object prefix given', () => {
     const { stack, storage, ingestFunction } = fixture();
+    const queue = new sqs.Queue(stack, 'Failures', { enforceSSL: true });
     ingestFunction.allow('Objects', ['s3:GetObject'], objectsUnderPrefix(storage.logBucket, 'logs/'));
     ingestFunction.allow('Bucket', ['s3:ListBucket'], storage.logBucket);
     ingestFunction.allow('Table', ['dynamodb:GetItem'], storage.table(USAGE_TABLE));
+    ingestFunction.allow('Queue', ['sqs:SendMessage'], queue);
     const bare = Template.fromStack(stack);
     const idOf = (c: IConstruct): string => stack.getLogicalId(c.node.defaultChild as CfnElement);
     const roleId = idOf(ingestFunction.role);
@@ -210,6 +213,7 @@ describe('LambdaFunction props and grants', () => {
         Action: 'dynamodb:GetItem',
         Resource: getAtt(idOf(storage.table(USAGE_TABLE))),
       },
+      { Sid: 'Queue', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: getAtt(idOf(queue)) },
     ]);
     // The object wildcard, and only it, is acknowledged for cdk-nag, naming the bucket and prefix.
     expect(acknowledged(ingestFunction.role.node.findChild('DefaultPolicy'))).toEqual([

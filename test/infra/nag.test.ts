@@ -56,12 +56,18 @@ describe('cdk-nag AwsSolutions', () => {
         // Runtime: nodejs22.x on purpose (Node 20 and 22 support), not the newest nodejs24.x.
         'AwsSolutions-L1 @ IngestFunction/Default/Resource',
         'AwsSolutions-L1 @ AuditFunction/Default/Resource',
+        'AwsSolutions-L1 @ ReconcileFunction/Default/Resource',
         // Object ARNs end in a key wildcard under one fixed prefix.
         `AwsSolutions-IAM5[Resource::<${logs}.Arn>/logs/*] @ IngestFunction/Role/DefaultPolicy/Resource`,
         `AwsSolutions-IAM5[Resource::<${reports}.Arn>/data-quality/*] @ IngestFunction/Role/DefaultPolicy/Resource`,
         `AwsSolutions-IAM5[Resource::<${reports}.Arn>/reports/*] @ AuditFunction/Role/DefaultPolicy/Resource`,
-        // A dead-letter queue has no dead-letter queue.
-        'AwsSolutions-SQS3 @ NightlyAudit/ScheduleDeadLetterQueue/Resource',
+        `AwsSolutions-IAM5[Resource::<${logs}.Arn>/logs/*] @ ReconcileFunction/Role/DefaultPolicy/Resource`,
+        `AwsSolutions-IAM5[Resource::<${reports}.Arn>/data-quality/*] @ ReconcileFunction/Role/DefaultPolicy/Resource`,
+        // A dead-letter queue (or an on-failure destination) has no dead-letter queue.
+        'AwsSolutions-SQS3 @ NightlyAudit/Invocation/ScheduleDeadLetterQueue/Resource',
+        'AwsSolutions-SQS3 @ NightlyAudit/Invocation/AuditFailureQueue/Resource',
+        'AwsSolutions-SQS3 @ DailyReconcile/Invocation/ReconcileScheduleDeadLetterQueue/Resource',
+        'AwsSolutions-SQS3 @ DailyReconcile/Invocation/ReconcileFailureQueue/Resource',
         // CDK's own custom resource for S3 bucket notifications.
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole] @ BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role/Resource',
       ].sort(),
@@ -79,7 +85,7 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it.each([
-    ['objectLock and an alarm e-mail', { objectLock: true, alarmEmail: 'ops@example.com' }],
+    ['no objectLock and an alarm e-mail', { objectLock: false, alarmEmail: 'ops@example.com' }],
     ['a concurrency cap and a long retention', { ingestMaxConcurrency: 10, logRetentionDays: 0 }],
   ])('stays clean with %s', (_, context) => {
     const v = synth({ context });
@@ -124,7 +130,7 @@ describe('npx cdk synth', () => {
       Resources: Record<string, { Type: string }>;
     };
     const types = Object.values(template.Resources).map((r) => r.Type);
-    expect(types.filter((ty) => ty === 'AWS::Lambda::Function').length).toBe(3);
+    expect(types.filter((ty) => ty === 'AWS::Lambda::Function').length).toBe(4);
     expect(types).toContain('AWS::Scheduler::Schedule');
   }, 120_000);
 });

@@ -1,5 +1,6 @@
 /**
- * NightlyAudit (infra/constructs/nightly-audit.ts): the schedule, its DLQ, the audit and scheduler roles.
+ * NightlyAudit (infra/constructs/nightly-audit.ts): the schedule, its DLQ, the on-failure queue of
+ * the audit's async invocations, the audit and scheduler roles.
  */
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -27,9 +28,7 @@ const id = mainIds(t);
 
 describe('EventBridge Scheduler -> audit', () => {
   it('cron 02:00 UTC by default, no flexible window, retries, max event age, DLQ, input', () => {
-    t.resourceCountIs('AWS::Scheduler::Schedule', 1);
-    const sched = (Object.values(resourcesOfType(t, 'AWS::Scheduler::Schedule'))[0] as Json)
-      .Properties as Json;
+    const sched = t.toJSON().Resources[id.auditSchedule as string].Properties as Json;
     expect(sched).toMatchObject({
       ScheduleExpression: 'cron(0 2 * * ? *)',
       ScheduleExpressionTimezone: 'UTC',
@@ -55,6 +54,52 @@ describe('EventBridge Scheduler -> audit', () => {
       kind: 'nightly',
       time: new Date('2026-11-28T02:00:00Z'),
     });
+  });
+
+  it("a failed run goes to an encrypted, SSL-only on-failure queue after Lambda's 2 retries within 6 hours", () => {
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(id.auditFn as string),
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 6 * 3600,
+      DestinationConfig: { OnFailure: { Destination: getAtt(id.auditFailureQueue as string) } },
+    });
+    const q = t.toJSON().Resources[id.auditFailureQueue as string].Properties;
+    expect(q).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [ref(id.auditFailureQueue as string)],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+    // Lambda checks the role when the destination is configured: the grant comes first.
+    const config = Object.entries(resourcesOfType(t, 'AWS::Lambda::EventInvokeConfig')).find(
+      ([, r]) =>
+        JSON.stringify((r.Properties as Json).FunctionName) === JSON.stringify(ref(id.auditFn as string)),
+    );
+    expect(config?.[1].DependsOn).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^AuditFunctionRoleDefaultPolicy/)]),
+    );
+  });
+
+  it('Lambda retries and event age of the async invocations come from context', () => {
+    const v = synth({ context: { asyncRetryAttempts: '0', asyncMaxEventAgeHours: 1 } });
+    v.template.allResourcesProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 3600,
+    });
+    expect(() => synth({ context: { asyncRetryAttempts: 3 } })).toThrow(
+      /^context asyncRetryAttempts: expected an integer from 0 to 2/,
+    );
+    expect(() => synth({ context: { asyncMaxEventAgeHours: 7 } })).toThrow(
+      /^context asyncMaxEventAgeHours: expected an integer from 1 to 6/,
+    );
   });
 
   it('cron, time zone and retries come from context', () => {
@@ -86,6 +131,7 @@ describe('least privilege', () => {
         resources: [objectsUnder(id.reportsBucket as string, 'reports/*')],
       },
       { actions: ['s3:ListBucket'], resources: [getAtt(id.reportsBucket as string)] },
+      { actions: ['sqs:SendMessage'], resources: [getAtt(id.auditFailureQueue as string)] },
     ].map((w) => ({ actions: w.actions, resources: w.resources.map((r) => JSON.stringify(r)).sort() }));
     expect(got).toHaveLength(want.length);
     expect(got).toEqual(expect.arrayContaining(want));
@@ -131,20 +177,28 @@ describe('NightlyAudit props', () => {
       timeZone: 'Europe/Berlin',
       retryAttempts: 0,
       maxEventAgeHours: 1,
+      asyncRetryAttempts: 1,
+      asyncMaxEventAgeHours: 2,
       ...props,
     });
     return { stack, audit };
   };
 
-  it('builds with valid props; the DLQ keeps failures 14 days by default', () => {
+  it('builds with valid props; the DLQ and the on-failure queue keep failures 14 days by default', () => {
     const { stack, audit } = build();
     const bare = Template.fromStack(stack);
     bare.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(1 day)',
       ScheduleExpressionTimezone: 'Europe/Berlin',
     });
-    const dlq = stack.getLogicalId(audit.deadLetterQueue.node.defaultChild as CfnElement);
-    expect(bare.toJSON().Resources[dlq].Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    for (const q of [audit.deadLetterQueue, audit.failureQueue]) {
+      const qid = stack.getLogicalId(q.node.defaultChild as CfnElement);
+      expect(bare.toJSON().Resources[qid].Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    }
+    bare.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 1,
+      MaximumEventAgeInSeconds: 7200,
+    });
   });
 
   it.each([
@@ -152,6 +206,8 @@ describe('NightlyAudit props', () => {
     [{ timeZone: 'Mars/Olympus_Mons' }, /^NightlyAudit: timeZone: expected an IANA time zone/],
     [{ retryAttempts: 186 }, /^NightlyAudit: retryAttempts: expected an integer from 0 to 185/],
     [{ maxEventAgeHours: 25 }, /^NightlyAudit: maxEventAgeHours: expected an integer from 1 to 24/],
+    [{ asyncRetryAttempts: 3 }, /^NightlyAudit: asyncRetryAttempts: expected an integer from 0 to 2/],
+    [{ asyncMaxEventAgeHours: 0 }, /^NightlyAudit: asyncMaxEventAgeHours: expected an integer from 1 to 6/],
   ])('refuses %o, naming the prop', (bad, message) => {
     expect(() => build(bad)).toThrow(message);
   });

@@ -18,6 +18,7 @@ import {
   TABLES,
   USAGE_TABLE,
 } from '../../functions/shared/resources.ts';
+import { RECONCILE_FUNCTION, RUN_OUTPUTS } from '../../infra/stack.ts';
 import { mainIds, ref, resourcesOfType, synth } from './helpers.ts';
 
 // One synthesis for the whole file, at collection.
@@ -42,11 +43,16 @@ describe('outputs', () => {
       [OPS_OUTPUTS.ingestDeadLetterQueueUrl]: ref(id.ingestDlq as string),
       [OPS_OUTPUTS.scheduleDeadLetterQueueUrl]: ref(id.scheduleDlq as string),
       [OPS_OUTPUTS.athenaResultsBucketName]: ref(id.resultsBucket as string),
+      [RECONCILE_FUNCTION.output]: ref(id.reconcileFn as string),
+      [RUN_OUTPUTS.auditFailureQueueUrl]: ref(id.auditFailureQueue as string),
+      [RUN_OUTPUTS.reconcileFailureQueueUrl]: ref(id.reconcileFailureQueue as string),
+      [RUN_OUTPUTS.reconcileScheduleDeadLetterQueueUrl]: ref(id.reconcileDlq as string),
     };
     for (const [name, value] of Object.entries(expected)) {
       expect(outputs[name]?.Value, name).toEqual(value);
     }
-    expect(outputs[OPS_OUTPUTS.scheduleName]).toBeDefined();
+    expect(outputs[OPS_OUTPUTS.scheduleName]?.Value).toEqual(ref(id.auditSchedule as string));
+    expect(outputs[RUN_OUTPUTS.reconcileScheduleName]?.Value).toEqual(ref(id.reconcileSchedule as string));
     for (const b of BUCKETS) expect(outputs).toHaveProperty(b.output);
     for (const tb of TABLES) expect(outputs).toHaveProperty(tb.output);
   });
@@ -105,6 +111,34 @@ const DEPLOYED_IDS = [
   'UsageTable28300137',
 ];
 
+/** Resources added since: reconcile, the on-failure queues, the new alarms. */
+const ADDED_IDS = [
+  'AuditAsyncInvokeConfig39965259',
+  'AuditFailedRunsAlarm2ABCC753',
+  'AuditFailureQueue8510D76F',
+  'AuditFailureQueuePolicy6FDBC808',
+  'ObjectsReconciledAlarm3FD6A079',
+  'QuarantinedObjectsAlarm2DF252E9',
+  'ReconcileAsyncInvokeConfig5FA6852B',
+  'ReconcileErrorsAlarm6D527BC7',
+  'ReconcileFailedRunsAlarm7BE55B34',
+  'ReconcileFailureQueue0BD19F24',
+  'ReconcileFailureQueuePolicy23A5A697',
+  'ReconcileFailuresAlarm1D3BD01A',
+  'ReconcileFunction30829CB6',
+  'ReconcileFunctionLogsD790908C',
+  'ReconcileFunctionRole70C02309',
+  'ReconcileFunctionRoleDefaultPolicyE6F9DADF',
+  'ReconcileSchedule3E7728F7',
+  'ReconcileScheduleDeadLetterAlarmD1924E23',
+  'ReconcileScheduleDeadLetterQueue1ED3EF32',
+  'ReconcileScheduleDeadLetterQueuePolicy2A002A95',
+  'RecordFailuresAlarmEA2B6F15',
+  'RejectedLinesAlarmF43C108C',
+  'SchedulerRoleForTarget55debfDefaultPolicyDD3AE9D3',
+  'SchedulerRoleForTarget55debfE07298B4',
+];
+
 describe('logical ids', () => {
   it('buckets, tables and log groups keep the ids they were deployed with (no replacement)', () => {
     const ids = (type: string): string[] => Object.keys(resourcesOfType(t, type)).sort();
@@ -115,12 +149,16 @@ describe('logical ids', () => {
       'ReportsBucket4E7C5994',
     ]);
     expect(ids('AWS::DynamoDB::Table')).toEqual(['ControlTableF3E1E223', 'UsageTable28300137']);
-    expect(ids('AWS::Logs::LogGroup')).toEqual(['AuditFunctionLogsFBC8BCBF', 'IngestFunctionLogsAF4D8C26']);
+    expect(ids('AWS::Logs::LogGroup')).toEqual([
+      'AuditFunctionLogsFBC8BCBF',
+      'IngestFunctionLogsAF4D8C26',
+      'ReconcileFunctionLogsD790908C',
+    ]);
   });
 
-  it('every resource keeps the id it was deployed with', () => {
+  it('every resource keeps the id it was deployed with; the rest are the resources added since', () => {
     expect(Object.keys(t.toJSON().Resources)).toEqual(expect.arrayContaining(DEPLOYED_IDS));
-    expect(Object.keys(t.toJSON().Resources)).toHaveLength(DEPLOYED_IDS.length);
+    expect(Object.keys(t.toJSON().Resources).sort()).toEqual([...DEPLOYED_IDS, ...ADDED_IDS].sort());
   });
 
   it('the event source mapping is named after the queue as CDK named it in a plain stack, whatever the stack name', () => {
@@ -142,27 +180,33 @@ describe('wiring', () => {
     const cdkSingletons = children.filter((c) =>
       /^(BucketNotificationsHandler|SchedulerRoleForTarget)/.test(c.node.id),
     );
-    expect(cdkSingletons).toHaveLength(2);
+    // The notifications handler and one scheduler role per scheduled function.
+    expect(cdkSingletons).toHaveLength(3);
     expect(children.filter((c) => !cdkSingletons.includes(c)).map((c) => c.node.id)).toEqual([
       'Storage',
       INGEST_FUNCTION.id,
       AUDIT_FUNCTION.id,
+      RECONCILE_FUNCTION.id,
       'Ingest',
       'NightlyAudit',
+      'DailyReconcile',
       'Alarms',
       'Reports',
     ]);
   });
 
   it('the constructs share their resources: one log bucket, one reports bucket, one function of each', () => {
-    const { storage, ingest, audit, alarms } = s.stack;
+    const { storage, ingest, audit, reconcile, alarms } = s.stack;
     const idOf = (c: IConstruct): string => s.stack.getLogicalId(c.node.defaultChild as CfnElement);
     expect(idOf(storage.logBucket)).toBe(id.logBucket);
     expect(idOf(ingest.queue)).toBe(id.ingestQueue);
     expect(idOf(audit.deadLetterQueue)).toBe(id.scheduleDlq);
+    expect(idOf(audit.failureQueue)).toBe(id.auditFailureQueue);
+    expect(idOf(reconcile.deadLetterQueue)).toBe(id.reconcileDlq);
+    expect(idOf(s.stack.reconcileFunction.role)).toBe(id.reconcileRole);
     expect(idOf(alarms.topic)).toBe(id.topic);
     expect(idOf(s.stack.ingestFunction.lambdaFunction)).toBe(id.ingestFn);
     expect(idOf(s.stack.auditFunction.role)).toBe(id.auditRole);
-    t.resourceCountIs('AWS::Lambda::Function', 3); // ingest, audit, CDK's BucketNotificationsHandler
+    t.resourceCountIs('AWS::Lambda::Function', 4); // ingest, audit, reconcile, CDK's BucketNotificationsHandler
   });
 });

@@ -2,17 +2,22 @@
  * Storage (infra/constructs/storage.ts): the four buckets and the DynamoDB tables.
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { TABLES, USAGE_TABLE } from '../../functions/shared/resources.ts';
 import { Storage, type StorageProps } from '../../infra/constructs/storage.ts';
 import {
+  allIdentityStatements,
+  asArray,
   bareStack,
   getAtt,
   logicalId,
   mainIds,
+  objectsUnder,
   ref,
   resourcesOfType,
   STORAGE_PROPS,
+  type Statement,
   synth,
 } from './helpers.ts';
 
@@ -122,7 +127,7 @@ describe('buckets', () => {
     expect(reportRules).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Prefix: 'data-quality/', ExpirationInDays: 400 }),
-        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
+        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 365 } }),
       ]),
     );
     // Reports themselves never expire.
@@ -142,29 +147,108 @@ describe('buckets', () => {
     expect(logRules.filter((r) => r.Prefix === 'logs/')).toEqual([]);
   });
 
-  it('Object Lock on the reports bucket only when context objectLock is true', () => {
-    for (const b of Object.values(resourcesOfType(t, 'AWS::S3::Bucket'))) {
-      expect(b.Properties).not.toHaveProperty('ObjectLockEnabled');
-    }
-    const locked = synth({
-      context: { objectLock: true, objectLockDays: 2555, objectLockMode: 'COMPLIANCE' },
-    });
-    const reports = locked.template.toJSON().Resources[id.reportsBucket as string].Properties;
+  it('Object Lock on the reports bucket by default: GOVERNANCE, 365 days; off only when objectLock is false', () => {
+    const reports = t.toJSON().Resources[id.reportsBucket as string].Properties;
     expect(reports).toMatchObject({
       ObjectLockEnabled: true,
       ObjectLockConfiguration: {
         ObjectLockEnabled: 'Enabled',
-        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } },
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } },
       },
       VersioningConfiguration: { Status: 'Enabled' },
     });
-    expect(locked.template.toJSON().Resources[id.logBucket as string].Properties).not.toHaveProperty(
-      'ObjectLockEnabled',
-    );
-    const governance = synth({ context: { objectLock: true } });
-    expect(governance.template.toJSON().Resources[id.reportsBucket as string].Properties).toMatchObject({
-      ObjectLockConfiguration: { Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } } },
+    for (const [bid, b] of Object.entries(resourcesOfType(t, 'AWS::S3::Bucket'))) {
+      if (bid !== id.reportsBucket) expect(b.Properties, bid).not.toHaveProperty('ObjectLockEnabled');
+    }
+    const compliance = synth({ context: { objectLockDays: 2555, objectLockMode: 'COMPLIANCE' } });
+    expect(compliance.template.toJSON().Resources[id.reportsBucket as string].Properties).toMatchObject({
+      ObjectLockConfiguration: { Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } } },
     });
+    const off = synth({ context: { objectLock: false } });
+    for (const b of Object.values(resourcesOfType(off.template, 'AWS::S3::Bucket'))) {
+      expect(b.Properties).not.toHaveProperty('ObjectLockEnabled');
+      expect(b.Properties).not.toHaveProperty('ObjectLockConfiguration');
+    }
+  });
+
+  it('noncurrent report versions are kept at least as long as their retention', () => {
+    const noncurrent = (template: typeof t, bucket: string): unknown[] =>
+      (
+        template.toJSON().Resources[bucket].Properties.LifecycleConfiguration as { Rules: Json[] }
+      ).Rules.filter((r) => r.NoncurrentVersionExpiration !== undefined).map(
+        (r) => r.NoncurrentVersionExpiration,
+      );
+    // Default: the Object Lock retention (365) for reports, noncurrentVersionDays (90) for logs.
+    expect(noncurrent(t, id.reportsBucket as string)).toEqual([{ NoncurrentDays: 365 }]);
+    expect(noncurrent(t, id.logBucket as string)).toEqual([{ NoncurrentDays: 90 }]);
+    const longer = synth({ context: { objectLockDays: 730 } });
+    expect(noncurrent(longer.template, id.reportsBucket as string)).toEqual([{ NoncurrentDays: 730 }]);
+    const explicit = synth({ context: { reportsNoncurrentVersionDays: '1000' } });
+    expect(noncurrent(explicit.template, id.reportsBucket as string)).toEqual([{ NoncurrentDays: 1000 }]);
+    const unlocked = synth({ context: { objectLock: false } });
+    expect(noncurrent(unlocked.template, id.reportsBucket as string)).toEqual([{ NoncurrentDays: 90 }]);
+    expect(() => synth({ context: { reportsNoncurrentVersionDays: 90 } })).toThrow(
+      /^context reportsNoncurrentVersionDays: must be at least the Object Lock retention \(365 days\)/,
+    );
+    expect(() => synth({ context: { objectLockDays: 400, reportsNoncurrentVersionDays: 365 } })).toThrow(
+      /^context reportsNoncurrentVersionDays: must be at least the Object Lock retention \(400 days\)/,
+    );
+  });
+
+  it("the reports bucket policy denies the stack's function roles removing report versions or their retention", () => {
+    const policy = Object.values(resourcesOfType(t, 'AWS::S3::BucketPolicy')).find(
+      (p) =>
+        JSON.stringify((p.Properties as Json).Bucket) === JSON.stringify(ref(id.reportsBucket as string)),
+    );
+    expect(policy).toBeDefined();
+    const statements =
+      (policy?.Properties as { PolicyDocument: { Statement: Statement[] } } | undefined)?.PolicyDocument
+        .Statement ?? [];
+    const deny = statements.filter((st) => st.Sid === 'DenyReportVersionRemovalToStackRoles');
+    expect(deny).toHaveLength(1);
+    const st = deny[0] as Statement;
+    expect(st.Effect).toBe('Deny');
+    expect(asArray(st.Action).slice().sort()).toEqual(
+      ['s3:BypassGovernanceRetention', 's3:DeleteObjectVersion', 's3:PutObjectRetention'].sort(),
+    );
+    expect(st.Resource).toEqual(objectsUnder(id.reportsBucket as string, 'reports/*'));
+    const principals = asArray((st.Principal as { AWS: Json | Json[] }).AWS).map((p) => JSON.stringify(p));
+    expect(principals.sort()).toEqual(
+      [id.ingestRole, id.auditRole, id.reconcileRole].map((r) => JSON.stringify(getAtt(r as string))).sort(),
+    );
+    expect(st.Condition).toBeUndefined();
+  });
+
+  it('no policy of the stack allows deleting report versions or objects, or touching their lock', () => {
+    const forbidden = [
+      's3:DeleteObjectVersion',
+      's3:DeleteObject',
+      's3:BypassGovernanceRetention',
+      's3:PutObjectRetention',
+      's3:PutBucketObjectLockConfiguration',
+    ];
+    // An action pattern (s3:*, s3:Delete*, *) covers an action when it matches it as a glob.
+    const covers = (pattern: string, action: string): boolean =>
+      new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i').test(action);
+    const allows: Array<{ where: string; statement: Statement }> = [...allIdentityStatements(t)];
+    for (const type of ['AWS::S3::BucketPolicy', 'AWS::SQS::QueuePolicy', 'AWS::SNS::TopicPolicy']) {
+      for (const [pid, p] of Object.entries(resourcesOfType(t, type))) {
+        for (const statement of (p.Properties as { PolicyDocument: { Statement: Statement[] } })
+          .PolicyDocument.Statement) {
+          allows.push({ where: pid, statement });
+        }
+      }
+    }
+    expect(allows.length).toBeGreaterThan(20);
+    const offending = allows.filter(
+      ({ statement }) =>
+        statement.Effect === 'Allow' &&
+        (statement.NotAction !== undefined ||
+          asArray(statement.Action).some((a) => forbidden.some((f) => covers(a, f)))),
+    );
+    expect(offending).toEqual([]);
+    expect(covers('s3:Delete*', 's3:DeleteObjectVersion')).toBe(true);
+    expect(covers('s3:GetObject', 's3:DeleteObject')).toBe(false);
   });
 });
 
@@ -203,6 +287,25 @@ describe('Storage props', () => {
     expect(() => storage.table({ ...USAGE_TABLE, id: 'Nope' })).toThrow(/Storage: no table Nope/);
   });
 
+  it('reports noncurrent versions default to the lock retention; the deny needs principals', () => {
+    const stack = bareStack();
+    const storage = new Storage(stack, 'Storage', {
+      ...STORAGE_PROPS,
+      objectLock: { mode: 'GOVERNANCE', days: 500 },
+    });
+    const rules = (
+      Template.fromStack(stack).toJSON().Resources[
+        stack.getLogicalId(storage.reportsBucket.node.defaultChild as s3.CfnBucket)
+      ].Properties.LifecycleConfiguration as { Rules: Json[] }
+    ).Rules;
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 500 } }),
+      ]),
+    );
+    expect(() => storage.denyReportVersionRemoval([])).toThrow(/no principals/);
+  });
+
   it.each([
     [{ logRetentionDays: -1 }, /^Storage: logRetentionDays: expected an integer from 0 to 36500 \(got -1\)$/],
     [{ noncurrentVersionDays: 0 }, /^Storage: noncurrentVersionDays: expected an integer/],
@@ -213,6 +316,11 @@ describe('Storage props', () => {
       /^Storage: objectLock\.mode: expected GOVERNANCE or COMPLIANCE/,
     ],
     [{ objectLock: { mode: 'GOVERNANCE', days: 0 } }, /^Storage: objectLock\.days: expected an integer/],
+    [
+      { objectLock: { mode: 'GOVERNANCE', days: 365 }, reportsNoncurrentVersionDays: 364 },
+      /^Storage: reportsNoncurrentVersionDays: must be at least the Object Lock retention \(365 days\)/,
+    ],
+    [{ reportsNoncurrentVersionDays: 0 }, /^Storage: reportsNoncurrentVersionDays: expected an integer/],
   ])('refuses %o, naming the prop', (bad, message) => {
     expect(
       () => new Storage(bareStack(), 'Storage', { ...STORAGE_PROPS, ...(bad as Partial<StorageProps>) }),

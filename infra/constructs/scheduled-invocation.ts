@@ -1,0 +1,164 @@
+/**
+ * EventBridge Scheduler --> one function, asynchronously, and both places a failure can end up:
+ *
+ *   schedule ──(retries, max event age)──> Lambda async queue ──(Lambda's retries)──> function
+ *      │ delivery failed                                       │ run failed
+ *      └──> dead-letter queue                                  └──> on-failure queue
+ *
+ * Scheduler invokes with InvocationType Event: a delivery counts as successful once Lambda has
+ * queued the event, so Scheduler's retries and its dead-letter queue only ever see failed
+ * deliveries (throttled, function missing, no permission). A run that fails is retried by Lambda
+ * (EventInvokeConfig: retryAttempts, maxEventAge) and then sent to the on-failure destination,
+ * an SQS queue here; without one it would be dropped silently.
+ */
+import { Duration, TimeZone, Validations } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { type Check, ensureProps, integer, matching, timeZone } from './checks.ts';
+import type { LambdaFunction } from './lambda-function.ts';
+import { transparent } from './logical-ids.ts';
+
+/** The rules for the schedule props, also applied to the context keys that feed them. */
+export const SCHEDULE_CHECKS = {
+  expression: matching(/^(cron|rate)\(.+\)$/, 'cron(…) or rate(…)'),
+  timeZone,
+  retryAttempts: integer(0, 185),
+  maxEventAgeHours: integer(1, 24),
+  /** Lambda's limits for asynchronous invocations. */
+  asyncRetryAttempts: integer(0, 2),
+  asyncMaxEventAgeHours: integer(1, 6),
+} satisfies Record<string, Check<never>>;
+
+/**
+ * Scheduler target that invokes the function's unqualified ARN and is granted exactly that:
+ * LambdaInvoke's grantInvoke would also grant `<function ARN>:*` (every version and alias).
+ */
+class InvokeLatest extends schedulerTargets.LambdaInvoke {
+  private readonly target: lambda.IFunction;
+  constructor(fn: lambda.IFunction, props: schedulerTargets.ScheduleTargetBaseProps) {
+    super(fn, props);
+    this.target = fn;
+  }
+  protected override addTargetActionToRole(role: iam.IRole): void {
+    this.target.grantInvokeLatestVersion(role);
+  }
+}
+
+/**
+ * On-failure destination that only names the queue: the function is granted sqs:SendMessage on it
+ * through LambdaFunction.allow (SqsDestination would also grant GetQueueAttributes and GetQueueUrl).
+ */
+class SendToQueue implements lambda.IDestination {
+  constructor(private readonly queue: sqs.IQueue) {}
+  bind(): lambda.DestinationConfig {
+    return { destination: this.queue.queueArn };
+  }
+}
+
+export interface ScheduledInvocationProps {
+  /** The function the schedule invokes (its unqualified ARN, i.e. $LATEST). */
+  readonly fn: LambdaFunction;
+  /** Names the resources: `<name>Schedule`, `<name>FailureQueue`, `<name>AsyncInvokeConfig`. */
+  readonly name: string;
+  /** The schedule's description. */
+  readonly description: string;
+  /** EventBridge Scheduler expression: cron(…) or rate(…). */
+  readonly expression: string;
+  /** IANA time zone the expression is read in. */
+  readonly timeZone: string;
+  /** Scheduler's retries of a failed delivery (0–185). */
+  readonly retryAttempts: number;
+  /** Scheduler gives up delivering after this many hours (1–24); then the event goes to the dead-letter queue. */
+  readonly maxEventAgeHours: number;
+  /** Lambda's retries of a failed run (0–2). */
+  readonly asyncRetryAttempts: number;
+  /** Lambda discards a queued event older than this many hours (1–6), to the on-failure queue. */
+  readonly asyncMaxEventAgeHours: number;
+  /** The event the function receives. */
+  readonly input: scheduler.ScheduleTargetInput;
+  /**
+   * Logical id of the schedule's dead-letter queue.
+   * @default `<name>ScheduleDeadLetterQueue`
+   */
+  readonly deadLetterQueueId?: string;
+  /**
+   * How long a failed delivery or a failed run stays in its queue.
+   * @default Duration.days(14)
+   */
+  readonly failureRetentionPeriod?: Duration;
+}
+
+export class ScheduledInvocation extends Construct {
+  /** The schedule; it invokes the function's unqualified ARN. */
+  public readonly schedule: scheduler.Schedule;
+  /** Events Scheduler could not deliver after its retries. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** Runs that failed after Lambda's retries (the on-failure destination of async invocations). */
+  public readonly failureQueue: sqs.Queue;
+  /** Lambda's retries, event age and on-failure destination for the function's async invocations. */
+  public readonly invokeConfig: lambda.EventInvokeConfig;
+
+  constructor(scope: Construct, id: string, props: ScheduledInvocationProps) {
+    super(scope, id);
+    ensureProps('ScheduledInvocation', props, {
+      ...SCHEDULE_CHECKS,
+      name: matching(/^[A-Z][A-Za-z0-9]*$/, 'a PascalCase name'),
+    });
+    transparent(this);
+    const fn = props.fn;
+    const failureQueue = (queueId: string, reason: string): sqs.Queue => {
+      const queue = new sqs.Queue(this, queueId, {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: props.failureRetentionPeriod ?? Duration.days(14),
+      });
+      Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason });
+      return queue;
+    };
+
+    this.deadLetterQueue = failureQueue(
+      props.deadLetterQueueId ?? `${props.name}ScheduleDeadLetterQueue`,
+      `This queue is the dead-letter queue of the ${props.name} schedule; it has no DLQ of its own.`,
+    );
+    this.failureQueue = failureQueue(
+      `${props.name}FailureQueue`,
+      `This queue is the on-failure destination of the ${props.name} function's async invocations; it has no DLQ of its own.`,
+    );
+    fn.allow(`${props.name}SendFailedRuns`, ['sqs:SendMessage'], this.failureQueue);
+    this.invokeConfig = new lambda.EventInvokeConfig(this, `${props.name}AsyncInvokeConfig`, {
+      function: fn.lambdaFunction,
+      qualifier: '$LATEST',
+      retryAttempts: props.asyncRetryAttempts,
+      maxEventAge: Duration.hours(props.asyncMaxEventAgeHours),
+      onFailure: new SendToQueue(this.failureQueue),
+    });
+    // Lambda checks the role's permission when the destination is configured.
+    const policy = fn.role.node.tryFindChild('DefaultPolicy');
+    if (policy) this.invokeConfig.node.addDependency(policy);
+
+    this.schedule = new scheduler.Schedule(this, `${props.name}Schedule`, {
+      description: props.description,
+      schedule: scheduler.ScheduleExpression.expression(props.expression, TimeZone.of(props.timeZone)),
+      timeWindow: scheduler.TimeWindow.off(),
+      target: new InvokeLatest(fn.lambdaFunction, {
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: props.retryAttempts,
+        maxEventAge: Duration.hours(props.maxEventAgeHours),
+        input: props.input,
+      }),
+    });
+  }
+}
+
+/** The event both schedules send: a scheduled event stamped with the scheduled time. */
+export const scheduledEvent = (): scheduler.ScheduleTargetInput =>
+  scheduler.ScheduleTargetInput.fromObject({
+    source: 'usage-auditor.schedule',
+    'detail-type': 'Scheduled Event',
+    time: scheduler.ContextAttribute.scheduledTime,
+    detail: {},
+  });
