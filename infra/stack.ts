@@ -26,8 +26,10 @@ import {
   LOG_BUCKET,
   LOG_PREFIX,
   OPS_OUTPUTS,
+  RECONCILE_FUNCTION,
   REPORTS_BUCKET,
   REPORTS_PREFIX,
+  RUN_OUTPUTS,
   USAGE_TABLE,
 } from '../functions/shared/resources.ts';
 import { glueNameFrom, reportsNoncurrentDays, resolveConfig, type UsageAuditorConfig } from './config.ts';
@@ -39,24 +41,6 @@ import { flatComponents, uniqueId } from './constructs/logical-ids.ts';
 import { NightlyAudit } from './constructs/nightly-audit.ts';
 import { ReportCatalog } from './constructs/report-catalog.ts';
 import { Storage } from './constructs/storage.ts';
-
-/**
- * The reconcile function and its outputs. Belongs beside INGEST_FUNCTION in
- * functions/shared/resources.ts (outside infra/; to move there at merge).
- */
-export const RECONCILE_FUNCTION = {
-  id: 'ReconcileFunction',
-  entry: 'functions/reconcile/handler.ts',
-  output: 'ReconcileFunctionName',
-} as const;
-
-/** Outputs added with reconcile and the on-failure queues (beside OPS_OUTPUTS of resources.ts). */
-export const RUN_OUTPUTS = {
-  auditFailureQueueUrl: 'AuditFailureQueueUrl',
-  reconcileFailureQueueUrl: 'ReconcileFailureQueueUrl',
-  reconcileScheduleDeadLetterQueueUrl: 'ReconcileScheduleDeadLetterQueueUrl',
-  reconcileScheduleName: 'ReconcileScheduleName',
-} as const;
 
 export interface UsageAuditorStackProps extends StackProps {
   /** Overrides, applied over the defaults and the context keys (infra/config.ts). */

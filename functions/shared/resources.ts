@@ -83,6 +83,12 @@ export const AUDIT_FUNCTION = {
   entry: 'functions/audit/handler.ts',
   output: 'AuditFunctionName',
 };
+/** The daily reconcile: ingests log objects whose notification never reached ingest. */
+export const RECONCILE_FUNCTION = {
+  id: 'ReconcileFunction',
+  entry: 'functions/reconcile/handler.ts',
+  output: 'ReconcileFunctionName',
+};
 
 /** The nightly schedule, its alarm topic and the Athena catalog over reports/ (SPEC §5). */
 export const ALARM_TOPIC = { id: 'AlarmTopic', output: 'AlarmTopicArn' };
@@ -106,4 +112,12 @@ export const OPS_OUTPUTS = {
   scheduleDeadLetterQueueUrl: 'ScheduleDeadLetterQueueUrl',
   athenaResultsBucketName: 'AthenaResultsBucketName',
   scheduleName: 'AuditScheduleName',
+} as const;
+
+/** Outputs of the reconcile schedule and the functions' on-failure queues. */
+export const RUN_OUTPUTS = {
+  auditFailureQueueUrl: 'AuditFailureQueueUrl',
+  reconcileFailureQueueUrl: 'ReconcileFailureQueueUrl',
+  reconcileScheduleDeadLetterQueueUrl: 'ReconcileScheduleDeadLetterQueueUrl',
+  reconcileScheduleName: 'ReconcileScheduleName',
 } as const;

@@ -15,6 +15,7 @@ import {
   CONTROL_TABLE,
   INGEST_FUNCTION,
   LOG_BUCKET,
+  RECONCILE_FUNCTION,
   REPORTS_BUCKET,
   USAGE_TABLE,
 } from '../../functions/shared/resources.ts';
@@ -22,7 +23,7 @@ import { buildApp } from '../../infra/app.ts';
 import type { UsageAuditorConfig } from '../../infra/config.ts';
 import { LambdaFunction, type LambdaFunctionProps } from '../../infra/constructs/lambda-function.ts';
 import { Storage, type StorageProps } from '../../infra/constructs/storage.ts';
-import { RECONCILE_FUNCTION, type UsageAuditorStack } from '../../infra/stack.ts';
+import type { UsageAuditorStack } from '../../infra/stack.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

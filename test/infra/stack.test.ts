@@ -14,11 +14,12 @@ import {
   INGEST_FUNCTION,
   LOG_BUCKET,
   OPS_OUTPUTS,
+  RECONCILE_FUNCTION,
   REPORTS_BUCKET,
+  RUN_OUTPUTS,
   TABLES,
   USAGE_TABLE,
 } from '../../functions/shared/resources.ts';
-import { RECONCILE_FUNCTION, RUN_OUTPUTS } from '../../infra/stack.ts';
 import { mainIds, ref, resourcesOfType, synth } from './helpers.ts';
 
 // One synthesis for the whole file, at collection.
