@@ -266,7 +266,7 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
     expect(mine.every((r) => r.records === 2 && r.requests === 1)).toBe(true);
     expect((await bed.scan('U#many-')).length).toBe(2400);
     await bed.deleteManifest(key);
-  });
+  }, 300_000);
 
   it('reads each object whole when a new version commits in the middle of a usage query', async () => {
     const key = 'logs/torn/x.jsonl';

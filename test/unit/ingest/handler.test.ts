@@ -40,7 +40,7 @@ function fakeStore() {
 
 function handler(objects: ObjectReader) {
   const { store, manifests } = fakeStore();
-  const writer: ObjectWriter = { put: async () => undefined };
+  const writer: ObjectWriter = { put: async () => undefined, putStream: async () => undefined };
   const h = createIngestHandler({
     objects,
     writer,
