@@ -231,8 +231,11 @@ export function fitManifest(
   budget = ITEM_BUDGET_BYTES,
 ): WriteRef[] {
   const dropped: WriteRef[] = [];
-  while (itemBytes(item) > budget && item.cleanup && item.cleanup.length > 0) {
-    dropped.push(item.cleanup.shift() as WriteRef);
+  let size = itemBytes(item);
+  while (size > budget && item.cleanup && item.cleanup.length > 0) {
+    const ref = item.cleanup.shift() as WriteRef;
+    dropped.push(ref);
+    size -= 1 + valueBytes(ref);
     if (item.cleanup.length === 0) delete item.cleanup;
   }
   if (itemBytes(item) > budget)

@@ -29,7 +29,7 @@ export function reconcileWindow(opts: ReconcileOptions, now = new Date()): { fro
 }
 
 export async function runReconcile(
-  rt: Runtime,
+  rt: Pick<Runtime, 'objects' | 'usage' | 'control' | 'logBucket' | 'reportsBucket'>,
   opts: ReconcileOptions,
   now = new Date(),
 ): Promise<ReconcileReport> {
