@@ -84,7 +84,7 @@ export function rejectLine(key: string, gen: string, r: Reject): string {
 }
 
 /**
- * The rejects file, line by line, as the rejects come: never held whole in memory, so it can be
+ * The rejects file, in chunks of whole lines, as the rejects come: never held whole in memory, so it can be
  * streamed to S3 however many lines were rejected.
  */
 export async function* rejectsFile(
@@ -92,8 +92,19 @@ export async function* rejectsFile(
   gen: string,
   rejects: AsyncIterable<Reject> | Iterable<Reject>,
 ): AsyncGenerator<string> {
-  for await (const r of rejects) yield rejectLine(key, gen, r);
+  let batch = '';
+  for await (const r of rejects) {
+    batch += rejectLine(key, gen, r);
+    if (batch.length >= REJECTS_CHUNK_CHARS) {
+      yield batch;
+      batch = '';
+    }
+  }
+  if (batch !== '') yield batch;
 }
+
+/** Rejects-file lines are handed on in strings of about this many characters. */
+const REJECTS_CHUNK_CHARS = 64 * 1024;
 
 /**
  * What a reprocess reads: the version the manifest names (its order token is then right for it),
