@@ -1,17 +1,122 @@
 /**
  * S3 adapter: reading log objects and writing small data-quality and report files.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ObjectReader, ObjectWriter, OpenedObject } from '../ingest/ports.ts';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import type {
+  ListedObject,
+  ObjectLister,
+  ObjectReader,
+  ObjectWriter,
+  OpenedObject,
+} from '../ingest/ports.ts';
 
-export type { ObjectReader, ObjectWriter, OpenedObject };
+export type { ListedObject, ObjectLister, ObjectReader, ObjectWriter, OpenedObject };
 
 export const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^"|"$/g, '');
 
 const MISSING = new Set(['NoSuchKey', 'NoSuchVersion', 'NotFound']);
 
-export class S3Objects implements ObjectReader, ObjectWriter {
-  constructor(private readonly s3: S3Client) {}
+/** Size of each part of a streamed upload (S3's minimum is 5 MiB, except the last part). */
+export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
+
+export class S3Objects implements ObjectReader, ObjectWriter, ObjectLister {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly partBytes = UPLOAD_PART_BYTES,
+  ) {}
+
+  /**
+   * Writes an object from chunks: one PutObject when it all fits in one part, else a multipart
+   * upload with parts of `partBytes` (aborted if anything fails). At most one part is in memory.
+   */
+  async putStream(
+    bucket: string,
+    key: string,
+    chunks: AsyncIterable<string | Uint8Array>,
+    contentType: string,
+  ): Promise<void> {
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let uploadId: string | undefined;
+    const parts: { ETag: string | undefined; PartNumber: number }[] = [];
+    const take = (): Buffer => {
+      const b = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      return b;
+    };
+    const uploadPart = async (body: Buffer) => {
+      if (uploadId === undefined) {
+        const out = await this.s3.send(
+          new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }),
+        );
+        uploadId = out.UploadId;
+      }
+      const PartNumber = parts.length + 1;
+      const out = await this.s3.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber,
+          Body: body,
+          ContentLength: body.length,
+        }),
+      );
+      parts.push({ ETag: out.ETag, PartNumber });
+    };
+    try {
+      for await (const chunk of chunks) {
+        const b =
+          typeof chunk === 'string'
+            ? Buffer.from(chunk)
+            : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        pending.push(b);
+        pendingBytes += b.length;
+        if (pendingBytes >= this.partBytes) await uploadPart(take());
+      }
+      if (uploadId === undefined) return await this.put(bucket, key, take(), contentType);
+      if (pendingBytes > 0) await uploadPart(take());
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+    } catch (err) {
+      if (uploadId !== undefined) {
+        await this.s3
+          .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+          .catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  /** Objects under `prefix`, page by page, with ETag and LastModified. */
+  async *listObjects(bucket: string, prefix: string): AsyncGenerator<ListedObject> {
+    let token: string | undefined;
+    do {
+      const out = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of out.Contents ?? []) {
+        if (o.Key) yield { key: o.Key, etag: unquote(o.ETag), lastModified: o.LastModified, size: o.Size };
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+  }
 
   async open(bucket: string, key: string, versionId?: string): Promise<OpenedObject | undefined> {
     try {

@@ -33,14 +33,18 @@ import {
   chunkEntries,
   type Entry,
   entryOf,
+  fitManifest,
+  ITEM_BUDGET_BYTES,
+  itemBytes,
   monthsBetween,
   type ObjectManifest,
   parseEntry,
+  splitUsageForItems,
   type UsageRow,
   type WriteRef,
 } from '../core/ledger.ts';
 import type { DayUsage, SourceRef } from '../core/types.ts';
-import { compareAppDay, splitDayUsage, sumDayUsage } from '../core/usage-math.ts';
+import { compareAppDay, sumDayUsage } from '../core/usage-math.ts';
 import type { UsageLedger } from '../ingest/ports.ts';
 import {
   batchGet,
@@ -61,6 +65,9 @@ function contributionKey(objectKey: string, wid: string, e: Entry) {
 
 const manifestKey = (key: string) => ({ pk: `O#${key}`, sk: 'M' });
 const chunkKey = (key: string, wid: string, n: number) => ({ pk: `O#${key}`, sk: `P#${wid}#${n}` });
+
+/** How many times queryUsage reads again when a commit lands during its read. */
+export const QUERY_ATTEMPTS = 6;
 
 const isConditionFailure = (err: unknown): boolean =>
   err instanceof Error && err.name === 'ConditionalCheckFailedException';
@@ -91,11 +98,24 @@ export class UsageStore implements UsageLedger, UsageReader {
   ): Promise<number> {
     const items: { entry: Entry; piece: DayUsage; index: number }[] = [];
     for (const u of usage) {
-      splitDayUsage(u).forEach((piece, index) => {
+      // Every attribute but the usage itself, measured with the longest part number it may get.
+      const fixed = itemBytes({
+        ...contributionKey(key, wid, entryOf(u.app, u.day, 99_999)),
+        key,
+        gen,
+        wid,
+        part: 99_999,
+      });
+      splitUsageForItems(u, fixed).forEach((piece, index) => {
         items.push({ entry: entryOf(u.app, u.day, index), piece, index });
       });
     }
-    const parts = chunkEntries(items.map((i) => i.entry));
+    const listFixed = itemBytes({ ...chunkKey(key, wid, 99_999), entries: [] });
+    const parts = chunkEntries(
+      items.map((i) => i.entry),
+      undefined,
+      ITEM_BUDGET_BYTES - listFixed,
+    );
     const lists: WriteRequest[] = parts.map((slice, n) => ({
       PutRequest: { Item: { ...chunkKey(key, wid, n), entries: slice } },
     }));
@@ -210,11 +230,17 @@ export class UsageStore implements UsageLedger, UsageReader {
    * is still `expected` (absent when undefined). On a failed condition returns what is there now.
    */
   async commit(manifest: ObjectManifest, expected: ObjectManifest | undefined): Promise<CommitResult> {
+    const item: Record<string, unknown> & { cleanup?: WriteRef[] } = {
+      ...manifestKey(manifest.key),
+      ...manifest,
+      ...(manifest.cleanup ? { cleanup: [...manifest.cleanup] } : {}),
+    };
+    fitManifest(item);
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...manifestKey(manifest.key), ...manifest },
+          Item: item,
           ...(expected
             ? { ConditionExpression: 'wid = :wid', ExpressionAttributeValues: { ':wid': expected.wid } }
             : { ConditionExpression: 'attribute_not_exists(pk)' }),
@@ -257,6 +283,9 @@ export class UsageStore implements UsageLedger, UsageReader {
    * Usage per app and day in [from, to], counting only committed writes, with the objects behind
    * each number. Each object is counted as of the moment its manifest was read: contributions of
    * its committed write that the queries ran too early to see are fetched from its part lists.
+   * A commit landing during the read (a manifest, the app list or a day marker of the range changed,
+   * or a part list or contribution gone) makes the whole read start again, up to
+   * QUERY_ATTEMPTS times, so an object is always counted as exactly one of its versions.
    */
   async queryUsage(opts: {
     from: string;
@@ -265,7 +294,30 @@ export class UsageStore implements UsageLedger, UsageReader {
     /** One row per app, day and log object (for evidence per object) instead of per app and day. */
     perSource?: boolean;
   }): Promise<UsageRow[]> {
-    const apps = opts.apps ?? (await this.listApps(opts.from, opts.to));
+    let problem = '';
+    for (let attempt = 0; attempt < QUERY_ATTEMPTS; attempt++) {
+      if (attempt > 0) await this.retry.sleep(Math.floor(this.retry.random() * 50 * 2 ** attempt));
+      // Under a steady stream of commits the day markers may never hold still: the last attempt
+      // relies on the manifests, part lists and app list alone.
+      const read = await this.readUsageOnce(opts, attempt < QUERY_ATTEMPTS - 1);
+      if (typeof read !== 'string') return this.rowsOf(read, opts.perSource === true);
+      problem = read;
+    }
+    throw new Error(
+      `usage of ${opts.from}..${opts.to} kept changing while it was read (${QUERY_ATTEMPTS} attempts): ${problem}`,
+    );
+  }
+
+  /** One read of committed usage: the live contribution items, or what changed while reading. */
+  private async readUsageOnce(
+    opts: { from: string; to: string; apps?: readonly string[] },
+    checkMarkers: boolean,
+  ): Promise<Record<string, unknown>[] | string> {
+    const markers = async () =>
+      checkMarkers ? JSON.stringify([...(await this.changedDays(opts.from, opts.to))]) : '';
+    const markersBefore = await markers();
+    const listed = opts.apps ? undefined : await this.listApps(opts.from, opts.to);
+    const apps = opts.apps ?? (listed as string[]);
     const wanted = new Set(apps);
     const items: Record<string, unknown>[] = [];
     for (const app of apps) {
@@ -274,8 +326,9 @@ export class UsageStore implements UsageLedger, UsageReader {
       }
     }
     const keys = [...new Set(items.map((i) => i.key as string))];
+    const manifests = await this.getManifests(keys);
     const committed = new Map<string, ObjectManifest>();
-    for (const m of await this.getManifests(keys)) if (m.status === 'ingested') committed.set(m.key, m);
+    for (const m of manifests) if (m.status === 'ingested') committed.set(m.key, m);
 
     const live = items.filter((i) => committed.get(i.key as string)?.wid === i.wid);
     const seen = new Set(
@@ -286,10 +339,7 @@ export class UsageStore implements UsageLedger, UsageReader {
     );
     const lists = await batchGet(this.doc, this.table, listKeys, this.retry);
     if (lists.length !== listKeys.length) {
-      throw new Error(
-        `${listKeys.length - lists.length} part list(s) of committed writes are missing from ${this.table}; ` +
-          'reprocess the affected days (auditor reprocess)',
-      );
+      return `${listKeys.length - lists.length} part list(s) of committed writes are missing from ${this.table}`;
     }
     const missing: Record<string, unknown>[] = [];
     for (const list of lists) {
@@ -305,15 +355,24 @@ export class UsageStore implements UsageLedger, UsageReader {
     if (missing.length > 0) {
       const fetched = await batchGet(this.doc, this.table, missing, this.retry);
       if (fetched.length !== missing.length) {
-        throw new Error(
-          `${missing.length - fetched.length} committed contribution(s) are missing from ${this.table}; ` +
-            'reprocess the affected days (auditor reprocess)',
-        );
+        return `${missing.length - fetched.length} committed contribution(s) are missing from ${this.table}`;
       }
       live.push(...fetched);
     }
+    // Nothing may have changed since the read began: the same committed write of every object
+    // seen, the same apps and the same day markers (a commit marks its days before deleting what
+    // it replaced, so an object whose old items vanished before they were queried shows here).
+    const widsOf = (ms: readonly ObjectManifest[]) => JSON.stringify(ms.map((m) => [m.key, m.wid]));
+    if (widsOf(await this.getManifests(keys)) !== widsOf(manifests))
+      return 'an object seen was committed again';
+    if (listed && JSON.stringify(await this.listApps(opts.from, opts.to)) !== JSON.stringify(listed))
+      return 'the apps with usage changed';
+    if ((await markers()) !== markersBefore) return 'usage of a day in the range changed';
+    return live;
+  }
 
-    if (opts.perSource) {
+  private rowsOf(live: Record<string, unknown>[], perSource: boolean): UsageRow[] {
+    if (perSource) {
       const byKey = new Map<string, Record<string, unknown>[]>();
       for (const i of live) {
         const list = byKey.get(i.key as string) ?? [];

@@ -4,8 +4,8 @@
  * are listed, and what a new commit has left to clean up. The DynamoDB usage store
  * (functions/adapters/usage-store.ts) stores these shapes; the ingest use case applies the rules.
  */
-import { compareStrings } from './support.ts';
-import type { DayUsage, SourceRef } from './types.ts';
+import { compareStrings, ownValue, setOwn } from './support.ts';
+import type { CategoryCounts, Counts, DayUsage, SourceRef } from './types.ts';
 
 export type ObjectStatus = 'ingested' | 'empty' | 'quarantined';
 
@@ -41,6 +41,10 @@ export interface ObjectManifest {
   ingestedAt: string;
   /** Replaced writes whose contributions are still to delete. */
   cleanup?: WriteRef[];
+  /** The ETag of the version read (absent in manifests written before it was recorded). */
+  etag?: string;
+  /** S3 LastModified of the version read, ISO (absent in manifests written before it was recorded). */
+  modified?: string;
 }
 
 /** Usage of one app on one day, summed over the committed objects behind it. */
@@ -78,10 +82,176 @@ export const dayOfEntry = (e: Entry): string => parseEntry(e).day;
 /** Entries per part-list item: well under 400 KB even with 128-character app ids. */
 export const ENTRIES_PER_CHUNK = 2000;
 
-/** A write's entries cut into part lists (at least one, possibly empty). */
-export function chunkEntries(entries: readonly Entry[], size = ENTRIES_PER_CHUNK): Entry[][] {
-  const chunks = Math.max(1, Math.ceil(entries.length / size));
-  return Array.from({ length: chunks }, (_, n) => entries.slice(n * size, (n + 1) * size));
+/**
+ * A write's entries cut into part lists (at least one, possibly empty): at most `size` entries
+ * each, and at most `maxBytes` of list by DynamoDB's size rules.
+ */
+export function chunkEntries(
+  entries: readonly Entry[],
+  size = ENTRIES_PER_CHUNK,
+  maxBytes = ITEM_BUDGET_BYTES - 2_048,
+): Entry[][] {
+  const chunks: Entry[][] = [];
+  let current: Entry[] = [];
+  let bytes = LIST_OVERHEAD;
+  for (const e of entries) {
+    const b = 1 + utf8Bytes(e);
+    if (current.length > 0 && (current.length >= size || bytes + b > maxBytes)) {
+      chunks.push(current);
+      current = [];
+      bytes = LIST_OVERHEAD;
+    }
+    current.push(e);
+    bytes += b;
+  }
+  chunks.push(current);
+  return chunks;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item sizes, by DynamoDB's rules: an item is the sum of its attribute names (UTF-8 bytes) and
+// values; a string is its UTF-8 bytes, a number about one byte per two significant digits plus
+// one (at most 21), a boolean or null 1 byte, a map or list 3 bytes plus 1 byte per element plus
+// its elements (a map's names included).
+
+/** DynamoDB's item size limit. */
+export const ITEM_LIMIT_BYTES = 400 * 1024;
+/** What any one item written by the ledger may measure: the limit less a 15 % safety margin. */
+export const ITEM_BUDGET_BYTES = 348_000;
+const LIST_OVERHEAD = 3;
+
+export const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+function numberBytes(n: number): number {
+  const digits =
+    String(Math.abs(n))
+      .replace(/[.e+-]/g, '')
+      .replace(/^0+/, '').length || 1;
+  return Math.min(21, Math.ceil(digits / 2) + 2);
+}
+
+/** The size of one attribute value. */
+export function valueBytes(v: unknown): number {
+  if (typeof v === 'string') return utf8Bytes(v);
+  if (typeof v === 'number') return numberBytes(v);
+  if (typeof v === 'boolean' || v === null || v === undefined) return 1;
+  if (v instanceof Uint8Array) return v.length;
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + 1 + valueBytes(x), LIST_OVERHEAD);
+  if (typeof v === 'object') {
+    let n = LIST_OVERHEAD;
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) n += 1 + utf8Bytes(k) + valueBytes(x);
+    return n;
+  }
+  return utf8Bytes(String(v));
+}
+
+/** The size of an item: every attribute's name plus value. */
+export function itemBytes(item: Readonly<Record<string, unknown>>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(item)) if (v !== undefined) n += utf8Bytes(k) + valueBytes(v);
+  return n;
+}
+
+/**
+ * Splits one app-day's usage into parts whose stored size (DynamoDB's rules, UTF-8 bytes) stays
+ * within `budget` once `fixedBytes` (the item's key and other attributes) are added. The counters
+ * go in part 0; endpoints, category totals and per-organisation counts are packed into the parts.
+ * Summing the parts gives the usage back exactly.
+ */
+export function splitUsageForItems(u: DayUsage, fixedBytes: number, budget = ITEM_BUDGET_BYTES): DayUsage[] {
+  const base = (c: Counts): DayUsage => ({ app: u.app, day: u.day, ...c, endpoints: {}, categories: {} });
+  const overhead =
+    fixedBytes +
+    itemBytes({ ...base({ requests: u.requests, records: u.records, bytes: u.bytes, errors: u.errors }) });
+  const parts: DayUsage[] = [];
+  let current = base(u);
+  let size = overhead;
+  const room = (bytes: number) => {
+    if (size + bytes > budget && size > overhead) {
+      parts.push(current);
+      current = base({ requests: 0, records: 0, bytes: 0, errors: 0 });
+      size = overhead;
+    }
+    size += bytes;
+  };
+  for (const [ep, c] of Object.entries(u.endpoints)) {
+    room(1 + utf8Bytes(ep) + valueBytes(c));
+    setOwn(current.endpoints, ep, c);
+  }
+  const header = (cat: string, c: { requests: number; records: number }) =>
+    1 + utf8Bytes(cat) + valueBytes({ requests: c.requests, records: c.records, orgs: {} });
+  const category = (cat: string): CategoryCounts => {
+    const had = ownValue(current.categories, cat);
+    if (had) return had;
+    return setOwn(current.categories, cat, { requests: 0, records: 0, orgs: {} });
+  };
+  for (const [cat, c] of Object.entries(u.categories)) {
+    room(header(cat, c));
+    const into = category(cat);
+    into.requests = c.requests;
+    into.records = c.records;
+    for (const [org, o] of Object.entries(c.orgs)) {
+      const cost = 1 + utf8Bytes(org) + valueBytes(o);
+      const before = current;
+      room(cost);
+      // A new part needs the category's own entry again (with zero totals) to hold the org.
+      if (current !== before) size += header(cat, { requests: 0, records: 0 });
+      setOwn(category(cat).orgs, org, o);
+    }
+  }
+  parts.push(current);
+  return parts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reasons (quarantine, rejects) come from the data and can be as long as a line: every stored
+// reason is bounded.
+
+/** The most characters of a reason that are stored (the rest is counted, not kept). */
+export const MAX_REASON_CHARS = 500;
+
+/** `reason`, cut to MAX_REASON_CHARS with "…(N more chars)" when longer. */
+export function boundReason(reason: string, max = MAX_REASON_CHARS): string {
+  if (reason.length <= max) return reason;
+  // Never cut a surrogate pair in two.
+  let end = max;
+  const code = reason.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--;
+  return `${reason.slice(0, end)}…(${reason.length - end} more chars)`;
+}
+
+/**
+ * Keeps a manifest item within the budget: the reason is already bounded and the key is at most
+ * 1,024 bytes, so only a long pending-cleanup list (cleanups interrupted many times) can grow it;
+ * the oldest entries are then dropped (their contributions were never counted: only the committed
+ * write's are, so dropping one leaves stray items, never a wrong total). Returns the dropped refs.
+ */
+export function fitManifest(
+  item: Record<string, unknown> & { cleanup?: WriteRef[] },
+  budget = ITEM_BUDGET_BYTES,
+): WriteRef[] {
+  const dropped: WriteRef[] = [];
+  let size = itemBytes(item);
+  while (size > budget && item.cleanup && item.cleanup.length > 0) {
+    const ref = item.cleanup.shift() as WriteRef;
+    dropped.push(ref);
+    size -= 1 + valueBytes(ref);
+    if (item.cleanup.length === 0) delete item.cleanup;
+  }
+  if (itemBytes(item) > budget)
+    throw new Error(`manifest of ${String(item.key).slice(0, 200)} would exceed ${budget} bytes`);
+  return dropped;
+}
+
+/**
+ * Whether a version last modified at `modified` is older than what `before` committed (by S3's
+ * LastModified). Used where the S3 sequencer cannot tell: a write made without one (reprocess,
+ * reconcile) keeps its predecessor's order token, so a late event for an intermediate version
+ * would pass the token check; its LastModified does not.
+ */
+export function olderThanCommitted(before: ObjectManifest | undefined, modified: Date | undefined): boolean {
+  if (!before?.modified || !modified) return false;
+  return modified.getTime() < Date.parse(before.modified);
 }
 
 /** The months (YYYY-MM) from `from`'s to `to`'s, both dates YYYY-MM-DD. */

@@ -3,6 +3,16 @@
  * their own). Direct S3 notifications and EventBridge events are processed in order and any
  * failure fails the invocation (Lambda retries it); SQS batches report partial failures so only
  * the failed messages come back.
+ *
+ * SQS records are processed one at a time (a batch of large drops in parallel would not fit in
+ * the function's memory), and a record is started only while the invocation has at least
+ * `minRemainingMs` left: the records not started are returned as batch item failures (SQS
+ * delivers them again) and counted as RecordsDeferred, not as failures.
+ *
+ * Metrics (namespace POWERTOOLS_METRICS_NAMESPACE, default UsageAuditor; service "ingest"):
+ * Invocations, Objects_<outcome> (ingested, empty, quarantined, duplicate, superseded, missing,
+ * skipped), LinesCounted, LinesRejected, RejectedLinePercent (per object with lines),
+ * RecordFailures (an SQS record or a direct event whose processing threw), RecordsDeferred.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -11,42 +21,115 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { boundReason } from '../core/ledger.ts';
 import { isSqsEvent, requestsFromEvent, requestsFromSqsBody } from './events.ts';
 import { type IngestDeps, type IngestRequest, type IngestResult, ingestObject } from './ingest-object.ts';
 
 export interface IngestHandlerDeps extends IngestDeps {
   logger: Logger;
   metrics: Metrics;
+  /** Do not start an SQS record with less than this left of the invocation (default 60 s). */
+  minRemainingMs?: number;
 }
 
 export type IngestResponse = SQSBatchResponse | { results: IngestResult[] };
 
+/** Default of IngestHandlerDeps.minRemainingMs (env MIN_REMAINING_MS). */
+export const DEFAULT_MIN_REMAINING_MS = 60_000;
+
+/** A record left for SQS to deliver again: it was not attempted. */
+export class NotAttemptedError extends Error {
+  override name = 'NotAttemptedError';
+}
+
 export function createIngestHandler(deps: IngestHandlerDeps) {
   const { logger, metrics } = deps;
+  const minRemainingMs = deps.minRemainingMs ?? DEFAULT_MIN_REMAINING_MS;
   const processor = new BatchProcessor(EventType.SQS);
 
   async function run(req: IngestRequest): Promise<IngestResult> {
-    const result = await ingestObject(deps, req);
+    let result: IngestResult;
+    try {
+      result = await ingestObject(deps, req);
+    } catch (err) {
+      logger.error('object failed', {
+        key: req.key,
+        bucket: req.bucket,
+        ...(req.versionId ? { versionId: req.versionId } : {}),
+        error: err instanceof Error ? { name: err.name, message: boundReason(err.message) } : String(err),
+      });
+      throw err;
+    }
     logger.info('object processed', { ...result });
     metrics.addMetric(`Objects_${result.outcome}`, MetricUnit.Count, 1);
     if (result.counted) metrics.addMetric('LinesCounted', MetricUnit.Count, result.counted);
     if (result.rejected) metrics.addMetric('LinesRejected', MetricUnit.Count, result.rejected);
+    if (result.lines && (result.outcome === 'ingested' || result.outcome === 'empty')) {
+      metrics.addMetric(
+        'RejectedLinePercent',
+        MetricUnit.Percent,
+        (100 * (result.rejected ?? 0)) / result.lines,
+      );
+    }
     if (result.outcome === 'quarantined')
       logger.warn('object quarantined', { key: result.key, reason: result.reason });
     return result;
   }
 
+  /** One event's requests in order; a throw is one failed record. */
+  async function runAll(requests: readonly IngestRequest[]): Promise<IngestResult[]> {
+    const results: IngestResult[] = [];
+    try {
+      for (const req of requests) results.push(await run(req));
+    } catch (err) {
+      metrics.addMetric('RecordFailures', MetricUnit.Count, 1);
+      throw err;
+    }
+    return results;
+  }
+
   async function handle(event: unknown, context: Context): Promise<IngestResponse> {
     metrics.addMetric('Invocations', MetricUnit.Count, 1);
     if (isSqsEvent(event)) {
+      let deferred = 0;
       const recordHandler = async (record: SQSRecord) => {
-        for (const req of requestsFromSqsBody(record.body)) await run(req);
+        if (context.getRemainingTimeInMillis() < minRemainingMs) {
+          deferred++;
+          throw new NotAttemptedError(`not started: less than ${minRemainingMs} ms left`);
+        }
+        let requests: IngestRequest[];
+        try {
+          requests = requestsFromSqsBody(record.body);
+        } catch (err) {
+          metrics.addMetric('RecordFailures', MetricUnit.Count, 1);
+          logger.error('record failed', {
+            messageId: record.messageId,
+            error: err instanceof Error ? { name: err.name, message: boundReason(err.message) } : String(err),
+          });
+          throw err;
+        }
+        await runAll(requests);
       };
-      return processPartialResponse(event as never, recordHandler, processor, { context });
+      try {
+        return await processPartialResponse(event as never, recordHandler, processor, {
+          context,
+          processInParallel: false,
+        });
+      } finally {
+        if (deferred > 0) {
+          metrics.addMetric('RecordsDeferred', MetricUnit.Count, deferred);
+          logger.warn('records left for redelivery (not enough time left)', { deferred });
+        }
+      }
     }
-    const results: IngestResult[] = [];
-    for (const req of requestsFromEvent(event)) results.push(await run(req));
-    return { results };
+    let requests: IngestRequest[];
+    try {
+      requests = requestsFromEvent(event);
+    } catch (err) {
+      metrics.addMetric('RecordFailures', MetricUnit.Count, 1);
+      throw err;
+    }
+    return { results: await runAll(requests) };
   }
 
   return middy(handle).use(injectLambdaContext(logger)).use(logMetrics(metrics));

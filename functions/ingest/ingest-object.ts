@@ -11,11 +11,19 @@
  *    redelivery finishes this if a crash interrupted it.
  */
 
-import { cleanupAfter, dayOfEntry, type ObjectManifest, orderToken, writeId } from '../core/ledger.ts';
+import {
+  boundReason,
+  cleanupAfter,
+  dayOfEntry,
+  type ObjectManifest,
+  olderThanCommitted,
+  orderToken,
+  writeId,
+} from '../core/ledger.ts';
 import { type ReaderLimits, readLogObject } from '../core/log-reader.ts';
 import type { Reject } from '../core/types.ts';
 import { LOG_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '../shared/resources.ts';
-import type { ObjectReader, ObjectWriter, RegistrySource, UsageLedger } from './ports.ts';
+import type { ObjectReader, ObjectWriter, OpenedObject, RegistrySource, UsageLedger } from './ports.ts';
 
 export interface IngestRequest {
   bucket: string;
@@ -70,10 +78,50 @@ export function quarantineKeyFor(key: string, gen: string): string {
   return `${QUARANTINE_PREFIX}${key}@${gen}.json`;
 }
 
-export function rejectsFile(key: string, gen: string, rejects: readonly Reject[]): string {
-  let out = '';
-  for (const r of rejects) out += `${JSON.stringify({ key, gen, line: r.line, reason: r.reason })}\n`;
-  return out;
+/** One line of a rejects file (the reason bounded like every stored reason). */
+export function rejectLine(key: string, gen: string, r: Reject): string {
+  return `${JSON.stringify({ key, gen, line: r.line, reason: boundReason(r.reason) })}\n`;
+}
+
+/**
+ * The rejects file, in chunks of whole lines, as the rejects come: never held whole in memory, so it can be
+ * streamed to S3 however many lines were rejected.
+ */
+export async function* rejectsFile(
+  key: string,
+  gen: string,
+  rejects: AsyncIterable<Reject> | Iterable<Reject>,
+): AsyncGenerator<string> {
+  let batch = '';
+  for await (const r of rejects) {
+    batch += rejectLine(key, gen, r);
+    if (batch.length >= REJECTS_CHUNK_CHARS) {
+      yield batch;
+      batch = '';
+    }
+  }
+  if (batch !== '') yield batch;
+}
+
+/** Rejects-file lines are handed on in strings of about this many characters. */
+const REJECTS_CHUNK_CHARS = 64 * 1024;
+
+/**
+ * What a reprocess reads: the version the manifest names (its order token is then right for it),
+ * never a newer one that has its own event still to come. Undefined (with the body aborted) when
+ * that version cannot be read any more: an unversioned object overwritten since it was counted.
+ */
+async function openForReprocess(
+  deps: IngestDeps,
+  req: IngestRequest,
+  before: ObjectManifest,
+): Promise<OpenedObject | undefined | 'overwritten'> {
+  const current = await deps.objects.open(req.bucket, req.key);
+  if (!current) return undefined;
+  if ((current.versionId ?? current.etag) === before.gen) return current;
+  current.abort();
+  if (current.versionId === undefined) return 'overwritten';
+  return deps.objects.open(req.bucket, req.key, before.gen);
 }
 
 export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promise<IngestResult> {
@@ -95,7 +143,20 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
     }
   }
 
-  const opened = await deps.objects.open(req.bucket, key, req.versionId);
+  const reprocess = req.force === true && req.versionId === undefined && req.sequencer === undefined;
+  const got =
+    reprocess && before
+      ? await openForReprocess(deps, req, before)
+      : await deps.objects.open(req.bucket, key, req.versionId);
+  if (got === 'overwritten') {
+    return {
+      outcome: 'superseded',
+      key,
+      reason:
+        'the object was overwritten since it was counted: the newer version is counted by its own event',
+    };
+  }
+  const opened = got;
   if (!opened) return { outcome: 'missing', key, reason: 'the object (or this version) no longer exists' };
   if (req.etag !== undefined && req.versionId === undefined && opened.etag !== req.etag) {
     // Overwritten since the event: the newer version has its own event.
@@ -103,7 +164,14 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
     return { outcome: 'superseded', key, reason: 'the object was overwritten after this event' };
   }
   const gen = opened.versionId ?? opened.etag;
-  // Without a sequencer (a reprocess request) the object keeps its place in the order.
+  if (!req.force && gen !== before?.gen && olderThanCommitted(before, opened.lastModified)) {
+    // An intermediate version's late event after a newer version was counted without a sequencer.
+    opened.abort();
+    return { outcome: 'superseded', key, reason: 'a later version of this object is already counted' };
+  }
+  // Without a sequencer (reprocess, reconcile) the object keeps its place in the order; what it
+  // read is then the version the manifest names (reprocess) or a newer one (reconcile), and the
+  // LastModified recorded below keeps older versions out.
   const effectiveSeq = req.sequencer !== undefined ? seq : (before?.seq ?? seq);
   const { matcher, hash } = await deps.registry({ fresh: req.force === true });
   const wid = writeId(gen, effectiveSeq, hash);
@@ -123,10 +191,12 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
     chunks: 0,
     registryHash: hash,
     ingestedAt: deps.now().toISOString(),
+    etag: opened.etag,
+    ...(opened.lastModified ? { modified: opened.lastModified.toISOString() } : {}),
   };
 
   if (outcome.status === 'quarantined') {
-    manifest.reason = outcome.reason;
+    manifest.reason = boundReason(outcome.reason);
     manifest.quarantineKey = quarantineKeyFor(key, gen);
     await deps.writer.put(
       deps.reportsBucket,
@@ -136,7 +206,7 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
     );
   } else if (outcome.rejects.length > 0) {
     manifest.rejectsKey = rejectsKeyFor(key, gen);
-    await deps.writer.put(
+    await deps.writer.putStream(
       deps.reportsBucket,
       manifest.rejectsKey,
       rejectsFile(key, gen, outcome.rejects),
@@ -150,7 +220,11 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
   // Commit on the condition that the manifest is still the one we read; if another write got in
   // between, look again: a later version wins, an earlier one is replaced (with its contributions).
   for (let attempt = 0; ; attempt++) {
-    if (before && before.seq > manifest.seq) {
+    if (
+      before &&
+      before.wid !== wid &&
+      (before.seq > manifest.seq || (before.gen !== gen && olderThanCommitted(before, opened.lastModified)))
+    ) {
       if (before.wid !== wid) await deps.store.deleteWrite(key, { wid, chunks: manifest.chunks });
       return { outcome: 'superseded', key, gen, reason: 'a later version of this object is already counted' };
     }
@@ -190,16 +264,20 @@ function resultOf(m: ObjectManifest): IngestResult {
 }
 
 /**
- * After a commit (or on a redelivery of a committed version): deletes the contributions of the
- * writes it replaced, then marks every day whose usage the switch changed. Idempotent.
+ * After a commit (or on a redelivery of a committed version): marks every day whose usage the
+ * switch changed, then deletes the contributions of the writes it replaced. Idempotent. The days
+ * are marked first (readers count only committed writes, so the usage changed at the commit, not
+ * at the deletions): a usage query that started before the commit sees the marker move before any
+ * replaced item vanishes, and reads again (UsageStore.queryUsage).
  */
 async function settle(deps: IngestDeps, manifest: ObjectManifest, ownDays?: Iterable<string>): Promise<void> {
   // The days of the write itself: known in memory right after writing it, else from its part lists.
   const days = new Set(ownDays ?? (await deps.store.entries(manifest.key, manifest)).map(dayOfEntry));
   const pending = (manifest.cleanup ?? []).filter((c) => c.wid !== manifest.wid);
   for (const ref of pending) {
-    for (const e of await deps.store.deleteWrite(manifest.key, ref)) days.add(dayOfEntry(e));
+    for (const e of await deps.store.entries(manifest.key, ref)) days.add(dayOfEntry(e));
   }
   await deps.store.markDaysChanged(days, deps.now().toISOString());
+  for (const ref of pending) await deps.store.deleteWrite(manifest.key, ref);
   if (manifest.cleanup) await deps.store.finishCleanup(manifest.key, manifest.wid);
 }

@@ -24,6 +24,16 @@ export interface ObjectReader {
 
 export interface ObjectWriter {
   put(bucket: string, key: string, body: string | Uint8Array, contentType: string): Promise<void>;
+  /**
+   * Writes an object from chunks as they come, holding at most one upload part in memory (a
+   * multipart upload once the content outgrows one part).
+   */
+  putStream(
+    bucket: string,
+    key: string,
+    chunks: AsyncIterable<string | Uint8Array>,
+    contentType: string,
+  ): Promise<void>;
 }
 
 /** The ingest ledger: writes, commits and clean-up of one object's contributions to usage. */
@@ -58,4 +68,23 @@ export interface RegistryReader {
 /** Committed usage, as far as reprocessing needs it: the objects behind each app-day of [from, to]. */
 export interface CommittedUsage {
   queryUsage(opts: { from: string; to: string }): Promise<readonly { sources: readonly SourceRef[] }[]>;
+}
+
+/** One object in a listing, with what identifies its current version. */
+export interface ListedObject {
+  key: string;
+  /** ETag without quotes. */
+  etag: string;
+  lastModified: Date | undefined;
+  size: number | undefined;
+}
+
+/** Lists a bucket's objects under a prefix (reconcile). */
+export interface ObjectLister {
+  listObjects(bucket: string, prefix: string): AsyncIterable<ListedObject>;
+}
+
+/** Committed manifests by key (missing ones left out). */
+export interface ManifestReader {
+  getManifests(keys: readonly string[]): Promise<ObjectManifest[]>;
 }

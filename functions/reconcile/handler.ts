@@ -1,5 +1,11 @@
 /**
- * PLACEHOLDER so that the stack bundles (infra/stack.ts builds the reconcile function from this
- * entry). The real handler comes with the ingest8 branch and replaces this file at merge.
+ * Reconcile Lambda entry point (daily schedule): configuration read once, clients created once per
+ * process (wiring in functions/shared/compose.ts).
  */
-export const handler = async () => ({});
+
+import { composeReconcileHandler, observability, processClients } from '../shared/compose.ts';
+import { loadReconcileConfig } from '../shared/config.ts';
+
+const config = loadReconcileConfig();
+
+export const handler = composeReconcileHandler(processClients(), config, observability('reconcile'));

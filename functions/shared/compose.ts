@@ -16,9 +16,10 @@ import { createAuditHandler } from '../audit/create-handler.ts';
 import type { AuditDeps } from '../audit/run-audit.ts';
 import { createIngestHandler } from '../ingest/create-handler.ts';
 import type { IngestDeps } from '../ingest/ingest-object.ts';
+import { createReconcileHandler } from '../ingest/reconcile-handler.ts';
 import { cachedRegistry } from '../ingest/registry-cache.ts';
 import { createDynamoClient, createS3Client, documentClient } from './clients.ts';
-import type { IngestConfig, StoreConfig } from './config.ts';
+import type { IngestConfig, ReconcileConfig, StoreConfig } from './config.ts';
 
 export interface Clients {
   s3: S3Client;
@@ -56,7 +57,7 @@ export interface Observability {
 
 /** Powertools logger and metrics of one function, as deployed. */
 export function observability(
-  fn: 'ingest' | 'audit',
+  fn: 'ingest' | 'audit' | 'reconcile',
   env: Record<string, string | undefined> = process.env,
 ): Observability {
   return {
@@ -103,7 +104,28 @@ export function composeIngestHandler(
   obs: Observability,
   opts: ComposeOptions & { registryTtlMs?: number } = {},
 ) {
-  return createIngestHandler({ ...ingestDeps(createStores(clients, config), config, opts), ...obs });
+  return createIngestHandler({
+    ...ingestDeps(createStores(clients, config), config, opts),
+    ...obs,
+    ...(config.minRemainingMs !== undefined ? { minRemainingMs: config.minRemainingMs } : {}),
+  });
+}
+
+export function composeReconcileHandler(
+  clients: Clients,
+  config: ReconcileConfig,
+  obs: Observability,
+  opts: ComposeOptions & { registryTtlMs?: number } = {},
+) {
+  const stores = createStores(clients, config);
+  return createReconcileHandler({
+    ...ingestDeps(stores, config, opts),
+    ...obs,
+    lister: stores.objects,
+    manifests: stores.usage,
+    logBucket: config.logBucket,
+    windowDays: config.windowDays,
+  });
 }
 
 export function composeAuditHandler(

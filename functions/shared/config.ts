@@ -4,7 +4,7 @@
  */
 
 import { DEFAULT_LIMITS, type ReaderLimits } from '../core/log-reader.ts';
-import { CONTROL_TABLE, REPORTS_BUCKET, USAGE_TABLE } from './resources.ts';
+import { CONTROL_TABLE, LOG_BUCKET, REPORTS_BUCKET, USAGE_TABLE } from './resources.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -39,6 +39,15 @@ export interface StoreConfig {
 
 export interface IngestConfig extends StoreConfig {
   limits: ReaderLimits;
+  /** An SQS record is started only with at least this much of the invocation left (ms). */
+  minRemainingMs?: number;
+}
+
+/** The scheduled reconcile function: the ingest configuration plus the log bucket it lists. */
+export interface ReconcileConfig extends IngestConfig {
+  logBucket: string;
+  /** How many days back a scheduled run looks (by LastModified). */
+  windowDays: number;
 }
 
 export function loadStoreConfig(env: Env = process.env): StoreConfig {
@@ -59,5 +68,16 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
       maxCompressionRatio: positiveInt(env, 'MAX_COMPRESSION_RATIO', DEFAULT_LIMITS.maxCompressionRatio),
       ratioCheckAfterBytes: positiveInt(env, 'RATIO_CHECK_AFTER_BYTES', DEFAULT_LIMITS.ratioCheckAfterBytes),
     },
+    minRemainingMs: positiveInt(env, 'MIN_REMAINING_MS', 60_000),
+  };
+}
+
+export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
+  const ingest = loadIngestConfig(env);
+  const v = required(env, [LOG_BUCKET.env]);
+  return {
+    ...ingest,
+    logBucket: v[LOG_BUCKET.env] as string,
+    windowDays: positiveInt(env, 'RECONCILE_WINDOW_DAYS', 2),
   };
 }

@@ -6,71 +6,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageStore } from '../../functions/adapters/usage-store.ts';
-import { compareStrings, seededRandom } from '../../functions/core/support.ts';
 import { type IngestRequest, ingestObject } from '../../functions/ingest/ingest-object.ts';
 import { documentClient } from '../../functions/shared/clients.ts';
 import { BACKENDS, startTestBed, type TestBed } from '../support/emulators.ts';
-
-/** A small deterministic log and its totals, computed here by plain sums. */
-function makeLog(seed: number, lines: number) {
-  const rnd = seededRandom(seed);
-  const apps = ['app-a', 'app-b', 'app-c'];
-  const days = ['2026-10-31', '2026-11-01', '2026-11-02'];
-  const totals = new Map<string, { requests: number; records: number; bytes: number; errors: number }>();
-  const out: string[] = [];
-  for (let i = 0; i < lines; i++) {
-    const app = apps[Math.floor(rnd() * apps.length)] as string;
-    const day = days[Math.floor(rnd() * days.length)] as string;
-    const records = Math.floor(rnd() * 500);
-    const bytes = Math.floor(rnd() * 100_000);
-    const status = rnd() < 0.1 ? 503 : 200;
-    out.push(
-      JSON.stringify({
-        timestamp: `${day}T12:00:00Z`,
-        app_id: app,
-        endpoint: 'GET /2/tweets/search/recent',
-        status,
-        records,
-        bytes,
-      }),
-    );
-    const k = `${app}/${day}`;
-    const t = totals.get(k) ?? { requests: 0, records: 0, bytes: 0, errors: 0 };
-    t.requests++;
-    t.records += records;
-    t.bytes += bytes;
-    if (status >= 400) t.errors++;
-    totals.set(k, t);
-  }
-  return { text: `${out.join('\n')}\n`, totals };
-}
-
-type Totals = ReturnType<typeof makeLog>['totals'];
-
-function sumTotals(...all: Totals[]): Record<string, unknown> {
-  const out = new Map<string, { requests: number; records: number; bytes: number; errors: number }>();
-  for (const totals of all) {
-    for (const [k, t] of totals) {
-      const o = out.get(k) ?? { requests: 0, records: 0, bytes: 0, errors: 0 };
-      o.requests += t.requests;
-      o.records += t.records;
-      o.bytes += t.bytes;
-      o.errors += t.errors;
-      out.set(k, o);
-    }
-  }
-  return Object.fromEntries([...out].sort(([a], [b]) => compareStrings(a, b)));
-}
-
-async function observed(store: UsageStore): Promise<Record<string, unknown>> {
-  const rows = await store.queryUsage({ from: '2026-10-01', to: '2026-11-30' });
-  return Object.fromEntries(
-    rows.map((r) => [
-      `${r.app}/${r.day}`,
-      { requests: r.requests, records: r.records, bytes: r.bytes, errors: r.errors },
-    ]),
-  );
-}
+import { makeLog, observed, sumTotals } from '../support/logs.ts';
 
 let seq = 0x1000;
 const nextSeq = () => (seq++).toString(16).toUpperCase();
@@ -266,7 +205,7 @@ describe.each(BACKENDS)('exactly-once ingestion on %s', (backend) => {
     expect(mine.every((r) => r.records === 2 && r.requests === 1)).toBe(true);
     expect((await bed.scan('U#many-')).length).toBe(2400);
     await bed.deleteManifest(key);
-  });
+  }, 300_000);
 
   it('reads each object whole when a new version commits in the middle of a usage query', async () => {
     const key = 'logs/torn/x.jsonl';

@@ -2,10 +2,12 @@
  * In-memory stand-ins for the audit use cases' ports (functions/audit/ports.ts), typed by the
  * interfaces themselves: no casts. Each keeps what it was asked to do, for the tests to look at.
  */
+import { createHash } from 'node:crypto';
 import type { AgreementStore, ReportFiles, ReportLog, UsageReader } from '../../functions/audit/ports.ts';
 import type { Agreement } from '../../functions/core/audit/agreements.ts';
 import type { ObjectManifest, UsageRow } from '../../functions/core/ledger.ts';
 import { compareStrings } from '../../functions/core/support.ts';
+import type { ListedObject, OpenedObject } from '../../functions/ingest/ports.ts';
 
 /** Committed usage, one row per app, day and log object (as the usage store answers perSource). */
 export class FakeUsage implements UsageReader {
@@ -124,5 +126,71 @@ export class FakeReports implements ReportFiles {
     for (const [date, files] of this.folders)
       for (const [name, body] of files) out.set(`${date}/${name}`, body);
     return out;
+  }
+}
+
+/**
+ * A versioned bucket in memory (s3rver does not version): each put makes a new version with its
+ * own version id, ETag and LastModified (one second apart), for the ingest ports ObjectReader and
+ * ObjectLister. `failAfterChunks` makes the next open of a key fail mid-stream.
+ */
+export class FakeVersionedBucket {
+  private versions = new Map<
+    string,
+    { versionId: string; etag: string; body: Buffer; lastModified: Date }[]
+  >();
+  private clock = Date.parse('2026-11-27T00:00:00Z');
+  private counter = 0;
+  /** Key → how many 1 KiB chunks the next open delivers before its body throws. */
+  failAfterChunks = new Map<string, number>();
+  opens: string[] = [];
+
+  put(key: string, text: string): { versionId: string; etag: string; lastModified: Date } {
+    const body = Buffer.from(text);
+    this.clock += 1000;
+    const v = {
+      versionId: `v${String(++this.counter).padStart(4, '0')}`,
+      etag: createHash('md5').update(body).digest('hex'),
+      body,
+      lastModified: new Date(this.clock),
+    };
+    const list = this.versions.get(key) ?? [];
+    list.push(v);
+    this.versions.set(key, list);
+    return v;
+  }
+
+  async open(_bucket: string, key: string, versionId?: string): Promise<OpenedObject | undefined> {
+    const list = this.versions.get(key) ?? [];
+    const v = versionId === undefined ? list.at(-1) : list.find((x) => x.versionId === versionId);
+    this.opens.push(`${key}@${versionId ?? 'current'}`);
+    if (!v) return undefined;
+    const failAt = this.failAfterChunks.get(key);
+    this.failAfterChunks.delete(key);
+    const body = v.body;
+    return {
+      body: {
+        async *[Symbol.asyncIterator]() {
+          for (let i = 0, n = 0; i < body.length; i += 1024, n++) {
+            if (failAt !== undefined && n >= failAt) throw new Error('injected: connection reset mid-stream');
+            await Promise.resolve();
+            yield body.subarray(i, i + 1024);
+          }
+        },
+      },
+      etag: v.etag,
+      versionId: v.versionId,
+      lastModified: v.lastModified,
+      size: body.length,
+      abort: () => undefined,
+    };
+  }
+
+  async *listObjects(_bucket: string, prefix: string): AsyncGenerator<ListedObject> {
+    for (const [key, list] of [...this.versions].sort(([a], [b]) => compareStrings(a, b))) {
+      const v = list.at(-1);
+      if (v && key.startsWith(prefix))
+        yield { key, etag: v.etag, lastModified: v.lastModified, size: v.body.length };
+    }
   }
 }

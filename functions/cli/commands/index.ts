@@ -5,6 +5,7 @@ import * as audit from './audit.ts';
 import * as demo from './demo.ts';
 import * as findings from './findings.ts';
 import * as recipients from './recipients.ts';
+import * as reconcile from './reconcile.ts';
 import * as reports from './reports.ts';
 import * as reprocess from './reprocess.ts';
 import * as upload from './upload.ts';
@@ -16,6 +17,7 @@ export const COMMANDS: readonly CommandModule[] = [
   recipients,
   upload,
   reprocess,
+  reconcile,
   audit,
   usage,
   reports,

@@ -40,7 +40,7 @@ function fakeStore() {
 
 function handler(objects: ObjectReader) {
   const { store, manifests } = fakeStore();
-  const writer: ObjectWriter = { put: async () => undefined };
+  const writer: ObjectWriter = { put: async () => undefined, putStream: async () => undefined };
   const h = createIngestHandler({
     objects,
     writer,
@@ -116,6 +116,101 @@ describe('ingest handler', () => {
       ['logs/dir/', 'skipped', undefined],
       ['elsewhere/y.jsonl', 'skipped', undefined],
     ]);
+  });
+});
+
+describe('ingest handler: SQS batches (issue 8 #6, #14)', () => {
+  const sqs = (...keys: string[]) => ({
+    Records: keys.map((key, i) => ({
+      messageId: `m${i}`,
+      eventSource: 'aws:sqs',
+      body: JSON.stringify(s3Event(key)),
+    })),
+  });
+
+  /** A reader that takes a while per object and records how many are open at once. */
+  function slowObjects() {
+    const state = { open: 0, max: 0, opened: [] as string[] };
+    const reader: ObjectReader = {
+      open: async (_bucket, key) => {
+        state.open++;
+        state.max = Math.max(state.max, state.open);
+        state.opened.push(key);
+        await new Promise((r) => setTimeout(r, 20));
+        state.open--;
+        if (key.includes('boom')) throw new Error(`S3 is down for ${key}`);
+        return {
+          body: body(`${LINE}not json\n`),
+          etag: 'e1',
+          versionId: undefined,
+          lastModified: undefined,
+          size: 10,
+          abort: () => undefined,
+        };
+      },
+    };
+    return { reader, state };
+  }
+
+  it('processes the records of a batch one at a time', async () => {
+    const { reader, state } = slowObjects();
+    const { h } = handler(reader);
+    const out = await h(
+      sqs('logs/1.jsonl', 'logs/2.jsonl', 'logs/3.jsonl', 'logs/4.jsonl') as never,
+      lambdaContext('ingest'),
+    );
+    expect((out as { batchItemFailures: unknown[] }).batchItemFailures).toEqual([]);
+    expect(state.opened.length).toBe(4);
+    expect(state.max).toBe(1);
+  });
+
+  it('leaves the records it has no time to start as batch item failures, without trying them', async () => {
+    const { reader, state } = slowObjects();
+    const { h } = handler(reader);
+    // Each object takes 70 s of the invocation.
+    const context = {
+      ...lambdaContext('ingest'),
+      getRemainingTimeInMillis: () => 130_000 - 70_000 * state.opened.length,
+    };
+    const out = await h(sqs('logs/1.jsonl', 'logs/2.jsonl', 'logs/3.jsonl') as never, context);
+    // 130 s left before the first record, 60 s before the second, -10 s before the third.
+    expect(state.opened).toEqual(['logs/1.jsonl', 'logs/2.jsonl']);
+    expect((out as { batchItemFailures: { itemIdentifier: string }[] }).batchItemFailures).toEqual([
+      { itemIdentifier: 'm2' },
+    ]);
+  });
+
+  it('emits RecordFailures, LinesRejected and RejectedLinePercent, and logs a failing record’s key and error', async () => {
+    const { reader } = slowObjects();
+    const { store } = fakeStore();
+    const logger = new Logger({ logLevel: 'SILENT' });
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'ingest' });
+    const added: [string, number][] = [];
+    const errors: unknown[][] = [];
+    metrics.addMetric = ((name: string, _unit: unknown, value: number) => {
+      added.push([name, value]);
+    }) as Metrics['addMetric'];
+    logger.error = ((...args: unknown[]) => {
+      errors.push(args);
+    }) as Logger['error'];
+    const h = createIngestHandler({
+      objects: reader,
+      writer: { put: async () => undefined, putStream: async () => undefined },
+      store,
+      reportsBucket: 'reports',
+      registry: async () => ({ matcher: EMPTY_MATCHER, hash: 'h' }),
+      limits: DEFAULT_LIMITS,
+      now: () => new Date('2026-11-28T00:00:00Z'),
+      logger,
+      metrics,
+    });
+    await h(sqs('logs/ok.jsonl', 'logs/boom.jsonl') as never, lambdaContext('ingest'));
+    expect(added).toContainEqual(['RecordFailures', 1]);
+    expect(added).toContainEqual(['LinesRejected', 1]);
+    expect(added).toContainEqual(['RejectedLinePercent', 50]);
+    expect(added).toContainEqual(['Objects_ingested', 1]);
+    expect(JSON.stringify(errors)).toContain('logs/boom.jsonl');
+    expect(JSON.stringify(errors)).toContain('S3 is down');
   });
 });
 

@@ -1,0 +1,97 @@
+/**
+ * The scheduled reconcile Lambda handler (daily): lists the log objects last modified in the last
+ * `windowDays` days (or `{ "from": ISO, "to": ISO }` when invoked with them) and ingests, in this
+ * process, every one that has no manifest or an older one (functions/ingest/reconcile.ts).
+ *
+ * Metrics (namespace POWERTOOLS_METRICS_NAMESPACE, default UsageAuditor; service "reconcile"):
+ * ObjectsReconciled (objects found missing or stale: each is an event S3 did not deliver or the
+ * ingest function lost), ObjectsReconcileDeferred (found but left for the next run: no time left),
+ * ReconcileFailures (an object whose ingestion threw; the run goes on with the others, then fails).
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { boundReason } from '../core/ledger.ts';
+import { type IngestDeps, type IngestResult, ingestObject } from './ingest-object.ts';
+import type { ManifestReader, ObjectLister } from './ports.ts';
+import { defaultWindow, type ReconcileReport, reconcile } from './reconcile.ts';
+
+export interface ReconcileHandlerDeps extends IngestDeps {
+  lister: ObjectLister;
+  manifests: ManifestReader;
+  logBucket: string;
+  windowDays: number;
+  logger: Logger;
+  metrics: Metrics;
+  /** Stop starting objects with less than this left of the invocation (default 120 s). */
+  minRemainingMs?: number;
+}
+
+export class ReconcileFailedError extends Error {
+  override name = 'ReconcileFailedError';
+}
+
+function windowOf(event: unknown, now: Date, days: number): { from: Date; to: Date } {
+  const e = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  if (typeof e.from === 'string' && typeof e.to === 'string') {
+    const from = new Date(e.from);
+    const to = new Date(e.to);
+    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to)
+      throw new ReconcileFailedError(`invalid window ${JSON.stringify([e.from, e.to])}`);
+    return { from, to };
+  }
+  return defaultWindow(now, days);
+}
+
+export function createReconcileHandler(deps: ReconcileHandlerDeps) {
+  const { logger, metrics } = deps;
+  const minRemainingMs = deps.minRemainingMs ?? 120_000;
+
+  async function handle(event: unknown, context: Context): Promise<ReconcileReport> {
+    const window = windowOf(event, deps.now(), deps.windowDays);
+    const failures: { key: string; message: string }[] = [];
+    const report = await reconcile(
+      {
+        lister: deps.lister,
+        manifests: deps.manifests,
+        objects: deps.objects,
+        hasTime: () => context.getRemainingTimeInMillis() >= minRemainingMs,
+        ingest: async (req): Promise<IngestResult> => {
+          try {
+            return await ingestObject(deps, req);
+          } catch (err) {
+            const message = boundReason(err instanceof Error ? err.message : String(err));
+            failures.push({ key: req.key, message });
+            logger.error('object failed', { key: req.key, error: message });
+            return { outcome: 'missing', key: req.key, reason: `failed: ${message}` };
+          }
+        },
+      },
+      { bucket: deps.logBucket, ...window },
+    );
+    metrics.addMetric('ObjectsReconciled', MetricUnit.Count, report.found.length);
+    metrics.addMetric('ObjectsReconcileDeferred', MetricUnit.Count, report.deferred);
+    metrics.addMetric('ReconcileFailures', MetricUnit.Count, failures.length);
+    logger.info('reconcile done', {
+      from: window.from.toISOString(),
+      to: window.to.toISOString(),
+      listed: report.listed,
+      found: report.found.map((f) => ({ key: f.key, why: f.why, outcome: f.result?.outcome ?? 'deferred' })),
+      deferred: report.deferred,
+    });
+    if (failures.length > 0) {
+      throw new ReconcileFailedError(
+        `${failures.length} object(s) failed: ${failures
+          .slice(0, 5)
+          .map((f) => `${f.key}: ${f.message}`)
+          .join('; ')}`,
+      );
+    }
+    return report;
+  }
+
+  return middy(handle).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}

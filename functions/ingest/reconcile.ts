@@ -1,0 +1,113 @@
+/**
+ * Use case: reconcile. S3 event notifications can be lost (a misconfigured notification, a
+ * message that expired in its queue, a bucket restored from backup): reconcile lists the log
+ * objects last modified in a window and ingests every one that has no manifest, or whose manifest
+ * names another ETag than the object's current one. A second run over the same window finds
+ * nothing. Ports only: the CLI (`auditor reconcile`) and the scheduled Lambda wire the adapters.
+ *
+ * A reconciled object is ingested without an S3 sequencer: it keeps its predecessor's place in
+ * the order, and the LastModified its manifest records keeps a late event for an older version
+ * from replacing it (functions/core/ledger.ts, olderThanCommitted).
+ */
+import type { ObjectManifest } from '../core/ledger.ts';
+import { LOG_PREFIX } from '../shared/resources.ts';
+import { type IngestRequest, type IngestResult, isLogKey } from './ingest-object.ts';
+import type { ListedObject, ManifestReader, ObjectLister, ObjectReader } from './ports.ts';
+
+export interface ReconcileDeps {
+  lister: ObjectLister;
+  manifests: ManifestReader;
+  /** Used only for manifests written before the ETag was recorded, to see their version id. */
+  objects: ObjectReader;
+  ingest: (req: IngestRequest) => Promise<IngestResult>;
+  /** Whether there is time to start ingesting one more object (a Lambda's remaining time). */
+  hasTime?: () => boolean;
+}
+
+export interface ReconcileWindow {
+  bucket: string;
+  /** First and last instant (inclusive) of LastModified to look at. */
+  from: Date;
+  to: Date;
+}
+
+export type ReconcileWhy = 'no manifest' | 'older version counted';
+
+export interface ReconciledObject {
+  key: string;
+  etag: string;
+  lastModified: string | null;
+  why: ReconcileWhy;
+  /** What ingesting it gave; absent when the run stopped for time before this object. */
+  result?: IngestResult;
+}
+
+export interface ReconcileReport {
+  /** Log objects last modified in the window. */
+  listed: number;
+  /** The objects found missing or stale, in key order, with what ingesting each gave. */
+  found: ReconciledObject[];
+  /** Found objects left for the next run (no time left). */
+  deferred: number;
+}
+
+/** The default window: the last `days` days up to `now`. */
+export function defaultWindow(now: Date, days = 2): { from: Date; to: Date } {
+  return { from: new Date(now.getTime() - days * 86_400_000), to: now };
+}
+
+/** Whether the manifest counts the version S3 holds now (by ETag, or version id for old manifests). */
+async function isCurrent(
+  deps: ReconcileDeps,
+  bucket: string,
+  o: ListedObject,
+  m: ObjectManifest,
+): Promise<boolean> {
+  if (m.etag !== undefined) return m.etag === o.etag;
+  if (m.gen === o.etag) return true;
+  // An older manifest of a versioned bucket: compare the current version id with its gen.
+  const opened = await deps.objects.open(bucket, o.key);
+  if (!opened) return true; // deleted since the listing: nothing to count
+  opened.abort();
+  return (opened.versionId ?? opened.etag) === m.gen;
+}
+
+const BATCH = 100;
+
+export async function reconcile(deps: ReconcileDeps, window: ReconcileWindow): Promise<ReconcileReport> {
+  const from = window.from.getTime();
+  const to = window.to.getTime();
+  const inWindow: ListedObject[] = [];
+  for await (const o of deps.lister.listObjects(window.bucket, LOG_PREFIX)) {
+    const t = o.lastModified?.getTime();
+    if (isLogKey(o.key) && t !== undefined && t >= from && t <= to) inWindow.push(o);
+  }
+  inWindow.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+
+  const found: ReconciledObject[] = [];
+  for (let i = 0; i < inWindow.length; i += BATCH) {
+    const batch = inWindow.slice(i, i + BATCH);
+    const manifests = new Map(
+      (await deps.manifests.getManifests(batch.map((o) => o.key))).map((m) => [m.key, m]),
+    );
+    for (const o of batch) {
+      const m = manifests.get(o.key);
+      const why: ReconcileWhy | undefined = !m
+        ? 'no manifest'
+        : (await isCurrent(deps, window.bucket, o, m))
+          ? undefined
+          : 'older version counted';
+      if (why)
+        found.push({ key: o.key, etag: o.etag, lastModified: o.lastModified?.toISOString() ?? null, why });
+    }
+  }
+  let deferred = 0;
+  for (const f of found) {
+    if (deps.hasTime && !deps.hasTime()) {
+      deferred++;
+      continue;
+    }
+    f.result = await deps.ingest({ bucket: window.bucket, key: f.key, etag: f.etag });
+  }
+  return { listed: inWindow.length, found, deferred };
+}

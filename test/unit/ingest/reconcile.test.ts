@@ -1,0 +1,90 @@
+/** Issue 8 #9: the reconcile use case and its scheduled handler, on in-memory ports. */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { describe, expect, it } from 'vitest';
+import type { ObjectManifest } from '../../../functions/core/ledger.ts';
+import { DEFAULT_LIMITS } from '../../../functions/core/log-reader.ts';
+import { EMPTY_MATCHER } from '../../../functions/core/recipients.ts';
+import type { IngestDeps } from '../../../functions/ingest/ingest-object.ts';
+import type { UsageLedger } from '../../../functions/ingest/ports.ts';
+import { createReconcileHandler } from '../../../functions/ingest/reconcile-handler.ts';
+import { lambdaContext } from '../../../functions/local/stack.ts';
+import { FakeVersionedBucket } from '../../support/fakes.ts';
+
+/** Manifests in memory; contributions are not kept (reconcile only needs what is committed). */
+function memoryLedger() {
+  const manifests = new Map<string, ObjectManifest>();
+  const ledger: UsageLedger & { getManifests(keys: readonly string[]): Promise<ObjectManifest[]> } = {
+    getManifest: async (key) => manifests.get(key),
+    getManifests: async (keys) => keys.flatMap((k) => manifests.get(k) ?? []),
+    writeContributions: async () => 1,
+    entries: async () => [],
+    deleteWrite: async () => [],
+    markDaysChanged: async () => undefined,
+    indexDataQuality: async () => undefined,
+    commit: async (m, expected) => {
+      const current = manifests.get(m.key);
+      if (current?.wid !== expected?.wid) return { committed: false, current };
+      manifests.set(m.key, { ...m });
+      return { committed: true };
+    },
+    finishCleanup: async () => undefined,
+  };
+  return { ledger, manifests };
+}
+
+const LINE = '{"timestamp":"2026-11-27T10:00:00Z","app_id":"a","endpoint":"GET /x","status":200}\n';
+
+describe('scheduled reconcile', () => {
+  it('ingests what no event brought in, emits ObjectsReconciled, and finds nothing the second time', async () => {
+    const bucket = new FakeVersionedBucket();
+    const { ledger, manifests } = memoryLedger();
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'reconcile' });
+    const added: [string, number][] = [];
+    metrics.addMetric = ((name: string, _u: unknown, v: number) => {
+      added.push([name, v]);
+    }) as Metrics['addMetric'];
+    const deps: IngestDeps = {
+      objects: bucket,
+      writer: { put: async () => undefined, putStream: async () => undefined },
+      store: ledger,
+      reportsBucket: 'reports',
+      registry: async () => ({ matcher: EMPTY_MATCHER, hash: 'h' }),
+      limits: DEFAULT_LIMITS,
+      now: () => new Date('2026-11-27T12:00:00Z'),
+    };
+    const h = createReconcileHandler({
+      ...deps,
+      lister: bucket,
+      manifests: ledger,
+      logBucket: 'logs-bucket',
+      windowDays: 2,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics,
+    });
+    bucket.put('logs/a.jsonl', LINE);
+    bucket.put('logs/b.jsonl', LINE);
+    bucket.put('logs/dir/', '');
+    bucket.put('other/c.jsonl', LINE);
+    const first = await h({}, lambdaContext('reconcile'));
+    expect(first.found.map((f) => [f.key, f.why, f.result?.outcome])).toEqual([
+      ['logs/a.jsonl', 'no manifest', 'ingested'],
+      ['logs/b.jsonl', 'no manifest', 'ingested'],
+    ]);
+    expect(added).toContainEqual(['ObjectsReconciled', 2]);
+    // An overwrite whose event is lost is found by its ETag.
+    bucket.put('logs/a.jsonl', `${LINE}${LINE}`);
+    const second = await h({}, lambdaContext('reconcile'));
+    expect(second.found.map((f) => [f.key, f.why])).toEqual([['logs/a.jsonl', 'older version counted']]);
+    expect(manifests.get('logs/a.jsonl')?.counted).toBe(2);
+    const third = await h({}, lambdaContext('reconcile'));
+    expect(third.found).toEqual([]);
+    expect(added).toContainEqual(['ObjectsReconciled', 0]);
+    // Outside the window nothing is listed.
+    const old = await h(
+      { from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' },
+      lambdaContext('reconcile'),
+    );
+    expect(old.listed).toBe(0);
+  });
+});
