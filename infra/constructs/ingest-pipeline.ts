@@ -57,9 +57,11 @@ export function allowIngestData(fn: LambdaFunction, data: IngestData): void {
   // Unconditional on purpose (the 404 does not come from a listing under a prefix); reconcile's
   // listing of logs/ is covered by it too.
   fn.allow('TellMissingLogObjects', ['s3:ListBucket'], data.logBucket);
+  // Large rejects files are streamed as multipart uploads; a failed one is aborted (PutObject
+  // covers creating, uploading parts and completing).
   fn.allow(
     'WriteDataQualityRecords',
-    ['s3:PutObject'],
+    ['s3:PutObject', 's3:AbortMultipartUpload'],
     objectsUnder(data.reportsBucket, DATA_QUALITY_PREFIX),
   );
   fn.allow(

@@ -133,7 +133,10 @@ describe('least privilege', () => {
         resources: [objectsUnder(id.logBucket as string, 'logs/*')],
       },
       { actions: ['s3:ListBucket'], resources: [getAtt(id.logBucket as string)] },
-      { actions: ['s3:PutObject'], resources: [objectsUnder(id.reportsBucket as string, 'data-quality/*')] },
+      {
+        actions: ['s3:AbortMultipartUpload', 's3:PutObject'],
+        resources: [objectsUnder(id.reportsBucket as string, 'data-quality/*')],
+      },
       {
         actions: [
           'dynamodb:BatchGetItem',
