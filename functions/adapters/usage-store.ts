@@ -43,6 +43,7 @@ import {
   type UsageRow,
   type WriteRef,
 } from '../core/ledger.ts';
+import { compareStrings } from '../core/support.ts';
 import type { DayUsage, SourceRef } from '../core/types.ts';
 import { compareAppDay, sumDayUsage } from '../core/usage-math.ts';
 import type { UsageLedger } from '../ingest/ports.ts';
@@ -385,7 +386,7 @@ export class UsageStore implements UsageLedger, UsageReader {
         for (const u of sumDayUsage(items.map(toDayUsage))) rows.push({ ...u, sources: [source] });
       }
       return rows.sort(
-        (a, b) => compareAppDay(a, b) || (a.sources[0]?.key ?? '').localeCompare(b.sources[0]?.key ?? ''),
+        (a, b) => compareAppDay(a, b) || compareStrings(a.sources[0]?.key ?? '', b.sources[0]?.key ?? ''),
       );
     }
     const sources = new Map<string, Map<string, SourceRef>>();

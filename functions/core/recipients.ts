@@ -23,7 +23,6 @@
  * string, so results are cached per address only in a small bounded map for IPv6, whose parse is
  * the dearer one. Pure: no I/O, no AWS.
  */
-import ipaddr from 'ipaddr.js';
 import { compareStrings, normaliseOrg } from './support.ts';
 import type { RecipientsRegistry } from './types.ts';
 
@@ -148,21 +147,6 @@ function parseIpv6(text: string): number[] | undefined {
 function mappedIpv4(g: number[]): number | undefined {
   if (g[0] !== 0 || g[1] !== 0 || g[2] !== 0 || g[3] !== 0 || g[4] !== 0 || g[5] !== 0xffff) return undefined;
   return (g[6] as number) * 65536 + (g[7] as number);
-}
-
-/** The canonical text of a parsed address (dotted decimal, or RFC 5952 for IPv6). */
-export function formatIp(ip: ParsedIp): string {
-  if (ip.kind === 'ipv4') {
-    const v = ip.value;
-    return `${Math.floor(v / 16_777_216)}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-  }
-  return new ipaddr.IPv6(groupsOf(ip.value)).toRFC5952String();
-}
-
-function groupsOf(value: bigint): number[] {
-  const parts: number[] = [];
-  for (let i = 7; i >= 0; i--) parts.push(Number((value >> BigInt(i * 16)) & 0xffffn));
-  return parts;
 }
 
 /** A bounded cache with O(1) operations: two generations; when the young one is full it becomes the old one. */

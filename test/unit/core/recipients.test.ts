@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import {
   compileRegistry,
   EMPTY_MATCHER,
-  formatIp,
   isValidIp,
   normaliseOrg,
   parseCidr,
   parseIp,
 } from '../../../functions/core/recipients.ts';
+import { formatIp } from '../../support/format-ip.ts';
 import { sampleRegistry } from './helpers.ts';
 
 describe('parseIp', () => {
