@@ -13,6 +13,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { seededRandom } from '../../functions/core/support.ts';
 import type { CategoryCounts, Counts, DayUsage, RecipientsRegistry } from '../../functions/core/types.ts';
 
 export interface GenerateOptions {
@@ -82,18 +83,6 @@ const ORGS: { name: string; category: string | undefined }[] = [
   { name: 'initech', category: undefined },
 ];
 
-/** mulberry32: a small, fast, seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
 const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
 
@@ -123,7 +112,7 @@ export class LogStream {
   private produced = 0;
 
   constructor(private readonly opts: GenerateOptions) {
-    this.rand = prng(opts.seed);
+    this.rand = seededRandom(opts.seed);
     this.apps = opts.apps ?? DEFAULT_APPS;
     this.dayMs = (opts.days ?? DEFAULT_DAYS).map((d) => {
       const ms = Date.parse(`${d}T00:00:00Z`);
