@@ -5,9 +5,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MANIFEST, parseJson } from '../../../functions/audit/ports.ts';
-import { type AuditDeps, auditDates, nightlyDates, rechain } from '../../../functions/audit/run-audit.ts';
+import {
+  type AuditDeps,
+  auditDates,
+  ChainMismatchError,
+  nightlyDates,
+  rechain,
+} from '../../../functions/audit/run-audit.ts';
 import { parseAgreementsFile } from '../../../functions/core/audit/agreements.ts';
-import { sha256Hex } from '../../../functions/core/audit/format.ts';
+import { daysFrom, sha256Hex } from '../../../functions/core/audit/format.ts';
 import type { Manifest } from '../../../functions/core/audit/report.ts';
 import type { UsageRow } from '../../../functions/core/ledger.ts';
 import { FakeControl, FakeReports, FakeUsage } from '../../support/fakes.ts';
@@ -87,19 +93,28 @@ describe('auditDates / nightlyDates against fakes of the ports', () => {
     // A change older than the report it falls in does not make that report stale.
     w.usage.changed.set('2026-11-04', '2026-11-06T00:00:00.000Z');
 
-    expect(await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'))).toEqual([
-      '2026-11-20',
-      '2026-11-27',
-    ]);
+    // Of the dates with a report, only 11-20 is stale (11-10 is not). The other dates from the
+    // first day with usage (11-04) on have no report at all, so the nightly run audits them too.
+    const noReport = daysFrom('2026-11-04', '2026-11-26').filter(
+      (d) => d !== '2026-11-10' && d !== '2026-11-20',
+    );
+    expect(await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'))).toEqual(
+      [...noReport, '2026-11-20', '2026-11-27'].sort(),
+    );
     const results = await w.nightly('2026-11-28T02:00:00Z');
-    expect(results.map((r) => [r.date, r.written])).toEqual([
+    expect(results.filter((r) => !noReport.includes(r.date)).map((r) => [r.date, r.written])).toEqual([
       ['2026-11-20', true],
       ['2026-11-27', true],
     ]);
     const after = w.reports.snapshot();
     for (const name of ['findings.jsonl', 'usage.jsonl', MANIFEST])
       expect(after.get(`2026-11-20/${name}`)).not.toBe(before.get(`2026-11-20/${name}`));
-    for (const [k, v] of before) if (k.startsWith('2026-11-10/')) expect(after.get(k)).toBe(v);
+    // 11-10's files are unchanged; only its manifest is re-linked (to the new 11-09 report).
+    for (const [k, v] of before)
+      if (k.startsWith('2026-11-10/') && !k.endsWith(MANIFEST)) expect(after.get(k)).toBe(v);
+    expect(manifestOf(w.reports, '2026-11-10')?.content_sha256).toBe(
+      parseJson<Manifest>(before.get(`2026-11-10/${MANIFEST}`))?.content_sha256,
+    );
     expect(w.control.reports.get('2026-11-20')?.writtenAt).toBe('2026-11-28T02:00:00.000Z');
     expect(w.control.reports.get('2026-11-10')?.writtenAt).toBe('2026-11-11T02:00:00.000Z');
 
@@ -184,12 +199,13 @@ describe('auditDates / nightlyDates against fakes of the ports', () => {
     expect(await w.reports.latest()).toBe('2026-11-20');
   });
 
-  it('continues the chain from a damaged manifest as it is, leaving it for verify and the next audit', async () => {
+  it('never re-links over a damaged manifest: it fails naming the date and the file', async () => {
     const w = world();
     await auditDates(w.deps, ['2026-11-10', '2026-11-20']);
     w.reports.folders.get('2026-11-10')?.set(MANIFEST, 'damaged');
-    expect(await rechain(w.deps)).toEqual(['2026-11-20']);
-    expect(manifestOf(w.reports, '2026-11-20')?.previous_manifest_sha256).toBe(sha256Hex('damaged'));
-    expect(w.reports.folders.get('2026-11-10')?.get(MANIFEST)).toBe('damaged');
+    const before = w.reports.snapshot();
+    await expect(rechain(w.deps)).rejects.toThrow(/2026-11-10\/manifest\.json: sha256 .* anchor/);
+    await expect(auditDates(w.deps, ['2026-11-20'])).rejects.toThrow(ChainMismatchError);
+    expect(w.reports.snapshot()).toEqual(before);
   });
 });
