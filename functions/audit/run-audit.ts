@@ -267,7 +267,7 @@ export async function nightlyDates(deps: AuditDeps, scheduledTime: Date): Promis
   const missing =
     firstUsage === undefined
       ? []
-      : daysFrom(oldest < firstUsage ? firstUsage : oldest, earlier).filter((d) => !written.has(d));
+      : daysFrom([oldest, firstUsage].sort()[1] ?? oldest, earlier).filter((d) => !written.has(d));
   const stale: string[] = [];
   for (const [date, writtenAt] of written) {
     const { start } = windowOf(date);
