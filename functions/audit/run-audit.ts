@@ -150,10 +150,10 @@ function chainDates(present: readonly string[], anchors: ReadonlyMap<string, str
 }
 
 /**
- * Checks, before anything is written: that every anchored date still has its manifest; and, for
- * the predecessor of `from` and every later date, that manifest.json's sha256 is the anchor (when
- * there is one), that the files match the manifest and that content_sha256 matches the files.
- * Throws a ChainMismatchError on the first problem.
+ * Checks, before anything is written: that every anchored date still has its manifest and that
+ * its sha256 is the anchor; and, for the predecessor of `from` and every later date, also that the
+ * files match the manifest and that content_sha256 matches the files. Throws a ChainMismatchError
+ * on the first problem.
  */
 export async function checkChain(deps: AuditDeps, from: string): Promise<void> {
   const [present, anchors] = await Promise.all([deps.reports.listDates(), deps.control.anchors()]);
@@ -167,8 +167,19 @@ export async function checkChain(deps: AuditDeps, from: string): Promise<void> {
       );
   }
   const predecessor = dates.filter((d) => d < from).at(-1);
-  for (const date of dates.filter((d) => d >= (predecessor ?? from))) {
-    const problem = checkReport(await deps.reports.readAll(date), { anchor: anchors.get(date) })[0];
+  const segment = predecessor ?? from;
+  for (const date of dates) {
+    const anchor = anchors.get(date);
+    if (date < segment) {
+      // Earlier dates: one GET each, the manifest against its anchor.
+      const text = anchor === undefined ? undefined : await deps.reports.readFile(date, MANIFEST);
+      if (text !== undefined && sha256Hex(text) !== anchor) {
+        const problem = `${MANIFEST}: sha256 ${sha256Hex(text)} is not the control table's anchor ${anchor}`;
+        throw new ChainMismatchError(date, MANIFEST, problem);
+      }
+      continue;
+    }
+    const problem = checkReport(await deps.reports.readAll(date), { anchor })[0];
     if (problem !== undefined) throw new ChainMismatchError(date, problemFile(problem), problem);
   }
 }

@@ -48,7 +48,7 @@ export async function verifyStoredReports(
       problems.push({
         date,
         file: MANIFEST,
-        problem: `report folder missing; the control table anchors manifest sha256 ${anchors?.get(date)}`,
+        problem: `${MANIFEST}: missing, with the whole report folder; the control table anchors ${anchors?.get(date)}`,
       });
       continue;
     }
