@@ -5,7 +5,9 @@
  *                 every agreement, the rules, every report file, the manifest chained to the
  *                 previous report's manifest.
  *   nightly       D = the day before the scheduled time, plus a re-audit of every earlier date of
- *                 the last 35 days whose window's usage changed after its report was last checked.
+ *                 the last 35 days whose window's usage changed after its report was last checked,
+ *                 plus every such date with no report at all (from the first day with usage on:
+ *                 the first usage day marker from the oldest date's month onward).
  *
  * Idempotent: when a report's content (everything but report.json's run info) is what is stored
  * and the stored files still match their manifest, nothing is rewritten, so the files stay
