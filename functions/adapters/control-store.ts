@@ -5,11 +5,15 @@
  *   registry   pk REGISTRY    sk current       { registry, hash }
  *   agreement  pk AGREEMENT   sk <licensee>    { agreement }
  *   report     pk REPORT      sk <date>        { writtenAt, contentSha256 }   when each report was written
+ *   chain      pk CHAIN       sk <date>#<seq>  { date, seq, manifestSha256, writtenAt }
+ *              the chain's anchors: one item per manifest.json the audit wrote for that date (seq
+ *              000001, 000002, … zero-padded to 6 digits), put with attribute_not_exists(pk) so an
+ *              item is never overwritten; the highest seq of a date is its anchor.
  */
 import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { AgreementStore, RegistryStore, ReportLog } from '../audit/ports.ts';
+import type { AgreementStore, ChainAnchors, RegistryStore, ReportLog } from '../audit/ports.ts';
 import type { Agreement } from '../core/audit/agreements.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 import type { RegistryReader } from '../ingest/ports.ts';
@@ -33,7 +37,7 @@ export function registryHash(registry: RecipientsRegistry): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 
-export class ControlStore implements AgreementStore, RegistryStore, ReportLog, RegistryReader {
+export class ControlStore implements AgreementStore, RegistryStore, ReportLog, ChainAnchors, RegistryReader {
   constructor(
     protected readonly doc: DynamoDBDocumentClient,
     protected readonly table: string,
@@ -94,4 +98,56 @@ export class ControlStore implements AgreementStore, RegistryStore, ReportLog, R
     }
     return out;
   }
+
+  /** The newest anchor of `date` and its seq (0 when none). */
+  private async newestAnchor(date: string): Promise<{ seq: number; sha: string | undefined }> {
+    let newest: { seq: number; sha: string | undefined } = { seq: 0, sha: undefined };
+    for await (const item of queryPartition(this.doc, this.table, CHAIN_PK, {
+      from: `${date}#`,
+      to: `${date}#`,
+    })) {
+      const seq = Number(item.seq);
+      if (seq > newest.seq) newest = { seq, sha: item.manifestSha256 as string };
+    }
+    return newest;
+  }
+
+  /**
+   * Appends the manifest's sha256 to the date's anchors (conditional put, never an overwrite); a
+   * concurrent append of the same seq makes it read again and retry.
+   */
+  async anchorManifest(date: string, manifestSha256: string, writtenAt: string): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const newest = await this.newestAnchor(date);
+      if (newest.sha === manifestSha256) return;
+      const seq = newest.seq + 1;
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { pk: CHAIN_PK, sk: chainSk(date, seq), date, seq, manifestSha256, writtenAt },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return;
+      } catch (err) {
+        if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+      }
+    }
+    throw new Error(`could not anchor the manifest of ${date}: too many concurrent writers`);
+  }
+
+  /** Every anchored date → its newest manifest sha256. */
+  async anchors(): Promise<Map<string, string>> {
+    const newest = new Map<string, { seq: number; sha: string }>();
+    for await (const item of queryPartition(this.doc, this.table, CHAIN_PK)) {
+      const date = item.date as string;
+      const seq = Number(item.seq);
+      if (seq > (newest.get(date)?.seq ?? 0)) newest.set(date, { seq, sha: item.manifestSha256 as string });
+    }
+    return new Map([...newest].map(([date, a]) => [date, a.sha]));
+  }
 }
+
+const CHAIN_PK = 'CHAIN';
+const chainSk = (date: string, seq: number): string => `${date}#${String(seq).padStart(6, '0')}`;

@@ -8,8 +8,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { daysFrom, isRealDate } from '../core/audit/format.ts';
-import { type AuditDeps, auditDates, type DateResult, nightlyDates } from './run-audit.ts';
+import { addDays, daysFrom, isRealDate } from '../core/audit/format.ts';
+import {
+  type AuditDeps,
+  auditDates,
+  ChainMismatchError,
+  type DateResult,
+  nightlyDates,
+} from './run-audit.ts';
 
 export interface AuditHandlerDeps extends AuditDeps {
   logger: Logger;
@@ -76,6 +82,13 @@ export function parseAuditEvent(event: unknown, now: Date): AuditRequest {
     const t = new Date(e.time);
     if (Number.isNaN(t.getTime()))
       throw new AuditRequestError(`time: not a timestamp: ${JSON.stringify(e.time)}`);
+    // The nightly run audits the day before `time`: that day must have ended.
+    const reportDate = addDays(t.toISOString().slice(0, 10), -1);
+    if (reportDate >= today) {
+      throw new AuditRequestError(
+        `time: ${e.time} is in the future: its report date ${reportDate} has not ended yet (today is ${today} UTC)`,
+      );
+    }
     return { kind: 'nightly', time: t };
   }
   return { kind: 'nightly', time: now };
@@ -88,7 +101,17 @@ export function createAuditHandler(deps: AuditHandlerDeps) {
     const request = parseAuditEvent(event, deps.now());
     const dates = request.kind === 'dates' ? request.dates : await nightlyDates(deps, request.time);
     const trigger = request.kind === 'nightly' ? 'schedule' : 'on-demand';
-    const reports = await auditDates({ ...deps, trigger }, dates);
+    let reports: DateResult[];
+    try {
+      reports = await auditDates({ ...deps, trigger }, dates);
+    } catch (err) {
+      if (err instanceof ChainMismatchError) {
+        // A stored report is not what the audit wrote: alarm, and leave it as it is for inspection.
+        metrics.addMetric('ChainMismatch', MetricUnit.Count, 1);
+        logger.error('report chain mismatch', { date: err.date, file: err.file, error: err.message });
+      }
+      throw err;
+    }
     for (const r of reports) logger.info('report', { ...r });
     metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
     metrics.addMetric('ReportsWritten', MetricUnit.Count, reports.filter((r) => r.written).length);

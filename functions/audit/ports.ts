@@ -45,6 +45,17 @@ export interface ReportLog {
   reportTimes(from: string, to: string): Promise<Map<string, string>>;
 }
 
+/**
+ * The chain's anchors: per report date, an append-only record of the sha256 of every manifest.json
+ * the audit wrote (nothing is ever overwritten); the newest per date is that date's anchor.
+ */
+export interface ChainAnchors {
+  /** Appends `manifestSha256` to the date's record, unless it is already the newest. */
+  anchorManifest(date: string, manifestSha256: string, writtenAt: string): Promise<void>;
+  /** Every anchored date → its newest manifest sha256 (hex). */
+  anchors(): Promise<Map<string, string>>;
+}
+
 /** The report files, by date, and latest.json. */
 export interface ReportFiles {
   /** Report dates present (those with a manifest), ascending. */

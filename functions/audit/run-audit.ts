@@ -5,14 +5,24 @@
  *                 every agreement, the rules, every report file, the manifest chained to the
  *                 previous report's manifest.
  *   nightly       D = the day before the scheduled time, plus a re-audit of every earlier date of
- *                 the last 35 days whose window's usage changed after its report was last checked.
+ *                 the last 35 days whose window's usage changed after its report was last checked,
+ *                 plus every such date with no report at all (from the first day with usage on:
+ *                 the first usage day marker from the oldest date's month onward).
  *
  * Idempotent: when a report's content (everything but report.json's run info) is what is stored
  * and the stored files still match their manifest, nothing is rewritten, so the files stay
  * byte-identical. Reports are chained by date: after an earlier date is rewritten, the manifests
  * of later dates are re-linked (their other files are unchanged).
+ *
+ * Anchored: every manifest the audit writes is also recorded (sha256 of its bytes) in the control
+ * table, append-only. Before it writes anything, a run checks the part of the chain it may touch
+ * (the predecessor of its earliest date and every date after it) against those anchors and against
+ * the files, and that no anchored date's folder is gone; any mismatch throws a ChainMismatchError
+ * naming the date and the file, and nothing is written or re-linked over it.
  */
-import { addDays, sha256Hex, stableJson, windowOf } from '../core/audit/format.ts';
+
+import { checkReport, problemFile } from '../core/audit/chain.ts';
+import { addDays, daysFrom, sha256Hex, stableJson, windowOf } from '../core/audit/format.ts';
 import {
   type DataQualityObject,
   type Manifest,
@@ -24,6 +34,7 @@ import { audit } from '../core/audit/rules.ts';
 import type { ObjectManifest } from '../core/ledger.ts';
 import {
   type AgreementReader,
+  type ChainAnchors,
   MANIFEST,
   parseJson,
   type ReportFiles,
@@ -33,7 +44,7 @@ import {
 
 export interface AuditDeps {
   usage: UsageReader;
-  control: AgreementReader & ReportLog;
+  control: AgreementReader & ReportLog & ChainAnchors;
   reports: ReportFiles;
   now: () => Date;
   /** Recorded in report.json's run field. */
@@ -45,6 +56,18 @@ export interface DateResult {
   findings: number;
   /** False when the stored report already had this content. */
   written: boolean;
+}
+
+/** A stored report that is not what the audit wrote (tampered with, or deleted). */
+export class ChainMismatchError extends Error {
+  override name = 'ChainMismatchError';
+  constructor(
+    readonly date: string,
+    readonly file: string,
+    problem: string,
+  ) {
+    super(`report chain mismatch: ${date}/${problem} (nothing was written over it)`);
+  }
 }
 
 /** How far back the nightly run looks for late data. */
@@ -109,30 +132,92 @@ export async function auditDate(
   if (storedManifest) {
     const m = parseJson<Manifest>(storedManifest);
     if (m?.content_sha256 === rendered.manifest.content_sha256 && verifyReport(stored).length === 0) {
+      // Unchanged: the audit has just recomputed this content, so a report written before anchors
+      // existed gets its anchor here (a no-op when it is already the newest).
+      await deps.control.anchorManifest(date, sha256Hex(storedManifest), readAt);
       await deps.control.recordReport(date, readAt, m.content_sha256);
       return { date, findings: findings.length, written: false };
     }
   }
   await deps.reports.write(date, rendered.files);
+  const manifestBody = rendered.files.find((f) => f.name === MANIFEST)?.body ?? '';
+  await deps.control.anchorManifest(date, sha256Hex(manifestBody), readAt);
   await deps.control.recordReport(date, readAt, rendered.manifest.content_sha256);
   return { date, findings: findings.length, written: true };
 }
 
+/** The chain's dates: those with a manifest in S3 and those the control table anchors, ascending. */
+function chainDates(present: readonly string[], anchors: ReadonlyMap<string, string>): string[] {
+  return [...new Set([...present, ...anchors.keys()])].sort();
+}
+
 /**
- * Re-links every manifest to its predecessor, in date order. Only a manifest whose link is wrong
- * is rewritten (with the same file hashes). Reads only manifests.
+ * Checks, before anything is written: that every anchored date still has its manifest and that
+ * its sha256 is the anchor; and, for the predecessor of `from` and every later date, also that the
+ * files match the manifest and that content_sha256 matches the files. Throws a ChainMismatchError
+ * on the first problem.
  */
-export async function rechain(deps: AuditDeps): Promise<string[]> {
-  const dates = await deps.reports.listDates();
+export async function checkChain(deps: AuditDeps, from: string): Promise<void> {
+  const [present, anchors] = await Promise.all([deps.reports.listDates(), deps.control.anchors()]);
+  const dates = chainDates(present, anchors);
+  for (const date of dates) {
+    if (!present.includes(date))
+      throw new ChainMismatchError(
+        date,
+        MANIFEST,
+        `${MANIFEST}: missing; the control table anchors ${anchors.get(date)}`,
+      );
+  }
+  const predecessor = dates.filter((d) => d < from).at(-1);
+  const segment = predecessor ?? from;
+  for (const date of dates) {
+    const anchor = anchors.get(date);
+    if (date < segment) {
+      // Earlier dates: one GET each, the manifest against its anchor.
+      const text = anchor === undefined ? undefined : await deps.reports.readFile(date, MANIFEST);
+      if (text !== undefined && sha256Hex(text) !== anchor) {
+        const problem = `${MANIFEST}: sha256 ${sha256Hex(text)} is not the control table's anchor ${anchor}`;
+        throw new ChainMismatchError(date, MANIFEST, problem);
+      }
+      continue;
+    }
+    const problem = checkReport(await deps.reports.readAll(date), { anchor })[0];
+    if (problem !== undefined) throw new ChainMismatchError(date, problemFile(problem), problem);
+  }
+}
+
+/**
+ * Re-links, forward from `from` (default: the first date), every manifest to its predecessor in
+ * date order. Only a manifest whose link is wrong is rewritten (with the same file hashes), and its
+ * new sha256 anchored. Reads only manifests; each one read (from `from`'s predecessor on) must be
+ * its date's anchor, else a ChainMismatchError is thrown before anything is re-linked over it.
+ */
+export async function rechain(deps: AuditDeps, from?: string): Promise<string[]> {
+  const [present, anchors] = await Promise.all([deps.reports.listDates(), deps.control.anchors()]);
+  const dates = chainDates(present, anchors);
+  const predecessor = from === undefined ? undefined : dates.filter((d) => d < from).at(-1);
   const relinked: string[] = [];
   let previous: string | null = null;
-  for (const date of dates) {
+  for (const date of dates.filter((d) => d >= (predecessor ?? from ?? ''))) {
     const text = await deps.reports.readFile(date, MANIFEST);
-    if (text === undefined) continue;
+    const anchor = anchors.get(date);
+    if (text === undefined)
+      throw new ChainMismatchError(
+        date,
+        MANIFEST,
+        `${MANIFEST}: missing; the control table anchors ${anchor}`,
+      );
+    if (anchor !== undefined && sha256Hex(text) !== anchor) {
+      throw new ChainMismatchError(
+        date,
+        MANIFEST,
+        `${MANIFEST}: sha256 ${sha256Hex(text)} is not the control table's anchor ${anchor}`,
+      );
+    }
     const m = parseJson<Manifest>(text);
-    // A damaged manifest is left for `reports verify` to report and the next audit of its date to
-    // rewrite; the chain continues from it as it is.
-    if (!m) {
+    if (!m || typeof m !== 'object')
+      throw new ChainMismatchError(date, MANIFEST, `${MANIFEST}: not a report manifest`);
+    if (date === predecessor) {
       previous = text;
       continue;
     }
@@ -140,6 +225,7 @@ export async function rechain(deps: AuditDeps): Promise<string[]> {
     if (m.previous_manifest_sha256 !== want) {
       const fixed: string = `${stableJson({ ...m, previous_manifest_sha256: want }, 2)}\n`;
       await deps.reports.write(date, [{ name: MANIFEST, body: fixed, contentType: 'application/json' }]);
+      await deps.control.anchorManifest(date, sha256Hex(fixed), deps.now().toISOString());
       relinked.push(date);
       previous = fixed;
       continue;
@@ -149,13 +235,18 @@ export async function rechain(deps: AuditDeps): Promise<string[]> {
   return relinked;
 }
 
-/** Audits the dates in ascending order, re-chains, then moves latest.json forward. */
+/**
+ * Checks the chain from the earliest date (checkChain), audits the dates in ascending order,
+ * re-links forward from the earliest, then moves latest.json forward.
+ */
 export async function auditDates(
   deps: AuditDeps,
   dates: readonly string[],
   onProgress?: (done: number, total: number, result: DateResult) => void,
 ): Promise<DateResult[]> {
   const sorted = [...new Set(dates)].sort();
+  const first = sorted[0];
+  if (first !== undefined) await checkChain(deps, first);
   const results: DateResult[] = [];
   let known = await deps.reports.listDates();
   for (const date of sorted) {
@@ -164,8 +255,9 @@ export async function auditDates(
     if (!known.includes(date)) known = [...known, date].sort();
     onProgress?.(results.length, sorted.length, result);
   }
-  // Always, so that a run interrupted between a report and the re-linking is mended by the next.
-  await rechain(deps);
+  // From the run's earliest date, so that a run interrupted between a report and the re-linking
+  // is mended by the next run of the same dates.
+  if (first !== undefined) await rechain(deps, first);
   // latest.json names the newest report there is (which also mends a missing or damaged one).
   const newest = (await deps.reports.listDates()).at(-1);
   if (newest !== undefined && newest !== (await deps.reports.latest())) await deps.reports.setLatest(newest);
@@ -182,6 +274,13 @@ export async function nightlyDates(deps: AuditDeps, scheduledTime: Date): Promis
     deps.control.reportTimes(oldest, earlier),
     deps.usage.changedDays(`${oldest.slice(0, 7)}-01`, earlier),
   ]);
+  // Dates with no report at all (a night the run failed or was skipped), from the first day with
+  // usage on: an empty system writes no empty reports.
+  const firstUsage = [...changed.keys()].sort()[0];
+  const missing =
+    firstUsage === undefined
+      ? []
+      : daysFrom([oldest, firstUsage].sort()[1] ?? oldest, earlier).filter((d) => !written.has(d));
   const stale: string[] = [];
   for (const [date, writtenAt] of written) {
     const { start } = windowOf(date);
@@ -192,5 +291,5 @@ export async function nightlyDates(deps: AuditDeps, scheduledTime: Date): Promis
       }
     }
   }
-  return [...stale.sort(), yesterday];
+  return [...new Set([...stale, ...missing])].sort().concat(yesterday);
 }

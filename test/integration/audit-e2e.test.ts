@@ -124,7 +124,10 @@ describe('nightly audit end to end', () => {
     })) as {
       reports: { date: string; written: boolean }[];
     };
-    expect(out.reports).toEqual([{ date: '2026-11-27', findings: expect.any(Number), written: true }]);
+    // The first nightly run after the backfill: yesterday, and every earlier date of the window
+    // from the first day with usage on, since none has a report yet.
+    expect(out.reports.at(-1)).toEqual({ date: '2026-11-27', findings: expect.any(Number), written: true });
+    expect(out.reports.map((r) => [r.date, r.written])).toEqual(DAYS.map((d) => [d, true]));
     const findings = await findingsOf('2026-11-27');
 
     // The same rules over the generator's own totals (no reader, no DynamoDB) agree exactly.
@@ -234,7 +237,7 @@ describe('nightly audit end to end', () => {
     const out = (await stack.invokeAudit({ date: '2026-11-27' })) as { reports: { written: boolean }[] };
     expect(out.reports[0]?.written).toBe(false);
     expect(await reports.readAll('2026-11-27')).toEqual(before);
-    expect(verifyReport(before, null)).toEqual([]);
+    expect(verifyReport(before, await reports.readFile('2026-11-26', 'manifest.json'))).toEqual([]);
   });
 
   it('re-audits an earlier report whose window got late data, and keeps the chain intact', async () => {
@@ -260,10 +263,10 @@ describe('nightly audit end to end', () => {
     const out = (await stack.invokeAudit({ time: '2026-11-28T02:00:00Z' })) as {
       reports: { date: string; written: boolean }[];
     };
-    expect(out.reports.map((r) => [r.date, r.written])).toEqual([
-      ['2026-11-10', true],
-      ['2026-11-27', true],
-    ]);
+    // Every report whose window holds 5 November is re-audited (11-10 among them), and yesterday.
+    expect(out.reports.map((r) => [r.date, r.written])).toEqual(
+      DAYS.filter((d) => d >= '2026-11-05').map((d) => [d, true]),
+    );
     const reAudited = await findingsOf('2026-11-10');
     expect(reAudited.find((f) => f.rule === 'unknown_app')?.observed).toBe(earlyBot + 3);
     // The finding keeps its id across the re-audit.
@@ -272,11 +275,13 @@ describe('nightly audit end to end', () => {
     );
 
     const dates = await reports.listDates();
-    expect(dates).toEqual(['2026-11-10', '2026-11-27']);
+    expect(dates).toEqual(DAYS);
     const first = await reports.readAll('2026-11-10');
     const second = await reports.readAll('2026-11-27');
-    expect(verifyReport(first, null)).toEqual([]);
-    expect(verifyReport(second, first.get('manifest.json'))).toEqual([]);
+    const before27 = await reports.readFile('2026-11-26', 'manifest.json');
+    const before10 = await reports.readFile('2026-11-09', 'manifest.json');
+    expect(verifyReport(first, before10)).toEqual([]);
+    expect(verifyReport(second, before27)).toEqual([]);
     expect(await reports.latest()).toBe('2026-11-27');
 
     // Nothing changed since: the next night re-audits nothing earlier.
@@ -286,23 +291,23 @@ describe('nightly audit end to end', () => {
     expect(quiet.reports).toEqual([{ date: '2026-11-27', findings: expect.any(Number), written: false }]);
   });
 
-  it('recovers from a damaged manifest and latest.json: the next audit of that date rewrites them', async () => {
-    await stack.s3.send(
-      new PutObjectCommand({
-        Bucket: stack.reportsBucket,
-        Key: 'reports/date=2026-11-10/manifest.json',
-        Body: '{"trunc',
-      }),
-    );
+  it('never writes over a damaged manifest: the audit fails naming it; restored, all verifies again', async () => {
+    const key = 'reports/date=2026-11-10/manifest.json';
+    const good = (await reports.readFile('2026-11-10', 'manifest.json')) ?? '';
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.reportsBucket, Key: key, Body: '{"trunc' }));
     await stack.s3.send(
       new PutObjectCommand({ Bucket: stack.reportsBucket, Key: 'reports/latest.json', Body: 'garbage' }),
     );
-    // Another date still audits (the chain continues past the damaged link) ...
-    const other = (await stack.invokeAudit({ date: '2026-11-12' })) as { reports: { written: boolean }[] };
-    expect(other.reports[0]?.written).toBe(true);
-    // ... and auditing the damaged date rewrites it, after which every report verifies again.
+    // Every audit checks each anchored manifest first: auditing the damaged date, the one after
+    // it or a later one fails, and writes nothing over it.
+    for (const date of ['2026-11-10', '2026-11-11', '2026-11-20'])
+      await expect(stack.invokeAudit({ date })).rejects.toThrow(/2026-11-10\/manifest\.json/);
+    expect(await reports.readFile('2026-11-10', 'manifest.json')).toBe('{"trunc');
+    stack.takeErrors();
+    // Restored (from the bucket's versions: the one whose sha256 is the anchor), it audits again.
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.reportsBucket, Key: key, Body: good }));
     const fixed = (await stack.invokeAudit({ date: '2026-11-10' })) as { reports: { written: boolean }[] };
-    expect(fixed.reports[0]?.written).toBe(true);
+    expect(fixed.reports[0]?.written).toBe(false);
     let previous: string | null = null;
     for (const date of await reports.listDates()) {
       const files = await reports.readAll(date);

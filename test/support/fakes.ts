@@ -3,7 +3,13 @@
  * interfaces themselves: no casts. Each keeps what it was asked to do, for the tests to look at.
  */
 import { createHash } from 'node:crypto';
-import type { AgreementStore, ReportFiles, ReportLog, UsageReader } from '../../functions/audit/ports.ts';
+import type {
+  AgreementStore,
+  ChainAnchors,
+  ReportFiles,
+  ReportLog,
+  UsageReader,
+} from '../../functions/audit/ports.ts';
 import type { Agreement } from '../../functions/core/audit/agreements.ts';
 import type { ObjectManifest, UsageRow } from '../../functions/core/ledger.ts';
 import { compareStrings } from '../../functions/core/support.ts';
@@ -44,11 +50,23 @@ export class FakeUsage implements UsageReader {
   }
 }
 
-/** Agreements and the report log of the control table. */
-export class FakeControl implements AgreementStore, ReportLog {
+/** Agreements, the report log and the chain's anchors of the control table. */
+export class FakeControl implements AgreementStore, ReportLog, ChainAnchors {
   agreements = new Map<string, Agreement>();
   /** Date → when its report was last checked, and the content hash recorded with it. */
   reports = new Map<string, { writtenAt: string; contentSha256: string }>();
+  /** The chain's anchor items, append-only, in the order written. */
+  chain: { date: string; seq: number; manifestSha256: string; writtenAt: string }[] = [];
+
+  async anchorManifest(date: string, manifestSha256: string, writtenAt: string): Promise<void> {
+    const mine = this.chain.filter((a) => a.date === date);
+    if (mine.at(-1)?.manifestSha256 === manifestSha256) return;
+    this.chain.push({ date, seq: mine.length + 1, manifestSha256, writtenAt });
+  }
+
+  async anchors(): Promise<Map<string, string>> {
+    return new Map(this.chain.map((a) => [a.date, a.manifestSha256]));
+  }
 
   async listAgreements(): Promise<Agreement[]> {
     return [...this.agreements.values()];

@@ -2,8 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { MANIFEST } from '../../audit/ports.ts';
-import { verifyReport } from '../../core/audit/report.ts';
+import { directorySource, type VerifyResult, verifyStoredReports } from '../../audit/verify-reports.ts';
 import { reportKey } from '../../shared/resources.ts';
 import type { CommandContext } from '../command.ts';
 import type { Runtime } from '../context.ts';
@@ -59,29 +58,33 @@ export async function showReport(rt: Runtime, opts: { date?: string; json?: bool
   process.stdout.write(`report.html: ${await reportHtmlLocation(rt, date)}\n`);
 }
 
+/** Prints a verification result; true when there is no problem. */
+function printVerification(result: VerifyResult, json: boolean, notes: string[]): boolean {
+  const { dates, problems } = result;
+  const ok = problems.length === 0;
+  if (json) printJson({ reports: dates.length, ok, problems, notes });
+  else {
+    for (const n of notes) writeLine(`note: ${n}`);
+    if (ok)
+      process.stdout.write(
+        `${dates.length} report(s) verified: every file matches its manifest and the chain is intact\n`,
+      );
+    else for (const p of problems) writeLine(`${p.date}: ${p.problem}`);
+  }
+  return ok;
+}
+
 export async function verifyReports(rt: Runtime, json: boolean): Promise<boolean> {
-  const dates = await rt.reports.listDates();
-  const problems: { date: string; problem: string }[] = [];
-  let previous: string | null = null;
-  for (const date of dates) {
-    const files = await rt.reports.readAll(date);
-    for (const p of verifyReport(files, previous)) problems.push({ date, problem: p });
-    previous = files.get(MANIFEST) ?? null;
-  }
-  const latest = await rt.reports.latest();
-  if (dates.length > 0 && latest !== dates.at(-1)) {
-    problems.push({
-      date: latest ?? '-',
-      problem: `latest.json names ${latest ?? 'nothing'}, the newest report is ${dates.at(-1)}`,
-    });
-  }
-  if (json) printJson({ reports: dates.length, ok: problems.length === 0, problems });
-  else if (problems.length === 0)
-    process.stdout.write(
-      `${dates.length} report(s) verified: every file matches its manifest and the chain is intact\n`,
-    );
-  else for (const p of problems) writeLine(`${p.date}: ${p.problem}`);
-  return problems.length === 0;
+  const result = await verifyStoredReports(rt.reports, await rt.control.anchors());
+  return printVerification(result, json, []);
+}
+
+/** `reports verify --dir PATH`: a plain copy of reports/, no AWS, no anchors. */
+export async function verifyReportsDir(dir: string, json: boolean): Promise<boolean> {
+  const result = await verifyStoredReports(await directorySource(dir), undefined);
+  return printVerification(result, json, [
+    'a copy on disk cannot be checked against the control table’s anchors (run verify without --dir for that)',
+  ]);
 }
 
 export function register(program: Command, { run }: CommandContext): void {
@@ -99,10 +102,16 @@ export function register(program: Command, { run }: CommandContext): void {
     .action((opts: { date?: string; json?: boolean }) => run((rt) => showReport(rt, opts)));
   reports
     .command('verify')
-    .description('check every report file against its manifest and the manifests’ hash chain')
+    .description(
+      'check every report against its manifest, content_sha256, the control table’s anchors and the hash chain',
+    )
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      if (!(await run((rt) => verifyReports(rt, opts.json === true))))
-        throw new CliError('verification failed');
+    .option('--dir <path>', 'verify a downloaded copy of reports/ instead (no AWS, no anchors)')
+    .action(async (opts: { json?: boolean; dir?: string }) => {
+      const json = opts.json === true;
+      const ok = opts.dir
+        ? await verifyReportsDir(opts.dir, json)
+        : await run((rt) => verifyReports(rt, json));
+      if (!ok) throw new CliError('verification failed');
     });
 }

@@ -244,6 +244,17 @@ function findingsCsv(findings: readonly Finding[]): string {
   return `\uFEFF${rows.map((r) => `${r}\r\n`).join('')}`;
 }
 
+/**
+ * A manifest's content_sha256: the sha256 (hex) of the lowercase hex sha256 of each of REPORT_FILES,
+ * in that order, joined by "\n" (no trailing newline), where report.json is hashed with its `run`
+ * set to null (the one field that may differ between two runs with the same result).
+ */
+export function contentSha256(
+  bodyWithoutRun: (name: (typeof REPORT_FILES)[number]) => string | Uint8Array,
+): string {
+  return sha256Hex(REPORT_FILES.map((n) => sha256Hex(bodyWithoutRun(n))).join('\n'));
+}
+
 export interface Manifest {
   report_date: string;
   files: Record<string, string>;
@@ -270,10 +281,8 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
     'findings.csv': findingsCsv(findings),
     'report.html': renderHtml(model, findings, summariseDataQuality(input.dataQuality.objects)),
   };
-  const content = sha256Hex(
-    REPORT_FILES.map((n) =>
-      sha256Hex(n === 'report.json' ? reportJson(model, findings, input.dataQuality, null) : bodies[n]),
-    ).join('\n'),
+  const content = contentSha256((n) =>
+    n === 'report.json' ? reportJson(model, findings, input.dataQuality, null) : bodies[n],
   );
   const hashes: Record<string, string> = {};
   for (const n of [...REPORT_FILES].sort()) hashes[n] = sha256Hex(bodies[n]);

@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Agreement, parseAgreementsFile } from '../../../functions/core/audit/agreements.ts';
+import { checkReport, recomputeContentSha256 } from '../../../functions/core/audit/chain.ts';
 import { niceScale } from '../../../functions/core/audit/html-charts.ts';
 import {
   csvCell,
   type DataQuality,
   type ReportInput,
+  type RunInfo,
   renderReport,
   summariseDataQuality,
   verifyReport,
@@ -560,5 +562,44 @@ describe('manifest and verifyReport', () => {
     badManifest.set('manifest.json', '{ nope');
     expect(verifyReport(badManifest)[0]).toMatch(/^manifest\.json: not valid JSON/);
     expect(verifyReport(new Map())).toEqual(['manifest.json: missing']);
+  });
+});
+
+describe('checkReport: content_sha256 recomputed from the files, and the anchor', () => {
+  it('recomputes the content_sha256 the audit wrote, whatever the run info', () => {
+    const runs: RunInfo[] = [
+      { trigger: 'schedule' },
+      { trigger: 'manual', started_at: '2027-01-01T00:00:00Z' },
+    ];
+    for (const run of runs) {
+      const { files, manifest } = renderReport(input({ run }));
+      expect(recomputeContentSha256(asMap(files))).toBe(manifest.content_sha256);
+      expect(checkReport(asMap(files), { previous: null })).toEqual([]);
+    }
+  });
+
+  it('catches a body edited and re-hashed in the manifest, and a manifest that is not the anchor', () => {
+    const { files } = renderReport(input());
+    const map = asMap(files);
+    const report = JSON.parse(map.get('report.json') ?? '{}');
+    report.summary = { ...report.summary, forged: true };
+    const edited = `${JSON.stringify(report, null, 2)}\n`;
+    const m = JSON.parse(map.get('manifest.json') ?? '{}');
+    m.files['report.json'] = sha(edited);
+    const manifest = `${JSON.stringify(m, null, 2)}\n`;
+    map.set('report.json', edited);
+    map.set('manifest.json', manifest);
+    expect(checkReport(map)).toEqual([
+      expect.stringMatching(
+        /^manifest\.json: content_sha256 [0-9a-f]{64} does not match the files \(recomputed: /,
+      ),
+    ]);
+    expect(checkReport(map, { anchor: sha('another manifest') })[0]).toBe(
+      `manifest.json: sha256 ${sha(manifest)} is not the control table's anchor ${sha('another manifest')}`,
+    );
+    expect(checkReport(new Map(), { anchor: 'a'.repeat(64) })).toEqual([
+      'manifest.json: missing',
+      `manifest.json: the control table anchors ${'a'.repeat(64)}`,
+    ]);
   });
 });

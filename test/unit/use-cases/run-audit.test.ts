@@ -5,9 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MANIFEST, parseJson } from '../../../functions/audit/ports.ts';
-import { type AuditDeps, auditDates, nightlyDates, rechain } from '../../../functions/audit/run-audit.ts';
+import {
+  type AuditDeps,
+  auditDates,
+  ChainMismatchError,
+  nightlyDates,
+  rechain,
+} from '../../../functions/audit/run-audit.ts';
 import { parseAgreementsFile } from '../../../functions/core/audit/agreements.ts';
-import { sha256Hex } from '../../../functions/core/audit/format.ts';
+import { recomputeContentSha256 } from '../../../functions/core/audit/chain.ts';
+import { addDays, daysFrom, sha256Hex, stableJson } from '../../../functions/core/audit/format.ts';
 import type { Manifest } from '../../../functions/core/audit/report.ts';
 import type { UsageRow } from '../../../functions/core/ledger.ts';
 import { FakeControl, FakeReports, FakeUsage } from '../../support/fakes.ts';
@@ -87,19 +94,28 @@ describe('auditDates / nightlyDates against fakes of the ports', () => {
     // A change older than the report it falls in does not make that report stale.
     w.usage.changed.set('2026-11-04', '2026-11-06T00:00:00.000Z');
 
-    expect(await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'))).toEqual([
-      '2026-11-20',
-      '2026-11-27',
-    ]);
+    // Of the dates with a report, only 11-20 is stale (11-10 is not). The other dates from the
+    // first day with usage (11-04) on have no report at all, so the nightly run audits them too.
+    const noReport = daysFrom('2026-11-04', '2026-11-26').filter(
+      (d) => d !== '2026-11-10' && d !== '2026-11-20',
+    );
+    expect(await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'))).toEqual(
+      [...noReport, '2026-11-20', '2026-11-27'].sort(),
+    );
     const results = await w.nightly('2026-11-28T02:00:00Z');
-    expect(results.map((r) => [r.date, r.written])).toEqual([
+    expect(results.filter((r) => !noReport.includes(r.date)).map((r) => [r.date, r.written])).toEqual([
       ['2026-11-20', true],
       ['2026-11-27', true],
     ]);
     const after = w.reports.snapshot();
     for (const name of ['findings.jsonl', 'usage.jsonl', MANIFEST])
       expect(after.get(`2026-11-20/${name}`)).not.toBe(before.get(`2026-11-20/${name}`));
-    for (const [k, v] of before) if (k.startsWith('2026-11-10/')) expect(after.get(k)).toBe(v);
+    // 11-10's files are unchanged; only its manifest is re-linked (to the new 11-09 report).
+    for (const [k, v] of before)
+      if (k.startsWith('2026-11-10/') && !k.endsWith(MANIFEST)) expect(after.get(k)).toBe(v);
+    expect(manifestOf(w.reports, '2026-11-10')?.content_sha256).toBe(
+      parseJson<Manifest>(before.get(`2026-11-10/${MANIFEST}`))?.content_sha256,
+    );
     expect(w.control.reports.get('2026-11-20')?.writtenAt).toBe('2026-11-28T02:00:00.000Z');
     expect(w.control.reports.get('2026-11-10')?.writtenAt).toBe('2026-11-11T02:00:00.000Z');
 
@@ -184,12 +200,153 @@ describe('auditDates / nightlyDates against fakes of the ports', () => {
     expect(await w.reports.latest()).toBe('2026-11-20');
   });
 
-  it('continues the chain from a damaged manifest as it is, leaving it for verify and the next audit', async () => {
+  it('never re-links over a damaged manifest: it fails naming the date and the file', async () => {
     const w = world();
     await auditDates(w.deps, ['2026-11-10', '2026-11-20']);
     w.reports.folders.get('2026-11-10')?.set(MANIFEST, 'damaged');
-    expect(await rechain(w.deps)).toEqual(['2026-11-20']);
-    expect(manifestOf(w.reports, '2026-11-20')?.previous_manifest_sha256).toBe(sha256Hex('damaged'));
-    expect(w.reports.folders.get('2026-11-10')?.get(MANIFEST)).toBe('damaged');
+    const before = w.reports.snapshot();
+    await expect(rechain(w.deps)).rejects.toThrow(/2026-11-10\/manifest\.json: sha256 .* anchor/);
+    await expect(auditDates(w.deps, ['2026-11-20'])).rejects.toThrow(ChainMismatchError);
+    expect(w.reports.snapshot()).toEqual(before);
+  });
+});
+
+describe('the anchored chain (control-table anchors) against fakes', () => {
+  /** Three reports, 11-10, 11-20 and 11-25, written by on-demand audits. */
+  async function threeReports() {
+    const w = world();
+    w.usage.rows.push(row('nw-search', '2026-11-05', 100), row('unregistered-bot', '2026-11-08', 5));
+    w.clock.now = new Date('2026-11-26T08:00:00Z');
+    await auditDates(w.deps, ['2026-11-10', '2026-11-20', '2026-11-25']);
+    return w;
+  }
+
+  /** The thorough forger: drops the first finding, re-hashes it and content_sha256 in the manifest. */
+  function dropFinding(reports: FakeReports, date: string): void {
+    const folder = reports.folders.get(date);
+    const lines = (folder?.get('findings.jsonl') ?? '').split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    const tampered = lines
+      .slice(1)
+      .map((l) => `${l}\n`)
+      .join('');
+    folder?.set('findings.jsonl', tampered);
+    const m = parseJson<Manifest>(folder?.get(MANIFEST));
+    if (!m || !folder) throw new Error('no manifest');
+    m.files['findings.jsonl'] = sha256Hex(tampered);
+    m.content_sha256 = recomputeContentSha256(folder) ?? '';
+    folder.set(MANIFEST, `${stableJson(m, 2)}\n`);
+  }
+
+  it('records every manifest written, append-only, the newest per date being its anchor', async () => {
+    const w = await threeReports();
+    const sha = (date: string) => sha256Hex(w.reports.folders.get(date)?.get(MANIFEST) ?? '');
+    expect(await w.control.anchors()).toEqual(
+      new Map(['2026-11-10', '2026-11-20', '2026-11-25'].map((d) => [d, sha(d)])),
+    );
+    // An earlier date audited: 11-10's manifest is re-linked, and anchored again (seq 2).
+    const first10 = sha('2026-11-10');
+    await auditDates(w.deps, ['2026-11-05']);
+    expect(
+      w.control.chain.filter((a) => a.date === '2026-11-10').map((a) => [a.seq, a.manifestSha256]),
+    ).toEqual([
+      [1, first10],
+      [2, sha('2026-11-10')],
+    ]);
+    expect((await w.control.anchors()).get('2026-11-10')).toBe(sha('2026-11-10'));
+    // Re-running changes nothing and appends nothing.
+    const items = w.control.chain.length;
+    await auditDates(w.deps, ['2026-11-05', '2026-11-10']);
+    expect(w.control.chain).toHaveLength(items);
+  });
+
+  it('a report forged consistently (finding dropped, manifest re-hashed) is never chained over', async () => {
+    const w = await threeReports();
+    dropFinding(w.reports, '2026-11-10');
+    const before = w.reports.snapshot();
+    const anchors = w.control.chain.length;
+    // The audit of a later date checks every anchored manifest first; so does the nightly run.
+    for (const run of [() => auditDates(w.deps, ['2026-11-25']), () => w.nightly('2026-11-26T02:00:00Z')]) {
+      const err = await run().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ChainMismatchError);
+      expect(err).toMatchObject({ date: '2026-11-10', file: MANIFEST });
+      expect(String(err)).toMatch(
+        /2026-11-10\/manifest\.json: sha256 [0-9a-f]{64} is not the control table's anchor/,
+      );
+    }
+    await expect(rechain(w.deps, '2026-11-20')).rejects.toThrow(/2026-11-10\/manifest\.json/);
+    expect(w.reports.snapshot()).toEqual(before);
+    expect(w.control.chain).toHaveLength(anchors);
+  });
+
+  it('a file changed behind an intact manifest fails the audit of its part of the chain, naming the file', async () => {
+    const w = await threeReports();
+    w.reports.folders.get('2026-11-20')?.set('usage.jsonl', 'forged\n');
+    const before = w.reports.snapshot();
+    // 11-20 is the predecessor of 11-25: its files are checked before 11-25 is linked to it.
+    await expect(auditDates(w.deps, ['2026-11-25'])).rejects.toMatchObject({
+      date: '2026-11-20',
+      file: 'usage.jsonl',
+    });
+    expect(w.reports.snapshot()).toEqual(before);
+  });
+
+  it('a deleted date folder whose anchor exists fails the audit; a date never audited is skipped', async () => {
+    const w = await threeReports();
+    w.reports.folders.delete('2026-11-20');
+    const before = w.reports.snapshot();
+    await expect(auditDates(w.deps, ['2026-11-25'])).rejects.toThrow(
+      /2026-11-20\/manifest\.json: missing; the control table anchors [0-9a-f]{64}/,
+    );
+    expect(w.reports.snapshot()).toEqual(before);
+
+    // No anchor, no folder (a date never audited): the chain simply goes from 11-10 to 11-25.
+    const v = await threeReports();
+    expect(await v.control.anchors()).not.toContain('2026-11-15');
+    await auditDates(v.deps, ['2026-11-25']);
+    const m10 = v.reports.folders.get('2026-11-10')?.get(MANIFEST) ?? '';
+    expect(manifestOf(v.reports, '2026-11-20')?.previous_manifest_sha256).toBe(sha256Hex(m10));
+  });
+
+  it('re-links only forward from the run’s earliest date', async () => {
+    const w = await threeReports();
+    // An old link broken (as by a run interrupted long ago) is not mended by a later run ...
+    const m20 = parseJson<Manifest>(w.reports.folders.get('2026-11-20')?.get(MANIFEST));
+    if (!m20) throw new Error('no manifest');
+    const broken = `${stableJson({ ...m20, previous_manifest_sha256: null }, 2)}\n`;
+    w.reports.folders.get('2026-11-20')?.set(MANIFEST, broken);
+    await w.control.anchorManifest('2026-11-20', sha256Hex(broken), '2026-11-26T09:00:00.000Z');
+    await auditDates(w.deps, ['2026-11-25']);
+    expect(w.reports.folders.get('2026-11-20')?.get(MANIFEST)).toBe(broken);
+    // ... but by a run from that date on.
+    await auditDates(w.deps, ['2026-11-20']);
+    const m10 = w.reports.folders.get('2026-11-10')?.get(MANIFEST) ?? '';
+    expect(manifestOf(w.reports, '2026-11-20')?.previous_manifest_sha256).toBe(sha256Hex(m10));
+  });
+});
+
+describe('nightlyDates: dates with no report yet', () => {
+  it('audits every date of the last 35 days with no report, from the first day with usage on', async () => {
+    const w = world();
+    // An empty system: only yesterday (an empty report), never 35 of them.
+    expect(await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'))).toEqual(['2026-11-27']);
+
+    w.usage.changed.set('2026-11-20', '2026-11-20T10:00:00.000Z');
+    w.usage.changed.set('2026-11-22', '2026-11-22T10:00:00.000Z');
+    w.control.reports.set('2026-11-21', { writtenAt: '2026-11-23T02:00:00.000Z', contentSha256: 'x' });
+    w.control.reports.set('2026-11-23', { writtenAt: '2026-11-24T02:00:00.000Z', contentSha256: 'x' });
+    expect(await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'))).toEqual([
+      '2026-11-20',
+      '2026-11-22',
+      '2026-11-24',
+      '2026-11-25',
+      '2026-11-26',
+      '2026-11-27',
+    ]);
+    // Usage before the 35 days (in the oldest date's month): only the last 35 days are audited.
+    w.usage.changed.set('2026-10-05', '2026-10-05T10:00:00.000Z');
+    const dates = await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'));
+    expect(dates[0]).toBe(addDays('2026-11-27', -35));
+    expect(dates).toHaveLength(36 - 2);
   });
 });

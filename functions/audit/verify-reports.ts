@@ -1,0 +1,117 @@
+/**
+ * Use case: verify the stored reports (`auditor reports verify`), from the report store and the
+ * control table's anchors, or from a plain copy of reports/ on disk (`--dir`, no anchors).
+ *
+ * For every date of the chain (a manifest present, or an anchor in the control table): the files
+ * against the manifest, no file missing, extra or unlisted, report.json's date, content_sha256
+ * recomputed from the files, the manifest against its anchor, and the link to the previous present
+ * date's manifest. An anchored date whose folder is gone or incomplete is a problem; so is a
+ * latest.json that does not name the newest report.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkReport, problemFile } from '../core/audit/chain.ts';
+import { MANIFEST } from './ports.ts';
+
+export interface VerifyProblem {
+  date: string;
+  file: string;
+  problem: string;
+}
+
+export interface VerifySource {
+  /** Dates with a report folder (a manifest, or for a copy on disk any file), ascending. */
+  listDates(): Promise<string[]>;
+  readAll(date: string): Promise<ReadonlyMap<string, string | Uint8Array>>;
+  latest(): Promise<string | undefined>;
+  /** Files beside latest.json and the date= folders that have no business there (a copy on disk). */
+  strayFiles?(): Promise<string[]>;
+}
+
+export interface VerifyResult {
+  dates: string[];
+  problems: VerifyProblem[];
+}
+
+/** Verifies every report; `anchors` undefined = no control table to check against. */
+export async function verifyStoredReports(
+  source: VerifySource,
+  anchors: ReadonlyMap<string, string> | undefined,
+): Promise<VerifyResult> {
+  const present = await source.listDates();
+  const dates = [...new Set([...present, ...(anchors?.keys() ?? [])])].sort();
+  const problems: VerifyProblem[] = [];
+  let previous: string | Uint8Array | null = null;
+  for (const date of dates) {
+    const files = await source.readAll(date);
+    if (files.size === 0) {
+      problems.push({
+        date,
+        file: MANIFEST,
+        problem: `${MANIFEST}: missing, with the whole report folder; the control table anchors ${anchors?.get(date)}`,
+      });
+      continue;
+    }
+    for (const p of checkReport(files, { previous, anchor: anchors?.get(date) }))
+      problems.push({ date, file: problemFile(p), problem: p });
+    previous = files.get(MANIFEST) ?? previous;
+  }
+  for (const f of (await source.strayFiles?.()) ?? [])
+    problems.push({ date: '-', file: f, problem: `${f}: not part of any report` });
+  const latest = await source.latest();
+  if (present.length > 0 && latest !== present.at(-1)) {
+    problems.push({
+      date: latest ?? '-',
+      file: 'latest.json',
+      problem: `latest.json names ${latest ?? 'nothing'}, the newest report is ${present.at(-1)}`,
+    });
+  }
+  return { dates, problems };
+}
+
+const DATE_DIR = /^date=(\d{4}-\d{2}-\d{2})$/;
+
+/** Every file under `dir`, as paths relative to it with "/" separators. */
+async function walk(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) out.push(...(await walk(join(dir, e.name), `${prefix}${e.name}/`)));
+    else out.push(`${prefix}${e.name}`);
+  }
+  return out.sort();
+}
+
+/** A downloaded copy of reports/ (e.g. `aws s3 sync s3://BUCKET/reports/ PATH`). */
+export async function directorySource(root: string): Promise<VerifySource> {
+  if (!(await stat(root)).isDirectory()) throw new Error(`${root}: not a directory`);
+  const entries = await readdir(root, { withFileTypes: true });
+  const dates = entries
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => DATE_DIR.exec(e.name)?.[1] ?? [])
+    .sort();
+  return {
+    listDates: async () => dates,
+    async readAll(date) {
+      const dir = join(root, `date=${date}`);
+      const out = new Map<string, Uint8Array>();
+      for (const name of await walk(dir)) out.set(name, await readFile(join(dir, name)));
+      return out;
+    },
+    async latest() {
+      try {
+        const parsed: unknown = JSON.parse(await readFile(join(root, 'latest.json'), 'utf8'));
+        const d =
+          typeof parsed === 'object' && parsed !== null && 'report_date' in parsed
+            ? parsed.report_date
+            : undefined;
+        return typeof d === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(d) ? d : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    strayFiles: async () =>
+      entries
+        .filter((e) => !(e.isDirectory() && DATE_DIR.test(e.name)) && e.name !== 'latest.json')
+        .map((e) => e.name),
+  };
+}
