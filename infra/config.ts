@@ -7,6 +7,7 @@
  * the synth naming the key. The rules are those of the construct each key feeds (infra/constructs/).
  */
 import type { IConstruct } from 'constructs';
+import { OBSERVABILITY, RECONCILE_WINDOW_DAYS_DEFAULT } from '../functions/shared/resources.ts';
 import { ALARM_CHECKS } from './constructs/alarms.ts';
 import { type Check, ensure, integer, matching, oneOf } from './constructs/checks.ts';
 import { batchingWindowProblem, INGEST_CHECKS } from './constructs/ingest-pipeline.ts';
@@ -122,7 +123,7 @@ export const STACK_CONTEXT = {
    */
   reconcileTimeoutSeconds: int(900, FUNCTION_CHECKS.timeoutSeconds),
   /** Days back (by LastModified) the daily reconcile looks under logs/ (RECONCILE_WINDOW_DAYS, 1–30). */
-  reconcileWindowDays: int(2, integer(1, 30)),
+  reconcileWindowDays: int(RECONCILE_WINDOW_DAYS_DEFAULT, integer(1, 30)),
   /** Audit function memory (128–10240). */
   auditMemoryMb: int(1024, FUNCTION_CHECKS.memorySizeMb),
   /** Audit function timeout (1–900). */
@@ -132,7 +133,7 @@ export const STACK_CONTEXT = {
   /** Alarm when ingested objects reject more than this percentage of their lines, on average over an hour (0–99). */
   rejectedLinePercentThreshold: int(5, ALARM_CHECKS.rejectedLinePercent),
   /** CloudWatch namespace of the functions' own metrics (POWERTOOLS_METRICS_NAMESPACE); the alarms read it. */
-  metricsNamespace: str('UsageAuditor', ALARM_CHECKS.metricsNamespace),
+  metricsNamespace: str(OBSERVABILITY.defaultNamespace, ALARM_CHECKS.metricsNamespace),
   /** DynamoDB deletion protection (tables are retained on stack deletion either way). */
   tableDeletionProtection: bool(true),
   /** Glue database of the Athena tables, e.g. usage_auditor; empty = derived from the stack name. */

@@ -25,6 +25,7 @@ import {
   INGEST_FUNCTION,
   LOG_BUCKET,
   LOG_PREFIX,
+  OBSERVABILITY,
   OPS_OUTPUTS,
   RECONCILE_FUNCTION,
   REPORTS_BUCKET,
@@ -125,7 +126,7 @@ export class UsageAuditorStack extends Stack {
       INGEST_FUNCTION,
       config.ingestMemoryMb,
       config.ingestTimeoutSeconds,
-      'usage-auditor-ingest',
+      OBSERVABILITY.loggerService('ingest'),
       'usage-auditor: aggregates log objects under logs/ into the usage table',
       ingestEnvironment,
     );
@@ -133,7 +134,7 @@ export class UsageAuditorStack extends Stack {
       AUDIT_FUNCTION,
       config.auditMemoryMb,
       config.auditTimeoutSeconds,
-      'usage-auditor-audit',
+      OBSERVABILITY.loggerService('audit'),
       'usage-auditor: nightly audit of usage against agreements, writes reports/',
     );
     // No reserved concurrency: the stack reserves none elsewhere, and a reservation fails to deploy
@@ -142,7 +143,7 @@ export class UsageAuditorStack extends Stack {
       RECONCILE_FUNCTION,
       config.reconcileMemoryMb,
       config.reconcileTimeoutSeconds,
-      'usage-auditor-reconcile',
+      OBSERVABILITY.loggerService('reconcile'),
       'usage-auditor: daily reconcile, ingests log objects under logs/ that no S3 event brought',
       { ...ingestEnvironment, RECONCILE_WINDOW_DAYS: String(config.reconcileWindowDays) },
     );

@@ -7,9 +7,6 @@ import type { Command } from 'commander';
 import type { Runtime } from './context.ts';
 import { CliError } from './errors.ts';
 
-/** Default of `auditor upload --wait-seconds` (here, so that `--help` loads no SDK). */
-export const DEFAULT_UPLOAD_WAIT_SECONDS = 600;
-
 export interface CommandContext {
   /** Opens the runtime the global options name (local or --stack), runs `fn` on it, closes it. */
   run<T>(fn: (rt: Runtime) => Promise<T>): Promise<T>;

@@ -43,8 +43,6 @@ export interface UploadOptions {
   waitSeconds?: number;
 }
 
-export { DEFAULT_UPLOAD_WAIT_SECONDS } from './command.ts';
-
 export interface Runtime extends Stores {
   /** Invokes the audit function (locally: the same handler module, in this process). */
   invokeAudit(event: unknown): Promise<unknown>;

@@ -36,7 +36,6 @@ import {
   USAGE_TABLE,
 } from '../shared/resources.ts';
 import {
-  DEFAULT_UPLOAD_WAIT_SECONDS,
   generationOf,
   putLogFile,
   type Runtime,
@@ -44,6 +43,7 @@ import {
   type UploadReport,
   uploadReport,
 } from './context.ts';
+import { DEFAULT_UPLOAD_WAIT_SECONDS } from './defaults.ts';
 import { CliError } from './errors.ts';
 import { progressBar } from './output.ts';
 

@@ -2,7 +2,7 @@
  * Exact, deterministic arithmetic on usage aggregates. Sums are checked against 2^53 − 1 so a total
  * is either exact or an error, never silently rounded.
  */
-import { ownValue, setOwn } from './support.ts';
+import { compareStrings, ownValue, setOwn } from './support.ts';
 import type { CategoryCounts, Counts, DayUsage } from './types.ts';
 
 export class OverflowError extends Error {
@@ -67,7 +67,7 @@ export function sumDayUsage(rows: Iterable<DayUsage>): DayUsage[] {
 }
 
 export function compareAppDay(a: { app: string; day: string }, b: { app: string; day: string }): number {
-  return a.app < b.app ? -1 : a.app > b.app ? 1 : a.day < b.day ? -1 : a.day > b.day ? 1 : 0;
+  return compareStrings(a.app, b.app) || compareStrings(a.day, b.day);
 }
 
 /** Same usage with every map's keys in sorted order (deterministic JSON). */
@@ -86,44 +86,4 @@ export function normalise(u: DayUsage): DayUsage {
     endpoints: sortKeys(u.endpoints),
     categories,
   };
-}
-
-/**
- * Splits one app-day's usage into parts whose JSON stays under `maxBytes`, so each can be stored
- * as one DynamoDB item (400 KB limit) however many endpoints or organisations it holds. The
- * counters go in part 0; endpoints, category totals and per-organisation counts are packed into
- * the parts. Summing the parts (sumDayUsage) gives the usage back exactly.
- */
-export function splitDayUsage(u: DayUsage, maxBytes = 300_000): DayUsage[] {
-  const overhead = JSON.stringify({ ...u, endpoints: {}, categories: {} }).length;
-  const parts: DayUsage[] = [];
-  let current: DayUsage = { ...u, endpoints: {}, categories: {} };
-  let size = overhead;
-  const room = (bytes: number) => {
-    if (size + bytes > maxBytes && size > overhead) {
-      parts.push(current);
-      current = { app: u.app, day: u.day, ...emptyCounts(), endpoints: {}, categories: {} };
-      size = overhead;
-    }
-    size += bytes;
-  };
-  const category = (cat: string): CategoryCounts =>
-    ownValue(current.categories, cat) ??
-    setOwn(current.categories, cat, { requests: 0, records: 0, orgs: {} });
-  for (const [ep, c] of Object.entries(u.endpoints)) {
-    room(JSON.stringify([ep, c]).length + 8);
-    setOwn(current.endpoints, ep, c);
-  }
-  for (const [cat, c] of Object.entries(u.categories)) {
-    room(JSON.stringify([cat, c.requests, c.records]).length + 40);
-    const into = category(cat);
-    into.requests = c.requests;
-    into.records = c.records;
-    for (const [org, o] of Object.entries(c.orgs)) {
-      room(JSON.stringify([org, o]).length + 8 + cat.length);
-      setOwn(category(cat).orgs, org, o);
-    }
-  }
-  parts.push(current);
-  return parts;
 }

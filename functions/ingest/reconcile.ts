@@ -10,6 +10,7 @@
  * from replacing it (functions/core/ledger.ts, olderThanCommitted).
  */
 import type { ObjectManifest } from '../core/ledger.ts';
+import { compareStrings } from '../core/support.ts';
 import { LOG_PREFIX } from '../shared/resources.ts';
 import { type IngestRequest, type IngestResult, isLogKey } from './ingest-object.ts';
 import type { ListedObject, ManifestReader, ObjectLister, ObjectReader } from './ports.ts';
@@ -82,7 +83,7 @@ export async function reconcile(deps: ReconcileDeps, window: ReconcileWindow): P
     const t = o.lastModified?.getTime();
     if (isLogKey(o.key) && t !== undefined && t >= from && t <= to) inWindow.push(o);
   }
-  inWindow.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  inWindow.sort((a, b) => compareStrings(a.key, b.key));
 
   const found: ReconciledObject[] = [];
   for (let i = 0; i < inWindow.length; i += BATCH) {

@@ -20,6 +20,7 @@ import { createReconcileHandler } from '../ingest/reconcile-handler.ts';
 import { cachedRegistry } from '../ingest/registry-cache.ts';
 import { createDynamoClient, createS3Client, documentClient } from './clients.ts';
 import type { IngestConfig, ReconcileConfig, StoreConfig } from './config.ts';
+import { OBSERVABILITY } from './resources.ts';
 
 export interface Clients {
   s3: S3Client;
@@ -61,9 +62,9 @@ export function observability(
   env: Record<string, string | undefined> = process.env,
 ): Observability {
   return {
-    logger: new Logger({ serviceName: `usage-auditor-${fn}` }),
+    logger: new Logger({ serviceName: OBSERVABILITY.loggerService(fn) }),
     metrics: new Metrics({
-      namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'UsageAuditor',
+      namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? OBSERVABILITY.defaultNamespace,
       serviceName: fn,
     }),
   };

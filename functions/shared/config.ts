@@ -4,7 +4,13 @@
  */
 
 import { DEFAULT_LIMITS, type ReaderLimits } from '../core/log-reader.ts';
-import { CONTROL_TABLE, LOG_BUCKET, REPORTS_BUCKET, USAGE_TABLE } from './resources.ts';
+import {
+  CONTROL_TABLE,
+  LOG_BUCKET,
+  RECONCILE_WINDOW_DAYS_DEFAULT,
+  REPORTS_BUCKET,
+  USAGE_TABLE,
+} from './resources.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -78,6 +84,6 @@ export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
   return {
     ...ingest,
     logBucket: v[LOG_BUCKET.env] as string,
-    windowDays: positiveInt(env, 'RECONCILE_WINDOW_DAYS', 2),
+    windowDays: positiveInt(env, 'RECONCILE_WINDOW_DAYS', RECONCILE_WINDOW_DAYS_DEFAULT),
   };
 }

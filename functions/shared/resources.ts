@@ -121,3 +121,14 @@ export const RUN_OUTPUTS = {
   reconcileScheduleDeadLetterQueueUrl: 'ReconcileScheduleDeadLetterQueueUrl',
   reconcileScheduleName: 'ReconcileScheduleName',
 } as const;
+
+/** The functions' own metrics and logs: one namespace, a `service` dimension per function. */
+export const OBSERVABILITY = {
+  /** CloudWatch namespace when POWERTOOLS_METRICS_NAMESPACE is not set (the stack sets it). */
+  defaultNamespace: 'UsageAuditor',
+  /** The logger's service name of a function (POWERTOOLS_SERVICE_NAME in the stack). */
+  loggerService: (fn: 'ingest' | 'audit' | 'reconcile'): string => `usage-auditor-${fn}`,
+} as const;
+
+/** Days back (by LastModified) a scheduled reconcile looks under logs/ (RECONCILE_WINDOW_DAYS). */
+export const RECONCILE_WINDOW_DAYS_DEFAULT = 2;

@@ -10,8 +10,9 @@ import type { Command } from 'commander';
 import { compareStrings } from '../../core/support.ts';
 import { unsafeKeyReason } from '../../local/safe-key.ts';
 import { LOG_PREFIX } from '../../shared/resources.ts';
-import { type CommandContext, DEFAULT_UPLOAD_WAIT_SECONDS, positiveNumber } from '../command.ts';
+import { type CommandContext, positiveNumber } from '../command.ts';
 import type { Runtime, UploadFile, UploadOptions, UploadReport } from '../context.ts';
+import { DEFAULT_UPLOAD_WAIT_SECONDS } from '../defaults.ts';
 import { CliError } from '../errors.ts';
 import { printJson, printTable } from '../output.ts';
 

@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DayUsage } from '../../../functions/core/types.ts';
-import {
-  add,
-  normalise,
-  OverflowError,
-  splitDayUsage,
-  sumDayUsage,
-} from '../../../functions/core/usage-math.ts';
+import { add, normalise, OverflowError, sumDayUsage } from '../../../functions/core/usage-math.ts';
 
 const counts = fc.record({
   requests: fc.nat(1e6),
@@ -34,36 +28,19 @@ const dayUsage: fc.Arbitrary<DayUsage> = fc.record({
   ),
 });
 
-describe('splitDayUsage', () => {
-  it('parts sum back to the usage exactly, and each part stays under the bound', () => {
+describe('sumDayUsage', () => {
+  it('gives one app-day back as it was (keys sorted), and two copies of it twice its counts', () => {
     fc.assert(
-      fc.property(dayUsage, fc.integer({ min: 2_000, max: 60_000 }), (u, max) => {
-        const parts = splitDayUsage(u, max);
-        expect(sumDayUsage(parts)).toEqual([normalise(u)]);
-        // Every part respects the bound, except a part holding one atom that alone is bigger.
-        for (const p of parts) {
-          if (JSON.stringify(p).length <= max) continue;
-          const orgs = Object.values(p.categories).reduce((n, c) => n + Object.keys(c.orgs).length, 0);
-          expect(Object.keys(p.endpoints).length + orgs).toBeLessThanOrEqual(1);
-          expect(Object.keys(p.categories).length).toBeLessThanOrEqual(1);
-        }
+      fc.property(dayUsage, (u) => {
+        expect(sumDayUsage([u])).toEqual([normalise(u)]);
+        const [two] = sumDayUsage([u, u]);
+        expect(two?.requests).toBe(2 * u.requests);
+        expect(two?.records).toBe(2 * u.records);
+        for (const [ep, c] of Object.entries(u.endpoints))
+          expect(Object.getOwnPropertyDescriptor(two?.endpoints, ep)?.value.requests).toBe(2 * c.requests);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
-  });
-
-  it('keeps a small app-day in one part', () => {
-    const u: DayUsage = {
-      app: 'a',
-      day: '2026-11-01',
-      requests: 1,
-      records: 2,
-      bytes: 3,
-      errors: 0,
-      endpoints: { 'GET /x': { requests: 1, records: 2, bytes: 3, errors: 0 } },
-      categories: {},
-    };
-    expect(splitDayUsage(u)).toEqual([u]);
   });
 });
 
