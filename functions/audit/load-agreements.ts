@@ -61,7 +61,12 @@ export function describeGaps(gaps: readonly CategoryGap[]): string {
 }
 
 export type RecipientsLoaded =
-  | { ok: true; value: RecipientsRegistry; forced?: { dropped: CategoryGap[]; hash: string } }
+  | {
+      ok: true;
+      value: RecipientsRegistry;
+      /** Present when `force` stored a registry that drops prohibited categories: what was recorded. */
+      forced?: Omit<ForcedRegistryLoad, 'registry'> & { hash: string };
+    }
   | { ok: false; errors: string[]; needsForce?: true };
 
 /**
@@ -103,5 +108,5 @@ export async function storeRecipients(
   // Recorded first: a forced load is never stored without its record.
   const hash = await control.recordForcedRegistry({ ...force, dropped, registry: parsed.registry });
   await control.putRegistry(parsed.registry);
-  return { ok: true, value: parsed.registry, forced: { dropped, hash } };
+  return { ok: true, value: parsed.registry, forced: { ...force, dropped, hash } };
 }

@@ -128,7 +128,7 @@ describe('strict loads (issue 11): a prohibited category names a category of the
     expect(forced).toEqual({
       ok: true,
       value: { 'data-broker': { cidrs: ['192.0.2.0/24'], organisations: [] } },
-      forced: { dropped, hash: 'hash-1' },
+      forced: { by: 'alice', at: '2026-11-30T23:00:00Z', dropped, hash: 'hash-1' },
     });
     expect(control.forcedLoads).toEqual([
       { by: 'alice', at: '2026-11-30T23:00:00Z', dropped, registry: control.registry },
