@@ -83,6 +83,24 @@ describe('strict loads (issue 11): a prohibited category names a category of the
     );
   });
 
+  it('names the category by its place in the file (one agreement, duplicates kept in the count)', async () => {
+    const control = new FakeControl();
+    await storeRecipients(control, 'government:\n  cidrs: [198.51.100.0/24]\n', 'r.yaml');
+    const text = [
+      'licensee: acme',
+      'apps: [a1]',
+      'term: { start: 2026-01-01, end: 2026-12-31 }',
+      'prohibited_recipients: [government, government, data-broker]',
+    ].join('\n');
+    const out = await storeAgreements(control, text, 'one.yaml');
+    expect(out).toEqual({
+      ok: false,
+      errors: [
+        'prohibited_recipients[2]: unknown recipient category "data-broker" (the registry has: government)',
+      ],
+    });
+  });
+
   it('accepts them while no registry was ever loaded; the registry load must then cover them', async () => {
     const control = new FakeControl();
     expect((await storeAgreements(control, prohibiting('acme', 'a1', ['goverment']), 'a.yaml')).ok).toBe(
