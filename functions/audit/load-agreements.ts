@@ -55,7 +55,7 @@ export function categoryGaps(agreements: readonly Agreement[], registry: Recipie
     .sort((a, b) => compareStrings(a.licensee, b.licensee));
 }
 
-/** `northwind (government), fabrikam (data-broker, x)`. */
+/** `fabrikam (data-broker, x), northwind (government)`. */
 export function describeGaps(gaps: readonly CategoryGap[]): string {
   return gaps.map((g) => `${g.licensee} (${g.categories.join(', ')})`).join(', ');
 }
