@@ -9,11 +9,20 @@
  *              the chain's anchors: one item per manifest.json the audit wrote for that date (seq
  *              000001, 000002, … zero-padded to 6 digits), put with attribute_not_exists(pk) so an
  *              item is never overwritten; the highest seq of a date is its anchor.
+ *   forced     pk FORCED_REGISTRY  sk <at>#<hash>  { by, at, dropped, hash }
+ *              a registry loaded with --force although agreements prohibit categories it lacks;
+ *              append-only (attribute_not_exists(pk)).
  */
 import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { AgreementStore, ChainAnchors, RegistryStore, ReportLog } from '../audit/ports.ts';
+import type {
+  AgreementStore,
+  ChainAnchors,
+  ForcedRegistryLoad,
+  RegistryStore,
+  ReportLog,
+} from '../audit/ports.ts';
 import type { Agreement } from '../core/audit/agreements.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 import type { RegistryReader } from '../ingest/ports.ts';
@@ -57,6 +66,32 @@ export class ControlStore implements AgreementStore, RegistryStore, ReportLog, C
       new PutCommand({ TableName: this.table, Item: { pk: 'REGISTRY', sk: 'current', ...stored } }),
     );
     return stored;
+  }
+
+  /** The stored registry; undefined when none was ever loaded. */
+  async storedRegistry(): Promise<RecipientsRegistry | undefined> {
+    const stored = await this.getRegistry();
+    return stored === EMPTY_REGISTRY ? undefined : stored.registry;
+  }
+
+  /** Appends the record of a forced registry load (never overwrites one); answers the registry hash. */
+  async recordForcedRegistry(load: ForcedRegistryLoad): Promise<string> {
+    const hash = registryHash(load.registry);
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: 'FORCED_REGISTRY',
+          sk: `${load.at}#${hash}`,
+          by: load.by,
+          at: load.at,
+          dropped: load.dropped,
+          hash,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return hash;
   }
 
   async getAgreement(licensee: string): Promise<Agreement | undefined> {

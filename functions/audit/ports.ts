@@ -36,6 +36,26 @@ export interface AgreementStore extends AgreementReader {
 /** The recipients registry, stored. */
 export interface RegistryStore {
   putRegistry(registry: RecipientsRegistry): Promise<unknown>;
+  /** The stored registry; undefined when none was ever loaded. */
+  storedRegistry(): Promise<RecipientsRegistry | undefined>;
+  /** Appends (never overwrites) the record of a forced registry load; answers the registry's hash. */
+  recordForcedRegistry(load: ForcedRegistryLoad): Promise<string>;
+}
+
+/** A prohibited category of a stored agreement that the registry does not have. */
+export interface CategoryGap {
+  licensee: string;
+  categories: string[];
+}
+
+/** A registry stored with `--force` although agreements still prohibit categories it lacks. */
+export interface ForcedRegistryLoad {
+  /** Who forced it: the OS user running the CLI (or the caller's identity). */
+  by: string;
+  /** When, ISO 8601 UTC. */
+  at: string;
+  dropped: CategoryGap[];
+  registry: RecipientsRegistry;
 }
 
 /** When each report was last checked against the usage it read. */

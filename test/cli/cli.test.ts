@@ -4,15 +4,17 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { S3Objects } from '../../functions/adapters/object-store.ts';
 import { reportKey } from '../../functions/adapters/report-store.ts';
 import { startLocalStack } from '../../functions/local/stack.ts';
+import { CONTROL_TABLE } from '../../functions/shared/resources.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/auditor.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'auditor-cli-'));
@@ -262,5 +264,69 @@ describe('auditor (child process, embedded stack)', () => {
       await stack.stop();
     }
     expect(outside()).toEqual(before);
+  });
+
+  it('strict loads (issue 11): an unknown prohibited category, and a registry dropping one unless --force', async () => {
+    const env = { AUDITOR_DATA_DIR: join(dir, 'strict-state') };
+    const recipients = fileURLToPath(new URL('../fixtures/recipients.yaml', import.meta.url));
+    const agreements = fileURLToPath(new URL('../fixtures/agreements.yaml', import.meta.url));
+    expect((await auditor(['recipients', 'load', recipients], env)).code).toBe(0);
+
+    const typo = join(dir, 'typo.yaml');
+    writeFileSync(
+      typo,
+      '- licensee: acme\n  apps: [a1]\n  term: { start: 2026-01-01, end: 2026-12-31 }\n  prohibited_recipients: [goverment]\n',
+    );
+    const r1 = await auditor(['agreements', 'load', typo], env);
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toMatch(/^auditor: .*typo\.yaml: refused, nothing was stored \(1 error\)/);
+    expect(r1.stderr).toContain(
+      '[0].prohibited_recipients[0]: unknown recipient category "goverment" (the registry has: government, data-broker)',
+    );
+    expect(JSON.parse((await auditor(['agreements', 'list', '--json'], env)).stdout)).toEqual({
+      agreements: [],
+    });
+
+    expect((await auditor(['agreements', 'load', agreements], env)).code).toBe(0); // northwind prohibits government
+    const narrower = join(dir, 'narrower.yaml');
+    writeFileSync(narrower, 'data-broker:\n  cidrs: [192.0.2.128/25]\n');
+    const r2 = await auditor(['recipients', 'load', narrower], env);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r2.stderr.trim()).toMatch(
+      /^auditor: .*narrower\.yaml: refused, nothing was stored: agreements still prohibit recipient categories this registry drops: northwind \(government\); fix those agreements first, or load it with --force$/,
+    );
+
+    const r3 = await auditor(['recipients', 'load', narrower, '--force'], env);
+    expect(r3.code).toBe(0);
+    expect(r3.stdout).toContain('loaded 1 recipient category: data-broker\n');
+    const user = userInfo().username;
+    const forced = r3.stdout.match(
+      /^forced: agreements still prohibit categories this registry drops: northwind \(government\); recorded as forced by (.+) at (\S+) \(registry sha256 ([0-9a-f]{64})\)$/m,
+    );
+    expect(forced?.[1]).toBe(user);
+
+    const stack = await startLocalStack({ dataDir: env.AUDITOR_DATA_DIR, logLevel: 'SILENT' });
+    try {
+      const out = await DynamoDBDocumentClient.from(stack.dynamo).send(
+        new QueryCommand({
+          TableName: stack.env[CONTROL_TABLE.env],
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': 'FORCED_REGISTRY' },
+        }),
+      );
+      expect(out.Items).toEqual([
+        {
+          pk: 'FORCED_REGISTRY',
+          sk: `${forced?.[2]}#${forced?.[3]}`,
+          by: user,
+          at: forced?.[2],
+          dropped: [{ licensee: 'northwind', categories: ['government'] }],
+          hash: forced?.[3],
+        },
+      ]);
+    } finally {
+      await stack.stop();
+    }
   });
 });

@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import type {
   AgreementStore,
   ChainAnchors,
+  ForcedRegistryLoad,
+  RegistryStore,
   ReportFiles,
   ReportLog,
   UsageReader,
@@ -13,6 +15,7 @@ import type {
 import type { Agreement } from '../../functions/core/audit/agreements.ts';
 import type { ObjectManifest, UsageRow } from '../../functions/core/ledger.ts';
 import { compareStrings } from '../../functions/core/support.ts';
+import type { RecipientsRegistry } from '../../functions/core/types.ts';
 import type { ListedObject, OpenedObject } from '../../functions/ingest/ports.ts';
 
 /** Committed usage, one row per app, day and log object (as the usage store answers perSource). */
@@ -50,9 +53,15 @@ export class FakeUsage implements UsageReader {
   }
 }
 
-/** Agreements, the report log and the chain's anchors of the control table. */
-export class FakeControl implements AgreementStore, ReportLog, ChainAnchors {
+/** Agreements, the registry, the report log and the chain's anchors of the control table. */
+export class FakeControl implements AgreementStore, RegistryStore, ReportLog, ChainAnchors {
   agreements = new Map<string, Agreement>();
+  /** The stored registry; undefined until one is loaded. */
+  registry: RecipientsRegistry | undefined;
+  /** Every registry put, in order. */
+  registryPuts: RecipientsRegistry[] = [];
+  /** The forced-load records, append-only, in the order written. */
+  forcedLoads: ForcedRegistryLoad[] = [];
   /** Date → when its report was last checked, and the content hash recorded with it. */
   reports = new Map<string, { writtenAt: string; contentSha256: string }>();
   /** The chain's anchor items, append-only, in the order written. */
@@ -70,6 +79,20 @@ export class FakeControl implements AgreementStore, ReportLog, ChainAnchors {
 
   async listAgreements(): Promise<Agreement[]> {
     return [...this.agreements.values()];
+  }
+
+  async putRegistry(registry: RecipientsRegistry): Promise<void> {
+    this.registry = registry;
+    this.registryPuts.push(registry);
+  }
+
+  async storedRegistry(): Promise<RecipientsRegistry | undefined> {
+    return this.registry;
+  }
+
+  async recordForcedRegistry(load: ForcedRegistryLoad): Promise<string> {
+    this.forcedLoads.push(load);
+    return `hash-${this.forcedLoads.length}`;
   }
 
   async putAgreements(agreements: readonly Agreement[]): Promise<void> {

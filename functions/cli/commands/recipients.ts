@@ -1,16 +1,45 @@
-/** `auditor recipients load FILE`. */
+/** `auditor recipients load FILE [--force]`. */
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import type { RecipientsLoaded } from '../../audit/load-agreements.ts';
 import type { RecipientsRegistry } from '../../core/types.ts';
 import type { CommandContext } from '../command.ts';
 import type { Runtime } from '../context.ts';
+import { CliError } from '../errors.ts';
 import { readText, refuse } from '../input.ts';
 
-/** Validates the whole file first; replaces the stored registry only if it is valid. */
-export async function loadRecipients(rt: Runtime, file: string): Promise<RecipientsRegistry> {
+/** Who forces a load: the OS user running the CLI. */
+function whoAmI(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Validates the whole file first; replaces the stored registry only if it is valid and, unless
+ * `force`, has every category that a stored agreement prohibits.
+ */
+export async function loadRecipientsFile(
+  rt: Runtime,
+  file: string,
+  opts: { force?: boolean } = {},
+): Promise<Extract<RecipientsLoaded, { ok: true }>> {
   const { storeRecipients } = await import('../../audit/load-agreements.ts');
-  const loaded = await storeRecipients(rt.control, await readText(file), file);
-  if (!loaded.ok) refuse(file, loaded.errors);
-  return loaded.value;
+  const force = opts.force ? { by: whoAmI(), at: new Date().toISOString() } : undefined;
+  const loaded = await storeRecipients(rt.control, await readText(file), file, force);
+  if (!loaded.ok) {
+    if (loaded.needsForce)
+      throw new CliError(`${file}: refused, nothing was stored: ${loaded.errors.join('; ')}`);
+    refuse(file, loaded.errors);
+  }
+  return loaded;
+}
+
+/** loadRecipientsFile without --force: the stored registry. */
+export async function loadRecipients(rt: Runtime, file: string): Promise<RecipientsRegistry> {
+  return (await loadRecipientsFile(rt, file)).value;
 }
 
 export function register(program: Command, { run }: CommandContext): void {
@@ -20,10 +49,17 @@ export function register(program: Command, { run }: CommandContext): void {
     .command('load')
     .description('validate and store the recipients registry (replaces the current one)')
     .argument('<file>')
-    .action(async (file: string) => {
-      const registry = await run((rt) => loadRecipients(rt, file));
+    .option('--force', 'store it even if it drops categories that agreements prohibit (recorded)')
+    .action(async (file: string, opts: { force?: boolean }) => {
+      const { value: registry, forced } = await run((rt) => loadRecipientsFile(rt, file, opts));
+      const { describeGaps } = await import('../../audit/load-agreements.ts');
+      const names = Object.keys(registry);
       process.stdout.write(
-        `loaded ${Object.keys(registry).length} recipient categor${Object.keys(registry).length === 1 ? 'y' : 'ies'}: ${Object.keys(registry).join(', ')}\n` +
+        `loaded ${names.length} recipient categor${names.length === 1 ? 'y' : 'ies'}: ${names.join(', ')}\n` +
+          (forced
+            ? `forced: agreements still prohibit categories this registry drops: ${describeGaps(forced.dropped)}; ` +
+              `recorded as forced by ${forced.by} at ${forced.at} (registry sha256 ${forced.hash})\n`
+            : '') +
           'logs ingested from now on use it; to re-attribute stored logs run `auditor reprocess --from D1 --to D2`\n',
       );
     });

@@ -312,7 +312,12 @@ function normaliseAgreement(a: RawAgreement): Agreement {
  * Parses an agreements file (YAML or JSON; one agreement or a list). Either every agreement, valid
  * and normalised, in file order, or every error found (see the module comment for error paths).
  */
-export function parseAgreementsFile(text: string, fileName: string): ParseResult<'agreements', Agreement[]> {
+export function parseAgreementsFile(
+  text: string,
+  fileName: string,
+  /** When given, a prohibited category not in this list is an error (the stored registry's categories). */
+  knownCategories?: readonly string[],
+): ParseResult<'agreements', Agreement[]> {
   const read = readYaml(text, fileName);
   if (!read.ok) return read;
   const root = read.value;
@@ -347,6 +352,7 @@ export function parseAgreementsFile(text: string, fileName: string): ParseResult
       agreements.push(a);
     }
 
+    if (knownCategories) errors.push(...unknownCategories(raw, prefix, knownCategories));
     // Duplicate checks on the raw values, so they are reported even beside other errors.
     const licensee = valueAt(raw, ['licensee']);
     const owner = typeof licensee === 'string' ? licensee : `(agreement ${formatPath(prefix)})`;
@@ -379,6 +385,20 @@ export function parseAgreementsFile(text: string, fileName: string): ParseResult
   }
   if (errors.length > 0) return { ok: false, errors: dedupe(errors) };
   return { ok: true, agreements };
+}
+
+/** `PATH: unknown recipient category "x" (the registry has: …)` per prohibited category not in `known`. */
+function unknownCategories(raw: unknown, prefix: Path, known: readonly string[]): string[] {
+  const list = valueAt(raw, ['prohibited_recipients']);
+  if (!Array.isArray(list)) return [];
+  const has = known.length === 0 ? 'the registry has no categories' : `the registry has: ${known.join(', ')}`;
+  return list.flatMap((cat: unknown, i) =>
+    typeof cat === 'string' && CATEGORY_RE.test(cat) && !known.includes(cat)
+      ? [
+          `${formatPath([...prefix, 'prohibited_recipients', i])}: unknown recipient category ${JSON.stringify(cat)} (${has})`,
+        ]
+      : [],
+  );
 }
 
 /**

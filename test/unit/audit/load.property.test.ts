@@ -15,7 +15,7 @@ import {
 } from '../../../functions/core/audit/agreements.ts';
 import { audit } from '../../../functions/core/audit/rules.ts';
 import { compileRegistry } from '../../../functions/core/recipients.ts';
-import type { RecipientsRegistry } from '../../../functions/core/types.ts';
+import { FakeControl } from '../../support/fakes.ts';
 import { row } from './helpers.ts';
 
 /** Calls `f`; fails the test with the input when it throws. */
@@ -96,10 +96,10 @@ describe('recipients registry: load accepts ⇒ ingest compiles (issue 8 #1)', (
       ok: false,
       errors: [`government.cidrs[1]: invalid CIDR ${JSON.stringify(cidr)} (bad IPv6 address)`],
     });
-    const stored: RecipientsRegistry[] = [];
-    const out = await storeRecipients({ putRegistry: async (reg) => stored.push(reg) }, text, 'r.yaml');
+    const control = new FakeControl();
+    const out = await storeRecipients(control, text, 'r.yaml');
     expect(out.ok).toBe(false);
-    expect(stored).toEqual([]);
+    expect(control.registryPuts).toEqual([]);
   });
 
   it('a CIDR loads exactly when it compiles', () => {

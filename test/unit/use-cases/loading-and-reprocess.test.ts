@@ -4,8 +4,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { storeAgreements, storeRecipients } from '../../../functions/audit/load-agreements.ts';
-import type { RegistryStore } from '../../../functions/audit/ports.ts';
-import type { RecipientsRegistry } from '../../../functions/core/types.ts';
 import type { IngestResult } from '../../../functions/ingest/ingest-object.ts';
 import { objectsToReprocess, reprocessDays } from '../../../functions/ingest/reprocess.ts';
 import { FakeControl, FakeUsage } from '../../support/fakes.ts';
@@ -52,19 +50,110 @@ describe('storeAgreements', () => {
 
 describe('storeRecipients', () => {
   it('stores a valid registry and refuses an invalid one', async () => {
-    const stored: RecipientsRegistry[] = [];
-    const control: RegistryStore = {
-      putRegistry: async (r) => {
-        stored.push(r);
-      },
-    };
+    const control = new FakeControl();
     const ok = await storeRecipients(control, 'government:\n  cidrs: [198.51.100.0/24]\n', 'r.yaml');
     expect(ok).toEqual({
       ok: true,
       value: { government: { cidrs: ['198.51.100.0/24'], organisations: [] } },
     });
     expect(await storeRecipients(control, 'government: 12\n', 'r.yaml')).toMatchObject({ ok: false });
-    expect(stored).toHaveLength(1);
+    expect(control.registryPuts).toHaveLength(1);
+  });
+});
+
+describe('strict loads (issue 11): a prohibited category names a category of the registry', () => {
+  const registryYaml = 'government:\n  cidrs: [198.51.100.0/24]\ndata-broker:\n  cidrs: [192.0.2.0/24]\n';
+  const prohibiting = (licensee: string, app: string, cats: string[]) =>
+    `${agreementYaml(licensee, [app])}  prohibited_recipients: [${cats.join(', ')}]\n`;
+
+  it('refuses agreements naming a category the stored registry lacks, whole file, with its path', async () => {
+    const control = new FakeControl();
+    expect((await storeRecipients(control, registryYaml, 'r.yaml')).ok).toBe(true);
+    const text =
+      prohibiting('acme', 'a1', ['government']) + prohibiting('globex', 'g1', ['data-broker', 'goverment']);
+    expect(await storeAgreements(control, text, 'a.yaml')).toEqual({
+      ok: false,
+      errors: [
+        '[1].prohibited_recipients[1]: unknown recipient category "goverment" (the registry has: government, data-broker)',
+      ],
+    });
+    expect(control.agreements.size).toBe(0);
+    expect((await storeAgreements(control, prohibiting('acme', 'a1', ['government']), 'a.yaml')).ok).toBe(
+      true,
+    );
+  });
+
+  it('names the category by its place in the file (one agreement, duplicates kept in the count)', async () => {
+    const control = new FakeControl();
+    await storeRecipients(control, 'government:\n  cidrs: [198.51.100.0/24]\n', 'r.yaml');
+    const text = [
+      'licensee: acme',
+      'apps: [a1]',
+      'term: { start: 2026-01-01, end: 2026-12-31 }',
+      'prohibited_recipients: [government, government, data-broker]',
+    ].join('\n');
+    const out = await storeAgreements(control, text, 'one.yaml');
+    expect(out).toEqual({
+      ok: false,
+      errors: [
+        'prohibited_recipients[2]: unknown recipient category "data-broker" (the registry has: government)',
+      ],
+    });
+  });
+
+  it('accepts them while no registry was ever loaded; the registry load must then cover them', async () => {
+    const control = new FakeControl();
+    expect((await storeAgreements(control, prohibiting('acme', 'a1', ['goverment']), 'a.yaml')).ok).toBe(
+      true,
+    );
+    expect(await storeRecipients(control, registryYaml, 'r.yaml')).toEqual({
+      ok: false,
+      needsForce: true,
+      errors: [
+        'agreements still prohibit recipient categories this registry drops: acme (goverment); fix those agreements first, or load it with --force',
+      ],
+    });
+    expect(control.registry).toBeUndefined();
+  });
+
+  it('refuses a registry that drops a prohibited category unless forced, and records a forced load', async () => {
+    const control = new FakeControl();
+    await storeRecipients(control, registryYaml, 'r.yaml');
+    await storeAgreements(
+      control,
+      prohibiting('zeta', 'z1', ['government', 'data-broker']) + prohibiting('acme', 'a1', ['government']),
+      'a.yaml',
+    );
+    const narrower = 'data-broker:\n  cidrs: [192.0.2.0/24]\n';
+    const refused = await storeRecipients(control, narrower, 'r2.yaml');
+    expect(refused).toMatchObject({
+      ok: false,
+      errors: [
+        'agreements still prohibit recipient categories this registry drops: acme (government), zeta (government); fix those agreements first, or load it with --force',
+      ],
+    });
+    expect(control.registryPuts).toHaveLength(1);
+    expect(control.forcedLoads).toEqual([]);
+
+    const forced = await storeRecipients(control, narrower, 'r2.yaml', {
+      by: 'alice',
+      at: '2026-11-30T23:00:00Z',
+    });
+    const dropped = [
+      { licensee: 'acme', categories: ['government'] },
+      { licensee: 'zeta', categories: ['government'] },
+    ];
+    expect(forced).toEqual({
+      ok: true,
+      value: { 'data-broker': { cidrs: ['192.0.2.0/24'], organisations: [] } },
+      forced: { by: 'alice', at: '2026-11-30T23:00:00Z', dropped, hash: 'hash-1' },
+    });
+    expect(control.forcedLoads).toEqual([
+      { by: 'alice', at: '2026-11-30T23:00:00Z', dropped, registry: control.registry },
+    ]);
+    // Nothing dropped: --force records nothing.
+    await storeRecipients(control, registryYaml, 'r.yaml', { by: 'alice', at: '2026-11-30T23:01:00Z' });
+    expect(control.forcedLoads).toHaveLength(1);
   });
 });
 
