@@ -129,6 +129,15 @@ export async function readLogObject(
   const { deadline } = options;
   const now = options.now ?? Date.now;
   let bytesRead = 0;
+  // Checked before each chunk read and each chunk split into lines (lines is set before any).
+  const checkDeadline = (): void => {
+    if (deadline !== undefined && now() > deadline) {
+      throw new Quarantine(
+        `too large to finish within the function's time: read ${lines?.lineCount ?? 0} lines (${bytesRead} bytes) of the object before the deadline`,
+      );
+    }
+  };
+  let lines: LineSplitter | undefined;
   const iterator = source[Symbol.asyncIterator]();
   const next = async (): Promise<Buffer | undefined> => {
     let r: IteratorResult<Uint8Array>;
@@ -138,6 +147,7 @@ export async function readLogObject(
       throw new SourceError(error);
     }
     if (r.done) return undefined;
+    if (lines !== undefined) checkDeadline();
     bytesRead += r.value.byteLength;
     return asBuffer(r.value);
   };
@@ -162,13 +172,9 @@ export async function readLogObject(
     held: options.maxHeldRejects ?? MAX_HELD_REJECTS,
     directory: options.spillDirectory,
   });
-  const lines = new LineSplitter(limits.maxLineBytes, reader);
+  lines = new LineSplitter(limits.maxLineBytes, reader);
   const push = (chunk: Buffer): void => {
-    if (deadline !== undefined && now() > deadline) {
-      throw new Quarantine(
-        `too large to finish within the function's time: read ${lines.lineCount} lines (${bytesRead} bytes) of the object before the deadline`,
-      );
-    }
+    checkDeadline();
     lines.push(chunk);
   };
 
