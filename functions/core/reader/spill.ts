@@ -1,18 +1,21 @@
 /**
  * Rejects past the first few held in memory go to a spill file in os.tmpdir() (Lambda's /tmp), one
- * JSON array `[line, reason]` per line, and are read back in order, once, by whoever writes the
- * rejects file; the file is deleted once read (or discarded). Memory stays bounded however many
- * lines an object rejects: a write buffer of WRITE_BUFFER_CHARS, then the read-back's chunks.
+ * `LINE<TAB>REASON` per line, and are read back in order, once, by whoever writes the rejects file;
+ * the file is deleted once read (or discarded). REASON is the number of a reason already seen (the
+ * first MAX_REASON_IDS distinct reasons are numbered and kept, as the reader keeps them anyway)
+ * or the reason as a JSON string. Memory stays bounded however many lines an object rejects: the
+ * reason table, a write buffer of WRITE_BUFFER_CHARS, then the read-back's chunks.
  *
  * This is the only file system access of the reader.
  */
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Reject } from '../types.ts';
 
 const WRITE_BUFFER_CHARS = 256 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
+const MAX_REASON_IDS = 10_000;
 
 export class RejectSpill {
   private readonly dir: string;
@@ -20,6 +23,8 @@ export class RejectSpill {
   private fd: number | undefined;
   private buffer = '';
   private state: 'writing' | 'closed' | 'gone' = 'writing';
+  private readonly ids = new Map<string, number>();
+  private readonly reasons: string[] = [];
   /** Rejects written to the spill. */
   count = 0;
 
@@ -30,7 +35,13 @@ export class RejectSpill {
   }
 
   add(line: number, reason: string): void {
-    this.buffer += `[${line},${JSON.stringify(reason)}]\n`;
+    let id = this.ids.get(reason);
+    if (id === undefined && this.reasons.length < MAX_REASON_IDS) {
+      id = this.reasons.length;
+      this.reasons.push(reason);
+      this.ids.set(reason, id);
+    }
+    this.buffer += id === undefined ? `${line}\t${JSON.stringify(reason)}\n` : `${line}\t${id}\n`;
     this.count++;
     if (this.buffer.length >= WRITE_BUFFER_CHARS) this.flush();
   }
@@ -54,14 +65,30 @@ export class RejectSpill {
     this.close();
     if (this.state === 'gone') throw new Error('the rejects spill was already read or discarded');
     try {
-      const lines = createInterface({ input: createReadStream(this.path), crlfDelay: Infinity });
-      for await (const text of lines) {
-        const [line, reason] = JSON.parse(text) as [number, string];
-        yield { line, reason };
+      let rest = '';
+      const stream = createReadStream(this.path, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
+      for await (const chunk of stream as AsyncIterable<string>) {
+        const text = rest + chunk;
+        let start = 0;
+        for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+          yield this.parse(text, start, nl);
+          start = nl + 1;
+        }
+        rest = text.slice(start);
       }
     } finally {
       this.discard();
     }
+  }
+
+  private parse(text: string, start: number, end: number): Reject {
+    const tab = text.indexOf('\t', start);
+    const line = Number(text.slice(start, tab));
+    const reason =
+      text.charCodeAt(tab + 1) === 34
+        ? (JSON.parse(text.slice(tab + 1, end)) as string)
+        : (this.reasons[Number(text.slice(tab + 1, end))] as string);
+    return { line, reason };
   }
 
   /** Delete the spill file (idempotent). */
