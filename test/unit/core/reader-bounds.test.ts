@@ -16,6 +16,7 @@ import {
   MAX_HELD_REJECTS,
   OTHER_ENDPOINTS,
   OTHER_ORGANISATIONS,
+  RejectSpill,
   readLogObject,
 } from '../../../functions/core/log-reader.ts';
 import { compileRegistry } from '../../../functions/core/recipients.ts';
@@ -64,6 +65,18 @@ describe('rejects past the first ones are spilled, not held', () => {
     const spilled = ingested(await read(text, { maxHeldRejects: 0, spillDirectory: dir }));
     expect(spilled.rejects).toEqual([]);
     expect(await collect(allRejects(spilled))).toEqual(held.rejects);
+  });
+
+  it('gives back every reason past the numbered ones (more than 10,000 distinct), in order', async () => {
+    const spill = new RejectSpill(dir);
+    const want: { line: number; reason: string }[] = [];
+    for (let i = 1; i <= 12_000; i++) {
+      const reason = i % 3 === 0 ? 'same' : `reason ${i} "\t\n ü 😀`;
+      want.push({ line: i, reason });
+      spill.add(i, reason);
+    }
+    expect(await collect(spill.read())).toEqual(want);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('deletes the spill when the object is quarantined after it began', async () => {
