@@ -12,6 +12,7 @@ import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reject } from '../types.ts';
+import { Quarantine } from './limits.ts';
 
 const WRITE_BUFFER_CHARS = 256 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -47,7 +48,20 @@ export class RejectSpill {
   }
 
   private flush(): void {
-    if (this.buffer !== '' && this.fd !== undefined) writeSync(this.fd, this.buffer);
+    if (this.buffer !== '' && this.fd !== undefined) {
+      try {
+        writeSync(this.fd, this.buffer);
+      } catch (error) {
+        // What the object holds must not fail the function (and send it to the DLQ): a full /tmp
+        // quarantines it instead.
+        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+          throw new Quarantine(
+            `too many rejected lines to keep: the function's temporary storage is full after ${this.count} spilled rejects`,
+          );
+        }
+        throw error;
+      }
+    }
     this.buffer = '';
   }
 
