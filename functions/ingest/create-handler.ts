@@ -87,7 +87,7 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
     if (result.overflow)
       logger.warn('distinct endpoints or organisations past their bound rolled into an overflow entry', {
         key: result.key,
-        overflow: result.overflow.slice(0, 20),
+        overflow: result.overflow,
       });
     return result;
   }

@@ -60,7 +60,7 @@ export interface IngestResult {
   counted?: number;
   rejected?: number;
   reason?: string;
-  /** App-days where distinct endpoints or organisations passed their bound (see UsageBounds). */
+  /** App-days where distinct endpoints or organisations passed their bound (see UsageBounds): the first 20. */
   overflow?: DayOverflow[];
 }
 
@@ -298,7 +298,7 @@ async function record(
     usage.map((u) => u.day),
   );
   const result = resultOf(manifest);
-  if (outcome.status !== 'quarantined' && outcome.overflow) result.overflow = outcome.overflow;
+  if (outcome.status !== 'quarantined' && outcome.overflow) result.overflow = outcome.overflow.slice(0, 20);
   return result;
 }
 
