@@ -3,6 +3,7 @@
  * per endpoint; per recipient category the requests and records, with the part declared
  * on_behalf_of an organisation broken down by organisation.
  */
+import { DEFAULT_BOUNDS, OTHER_ENDPOINTS, OTHER_ORGANISATIONS, type UsageBounds } from './reader/limits.ts';
 import type { UsageRecord } from './record.ts';
 import { compareStrings, setOwn } from './support.ts';
 import { dayString } from './timestamps.ts';
@@ -22,7 +23,26 @@ interface CategoryAgg {
 interface DayAgg extends Counts {
   endpoints: Map<string, Counts>;
   categories: Map<string, CategoryAgg>;
+  /** Hashes of the distinct endpoints / organisations rolled into an overflow entry (capped). */
+  overEndpoints: Set<number> | undefined;
+  overOrgs: Set<number> | undefined;
 }
+
+/** How many distinct values past a bound one app-day of one object rolled into its overflow entry. */
+export interface DayOverflow {
+  app: string;
+  day: string;
+  /** Distinct endpoints rolled into `(other endpoints)`. */
+  endpoints: number;
+  /** Distinct organisations rolled into `(other organisations)` (in any category). */
+  organisations: number;
+}
+
+/**
+ * Overflowed values are counted by a 32-bit hash, at most this many per app-day and kind (a few
+ * MB); past it the count is a lower bound. Collisions can only make it slightly low.
+ */
+export const MAX_TRACKED_OVERFLOW = 100_000;
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
@@ -32,6 +52,8 @@ export class UsageAggregator {
   private lastDays: Map<number, DayAgg> | undefined;
   private lastDay = Number.NaN;
   private lastAgg: DayAgg | undefined;
+
+  constructor(private readonly bounds: UsageBounds = DEFAULT_BOUNDS) {}
 
   /**
    * Count one valid record in the given categories. Returns a reason when a sum would exceed
@@ -50,8 +72,16 @@ export class UsageAggregator {
     }
     let ep = agg.endpoints.get(rec.endpoint);
     if (ep === undefined) {
-      ep = { requests: 0, records: 0, bytes: 0, errors: 0 };
-      agg.endpoints.set(rec.endpoint, ep);
+      let name = rec.endpoint;
+      if (agg.endpoints.size >= this.bounds.maxEndpointsPerDay) {
+        agg.overEndpoints = track(agg.overEndpoints, name);
+        name = OTHER_ENDPOINTS;
+        ep = agg.endpoints.get(name);
+      }
+      if (ep === undefined) {
+        ep = { requests: 0, records: 0, bytes: 0, errors: 0 };
+        agg.endpoints.set(name, ep);
+      }
     }
     ep.requests += 1;
     ep.records += rec.records;
@@ -69,8 +99,16 @@ export class UsageAggregator {
       if (rec.org !== undefined) {
         let org = cat.orgs.get(rec.org);
         if (org === undefined) {
-          org = { requests: 0, records: 0 };
-          cat.orgs.set(rec.org, org);
+          let name = rec.org;
+          if (cat.orgs.size >= this.bounds.maxOrganisationsPerCategory) {
+            agg.overOrgs = track(agg.overOrgs, name);
+            name = OTHER_ORGANISATIONS;
+            org = cat.orgs.get(name);
+          }
+          if (org === undefined) {
+            org = { requests: 0, records: 0 };
+            cat.orgs.set(name, org);
+          }
         }
         org.requests += 1;
         org.records += rec.records;
@@ -88,7 +126,16 @@ export class UsageAggregator {
     }
     let agg = days.get(day);
     if (agg === undefined) {
-      agg = { requests: 0, records: 0, bytes: 0, errors: 0, endpoints: new Map(), categories: new Map() };
+      agg = {
+        requests: 0,
+        records: 0,
+        bytes: 0,
+        errors: 0,
+        endpoints: new Map(),
+        categories: new Map(),
+        overEndpoints: undefined,
+        overOrgs: undefined,
+      };
       days.set(day, agg);
     }
     this.lastApp = app;
@@ -96,6 +143,37 @@ export class UsageAggregator {
     this.lastDay = day;
     this.lastAgg = agg;
     return agg;
+  }
+
+  /** The app-days where a bound was reached, sorted by app then day (usually none). */
+  overflow(): DayOverflow[] {
+    const out: DayOverflow[] = [];
+    for (const app of [...this.apps.keys()].sort(compareStrings)) {
+      const days = this.apps.get(app) as Map<number, DayAgg>;
+      for (const day of [...days.keys()].sort((a, b) => a - b)) {
+        const agg = days.get(day) as DayAgg;
+        if (agg.overEndpoints === undefined && agg.overOrgs === undefined) continue;
+        out.push({
+          app,
+          day: dayString(day),
+          endpoints: agg.overEndpoints?.size ?? 0,
+          organisations: agg.overOrgs?.size ?? 0,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Distinct entries held (endpoints + organisations over every app-day): what memory grows with. */
+  entries(): number {
+    let n = 0;
+    for (const days of this.apps.values()) {
+      for (const agg of days.values()) {
+        n += agg.endpoints.size;
+        for (const c of agg.categories.values()) n += c.orgs.size;
+      }
+    }
+    return n;
   }
 
   /** Usage sorted by app then day; every object's keys inserted in sorted order. */
@@ -139,4 +217,20 @@ export class UsageAggregator {
     }
     return out;
   }
+}
+
+/** Note one more overflowed value (by hash, up to MAX_TRACKED_OVERFLOW of them). */
+function track(set: Set<number> | undefined, value: string): Set<number> {
+  const s = set ?? new Set<number>();
+  if (s.size < MAX_TRACKED_OVERFLOW) s.add(fnv1a(value));
+  return s;
+}
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
 }

@@ -11,7 +11,17 @@
  *   point where a decompression bomb is noticed, which only changes `lines` of the quarantine).
  *
  * Line numbers are 1-based physical lines of the decompressed text; `lines` in the outcome is the
- * number of physical lines read (blank ones included). Pure: no AWS, no file system.
+ * number of physical lines read (blank ones included). No AWS; the only file system access is the
+ * rejects spill (reader/spill.ts).
+ *
+ * Bounded memory whatever the object holds:
+ * - rejects: the first MAX_HELD_REJECTS are in `rejects`; the rest go to a spill file in
+ *   os.tmpdir(), read back in order (and deleted) through `spill` / allRejects().
+ * - distinct values: past UsageBounds (endpoints per app-day, organisations per category of an
+ *   app-day) usage rolls into `(other endpoints)` / `(other organisations)`, with exact sums;
+ *   `overflow` says how many distinct values rolled over per app-day.
+ * - time: past `deadline` the reader stops and the object is quarantined (nothing of it counts),
+ *   with how far it got in the reason.
  *
  * The parts, under reader/: decompress.ts (gzip), lines.ts (line splitting and the line limit),
  * jsonl.ts and csv-format.ts (one format each, behind format.ts's LogFormat), each format with a
@@ -19,22 +29,53 @@
  * line it is not sure of. This file detects the format and gathers usage and rejects.
  */
 import { isUtf8 } from 'node:buffer';
-import { UsageAggregator } from './aggregate.ts';
+import { type DayOverflow, UsageAggregator } from './aggregate.ts';
 import { CsvFormat, parseCsvHeader } from './reader/csv-format.ts';
 import { gunzipInto, gzipErrorReason, isGzip } from './reader/decompress.ts';
 import type { LogFormat, RecordSink } from './reader/format.ts';
 import { JsonlFormat } from './reader/jsonl.ts';
-import { DEFAULT_LIMITS, formatBytes, Quarantine, type ReaderLimits } from './reader/limits.ts';
+import {
+  DEFAULT_BOUNDS,
+  DEFAULT_LIMITS,
+  formatBytes,
+  MAX_HELD_REJECTS,
+  OTHER_ENDPOINTS,
+  OTHER_ORGANISATIONS,
+  Quarantine,
+  type ReaderLimits,
+  type UsageBounds,
+} from './reader/limits.ts';
 import { type LineSink, LineSplitter } from './reader/lines.ts';
+import { RejectSpill } from './reader/spill.ts';
 import { EMPTY_MATCHER, type RecipientMatcher } from './recipients.ts';
 import { newRecord, type UsageRecord } from './record.ts';
 import type { DayUsage, Reject } from './types.ts';
 
-export { DEFAULT_LIMITS, formatBytes, type ReaderLimits };
+export {
+  type DayOverflow,
+  DEFAULT_BOUNDS,
+  DEFAULT_LIMITS,
+  formatBytes,
+  MAX_HELD_REJECTS,
+  OTHER_ENDPOINTS,
+  OTHER_ORGANISATIONS,
+  type ReaderLimits,
+  RejectSpill,
+  type UsageBounds,
+};
 
 export interface ReadOptions {
   matcher?: RecipientMatcher;
   limits?: Partial<ReaderLimits>;
+  bounds?: Partial<UsageBounds>;
+  /** Stop and quarantine the object once this instant (epoch ms) has passed. */
+  deadline?: number;
+  /** The clock the deadline is checked against (default Date.now). */
+  now?: () => number;
+  /** Rejects held in memory before the rest are spilled (default MAX_HELD_REJECTS). */
+  maxHeldRejects?: number;
+  /** Where the spill file goes (default os.tmpdir()). */
+  spillDirectory?: string;
 }
 
 export type ReadOutcome =
@@ -45,10 +86,27 @@ export type ReadOutcome =
       lines: number;
       counted: number;
       rejected: number;
+      /** The first rejects (all of them unless `spill` is set). */
       rejects: Reject[];
+      /** The rejects after the first ones, when there were more: read once with allRejects(). */
+      spill?: RejectSpill;
       usage: DayUsage[];
+      /** The app-days where a UsageBounds bound was reached; absent when none was. */
+      overflow?: DayOverflow[];
     }
   | { status: 'quarantined'; reason: string; compressed: boolean; lines: number };
+
+/**
+ * Every reject of an outcome, in line order: the held ones then the spilled ones. Read it once:
+ * the spill file is deleted as it ends.
+ */
+export async function* allRejects(outcome: {
+  rejects: Reject[];
+  spill?: RejectSpill;
+}): AsyncGenerator<Reject> {
+  yield* outcome.rejects;
+  if (outcome.spill) yield* outcome.spill.read();
+}
 
 /** How far past the first non-blank line the reader looks for a JSON object line. */
 export const FORMAT_LOOKAHEAD_BYTES = 64 * 1024;
@@ -63,6 +121,23 @@ export async function readLogObject(
     const v = options.limits?.[key];
     if (v !== undefined) limits[key] = v;
   }
+  const bounds: UsageBounds = { ...DEFAULT_BOUNDS };
+  for (const key of Object.keys(DEFAULT_BOUNDS) as (keyof UsageBounds)[]) {
+    const v = options.bounds?.[key];
+    if (v !== undefined) bounds[key] = v;
+  }
+  const { deadline } = options;
+  const now = options.now ?? Date.now;
+  let bytesRead = 0;
+  // Checked before each chunk read and each chunk split into lines (lines is set before any).
+  const checkDeadline = (): void => {
+    if (deadline !== undefined && now() > deadline) {
+      throw new Quarantine(
+        `too large to finish within the function's time: read ${lines?.lineCount ?? 0} lines (${bytesRead} bytes) of the object before the deadline`,
+      );
+    }
+  };
+  let lines: LineSplitter | undefined;
   const iterator = source[Symbol.asyncIterator]();
   const next = async (): Promise<Buffer | undefined> => {
     let r: IteratorResult<Uint8Array>;
@@ -71,7 +146,10 @@ export async function readLogObject(
     } catch (error) {
       throw new SourceError(error);
     }
-    return r.done ? undefined : asBuffer(r.value);
+    if (r.done) return undefined;
+    if (lines !== undefined) checkDeadline();
+    bytesRead += r.value.byteLength;
+    return asBuffer(r.value);
   };
 
   // Peek at the first two bytes: gzip magic 1f 8b?
@@ -90,9 +168,15 @@ export async function readLogObject(
   }
   const firstBytes = head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head);
   const compressed = isGzip(firstBytes);
-  const reader = new LineReader(limits, options.matcher ?? EMPTY_MATCHER);
-  const lines = new LineSplitter(limits.maxLineBytes, reader);
-  const push = (chunk: Buffer): void => lines.push(chunk);
+  const reader = new LineReader(limits, bounds, options.matcher ?? EMPTY_MATCHER, {
+    held: options.maxHeldRejects ?? MAX_HELD_REJECTS,
+    directory: options.spillDirectory,
+  });
+  lines = new LineSplitter(limits.maxLineBytes, reader);
+  const push = (chunk: Buffer): void => {
+    checkDeadline();
+    lines.push(chunk);
+  };
 
   try {
     if (!compressed) {
@@ -106,6 +190,7 @@ export async function readLogObject(
     lines.finish();
     return reader.finish(compressed, lines.lineCount);
   } catch (error) {
+    reader.discard();
     if (error instanceof SourceError) throw error.cause;
     if (error instanceof Quarantine) {
       await closeQuietly(iterator);
@@ -157,16 +242,20 @@ class LineReader implements LineSink, RecordSink {
   private pendingStart = 0;
   private firstLineProblem = '';
 
-  private readonly usage = new UsageAggregator();
+  private readonly usage: UsageAggregator;
   private counted = 0;
   private readonly rejects: Reject[] = [];
+  private spill: RejectSpill | undefined;
   private readonly reasons = new Map<string, string>();
 
   constructor(
     private readonly limits: ReaderLimits,
+    bounds: UsageBounds,
     private readonly matcher: RecipientMatcher,
+    private readonly spillTo: { held: number; directory: string | undefined },
   ) {
     this.lineLimitText = `line exceeds ${formatBytes(limits.maxLineBytes)}`;
+    this.usage = new UsageAggregator(bounds);
   }
 
   line(buf: Buffer, start: number, end: number, lineNo: number, at: number, utf8Valid: boolean): void {
@@ -269,7 +358,16 @@ class LineReader implements LineSink, RecordSink {
       interned = reason;
       if (this.reasons.size < MAX_INTERNED_REASONS) this.reasons.set(reason, reason);
     }
-    this.rejects.push({ line, reason: interned });
+    if (this.rejects.length < this.spillTo.held) this.rejects.push({ line, reason: interned });
+    else {
+      this.spill ??= new RejectSpill(this.spillTo.directory);
+      this.spill.add(line, interned);
+    }
+  }
+
+  /** Delete the spill file, if any (the object is quarantined or the read failed). */
+  discard(): void {
+    this.spill?.discard();
   }
 
   /** The outcome, once every line has been read. */
@@ -291,15 +389,19 @@ class LineReader implements LineSink, RecordSink {
       };
     }
     format.finish();
+    this.spill?.close();
+    const overflow = this.usage.overflow();
     return {
       status: 'ingested',
       format: format.name,
       compressed,
       lines,
       counted: this.counted,
-      rejected: this.rejects.length,
+      rejected: this.rejects.length + (this.spill?.count ?? 0),
       rejects: this.rejects,
+      ...(this.spill ? { spill: this.spill } : {}),
       usage: this.usage.result(),
+      ...(overflow.length > 0 ? { overflow } : {}),
     };
   }
 }

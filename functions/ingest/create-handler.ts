@@ -9,6 +9,10 @@
  * `minRemainingMs` left: the records not started are returned as batch item failures (SQS
  * delivers them again) and counted as RecordsDeferred, not as failures.
  *
+ * Each object must be read by the invocation's end minus `deadlineMarginMs` (default 30 s, to
+ * write what was read): an object that cannot be is quarantined as too large to finish within the
+ * function's time (split it or raise the timeout, then reprocess it), never retried in vain.
+ *
  * Metrics (namespace POWERTOOLS_METRICS_NAMESPACE, default UsageAuditor; service "ingest"):
  * Invocations, Objects_<outcome> (ingested, empty, quarantined, duplicate, superseded, missing,
  * skipped), LinesCounted, LinesRejected, RejectedLinePercent (per object with lines),
@@ -30,12 +34,17 @@ export interface IngestHandlerDeps extends IngestDeps {
   metrics: Metrics;
   /** Do not start an SQS record with less than this left of the invocation (default 60 s). */
   minRemainingMs?: number;
+  /** The time kept, after reading an object, to record it (default 30 s, env DEADLINE_MARGIN_MS). */
+  deadlineMarginMs?: number;
 }
 
 export type IngestResponse = SQSBatchResponse | { results: IngestResult[] };
 
 /** Default of IngestHandlerDeps.minRemainingMs (env MIN_REMAINING_MS). */
 export const DEFAULT_MIN_REMAINING_MS = 60_000;
+
+/** Default of IngestHandlerDeps.deadlineMarginMs. */
+export const DEFAULT_DEADLINE_MARGIN_MS = 30_000;
 
 /** A record left for SQS to deliver again: it was not attempted. */
 export class NotAttemptedError extends Error {
@@ -45,12 +54,14 @@ export class NotAttemptedError extends Error {
 export function createIngestHandler(deps: IngestHandlerDeps) {
   const { logger, metrics } = deps;
   const minRemainingMs = deps.minRemainingMs ?? DEFAULT_MIN_REMAINING_MS;
+  const deadlineMarginMs = deps.deadlineMarginMs ?? DEFAULT_DEADLINE_MARGIN_MS;
   const processor = new BatchProcessor(EventType.SQS);
 
-  async function run(req: IngestRequest): Promise<IngestResult> {
+  async function run(req: IngestRequest, context: Context): Promise<IngestResult> {
     let result: IngestResult;
     try {
-      result = await ingestObject(deps, req);
+      const deadline = Date.now() + context.getRemainingTimeInMillis() - deadlineMarginMs;
+      result = await ingestObject(deps, req, { deadline });
     } catch (err) {
       logger.error('object failed', {
         key: req.key,
@@ -73,14 +84,19 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
     }
     if (result.outcome === 'quarantined')
       logger.warn('object quarantined', { key: result.key, reason: result.reason });
+    if (result.overflow)
+      logger.warn('distinct endpoints or organisations past their bound rolled into an overflow entry', {
+        key: result.key,
+        overflow: result.overflow,
+      });
     return result;
   }
 
   /** One event's requests in order; a throw is one failed record. */
-  async function runAll(requests: readonly IngestRequest[]): Promise<IngestResult[]> {
+  async function runAll(requests: readonly IngestRequest[], context: Context): Promise<IngestResult[]> {
     const results: IngestResult[] = [];
     try {
-      for (const req of requests) results.push(await run(req));
+      for (const req of requests) results.push(await run(req, context));
     } catch (err) {
       metrics.addMetric('RecordFailures', MetricUnit.Count, 1);
       throw err;
@@ -108,7 +124,7 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
           });
           throw err;
         }
-        await runAll(requests);
+        await runAll(requests, context);
       };
       try {
         return await processPartialResponse(event as never, recordHandler, processor, {
@@ -129,7 +145,7 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
       metrics.addMetric('RecordFailures', MetricUnit.Count, 1);
       throw err;
     }
-    return { results: await runAll(requests) };
+    return { results: await runAll(requests, context) };
   }
 
   return middy(handle).use(injectLambdaContext(logger)).use(logMetrics(metrics));

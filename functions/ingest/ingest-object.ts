@@ -20,7 +20,14 @@ import {
   orderToken,
   writeId,
 } from '../core/ledger.ts';
-import { type ReaderLimits, readLogObject } from '../core/log-reader.ts';
+import {
+  allRejects,
+  type DayOverflow,
+  type ReaderLimits,
+  type ReadOutcome,
+  readLogObject,
+  type UsageBounds,
+} from '../core/log-reader.ts';
 import type { Reject } from '../core/types.ts';
 import { LOG_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '../shared/resources.ts';
 import type { ObjectReader, ObjectWriter, OpenedObject, RegistrySource, UsageLedger } from './ports.ts';
@@ -53,6 +60,8 @@ export interface IngestResult {
   counted?: number;
   rejected?: number;
   reason?: string;
+  /** App-days where distinct endpoints or organisations passed their bound (see UsageBounds): the first 20. */
+  overflow?: DayOverflow[];
 }
 
 export interface IngestDeps {
@@ -63,7 +72,17 @@ export interface IngestDeps {
   /** The current recipients registry, compiled, with its hash (`fresh`: not from a cache). */
   registry: RegistrySource;
   limits: ReaderLimits;
+  /** Bounds on distinct endpoints and organisations per app-day (default DEFAULT_BOUNDS). */
+  bounds?: UsageBounds;
   now: () => Date;
+}
+
+export interface IngestTiming {
+  /**
+   * Epoch ms by which the read must be done: past it the object is quarantined as too large to
+   * finish within the function's time (the handler passes the invocation's end minus a margin).
+   */
+  deadline?: number;
 }
 
 export function isLogKey(key: string): boolean {
@@ -124,13 +143,17 @@ async function openForReprocess(
   return deps.objects.open(req.bucket, req.key, before.gen);
 }
 
-export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promise<IngestResult> {
+export async function ingestObject(
+  deps: IngestDeps,
+  req: IngestRequest,
+  timing: IngestTiming = {},
+): Promise<IngestResult> {
   const { key } = req;
   if (!isLogKey(key))
     return { outcome: 'skipped', key, reason: `not under ${LOG_PREFIX} or a folder marker` };
 
   const seq = orderToken(req.sequencer);
-  let before = await deps.store.getManifest(key);
+  const before = await deps.store.getManifest(key);
   const eventGen = req.versionId ?? req.etag;
   if (before && !req.force) {
     if (eventGen !== undefined && before.gen === eventGen) {
@@ -175,7 +198,33 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
   const effectiveSeq = req.sequencer !== undefined ? seq : (before?.seq ?? seq);
   const { matcher, hash } = await deps.registry({ fresh: req.force === true });
   const wid = writeId(gen, effectiveSeq, hash);
-  const outcome = await readLogObject(opened.body, { matcher, limits: deps.limits });
+  const outcome = await readLogObject(opened.body, {
+    matcher,
+    limits: deps.limits,
+    ...(deps.bounds ? { bounds: deps.bounds } : {}),
+    ...(timing.deadline !== undefined ? { deadline: timing.deadline } : {}),
+  });
+  try {
+    return await record(deps, req, before, opened, { gen, wid, seq: effectiveSeq, hash }, outcome);
+  } finally {
+    // The spilled rejects are deleted once streamed; this covers a failure before or during that.
+    if (outcome.status !== 'quarantined') outcome.spill?.discard();
+  }
+}
+
+/** Steps 3 and 4 for what the reader made of the object. */
+async function record(
+  deps: IngestDeps,
+  req: IngestRequest,
+  committed: ObjectManifest | undefined,
+  opened: OpenedObject,
+  write: { gen: string; wid: string; seq: string; hash: string },
+  outcome: ReadOutcome,
+): Promise<IngestResult> {
+  const { key } = req;
+  const { gen, wid, hash } = write;
+  const effectiveSeq = write.seq;
+  let before = committed;
 
   const manifest: ObjectManifest = {
     key,
@@ -204,12 +253,12 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
       `${JSON.stringify({ key, gen, reason: outcome.reason, lines_read: outcome.lines })}\n`,
       'application/json',
     );
-  } else if (outcome.rejects.length > 0) {
+  } else if (outcome.rejected > 0) {
     manifest.rejectsKey = rejectsKeyFor(key, gen);
     await deps.writer.putStream(
       deps.reportsBucket,
       manifest.rejectsKey,
-      rejectsFile(key, gen, outcome.rejects),
+      rejectsFile(key, gen, allRejects(outcome)),
       'application/x-ndjson',
     );
   }
@@ -248,7 +297,9 @@ export async function ingestObject(deps: IngestDeps, req: IngestRequest): Promis
     manifest,
     usage.map((u) => u.day),
   );
-  return resultOf(manifest);
+  const result = resultOf(manifest);
+  if (outcome.status !== 'quarantined' && outcome.overflow) result.overflow = outcome.overflow.slice(0, 20);
+  return result;
 }
 
 function resultOf(m: ObjectManifest): IngestResult {

@@ -86,6 +86,7 @@ export function ingestDeps(
     reportsBucket: config.reportsBucket,
     registry: cachedRegistry(stores.control, opts.registryTtlMs),
     limits: config.limits,
+    ...(config.bounds ? { bounds: config.bounds } : {}),
     now: opts.now ?? (() => new Date()),
   };
 }
@@ -109,6 +110,7 @@ export function composeIngestHandler(
     ...ingestDeps(createStores(clients, config), config, opts),
     ...obs,
     ...(config.minRemainingMs !== undefined ? { minRemainingMs: config.minRemainingMs } : {}),
+    ...(config.deadlineMarginMs !== undefined ? { deadlineMarginMs: config.deadlineMarginMs } : {}),
   });
 }
 

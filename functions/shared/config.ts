@@ -3,7 +3,7 @@
  * naming every variable that is missing.
  */
 
-import { DEFAULT_LIMITS, type ReaderLimits } from '../core/log-reader.ts';
+import { DEFAULT_BOUNDS, DEFAULT_LIMITS, type ReaderLimits, type UsageBounds } from '../core/log-reader.ts';
 import {
   CONTROL_TABLE,
   LOG_BUCKET,
@@ -45,6 +45,10 @@ export interface StoreConfig {
 
 export interface IngestConfig extends StoreConfig {
   limits: ReaderLimits;
+  /** Distinct endpoints per app-day and organisations per category kept before an overflow entry. */
+  bounds?: UsageBounds;
+  /** Time kept after reading an object to record it (ms). */
+  deadlineMarginMs?: number;
   /** An SQS record is started only with at least this much of the invocation left (ms). */
   minRemainingMs?: number;
 }
@@ -74,6 +78,15 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
       maxCompressionRatio: positiveInt(env, 'MAX_COMPRESSION_RATIO', DEFAULT_LIMITS.maxCompressionRatio),
       ratioCheckAfterBytes: positiveInt(env, 'RATIO_CHECK_AFTER_BYTES', DEFAULT_LIMITS.ratioCheckAfterBytes),
     },
+    bounds: {
+      maxEndpointsPerDay: positiveInt(env, 'MAX_ENDPOINTS_PER_DAY', DEFAULT_BOUNDS.maxEndpointsPerDay),
+      maxOrganisationsPerCategory: positiveInt(
+        env,
+        'MAX_ORGANISATIONS_PER_CATEGORY',
+        DEFAULT_BOUNDS.maxOrganisationsPerCategory,
+      ),
+    },
+    deadlineMarginMs: positiveInt(env, 'DEADLINE_MARGIN_MS', 30_000),
     minRemainingMs: positiveInt(env, 'MIN_REMAINING_MS', 60_000),
   };
 }

@@ -20,12 +20,13 @@
  * The charts are in html-charts.ts, the stylesheet in html-styles.ts, escaping in html-escape.ts.
  */
 
+import { OTHER_ENDPOINTS, OTHER_ORGANISATIONS } from '../reader/limits.ts';
 import { compareFindings, type Finding } from './findings.ts';
 import { fmtCents, fmtInt, toCents } from './format.ts';
 import { cumulativeChart, dailyChart } from './html-charts.ts';
 import { esc } from './html-escape.ts';
 import { CSS } from './html-styles.ts';
-import type { LicenseeSummary, ReportModel } from './model.ts';
+import type { LicenseeSummary, ReportModel, UsageOverflow } from './model.ts';
 import { type DataQuality, type FindingApp, SEVERITIES, type Severity } from './types.ts';
 
 /** Severity order for the findings table: the SEVERITIES scale, most severe first. */
@@ -255,7 +256,27 @@ function unknownAppsSection(model: ReportModel): string {
 
 const DQ_ROWS_MAX = 500;
 
-function dataQualitySection(dq: DataQuality): string {
+/** A line per app-day whose values passed an ingest bound; nothing when none did. */
+function overflowNote(overflow: readonly UsageOverflow[]): string {
+  if (overflow.length === 0) return '';
+  const items = overflow
+    .slice(0, DQ_ROWS_MAX)
+    .map(
+      (o) =>
+        `<li><code>${esc(o.app_id)}</code> on ${esc(o.usage_date)}: ${fmtInt(o.other_endpoints_requests)} request(s) under <code>${esc(OTHER_ENDPOINTS)}</code>, ${fmtInt(o.other_organisations_requests)} under <code>${esc(OTHER_ORGANISATIONS)}</code></li>`,
+    )
+    .join('');
+  const more =
+    overflow.length > DQ_ROWS_MAX
+      ? `<li>${fmtInt(overflow.length - DQ_ROWS_MAX)} more in report.json.</li>`
+      : '';
+  return (
+    '<p class="note" id="usage-overflow">More distinct endpoints or organisations than the ingest keeps per app and day: ' +
+    `the rest are counted, exactly, under an overflow entry (totals are unchanged).</p><ul>${items}${more}</ul>`
+  );
+}
+
+function dataQualitySection(dq: DataQuality, overflow: readonly UsageOverflow[] = []): string {
   const notable = dq.objects.filter((o) => o.status !== 'ingested' || o.rejected > 0);
   const shown = notable.slice(0, DQ_ROWS_MAX);
   const rows = shown
@@ -276,12 +297,18 @@ function dataQualitySection(dq: DataQuality): string {
       ? '<p>Every log object was ingested without a rejected line.</p>'
       : '<table><thead><tr><th>Object</th><th>Status</th><th class="num">Lines</th><th class="num">Counted</th>' +
         `<th class="num">Rejected</th><th>Reason</th></tr></thead><tbody>${rows}</tbody></table>${more}`) +
+    overflowNote(overflow) +
     '</section>'
   );
 }
 
 /** The whole report.html document. */
-export function renderHtml(model: ReportModel, findings: readonly Finding[], dq: DataQuality): string {
+export function renderHtml(
+  model: ReportModel,
+  findings: readonly Finding[],
+  dq: DataQuality,
+  overflow: readonly UsageOverflow[] = [],
+): string {
   const names = new Map(model.licensees.map((l) => [l.licensee, l.name]));
   const title = `Usage audit report ${model.report_date}`;
   return (
@@ -296,7 +323,7 @@ export function renderHtml(model: ReportModel, findings: readonly Finding[], dq:
     (model.licensees.length === 0 ? '<p>No agreements are loaded.</p>' : '') +
     model.licensees.map((l) => licenseeSection(l, model.days)).join('') +
     unknownAppsSection(model) +
-    dataQualitySection(dq) +
+    dataQualitySection(dq, overflow) +
     `<footer>usage-auditor · report for ${esc(model.report_date)} · every number here is in report.json; file hashes in manifest.json.</footer>` +
     '</main></body></html>\n'
   );

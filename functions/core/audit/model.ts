@@ -3,12 +3,13 @@
  * summed exactly, with quota consumption. Shared by report.json and report.html so both show the
  * same numbers. Pure and deterministic.
  */
+import { OTHER_ENDPOINTS, OTHER_ORGANISATIONS } from '../reader/limits.ts';
 import { compareStrings } from '../support.ts';
 import type { Counts, SourceRef } from '../types.ts';
 import { addCounts, emptyCounts } from '../usage-math.ts';
 import type { Agreement } from './agreements.ts';
 import type { Finding, Rule } from './findings.ts';
-import { centsToNumber, percentOf, toCents } from './format.ts';
+import { centsToNumber, percentOf, toCents, windowOf } from './format.ts';
 import { RULES } from './rules/registry.ts';
 import { type AuditUsageRow, SEVERITIES, type Severity } from './types.ts';
 import { compareSources, windowUsage } from './window.ts';
@@ -236,4 +237,48 @@ export function buildModel(input: {
     sources: [...sourceMap.values()].sort(compareSources),
     summary: { findings: input.findings.length, by_severity, by_rule, amount_owed },
   };
+}
+
+/**
+ * An app-day of the window where an object held more distinct endpoints or organisations than the
+ * ingest bounds keep (UsageBounds): the requests counted under the overflow entries. Totals are
+ * exact; only the breakdown by those names is lost.
+ */
+export interface UsageOverflow {
+  app_id: string;
+  usage_date: string;
+  /** Requests under `(other endpoints)`. */
+  other_endpoints_requests: number;
+  /** Requests under `(other organisations)`, over every recipient category. */
+  other_organisations_requests: number;
+}
+
+/** The window's app-days with an overflow entry, sorted by app then day; usually none. */
+export function usageOverflow(reportDate: string, usage: readonly AuditUsageRow[]): UsageOverflow[] {
+  const window = windowOf(reportDate);
+  const byKey = new Map<string, UsageOverflow>();
+  for (const r of usage) {
+    if (r.day < window.start || r.day > window.end) continue;
+    const endpoints = Object.hasOwn(r.endpoints, OTHER_ENDPOINTS)
+      ? (r.endpoints[OTHER_ENDPOINTS]?.requests ?? 0)
+      : 0;
+    let orgs = 0;
+    for (const c of Object.values(r.categories)) {
+      if (Object.hasOwn(c.orgs, OTHER_ORGANISATIONS)) orgs += c.orgs[OTHER_ORGANISATIONS]?.requests ?? 0;
+    }
+    if (endpoints === 0 && orgs === 0) continue;
+    const k = `${r.app}\u0000${r.day}`;
+    const o = byKey.get(k) ?? {
+      app_id: r.app,
+      usage_date: r.day,
+      other_endpoints_requests: 0,
+      other_organisations_requests: 0,
+    };
+    o.other_endpoints_requests += endpoints;
+    o.other_organisations_requests += orgs;
+    byKey.set(k, o);
+  }
+  return [...byKey.values()].sort(
+    (a, b) => compareStrings(a.app_id, b.app_id) || compareStrings(a.usage_date, b.usage_date),
+  );
 }

@@ -25,7 +25,7 @@ import type { Agreement } from './agreements.ts';
 import { compareFindings, type Finding, inFieldOrder } from './findings.ts';
 import { type JsonValue, sha256Hex, stableJson } from './format.ts';
 import { renderHtml } from './html.ts';
-import { buildModel, type ReportModel } from './model.ts';
+import { buildModel, type ReportModel, type UsageOverflow, usageOverflow } from './model.ts';
 import {
   type AuditUsageRow,
   type DataQuality,
@@ -129,9 +129,11 @@ export function* evidenceJsonl(sources: Iterable<SourceContribution>): Generator
   for (const s of sources) yield `${stableJson({ key: s.key, gen: s.gen, contribution: s.contribution })}\n`;
 }
 
-function dataQualityJson(dq: DataQuality) {
+function dataQualityJson(dq: DataQuality, overflow: readonly UsageOverflow[]) {
   const sorted = summariseDataQuality(dq.objects);
   return {
+    // Only when an ingest bound rolled values into an overflow entry (keeps other reports as they were).
+    ...(overflow.length > 0 ? { usage_overflow: overflow } : {}),
     totals: sorted.totals,
     objects: sorted.objects.map((o) => ({
       key: o.key,
@@ -146,7 +148,13 @@ function dataQualityJson(dq: DataQuality) {
   };
 }
 
-function reportJson(model: ReportModel, findings: Finding[], dq: DataQuality, run: RunInfo | null): string {
+function reportJson(
+  model: ReportModel,
+  findings: Finding[],
+  dq: DataQuality,
+  run: RunInfo | null,
+  overflow: readonly UsageOverflow[] = [],
+): string {
   const doc = {
     format: REPORT_FORMAT,
     report_date: model.report_date,
@@ -170,7 +178,7 @@ function reportJson(model: ReportModel, findings: Finding[], dq: DataQuality, ru
     })),
     unknown_apps: model.unknown_apps,
     findings,
-    data_quality: dataQualityJson(dq),
+    data_quality: dataQualityJson(dq, overflow),
     sources: model.sources,
   };
   return `${stableJson(doc, 2)}\n`;
@@ -274,15 +282,16 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
     usage: input.usage,
     findings,
   });
+  const overflow = usageOverflow(input.reportDate, input.usage);
   const bodies: Record<(typeof REPORT_FILES)[number], string> = {
-    'report.json': reportJson(model, findings, input.dataQuality, input.run),
+    'report.json': reportJson(model, findings, input.dataQuality, input.run, overflow),
     'findings.jsonl': findings.map((f) => `${stableJson(f)}\n`).join(''),
     'usage.jsonl': usageJsonl(model, input.usage),
     'findings.csv': findingsCsv(findings),
-    'report.html': renderHtml(model, findings, summariseDataQuality(input.dataQuality.objects)),
+    'report.html': renderHtml(model, findings, summariseDataQuality(input.dataQuality.objects), overflow),
   };
   const content = contentSha256((n) =>
-    n === 'report.json' ? reportJson(model, findings, input.dataQuality, null) : bodies[n],
+    n === 'report.json' ? reportJson(model, findings, input.dataQuality, null, overflow) : bodies[n],
   );
   const hashes: Record<string, string> = {};
   for (const n of [...REPORT_FILES].sort()) hashes[n] = sha256Hex(bodies[n]);

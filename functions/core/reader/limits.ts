@@ -32,3 +32,28 @@ export function formatBytes(n: number): string {
   }
   return `${n} bytes`;
 }
+
+/**
+ * Bounds on the distinct values kept per app × UTC day of one object (SPEC §2): past them, usage
+ * rolls into one overflow entry whose counts are the exact sums of what it holds, so totals never
+ * change; the outcome says how many distinct values overflowed.
+ */
+export interface UsageBounds {
+  /** Distinct endpoints kept per app-day; default 10,000. */
+  maxEndpointsPerDay: number;
+  /** Distinct organisations kept per recipient category of an app-day; default 1,000. */
+  maxOrganisationsPerCategory: number;
+}
+
+export const DEFAULT_BOUNDS: UsageBounds = Object.freeze({
+  maxEndpointsPerDay: 10_000,
+  maxOrganisationsPerCategory: 1_000,
+});
+
+/** The endpoint that endpoints past UsageBounds.maxEndpointsPerDay roll into. */
+export const OTHER_ENDPOINTS = '(other endpoints)';
+/** The organisation that organisations past UsageBounds.maxOrganisationsPerCategory roll into. */
+export const OTHER_ORGANISATIONS = '(other organisations)';
+
+/** Rejects held in memory (the first ones); the rest are spilled to a temporary file. */
+export const MAX_HELD_REJECTS = 1000;
