@@ -3,7 +3,7 @@
  * one of the category's CIDR ranges (IPv4 or IPv6) or its on_behalf_of equals one of the
  * category's organisations.
  *
- * Matching rules (docs/RELIABILITY-edges.md also lists what is NOT matched):
+ * Matching rules (docs/RELIABILITY.md also lists what is NOT matched):
  *  - CIDRs are parsed by parseCidr, the ONE parser: `auditor recipients load` validates with it
  *    and compileRegistry compiles with it, so anything that loads also compiles.
  *  - IPv4-mapped client addresses (::ffff:a.b.c.d) are IPv4 clients. A CIDR in IPv6 form that
