@@ -25,4 +25,14 @@ describe('unauthorized_endpoint', () => {
     expect(fs[1]?.evidence.sources).toEqual([{ key: 'logs/a2/2026-03-02.jsonl', gen: 'g1' }]);
     expect(run('2026-03-02', [agreement()], usage)).toEqual([]);
   });
+
+  it('never reports the overflow entry "(other endpoints)" as an endpoint (it is data quality)', () => {
+    const usage = [
+      row('a1', '2026-03-01', {
+        requests: 9,
+        endpoints: { 'GET /ok': { requests: 3 }, '(other endpoints)': { requests: 6 } },
+      }),
+    ];
+    expect(run('2026-03-01', [agreement({ endpoints: ['GET /ok'] })], usage)).toEqual([]);
+  });
 });
