@@ -64,6 +64,9 @@ export {
   type UsageBounds,
 };
 
+/** The start of the quarantine reason of an object whose read passed its deadline. */
+export const OUT_OF_TIME_REASON = "too large to finish within the function's time";
+
 export interface ReadOptions {
   matcher?: RecipientMatcher;
   limits?: Partial<ReaderLimits>;
@@ -133,7 +136,7 @@ export async function readLogObject(
   const checkDeadline = (): void => {
     if (deadline !== undefined && now() > deadline) {
       throw new Quarantine(
-        `too large to finish within the function's time: read ${lines?.lineCount ?? 0} lines (${bytesRead} bytes) of the object before the deadline`,
+        `${OUT_OF_TIME_REASON}: read ${lines?.lineCount ?? 0} lines (${bytesRead} bytes) of the object before the deadline`,
       );
     }
   };

@@ -27,7 +27,13 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { boundReason } from '../core/ledger.ts';
 import { isSqsEvent, requestsFromEvent, requestsFromSqsBody } from './events.ts';
-import { type IngestDeps, type IngestRequest, type IngestResult, ingestObject } from './ingest-object.ts';
+import {
+  type IngestDeps,
+  type IngestRequest,
+  type IngestResult,
+  ingestObject,
+  OutOfTimeError,
+} from './ingest-object.ts';
 
 export interface IngestHandlerDeps extends IngestDeps {
   logger: Logger;
@@ -57,12 +63,17 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
   const deadlineMarginMs = deps.deadlineMarginMs ?? DEFAULT_DEADLINE_MARGIN_MS;
   const processor = new BatchProcessor(EventType.SQS);
 
-  async function run(req: IngestRequest, context: Context): Promise<IngestResult> {
+  /**
+   * Only an object that had the invocation's whole time is quarantined as too large when its read
+   * passes the deadline; a later one in the same invocation is given up and left for redelivery.
+   */
+  async function run(req: IngestRequest, context: Context, fullBudget: boolean): Promise<IngestResult> {
     let result: IngestResult;
     try {
       const deadline = Date.now() + context.getRemainingTimeInMillis() - deadlineMarginMs;
-      result = await ingestObject(deps, req, { deadline });
+      result = await ingestObject(deps, req, { deadline, abandonAtDeadline: !fullBudget });
     } catch (err) {
+      if (err instanceof OutOfTimeError) throw err;
       logger.error('object failed', {
         key: req.key,
         bucket: req.bucket,
@@ -93,12 +104,16 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
   }
 
   /** One event's requests in order; a throw is one failed record. */
-  async function runAll(requests: readonly IngestRequest[], context: Context): Promise<IngestResult[]> {
+  async function runAll(
+    requests: readonly IngestRequest[],
+    context: Context,
+    first: boolean,
+  ): Promise<IngestResult[]> {
     const results: IngestResult[] = [];
     try {
-      for (const req of requests) results.push(await run(req, context));
+      for (const req of requests) results.push(await run(req, context, first && results.length === 0));
     } catch (err) {
-      metrics.addMetric('RecordFailures', MetricUnit.Count, 1);
+      if (!(err instanceof OutOfTimeError)) metrics.addMetric('RecordFailures', MetricUnit.Count, 1);
       throw err;
     }
     return results;
@@ -108,6 +123,7 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
     metrics.addMetric('Invocations', MetricUnit.Count, 1);
     if (isSqsEvent(event)) {
       let deferred = 0;
+      let started = 0;
       const recordHandler = async (record: SQSRecord) => {
         if (context.getRemainingTimeInMillis() < minRemainingMs) {
           deferred++;
@@ -124,7 +140,14 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
           });
           throw err;
         }
-        await runAll(requests, context);
+        try {
+          await runAll(requests, context, started++ === 0);
+        } catch (err) {
+          if (!(err instanceof OutOfTimeError)) throw err;
+          deferred++;
+          logger.warn('record given up: not enough of the invocation left', { messageId: record.messageId });
+          throw new NotAttemptedError(err.message);
+        }
       };
       try {
         return await processPartialResponse(event as never, recordHandler, processor, {
@@ -145,7 +168,7 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
       metrics.addMetric('RecordFailures', MetricUnit.Count, 1);
       throw err;
     }
-    return { results: await runAll(requests, context) };
+    return { results: await runAll(requests, context, true) };
   }
 
   return middy(handle).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -23,6 +23,7 @@ import {
 import {
   allRejects,
   type DayOverflow,
+  OUT_OF_TIME_REASON,
   type ReaderLimits,
   type ReadOutcome,
   readLogObject,
@@ -83,6 +84,16 @@ export interface IngestTiming {
    * finish within the function's time (the handler passes the invocation's end minus a margin).
    */
   deadline?: number;
+  /**
+   * When the read passes the deadline, give the object up (OutOfTimeError, nothing written)
+   * instead of quarantining it: for an object that did not get the invocation's whole time.
+   */
+  abandonAtDeadline?: boolean;
+}
+
+/** The object did not get enough of the invocation's time; nothing was written. */
+export class OutOfTimeError extends Error {
+  override name = 'OutOfTimeError';
 }
 
 export function isLogKey(key: string): boolean {
@@ -204,6 +215,13 @@ export async function ingestObject(
     ...(deps.bounds ? { bounds: deps.bounds } : {}),
     ...(timing.deadline !== undefined ? { deadline: timing.deadline } : {}),
   });
+  if (
+    timing.abandonAtDeadline &&
+    outcome.status === 'quarantined' &&
+    outcome.reason.startsWith(OUT_OF_TIME_REASON)
+  ) {
+    throw new OutOfTimeError(`${key}: ${outcome.reason}; left for a later invocation`);
+  }
   try {
     return await record(deps, req, before, opened, { gen, wid, seq: effectiveSeq, hash }, outcome);
   } finally {

@@ -136,6 +136,39 @@ describe('ingest with the reader bounds', () => {
     expect(inTime.results[0]?.outcome).toBe('ingested');
   });
 
+  it('in an SQS batch only the first object, which had the whole invocation, is quarantined at the deadline; a later one goes back to the queue untouched', async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const { deps, committed } = setup(`${GOOD}\n`);
+    const handler = createIngestHandler({
+      ...deps,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'Test', serviceName: 'ingest' }),
+      deadlineMarginMs: 30_000,
+      minRemainingMs: 1_000,
+    });
+    const context = { ...lambdaContext('ingest'), getRemainingTimeInMillis: () => 20_000 };
+    const sqsRecord = (messageId: string, key: string) => ({
+      messageId,
+      eventSource: 'aws:sqs',
+      body: JSON.stringify({
+        Records: [
+          {
+            eventSource: 'aws:s3',
+            eventName: 'ObjectCreated:Put',
+            s3: { bucket: { name: 'logs' }, object: { key, versionId: 'v1', sequencer: '01' } },
+          },
+        ],
+      }),
+    });
+    const response = (await handler(
+      { Records: [sqsRecord('m1', 'logs/first.jsonl'), sqsRecord('m2', 'logs/second.jsonl')] } as never,
+      context,
+    )) as { batchItemFailures: { itemIdentifier: string }[] };
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }]);
+    expect(committed).toHaveLength(1);
+    expect(committed[0]).toMatchObject({ key: 'logs/first.jsonl', status: 'quarantined' });
+  });
+
   it('reads the bounds and the margin from the environment', () => {
     const env = { USAGE_TABLE: 'u', CONTROL_TABLE: 'c', REPORTS_BUCKET: 'r' };
     expect(loadIngestConfig(env)).toMatchObject({
