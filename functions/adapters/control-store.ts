@@ -9,11 +9,21 @@
  *              the chain's anchors: one item per manifest.json the audit wrote for that date (seq
  *              000001, 000002, … zero-padded to 6 digits), put with attribute_not_exists(pk) so an
  *              item is never overwritten; the highest seq of a date is its anchor.
+ *   lease      pk LEASE      sk <date> | chain   { owner, expiresAt }   (expiresAt: epoch ms)
+ *              one audit run at a time per report date (and for re-linking / latest.json): taken
+ *              and released with conditional PutItem only (released = expiresAt 0), read with Query.
  */
 import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { AgreementStore, ChainAnchors, RegistryStore, ReportLog } from '../audit/ports.ts';
+import type {
+  AgreementStore,
+  AuditLeases,
+  ChainAnchors,
+  LeaseHolder,
+  RegistryStore,
+  ReportLog,
+} from '../audit/ports.ts';
 import type { Agreement } from '../core/audit/agreements.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 import type { RegistryReader } from '../ingest/ports.ts';
@@ -37,7 +47,9 @@ export function registryHash(registry: RecipientsRegistry): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 
-export class ControlStore implements AgreementStore, RegistryStore, ReportLog, ChainAnchors, RegistryReader {
+export class ControlStore
+  implements AgreementStore, RegistryStore, ReportLog, ChainAnchors, AuditLeases, RegistryReader
+{
   constructor(
     protected readonly doc: DynamoDBDocumentClient,
     protected readonly table: string,
@@ -147,7 +159,57 @@ export class ControlStore implements AgreementStore, RegistryStore, ReportLog, C
     }
     return new Map([...newest].map(([date, a]) => [date, a.sha]));
   }
+
+  /** The lease item `name`, read with Query (the audit role has no GetItem on this table). */
+  private async leaseHolder(name: string): Promise<LeaseHolder | undefined> {
+    for await (const item of queryPartition(this.doc, this.table, LEASE_PK, { from: name, to: name }))
+      return { owner: String(item.owner), expiresAt: Number(item.expiresAt) };
+    return undefined;
+  }
+
+  /** Conditional PutItem: taken when absent, lapsed, or already this owner's. */
+  async acquireLease(
+    name: string,
+    owner: string,
+    now: number,
+    expiresAt: number,
+  ): Promise<LeaseHolder | undefined> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: LEASE_PK, sk: name, owner, expiresAt },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': now, ':owner': owner },
+        }),
+      );
+      return undefined;
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+    }
+    // Held: read who holds it (if it lapsed in between, the caller sees an expiry in the past).
+    return (await this.leaseHolder(name)) ?? { owner: '?', expiresAt: now };
+  }
+
+  /** Conditional PutItem on the owner setting expiresAt to 0 (no DeleteItem needed). */
+  async releaseLease(name: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: LEASE_PK, sk: name, owner, expiresAt: 0 },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
 }
 
+const LEASE_PK = 'LEASE';
 const CHAIN_PK = 'CHAIN';
 const chainSk = (date: string, seq: number): string => `${date}#${String(seq).padStart(6, '0')}`;

@@ -1,7 +1,9 @@
 /**
  * The audit Lambda handler. Invoked by the nightly schedule (any event carrying the scheduled
  * `time`, or none: the nightly run) or on demand with `{ "date": "YYYY-MM-DD" }` or
- * `{ "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" }`.
+ * `{ "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" }` (one invocation for the whole range). A date
+ * another audit run holds the lease of is skipped (named in the result); a request for that one
+ * date fails with a LeaseHeldError.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -14,6 +16,7 @@ import {
   auditDates,
   ChainMismatchError,
   type DateResult,
+  LeaseHeldError,
   nightlyDates,
 } from './run-audit.ts';
 
@@ -112,7 +115,12 @@ export function createAuditHandler(deps: AuditHandlerDeps) {
       }
       throw err;
     }
-    for (const r of reports) logger.info('report', { ...r });
+    for (const r of reports) logger.info(r.skipped ? 'report skipped' : 'report', { ...r });
+    // A request for one date another run holds fails with that one line; a range or the nightly
+    // run goes on with the other dates and names the skipped ones in its result.
+    const only = reports[0];
+    if (request.kind === 'dates' && reports.length === 1 && only?.skipped)
+      throw new LeaseHeldError(`${only.date}: ${only.skipped}`);
     metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
     metrics.addMetric('ReportsWritten', MetricUnit.Count, reports.filter((r) => r.written).length);
     return { reports };

@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto';
 import type {
   AgreementStore,
+  AuditLeases,
   ChainAnchors,
+  LeaseHolder,
   ReportFiles,
   ReportLog,
   UsageReader,
@@ -51,7 +53,34 @@ export class FakeUsage implements UsageReader {
 }
 
 /** Agreements, the report log and the chain's anchors of the control table. */
-export class FakeControl implements AgreementStore, ReportLog, ChainAnchors {
+export class FakeControl implements AgreementStore, ReportLog, ChainAnchors, AuditLeases {
+  /** Lease items by name, as the conditional puts leave them (released: expiresAt 0). */
+  leases = new Map<string, LeaseHolder>();
+  /** Every lease call, as `acquire <name>` / `held <name>` / `release <name>`, in order. */
+  leaseLog: string[] = [];
+
+  async acquireLease(
+    name: string,
+    owner: string,
+    now: number,
+    expiresAt: number,
+  ): Promise<LeaseHolder | undefined> {
+    const held = this.leases.get(name);
+    if (held && held.expiresAt >= now && held.owner !== owner) {
+      this.leaseLog.push(`held ${name}`);
+      return { ...held };
+    }
+    this.leases.set(name, { owner, expiresAt });
+    this.leaseLog.push(`acquire ${name}`);
+    return undefined;
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    if (this.leases.get(name)?.owner !== owner) return;
+    this.leases.set(name, { owner, expiresAt: 0 });
+    this.leaseLog.push(`release ${name}`);
+  }
+
   agreements = new Map<string, Agreement>();
   /** Date → when its report was last checked, and the content hash recorded with it. */
   reports = new Map<string, { writtenAt: string; contentSha256: string }>();
