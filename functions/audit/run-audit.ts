@@ -32,7 +32,7 @@ import {
   verifyReport,
 } from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
-import type { ObjectManifest } from '../core/ledger.ts';
+import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import {
   type AgreementReader,
   type AuditLeases,
@@ -123,18 +123,35 @@ async function previousManifest(
   return text === undefined ? null : sha256Hex(text);
 }
 
+/** Usage read once for several dates of one month (from its first day), and when it was read. */
+export interface MonthUsage {
+  rows: UsageRow[];
+  readAt: string;
+}
+
+/** Reads the usage of `date`'s month up to `date` (per log object), for every earlier date of it. */
+export async function readMonthUsage(deps: AuditDeps, date: string): Promise<MonthUsage> {
+  const readAt = deps.now().toISOString();
+  const rows = await deps.usage.queryUsage({ from: windowOf(date).start, to: date, perSource: true });
+  return { rows, readAt };
+}
+
 export async function auditDate(
   deps: AuditDeps,
   date: string,
   knownDates?: readonly string[],
+  monthUsage?: MonthUsage,
 ): Promise<DateResult> {
   const { start, end } = windowOf(date);
   // A change committed after this instant may be missing from what is read below, so this (not the
   // time the files are written) is what the late-data check compares day markers with.
-  const readAt = deps.now().toISOString();
+  const readAt = monthUsage?.readAt ?? deps.now().toISOString();
   const [agreements, usage, dqKeys] = await Promise.all([
     deps.control.listAgreements(),
-    deps.usage.queryUsage({ from: start, to: end, perSource: true }),
+    // The window's rows of a month read (the same rows, in the same order, as reading the window).
+    monthUsage
+      ? monthUsage.rows.filter((r) => r.day >= start && r.day <= end)
+      : deps.usage.queryUsage({ from: start, to: end, perSource: true }),
     // Problem objects processed from the month's start to the night the report is written (D + 1):
     // a quarantined object has no usage day of its own.
     deps.usage.dataQualityKeys(start, addDays(end, 1)),
@@ -300,7 +317,7 @@ class RunLeases {
  * Audits these dates, one run at a time per date: each date's lease is taken first (newest first;
  * a date another run holds is skipped, with `lease held by another audit run until …`). Then checks
  * the chain from the earliest date taken (checkChain), audits the dates newest first (so a timeout
- * loses the oldest re-audit, not the newest report), and, under the chain's lease, re-links forward
+ * loses the oldest re-audit, not the newest report; usage read once per month of the run), and, under the chain's lease, re-links forward
  * from the earliest and moves latest.json forward. The leases are released at the end.
  */
 export async function auditDates(
@@ -322,8 +339,12 @@ export async function auditDates(
     if (first !== undefined) await checkChain(deps, first);
     const results: DateResult[] = [];
     let known = await deps.reports.listDates();
+    // Usage is read once per month of the run (from its newest date there), not once per date.
+    let month: { name: string; usage: MonthUsage } | undefined;
     for (const date of newestFirst) {
-      const result = skipped.get(date) ?? (await auditDate(deps, date, known));
+      if (!skipped.has(date) && month?.name !== date.slice(0, 7))
+        month = { name: date.slice(0, 7), usage: await readMonthUsage(deps, date) };
+      const result = skipped.get(date) ?? (await auditDate(deps, date, known, month?.usage));
       results.push(result);
       if (!skipped.has(date) && !known.includes(date)) known = [...known, date].sort();
       onProgress?.(results.length, newestFirst.length, result);

@@ -209,6 +209,25 @@ describe('newest first', () => {
     expect(w.reports.latestText).toBe(oneByOne.reports.latestText);
   });
 
+  it('reads usage once per month of the run, not once per date', async () => {
+    const w = world();
+    w.usage.rows.push(row('nw-search', '2026-10-30', 7));
+    const reads: string[] = [];
+    const query = w.usage.queryUsage.bind(w.usage);
+    w.usage.queryUsage = async (opts) => {
+      reads.push(`${opts.from}..${opts.to}`);
+      return query(opts);
+    };
+    await auditDates(w.deps, ['2026-10-30', '2026-10-31', '2026-11-25', '2026-11-26', '2026-11-27']);
+    expect(reads).toEqual(['2026-11-01..2026-11-27', '2026-10-01..2026-10-31']);
+    // The same bytes as one date per run (each reading its own window).
+    const oneByOne = world();
+    oneByOne.usage.rows.push(row('nw-search', '2026-10-30', 7));
+    for (const d of ['2026-10-30', '2026-10-31', '2026-11-25', '2026-11-26', '2026-11-27'])
+      await auditDates(oneByOne.deps, [d]);
+    expect(w.reports.snapshot()).toEqual(oneByOne.reports.snapshot());
+  });
+
   it('the nightly run: yesterday first, then the stale and missing dates newest to oldest', async () => {
     const w = world();
     expect(await nightlyDates(w.deps, NOW)).toEqual(['2026-11-27', '2026-11-26', '2026-11-25', '2026-11-24']);
