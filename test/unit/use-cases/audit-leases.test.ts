@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it, vi } from 'vitest';
-import { createAuditHandler } from '../../../functions/audit/create-handler.ts';
+import { createAuditHandler, LEASE_MARGIN_MS } from '../../../functions/audit/create-handler.ts';
 import { MANIFEST, parseJson } from '../../../functions/audit/ports.ts';
 import {
   type AuditDeps,
@@ -254,6 +254,19 @@ describe('audit handler and leases', () => {
     expect(String(err)).toBe(
       'LeaseHeldError: 2026-11-27: lease held by another audit run until 2026-11-28T02:01:00.000Z',
     );
+  });
+
+  it('the handler’s leases outlast the invocation’s remaining time by LEASE_MARGIN_MS', async () => {
+    const w = world();
+    const spans: number[] = [];
+    const acquire = w.control.acquireLease.bind(w.control);
+    w.control.acquireLease = async (name, owner, now, expiresAt) => {
+      spans.push(expiresAt - now);
+      return acquire(name, owner, now, expiresAt);
+    };
+    // lambdaContext answers 900 s remaining.
+    await handler(w)({ date: '2026-11-27' }, lambdaContext('audit'));
+    expect(spans).toEqual([900_000 + LEASE_MARGIN_MS, 900_000 + LEASE_MARGIN_MS]);
   });
 
   it('a {from, to} request audits the range in one invocation, naming the skipped date', async () => {
