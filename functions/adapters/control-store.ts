@@ -12,14 +12,19 @@
  *   forced     pk FORCED_REGISTRY  sk <at>#<hash>  { by, at, dropped, hash }
  *              a registry loaded with --force although agreements prohibit categories it lacks;
  *              append-only (attribute_not_exists(pk)).
+ *   lease      pk LEASE      sk <date> | chain   { owner, expiresAt }   (expiresAt: epoch ms)
+ *              one audit run at a time per report date (and for re-linking / latest.json): taken
+ *              and released with conditional PutItem only (released = expiresAt 0), read with Query.
  */
 import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type {
   AgreementStore,
+  AuditLeases,
   ChainAnchors,
   ForcedRegistryLoad,
+  LeaseHolder,
   RegistryStore,
   ReportLog,
 } from '../audit/ports.ts';
@@ -46,7 +51,9 @@ export function registryHash(registry: RecipientsRegistry): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 
-export class ControlStore implements AgreementStore, RegistryStore, ReportLog, ChainAnchors, RegistryReader {
+export class ControlStore
+  implements AgreementStore, RegistryStore, ReportLog, ChainAnchors, AuditLeases, RegistryReader
+{
   constructor(
     protected readonly doc: DynamoDBDocumentClient,
     protected readonly table: string,
@@ -182,7 +189,57 @@ export class ControlStore implements AgreementStore, RegistryStore, ReportLog, C
     }
     return new Map([...newest].map(([date, a]) => [date, a.sha]));
   }
+
+  /** The lease item `name`, read with Query (the audit role has no GetItem on this table). */
+  private async leaseHolder(name: string): Promise<LeaseHolder | undefined> {
+    for await (const item of queryPartition(this.doc, this.table, LEASE_PK, { from: name, to: name }))
+      return { owner: String(item.owner), expiresAt: Number(item.expiresAt) };
+    return undefined;
+  }
+
+  /** Conditional PutItem: taken when absent, lapsed, or already this owner's. */
+  async acquireLease(
+    name: string,
+    owner: string,
+    now: number,
+    expiresAt: number,
+  ): Promise<LeaseHolder | undefined> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: LEASE_PK, sk: name, owner, expiresAt },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': now, ':owner': owner },
+        }),
+      );
+      return undefined;
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+    }
+    // Held: read who holds it (if it lapsed in between, the caller sees an expiry in the past).
+    return (await this.leaseHolder(name)) ?? { owner: '?', expiresAt: now };
+  }
+
+  /** Conditional PutItem on the owner setting expiresAt to 0 (no DeleteItem needed). */
+  async releaseLease(name: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: LEASE_PK, sk: name, owner, expiresAt: 0 },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
 }
 
+const LEASE_PK = 'LEASE';
 const CHAIN_PK = 'CHAIN';
 const chainSk = (date: string, seq: number): string => `${date}#${String(seq).padStart(6, '0')}`;

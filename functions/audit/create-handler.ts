@@ -1,19 +1,23 @@
 /**
  * The audit Lambda handler. Invoked by the nightly schedule (any event carrying the scheduled
  * `time`, or none: the nightly run) or on demand with `{ "date": "YYYY-MM-DD" }` or
- * `{ "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" }`.
+ * `{ "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" }` (one invocation for the whole range). A date
+ * another audit run holds the lease of is skipped (named in the result); a request for that one
+ * date fails with a LeaseHeldError.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { addDays, daysFrom, isRealDate } from '../core/audit/format.ts';
 import {
   type AuditDeps,
   auditDates,
   ChainMismatchError,
   type DateResult,
+  LeaseHeldError,
   nightlyDates,
 } from './run-audit.ts';
 
@@ -25,6 +29,9 @@ export interface AuditHandlerDeps extends AuditDeps {
 export class AuditRequestError extends Error {
   override name = 'AuditRequestError';
 }
+
+/** How long a run's leases outlast the invocation's remaining time (clock differences). */
+export const LEASE_MARGIN_MS = 30_000;
 
 /** At most this many dates in one on-demand request. */
 export const MAX_DATES = 400;
@@ -96,14 +103,18 @@ export function parseAuditEvent(event: unknown, now: Date): AuditRequest {
 
 export function createAuditHandler(deps: AuditHandlerDeps) {
   const { logger, metrics } = deps;
-  async function handle(event: unknown): Promise<{ reports: DateResult[] }> {
+  async function handle(event: unknown, context?: Context): Promise<{ reports: DateResult[] }> {
     metrics.addMetric('AuditInvoked', MetricUnit.Count, 1);
     const request = parseAuditEvent(event, deps.now());
     const dates = request.kind === 'dates' ? request.dates : await nightlyDates(deps, request.time);
     const trigger = request.kind === 'nightly' ? 'schedule' : 'on-demand';
     let reports: DateResult[];
     try {
-      reports = await auditDates({ ...deps, trigger }, dates);
+      // The leases outlive this invocation (its remaining time and a margin), so a retry after a
+      // timeout finds them lapsed, and none needs renewing.
+      const remaining = context?.getRemainingTimeInMillis();
+      const leaseMs = deps.leaseMs ?? (remaining ? remaining + LEASE_MARGIN_MS : undefined);
+      reports = await auditDates({ ...deps, trigger, ...(leaseMs ? { leaseMs } : {}) }, dates);
     } catch (err) {
       if (err instanceof ChainMismatchError) {
         // A stored report is not what the audit wrote: alarm, and leave it as it is for inspection.
@@ -112,7 +123,12 @@ export function createAuditHandler(deps: AuditHandlerDeps) {
       }
       throw err;
     }
-    for (const r of reports) logger.info('report', { ...r });
+    for (const r of reports) logger.info(r.skipped ? 'report skipped' : 'report', { ...r });
+    // A request for one date another run holds fails with that one line; a range or the nightly
+    // run goes on with the other dates and names the skipped ones in its result.
+    const only = reports[0];
+    if (request.kind === 'dates' && reports.length === 1 && only?.skipped)
+      throw new LeaseHeldError(`${only.date}: ${only.skipped}`);
     metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
     metrics.addMetric('ReportsWritten', MetricUnit.Count, reports.filter((r) => r.written).length);
     return { reports };

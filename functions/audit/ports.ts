@@ -76,6 +76,27 @@ export interface ChainAnchors {
   anchors(): Promise<Map<string, string>>;
 }
 
+/** Who holds a lease: the owner and until when (epoch milliseconds). */
+export interface LeaseHolder {
+  owner: string;
+  expiresAt: number;
+}
+
+/**
+ * Leases in the control table: one audit run at a time per report date (and for the chain's
+ * re-linking and latest.json). A lease lapses at `expiresAt`; nothing needs to renew it when it
+ * outlives the function's timeout.
+ */
+export interface AuditLeases {
+  /**
+   * Takes lease `name` for `owner` until `expiresAt` when no other owner holds it past `now`
+   * (epoch milliseconds); answers undefined when taken, else the other holder.
+   */
+  acquireLease(name: string, owner: string, now: number, expiresAt: number): Promise<LeaseHolder | undefined>;
+  /** Lets lease `name` lapse now, if `owner` still holds it (else leaves it as it is). */
+  releaseLease(name: string, owner: string): Promise<void>;
+}
+
 /** The report files, by date, and latest.json. */
 export interface ReportFiles {
   /** Report dates present (those with a manifest), ascending. */

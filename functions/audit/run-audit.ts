@@ -21,6 +21,7 @@
  * naming the date and the file, and nothing is written or re-linked over it.
  */
 
+import { randomUUID } from 'node:crypto';
 import { checkReport, problemFile } from '../core/audit/chain.ts';
 import { addDays, daysFrom, sha256Hex, stableJson, windowOf } from '../core/audit/format.ts';
 import {
@@ -31,9 +32,10 @@ import {
   verifyReport,
 } from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
-import type { ObjectManifest } from '../core/ledger.ts';
+import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import {
   type AgreementReader,
+  type AuditLeases,
   type ChainAnchors,
   MANIFEST,
   parseJson,
@@ -44,19 +46,43 @@ import {
 
 export interface AuditDeps {
   usage: UsageReader;
-  control: AgreementReader & ReportLog & ChainAnchors;
+  control: AgreementReader & ReportLog & ChainAnchors & AuditLeases;
   reports: ReportFiles;
   now: () => Date;
   /** Recorded in report.json's run field. */
   trigger?: string;
+  /** How long a run's leases last (default LEASE_MS); longer than the function's timeout. */
+  leaseMs?: number;
+  /** Waits between tries for the chain's lease (default setTimeout). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface DateResult {
   date: string;
   findings: number;
-  /** False when the stored report already had this content. */
+  /** False when the stored report already had this content (or the date was skipped). */
   written: boolean;
+  /**
+   * Only on a date another audit run was auditing, left to it (findings 0, written false):
+   * `lease held by another audit run until <ISO time>`.
+   */
+  skipped?: string;
 }
+
+/** Leases last the longest a Lambda function can run (900 s), so none needs renewing. */
+export const LEASE_MS = 15 * 60 * 1000;
+/** The lease for re-linking the chain and moving latest.json. */
+export const CHAIN_LEASE = 'chain';
+/** How many times, a second apart, a run tries for the chain's lease before it gives up. */
+export const CHAIN_LEASE_TRIES = 60;
+
+/** The chain's lease was held for longer than a run waits: the reports are written, not re-linked. */
+export class LeaseHeldError extends Error {
+  override name = 'LeaseHeldError';
+}
+
+export const leaseHeldMessage = (expiresAt: number): string =>
+  `lease held by another audit run until ${new Date(expiresAt).toISOString()}`;
 
 /** A stored report that is not what the audit wrote (tampered with, or deleted). */
 export class ChainMismatchError extends Error {
@@ -97,18 +123,35 @@ async function previousManifest(
   return text === undefined ? null : sha256Hex(text);
 }
 
+/** Usage read once for several dates of one month (from its first day), and when it was read. */
+export interface MonthUsage {
+  rows: UsageRow[];
+  readAt: string;
+}
+
+/** Reads the usage of `date`'s month up to `date` (per log object), for every earlier date of it. */
+export async function readMonthUsage(deps: AuditDeps, date: string): Promise<MonthUsage> {
+  const readAt = deps.now().toISOString();
+  const rows = await deps.usage.queryUsage({ from: windowOf(date).start, to: date, perSource: true });
+  return { rows, readAt };
+}
+
 export async function auditDate(
   deps: AuditDeps,
   date: string,
   knownDates?: readonly string[],
+  monthUsage?: MonthUsage,
 ): Promise<DateResult> {
   const { start, end } = windowOf(date);
   // A change committed after this instant may be missing from what is read below, so this (not the
   // time the files are written) is what the late-data check compares day markers with.
-  const readAt = deps.now().toISOString();
+  const readAt = monthUsage?.readAt ?? deps.now().toISOString();
   const [agreements, usage, dqKeys] = await Promise.all([
     deps.control.listAgreements(),
-    deps.usage.queryUsage({ from: start, to: end, perSource: true }),
+    // The window's rows of a month read (the same rows, in the same order, as reading the window).
+    monthUsage
+      ? monthUsage.rows.filter((r) => r.day >= start && r.day <= end)
+      : deps.usage.queryUsage({ from: start, to: end, perSource: true }),
     // Problem objects processed from the month's start to the night the report is written (D + 1):
     // a quarantined object has no usage day of its own.
     deps.usage.dataQualityKeys(start, addDays(end, 1)),
@@ -235,33 +278,89 @@ export async function rechain(deps: AuditDeps, from?: string): Promise<string[]>
   return relinked;
 }
 
+/** One run's leases: taken with a random owner id, all released at the end. */
+class RunLeases {
+  private readonly owner = randomUUID();
+  private readonly held: string[] = [];
+  constructor(private readonly deps: AuditDeps) {}
+
+  /** Takes lease `name`; answers the holder's expiry when another run holds it. */
+  async take(name: string): Promise<number | undefined> {
+    const now = this.deps.now().getTime();
+    const expiresAt = now + (this.deps.leaseMs ?? LEASE_MS);
+    const holder = await this.deps.control.acquireLease(name, this.owner, now, expiresAt);
+    if (holder) return holder.expiresAt;
+    this.held.push(name);
+    return undefined;
+  }
+
+  /** Takes the chain's lease, trying a second apart (re-linking takes seconds). */
+  async takeChain(): Promise<void> {
+    const sleep = this.deps.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms)));
+    let until = await this.take(CHAIN_LEASE);
+    for (let i = 1; until !== undefined && i < CHAIN_LEASE_TRIES; i++) {
+      await sleep(1000);
+      until = await this.take(CHAIN_LEASE);
+    }
+    if (until !== undefined)
+      throw new LeaseHeldError(
+        `chain: ${leaseHeldMessage(until)}; the reports are written, the next run re-links them`,
+      );
+  }
+
+  async releaseAll(): Promise<void> {
+    for (const name of this.held.splice(0).reverse()) await this.deps.control.releaseLease(name, this.owner);
+  }
+}
+
 /**
- * Checks the chain from the earliest date (checkChain), audits the dates in ascending order,
- * re-links forward from the earliest, then moves latest.json forward.
+ * Audits these dates, one run at a time per date: each date's lease is taken first (newest first;
+ * a date another run holds is skipped, with `lease held by another audit run until …`). Then checks
+ * the chain from the earliest date taken (checkChain), audits the dates newest first (so a timeout
+ * loses the oldest re-audit, not the newest report; usage read once per month of the run), and, under the chain's lease, re-links forward
+ * from the earliest and moves latest.json forward. The leases are released at the end.
  */
 export async function auditDates(
   deps: AuditDeps,
   dates: readonly string[],
   onProgress?: (done: number, total: number, result: DateResult) => void,
 ): Promise<DateResult[]> {
-  const sorted = [...new Set(dates)].sort();
-  const first = sorted[0];
-  if (first !== undefined) await checkChain(deps, first);
-  const results: DateResult[] = [];
-  let known = await deps.reports.listDates();
-  for (const date of sorted) {
-    const result = await auditDate(deps, date, known);
-    results.push(result);
-    if (!known.includes(date)) known = [...known, date].sort();
-    onProgress?.(results.length, sorted.length, result);
+  const newestFirst = [...new Set(dates)].sort().reverse();
+  const leases = new RunLeases(deps);
+  try {
+    const skipped = new Map<string, DateResult>();
+    for (const date of newestFirst) {
+      const until = await leases.take(date);
+      if (until !== undefined)
+        skipped.set(date, { date, findings: 0, written: false, skipped: leaseHeldMessage(until) });
+    }
+    const mine = newestFirst.filter((d) => !skipped.has(d));
+    const first = mine.at(-1);
+    if (first !== undefined) await checkChain(deps, first);
+    const results: DateResult[] = [];
+    let known = await deps.reports.listDates();
+    // Usage is read once per month of the run (from its newest date there), not once per date.
+    let month: { name: string; usage: MonthUsage } | undefined;
+    for (const date of newestFirst) {
+      if (!skipped.has(date) && month?.name !== date.slice(0, 7))
+        month = { name: date.slice(0, 7), usage: await readMonthUsage(deps, date) };
+      const result = skipped.get(date) ?? (await auditDate(deps, date, known, month?.usage));
+      results.push(result);
+      if (!skipped.has(date) && !known.includes(date)) known = [...known, date].sort();
+      onProgress?.(results.length, newestFirst.length, result);
+    }
+    await leases.takeChain();
+    // From the run's earliest date, so that a run interrupted between a report and the re-linking
+    // is mended by the next run of the same dates.
+    if (first !== undefined) await rechain(deps, first);
+    // latest.json names the newest report there is (which also mends a missing or damaged one).
+    const newest = (await deps.reports.listDates()).at(-1);
+    if (newest !== undefined && newest !== (await deps.reports.latest()))
+      await deps.reports.setLatest(newest);
+    return results;
+  } finally {
+    await leases.releaseAll();
   }
-  // From the run's earliest date, so that a run interrupted between a report and the re-linking
-  // is mended by the next run of the same dates.
-  if (first !== undefined) await rechain(deps, first);
-  // latest.json names the newest report there is (which also mends a missing or damaged one).
-  const newest = (await deps.reports.listDates()).at(-1);
-  if (newest !== undefined && newest !== (await deps.reports.latest())) await deps.reports.setLatest(newest);
-  return results;
 }
 
 /** The dates the nightly run audits for a schedule firing at `scheduledTime`. */
@@ -291,5 +390,6 @@ export async function nightlyDates(deps: AuditDeps, scheduledTime: Date): Promis
       }
     }
   }
-  return [...new Set([...stale, ...missing])].sort().concat(yesterday);
+  // Newest first: yesterday, then the stale and missing dates from the newest to the oldest.
+  return [yesterday, ...[...new Set([...stale, ...missing])].sort().reverse()];
 }

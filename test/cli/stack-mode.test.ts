@@ -305,6 +305,16 @@ describe('auditor --stack against the emulators', () => {
     );
   });
 
+  it('audits --from --to with exactly one invocation of the audit function, newest first', async () => {
+    const before = invocations.length;
+    const results = await runAudit(remote, { from: '2026-11-25', to: '2026-11-27' });
+    expect(invocations.slice(before)).toEqual([
+      { fn: FN.audit, event: { from: '2026-11-25', to: '2026-11-27' } },
+    ]);
+    expect(results.map((r) => r.date)).toEqual(['2026-11-27', '2026-11-26', '2026-11-25']);
+    expect(results.every((r) => r.skipped === undefined)).toBe(true);
+  });
+
   it('reprocesses by invoking the ingest function with the stored keys', async () => {
     invocations.length = 0;
     const results = await reprocess(remote, { from: '2026-11-27', to: '2026-11-27' });

@@ -125,9 +125,9 @@ describe('nightly audit end to end', () => {
       reports: { date: string; written: boolean }[];
     };
     // The first nightly run after the backfill: yesterday, and every earlier date of the window
-    // from the first day with usage on, since none has a report yet.
-    expect(out.reports.at(-1)).toEqual({ date: '2026-11-27', findings: expect.any(Number), written: true });
-    expect(out.reports.map((r) => [r.date, r.written])).toEqual(DAYS.map((d) => [d, true]));
+    // from the first day with usage on, since none has a report yet; newest first.
+    expect(out.reports[0]).toEqual({ date: '2026-11-27', findings: expect.any(Number), written: true });
+    expect(out.reports.map((r) => [r.date, r.written])).toEqual([...DAYS].reverse().map((d) => [d, true]));
     const findings = await findingsOf('2026-11-27');
 
     // The same rules over the generator's own totals (no reader, no DynamoDB) agree exactly.
@@ -265,7 +265,9 @@ describe('nightly audit end to end', () => {
     };
     // Every report whose window holds 5 November is re-audited (11-10 among them), and yesterday.
     expect(out.reports.map((r) => [r.date, r.written])).toEqual(
-      DAYS.filter((d) => d >= '2026-11-05').map((d) => [d, true]),
+      DAYS.filter((d) => d >= '2026-11-05')
+        .reverse()
+        .map((d) => [d, true]),
     );
     const reAudited = await findingsOf('2026-11-10');
     expect(reAudited.find((f) => f.rule === 'unknown_app')?.observed).toBe(earlyBot + 3);

@@ -5,8 +5,10 @@
 import { createHash } from 'node:crypto';
 import type {
   AgreementStore,
+  AuditLeases,
   ChainAnchors,
   ForcedRegistryLoad,
+  LeaseHolder,
   RegistryStore,
   ReportFiles,
   ReportLog,
@@ -53,8 +55,35 @@ export class FakeUsage implements UsageReader {
   }
 }
 
-/** Agreements, the registry, the report log and the chain's anchors of the control table. */
-export class FakeControl implements AgreementStore, RegistryStore, ReportLog, ChainAnchors {
+/** Agreements, the registry, the report log, the chain's anchors and the leases of the control table. */
+export class FakeControl implements AgreementStore, RegistryStore, ReportLog, ChainAnchors, AuditLeases {
+  /** Lease items by name, as the conditional puts leave them (released: expiresAt 0). */
+  leases = new Map<string, LeaseHolder>();
+  /** Every lease call, as `acquire <name>` / `held <name>` / `release <name>`, in order. */
+  leaseLog: string[] = [];
+
+  async acquireLease(
+    name: string,
+    owner: string,
+    now: number,
+    expiresAt: number,
+  ): Promise<LeaseHolder | undefined> {
+    const held = this.leases.get(name);
+    if (held && held.expiresAt >= now && held.owner !== owner) {
+      this.leaseLog.push(`held ${name}`);
+      return { ...held };
+    }
+    this.leases.set(name, { owner, expiresAt });
+    this.leaseLog.push(`acquire ${name}`);
+    return undefined;
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    if (this.leases.get(name)?.owner !== owner) return;
+    this.leases.set(name, { owner, expiresAt: 0 });
+    this.leaseLog.push(`release ${name}`);
+  }
+
   agreements = new Map<string, Agreement>();
   /** The stored registry; undefined until one is loaded. */
   registry: RecipientsRegistry | undefined;

@@ -1,11 +1,10 @@
 /** `auditor audit`: runs the audit function for report dates (default: the nightly run). */
 import type { Command } from 'commander';
 import type { DateResult } from '../../audit/run-audit.ts';
-import { daysFrom } from '../../core/audit/format.ts';
 import type { CommandContext } from '../command.ts';
 import type { Runtime } from '../context.ts';
 import { CliError, parseDate } from '../errors.ts';
-import { printJson, printTable, progressBar } from '../output.ts';
+import { printJson, printTable } from '../output.ts';
 
 export interface AuditOptions {
   date?: string;
@@ -14,35 +13,22 @@ export interface AuditOptions {
 }
 
 /**
- * Runs the audit handler: with no dates, the nightly run (yesterday plus late-data re-audits);
- * else once per date, with a progress bar on a terminal.
+ * Runs the audit handler once: with no dates, the nightly run (yesterday plus late-data
+ * re-audits); else `{date}` or `{from, to}`.
  */
 export async function runAudit(rt: Runtime, opts: AuditOptions): Promise<DateResult[]> {
   if (opts.date && (opts.from || opts.to)) throw new CliError('give either --date or --from/--to, not both');
   if ((opts.from === undefined) !== (opts.to === undefined))
     throw new CliError('--from and --to go together');
-  let dates: string[] | undefined;
-  if (opts.date) dates = [parseDate(opts.date, '--date')];
+  let event: Record<string, string> = {};
+  if (opts.date) event = { date: parseDate(opts.date, '--date') };
   if (opts.from && opts.to) {
     const [from, to] = [parseDate(opts.from, '--from'), parseDate(opts.to, '--to')];
     if (from > to) throw new CliError(`--from ${from} is after --to ${to}`);
-    dates = daysFrom(from, to);
+    event = { from, to };
   }
-  if (!dates) return ((await rt.invokeAudit({})) as { reports: DateResult[] }).reports;
-
-  const bar = progressBar('auditing {bar} {value}/{total} dates  {date}', dates.length > 1);
-  bar?.start(dates.length, 0, { date: '' });
-  const results: DateResult[] = [];
-  try {
-    for (const date of dates) {
-      const out = (await rt.invokeAudit({ date })) as { reports: DateResult[] };
-      results.push(...out.reports);
-      bar?.increment(1, { date });
-    }
-  } finally {
-    bar?.stop();
-  }
-  return results;
+  // One invocation, whatever the range: the function audits the dates newest first.
+  return ((await rt.invokeAudit(event)) as { reports: DateResult[] }).reports;
 }
 
 export function printAudit(results: readonly DateResult[], json: boolean): void {
@@ -52,7 +38,11 @@ export function printAudit(results: readonly DateResult[], json: boolean): void 
   }
   printTable(
     ['report date', 'findings', 'files'],
-    results.map((r) => [r.date, r.findings, r.written ? 'written' : 'unchanged']),
+    results.map((r) =>
+      r.skipped
+        ? [r.date, '-', `skipped: ${r.skipped}`]
+        : [r.date, r.findings, r.written ? 'written' : 'unchanged'],
+    ),
     new Set([1]),
   );
 }

@@ -99,13 +99,15 @@ describe('auditDates / nightlyDates against fakes of the ports', () => {
     const noReport = daysFrom('2026-11-04', '2026-11-26').filter(
       (d) => d !== '2026-11-10' && d !== '2026-11-20',
     );
-    expect(await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'))).toEqual(
-      [...noReport, '2026-11-20', '2026-11-27'].sort(),
-    );
+    // Newest first: yesterday, then the others from the newest to the oldest.
+    expect(await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'))).toEqual([
+      '2026-11-27',
+      ...[...noReport, '2026-11-20'].sort().reverse(),
+    ]);
     const results = await w.nightly('2026-11-28T02:00:00Z');
     expect(results.filter((r) => !noReport.includes(r.date)).map((r) => [r.date, r.written])).toEqual([
-      ['2026-11-20', true],
       ['2026-11-27', true],
+      ['2026-11-20', true],
     ]);
     const after = w.reports.snapshot();
     for (const name of ['findings.jsonl', 'usage.jsonl', MANIFEST])
@@ -336,17 +338,17 @@ describe('nightlyDates: dates with no report yet', () => {
     w.control.reports.set('2026-11-21', { writtenAt: '2026-11-23T02:00:00.000Z', contentSha256: 'x' });
     w.control.reports.set('2026-11-23', { writtenAt: '2026-11-24T02:00:00.000Z', contentSha256: 'x' });
     expect(await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'))).toEqual([
-      '2026-11-20',
-      '2026-11-22',
-      '2026-11-24',
-      '2026-11-25',
-      '2026-11-26',
       '2026-11-27',
+      '2026-11-26',
+      '2026-11-25',
+      '2026-11-24',
+      '2026-11-22',
+      '2026-11-20',
     ]);
     // Usage before the 35 days (in the oldest date's month): only the last 35 days are audited.
     w.usage.changed.set('2026-10-05', '2026-10-05T10:00:00.000Z');
     const dates = await nightlyDates(w.deps, new Date('2026-11-28T02:00:00Z'));
-    expect(dates[0]).toBe(addDays('2026-11-27', -35));
+    expect(dates.at(-1)).toBe(addDays('2026-11-27', -35));
     expect(dates).toHaveLength(36 - 2);
   });
 });
