@@ -230,9 +230,19 @@ export class Alarms extends Construct {
         'Ingest quarantined log objects in the last hour (unreadable, too large or a zip bomb): their usage is not counted. See data-quality/quarantine/.',
       ),
     );
+    // Weighted by lines (not an average of per-object percentages, where ten small good objects
+    // would hide one 2M-line drop whose every line was rejected).
     alarm('RejectedLinesAlarm', {
-      alarmDescription: `Ingested objects rejected more than ${props.rejectedLinePercent}% of their lines on average in the last hour. See data-quality/rejects/.`,
-      metric: own('ingest', 'RejectedLinePercent', 'Average', hour),
+      alarmDescription: `Ingest rejected more than ${props.rejectedLinePercent}% of all lines it read in the last hour. See data-quality/rejects/.`,
+      metric: new cloudwatch.MathExpression({
+        expression: '100 * rejected / (rejected + counted)',
+        usingMetrics: {
+          rejected: own('ingest', 'LinesRejected', 'Sum', hour),
+          counted: own('ingest', 'LinesCounted', 'Sum', hour),
+        },
+        label: 'RejectedLinePercent',
+        period: hour,
+      }),
       threshold: props.rejectedLinePercent,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -257,6 +267,13 @@ export class Alarms extends Construct {
       anyAbove(
         own('reconcile', 'ReconcileFailures', 'Sum', hour),
         'Reconcile could not ingest some log objects it found.',
+      ),
+    );
+    alarm(
+      'ReconcileDeferredAlarm',
+      anyAbove(
+        own('reconcile', 'ObjectsReconcileDeferred', 'Sum', hour),
+        'Reconcile ran out of time before ingesting every object it found; past its window they would be missed: run `auditor reconcile --from … --to …` or raise reconcileTimeoutSeconds.',
       ),
     );
     this.alarms = alarms;

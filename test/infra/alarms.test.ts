@@ -1,5 +1,5 @@
 /**
- * Alarms (infra/constructs/alarms.ts): the topic, its key and the fifteen alarms.
+ * Alarms (infra/constructs/alarms.ts): the topic, its key and the sixteen alarms.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Stack } from 'aws-cdk-lib';
@@ -21,7 +21,7 @@ describe('alarms', () => {
     Object.values(resourcesOfType(t, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties as Json);
 
   it('every alarm notifies the alarm topic', () => {
-    expect(alarms()).toHaveLength(15);
+    expect(alarms()).toHaveLength(16);
     for (const a of alarms()) expect(a.AlarmActions).toEqual([ref(id.topic as string)]);
   });
 
@@ -97,18 +97,34 @@ describe('alarms', () => {
     own('ingest', 'RecordFailures', anyInThe(300));
     own('reconcile', 'ObjectsReconciled', anyInThe(3600));
     own('reconcile', 'ReconcileFailures', anyInThe(3600));
-    own('ingest', 'RejectedLinePercent', {
-      Statistic: 'Average',
-      Period: 3600,
-      Threshold: 5,
+    own('reconcile', 'ObjectsReconcileDeferred', anyInThe(3600));
+    // The rejected-line rate is weighted by lines: rejected / (rejected + counted), hourly sums.
+    const rate = (namespace: string, threshold: number): Json => ({
+      Threshold: threshold,
       ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: '100 * rejected / (rejected + counted)', ReturnData: true }),
+        ...(['rejected', 'counted'] as const).map((id) =>
+          Match.objectLike({
+            Id: id,
+            ReturnData: false,
+            MetricStat: Match.objectLike({
+              Metric: {
+                Namespace: namespace,
+                MetricName: id === 'rejected' ? 'LinesRejected' : 'LinesCounted',
+                Dimensions: [{ Name: 'service', Value: 'ingest' }],
+              },
+              Period: 3600,
+              Stat: 'Sum',
+            }),
+          }),
+        ),
+      ]),
     });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', rate('UsageAuditor', 5));
     const v = synth({ context: { metricsNamespace: 'Acme/Usage', rejectedLinePercentThreshold: '20' } });
-    v.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'Acme/Usage',
-      MetricName: 'RejectedLinePercent',
-      Threshold: 20,
-    });
+    v.template.hasResourceProperties('AWS::CloudWatch::Alarm', rate('Acme/Usage', 20));
     expect(() => synth({ context: { rejectedLinePercentThreshold: 100 } })).toThrow(
       /^context rejectedLinePercentThreshold: expected an integer from 0 to 99/,
     );
@@ -207,9 +223,9 @@ describe('Alarms props', () => {
     return { stack, alarms };
   };
 
-  it('builds fifteen alarms on one topic; no e-mail subscription by default', () => {
+  it('builds sixteen alarms on one topic; no e-mail subscription by default', () => {
     const { stack, alarms } = build();
-    expect(Object.keys(alarms.alarms)).toHaveLength(15);
+    expect(Object.keys(alarms.alarms)).toHaveLength(16);
     const bare = Template.fromStack(stack);
     bare.resourceCountIs('AWS::SNS::Subscription', 0);
     bare.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -217,9 +233,15 @@ describe('Alarms props', () => {
       EvaluationPeriods: 48,
     });
     bare.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'Test',
-      MetricName: 'RejectedLinePercent',
       Threshold: 0,
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          Id: 'rejected',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ Namespace: 'Test', MetricName: 'LinesRejected' }),
+          }),
+        }),
+      ]),
     });
   });
 

@@ -121,6 +121,7 @@ const ADDED_IDS = [
   'ObjectsReconciledAlarm3FD6A079',
   'QuarantinedObjectsAlarm2DF252E9',
   'ReconcileAsyncInvokeConfig5FA6852B',
+  'ReconcileDeferredAlarmE4E52D36',
   'ReconcileErrorsAlarm6D527BC7',
   'ReconcileFailedRunsAlarm7BE55B34',
   'ReconcileFailureQueue0BD19F24',

@@ -87,4 +87,29 @@ describe('scheduled reconcile', () => {
     );
     expect(old.listed).toBe(0);
   });
+
+  it('the scheduled run leaves objects younger than an hour to the queue (no false "lost event")', async () => {
+    const bucket = new FakeVersionedBucket();
+    const { ledger } = memoryLedger();
+    let now = new Date('2026-11-27T00:30:00Z');
+    const h = createReconcileHandler({
+      objects: bucket,
+      writer: { put: async () => undefined, putStream: async () => undefined },
+      store: ledger,
+      reportsBucket: 'reports',
+      registry: async () => ({ matcher: EMPTY_MATCHER, hash: 'h' }),
+      limits: DEFAULT_LIMITS,
+      now: () => now,
+      lister: bucket,
+      manifests: ledger,
+      logBucket: 'logs-bucket',
+      windowDays: 2,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'Test', serviceName: 'reconcile' }),
+    });
+    bucket.put('logs/recent.jsonl', LINE); // last modified 2026-11-27T00:00:01Z
+    expect((await h({}, lambdaContext('reconcile'))).found).toEqual([]);
+    now = new Date('2026-11-27T01:30:00Z');
+    expect((await h({}, lambdaContext('reconcile'))).found.map((f) => f.key)).toEqual(['logs/recent.jsonl']);
+  });
 });
