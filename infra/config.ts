@@ -130,7 +130,7 @@ export const STACK_CONTEXT = {
   auditTimeoutSeconds: int(900, FUNCTION_CHECKS.timeoutSeconds),
   /** Alarm when the audit function was not invoked for this many hours (1–168). */
   auditMaxSilenceHours: int(26, ALARM_CHECKS.auditMaxSilenceHours),
-  /** Alarm when ingested objects reject more than this percentage of their lines, on average over an hour (0–99). */
+  /** Alarm when more than this percentage of all lines ingest read in an hour were rejected (0–99). */
   rejectedLinePercentThreshold: int(5, ALARM_CHECKS.rejectedLinePercent),
   /** CloudWatch namespace of the functions' own metrics (POWERTOOLS_METRICS_NAMESPACE); the alarms read it. */
   metricsNamespace: str(OBSERVABILITY.defaultNamespace, ALARM_CHECKS.metricsNamespace),
