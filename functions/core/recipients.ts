@@ -29,6 +29,11 @@ import type { RecipientsRegistry } from './types.ts';
 export interface RecipientMatcher {
   /** Categories of a request, sorted, without duplicates (a shared frozen array: do not mutate). */
   categoriesFor(ip: string | undefined, org: string | undefined): readonly string[];
+  /**
+   * The categories of a client address, or undefined when `isValidIp(ip)` is false: validation and
+   * lookup in one parse (the reader's hot path).
+   */
+  classifyIp?(ip: string): readonly string[] | undefined;
 }
 
 /** A parsed client address. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are normalised to IPv4. */
@@ -37,6 +42,8 @@ export type ParsedIp =
   | { kind: 'ipv6' /** the address as a 128-bit integer */; value: bigint };
 
 const NONE: readonly string[] = Object.freeze([]);
+/** Cache marker of an address that does not parse (distinct from NONE, a valid address in no category). */
+const INVALID: readonly string[] = Object.freeze([]);
 
 /**
  * Strict address parser: IPv4 only as dotted four-part decimal without leading zeros
@@ -353,15 +360,15 @@ export function compileRegistry(registry: RecipientsRegistry): RecipientMatcher 
     return union;
   };
 
-  const byIp = (ip: string): readonly string[] => {
+  const classify = (ip: string): readonly string[] | undefined => {
     if (ip.indexOf(':') === -1) {
       const v = parseIpv4(ip);
-      return v === undefined ? NONE : lookup(table4, v);
+      return v === undefined ? undefined : lookup(table4, v);
     }
     let cats = v6Cache.get(ip);
     if (cats === undefined) {
       const groups = parseIpv6(ip);
-      if (groups === undefined) cats = NONE;
+      if (groups === undefined) cats = INVALID;
       else {
         const mapped = mappedIpv4(groups);
         if (mapped !== undefined) cats = lookup(table4, mapped);
@@ -373,8 +380,9 @@ export function compileRegistry(registry: RecipientsRegistry): RecipientMatcher 
       }
       v6Cache.set(ip, cats);
     }
-    return cats;
+    return cats === INVALID ? undefined : cats;
   };
+  const byIp = (ip: string): readonly string[] => classify(ip) ?? NONE;
 
   const byOrgName = (org: string): readonly string[] => {
     let cats = orgCache.get(org);
@@ -386,6 +394,7 @@ export function compileRegistry(registry: RecipientsRegistry): RecipientMatcher 
   };
 
   return {
+    classifyIp: classify,
     categoriesFor(ip, org) {
       const fromIp = ip === undefined || ip === '' ? NONE : byIp(ip);
       if (org === undefined || orgCats.size === 0) return fromIp;

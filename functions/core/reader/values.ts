@@ -69,8 +69,15 @@ export class KnownValues {
     const found = this.ips.find(buf, s, e, h);
     if (found >= 0) return this.ips.values[found];
     const text = this.decode(buf, s, e, escaped, ascii);
-    if (text === undefined || !isValidIp(text)) return undefined;
-    const entry = { ip: text, categories: this.matcher.categoriesFor(text, undefined) };
+    if (text === undefined) return undefined;
+    // One parse validates and classifies the address (falls back for a matcher without classifyIp).
+    const categories = this.matcher.classifyIp
+      ? this.matcher.classifyIp(text)
+      : isValidIp(text)
+        ? this.matcher.categoriesFor(text, undefined)
+        : undefined;
+    if (categories === undefined) return undefined;
+    const entry = { ip: text, categories };
     this.ips.add(buf, s, e, h, entry);
     return entry;
   }

@@ -386,3 +386,36 @@ describe('parseCidr (the one parser of load and compile, issue 8 #1)', () => {
     expect(() => compileRegistry({ c: { cidrs: [cidr], organisations: [] } })).toThrow(/invalid CIDR/);
   });
 });
+
+describe('classifyIp (validation and lookup in one parse, the reader hot path)', () => {
+  it('is undefined exactly when isValidIp is false, and otherwise equals categoriesFor(ip)', () => {
+    const m = compileRegistry(sampleRegistry());
+    const classify = m.classifyIp?.bind(m);
+    expect(classify).toBeDefined();
+    const near = fc.oneof(
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.ipV4Extended(),
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom(
+        '::ffff:01.2.3.4',
+        '64:ff9b::c633:6401',
+        '2002:c633:6401::1',
+        '::',
+        '1.2.3',
+        'fe80::1%eth0',
+      ),
+    );
+    fc.assert(
+      fc.property(near, (ip) => {
+        // Twice: the second answer comes from the cache.
+        for (let i = 0; i < 2; i++) {
+          const got = classify?.(ip);
+          if (!isValidIp(ip)) expect(got).toBeUndefined();
+          else expect(got).toEqual(m.categoriesFor(ip, undefined));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
