@@ -7,7 +7,6 @@
  * (functions/ingest/reconcile.ts). It therefore needs exactly what ingesting needs
  * (ingest-pipeline.ts, allowIngestData), listing included, and nothing of the ingest queue.
  */
-import type { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -17,9 +16,15 @@ import { ensureProps } from './checks.ts';
 import { allowIngestData } from './ingest-pipeline.ts';
 import type { LambdaFunction } from './lambda-function.ts';
 import { transparent } from './logical-ids.ts';
-import { SCHEDULE_CHECKS, ScheduledInvocation, scheduledEvent } from './scheduled-invocation.ts';
+import {
+  SCHEDULE_CHECKS,
+  ScheduledInvocation,
+  type ScheduleSettings,
+  scheduledEvent,
+  scheduleSettingsOf,
+} from './scheduled-invocation.ts';
 
-export interface DailyReconcileProps {
+export interface DailyReconcileProps extends ScheduleSettings {
   /** The reconcile function. */
   readonly reconcileFunction: LambdaFunction;
   /** The log bucket; reconcile lists and reads logs/. */
@@ -30,23 +35,6 @@ export interface DailyReconcileProps {
   readonly usageTable: dynamodb.ITable;
   /** The recipients registry (read only). */
   readonly controlTable: dynamodb.ITable;
-  /** EventBridge Scheduler expression: cron(…) or rate(…). */
-  readonly expression: string;
-  /** IANA time zone the expression is read in. */
-  readonly timeZone: string;
-  /** Scheduler's retries of a failed delivery (0–185). */
-  readonly retryAttempts: number;
-  /** Scheduler gives up delivering after this many hours (1–24); then the event goes to the dead-letter queue. */
-  readonly maxEventAgeHours: number;
-  /** Lambda's retries of a failed run (0–2); then the event goes to the on-failure queue. */
-  readonly asyncRetryAttempts: number;
-  /** Lambda discards a queued event older than this many hours (1–6), to the on-failure queue. */
-  readonly asyncMaxEventAgeHours: number;
-  /**
-   * How long a failed delivery or run stays in its queue.
-   * @default Duration.days(14)
-   */
-  readonly deadLetterRetentionPeriod?: Duration;
 }
 
 export class DailyReconcile extends Construct {
@@ -71,15 +59,9 @@ export class DailyReconcile extends Construct {
       name: 'Reconcile',
       description:
         'usage-auditor: daily reconcile of logs/ against the usage table (ingests objects whose S3 event was lost)',
-      expression: props.expression,
-      timeZone: props.timeZone,
-      retryAttempts: props.retryAttempts,
-      maxEventAgeHours: props.maxEventAgeHours,
-      asyncRetryAttempts: props.asyncRetryAttempts,
-      asyncMaxEventAgeHours: props.asyncMaxEventAgeHours,
+      ...scheduleSettingsOf(props),
       // The handler looks back RECONCILE_WINDOW_DAYS from the time it runs; it ignores the fields.
       input: scheduledEvent(),
-      ...(props.deadLetterRetentionPeriod ? { failureRetentionPeriod: props.deadLetterRetentionPeriod } : {}),
     });
     this.schedule = this.invocation.schedule;
     this.deadLetterQueue = this.invocation.deadLetterQueue;

@@ -4,7 +4,6 @@
  * it reads usage, keeps agreements and audit bookkeeping in the control table, and reads and writes
  * reports/.
  */
-import type { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -14,9 +13,15 @@ import { REPORTS_PREFIX } from '../../functions/shared/resources.ts';
 import { ensureProps } from './checks.ts';
 import { type LambdaFunction, objectsUnder } from './lambda-function.ts';
 import { transparent } from './logical-ids.ts';
-import { SCHEDULE_CHECKS, ScheduledInvocation, scheduledEvent } from './scheduled-invocation.ts';
+import {
+  SCHEDULE_CHECKS,
+  ScheduledInvocation,
+  type ScheduleSettings,
+  scheduledEvent,
+  scheduleSettingsOf,
+} from './scheduled-invocation.ts';
 
-export interface NightlyAuditProps {
+export interface NightlyAuditProps extends ScheduleSettings {
   /** The audit function. */
   readonly auditFunction: LambdaFunction;
   /** Usage aggregates; the audit reads them. */
@@ -25,23 +30,6 @@ export interface NightlyAuditProps {
   readonly controlTable: dynamodb.ITable;
   /** The reports bucket; the audit reads and writes reports/. */
   readonly reportsBucket: s3.IBucket;
-  /** EventBridge Scheduler expression: cron(…) or rate(…). */
-  readonly expression: string;
-  /** IANA time zone the expression is read in. */
-  readonly timeZone: string;
-  /** Scheduler's retries of a failed delivery (0–185). */
-  readonly retryAttempts: number;
-  /** Scheduler gives up delivering after this many hours (1–24); then the event goes to the dead-letter queue. */
-  readonly maxEventAgeHours: number;
-  /** Lambda's retries of a failed run (0–2); then the event goes to the on-failure queue. */
-  readonly asyncRetryAttempts: number;
-  /** Lambda discards a queued event older than this many hours (1–6), to the on-failure queue. */
-  readonly asyncMaxEventAgeHours: number;
-  /**
-   * How long a failed delivery or run stays in its queue.
-   * @default Duration.days(14)
-   */
-  readonly deadLetterRetentionPeriod?: Duration;
 }
 
 export class NightlyAudit extends Construct {
@@ -75,14 +63,8 @@ export class NightlyAudit extends Construct {
       name: 'Audit',
       deadLetterQueueId: 'ScheduleDeadLetterQueue',
       description: 'usage-auditor: nightly audit (SPEC §4: D = yesterday, plus re-audits of changed dates)',
-      expression: props.expression,
-      timeZone: props.timeZone,
-      retryAttempts: props.retryAttempts,
-      maxEventAgeHours: props.maxEventAgeHours,
-      asyncRetryAttempts: props.asyncRetryAttempts,
-      asyncMaxEventAgeHours: props.asyncMaxEventAgeHours,
+      ...scheduleSettingsOf(props),
       input: scheduledEvent(),
-      ...(props.deadLetterRetentionPeriod ? { failureRetentionPeriod: props.deadLetterRetentionPeriod } : {}),
     });
     this.schedule = this.invocation.schedule;
     this.deadLetterQueue = this.invocation.deadLetterQueue;

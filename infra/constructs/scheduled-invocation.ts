@@ -59,13 +59,8 @@ class SendToQueue implements lambda.IDestination {
   }
 }
 
-export interface ScheduledInvocationProps {
-  /** The function the schedule invokes (its unqualified ARN, i.e. $LATEST). */
-  readonly fn: LambdaFunction;
-  /** Names the resources: `<name>Schedule`, `<name>FailureQueue`, `<name>AsyncInvokeConfig`. */
-  readonly name: string;
-  /** The schedule's description. */
-  readonly description: string;
+/** When and how a function is invoked on a schedule: shared by the nightly audit and the daily reconcile. */
+export interface ScheduleSettings {
   /** EventBridge Scheduler expression: cron(…) or rate(…). */
   readonly expression: string;
   /** IANA time zone the expression is read in. */
@@ -74,10 +69,37 @@ export interface ScheduledInvocationProps {
   readonly retryAttempts: number;
   /** Scheduler gives up delivering after this many hours (1–24); then the event goes to the dead-letter queue. */
   readonly maxEventAgeHours: number;
-  /** Lambda's retries of a failed run (0–2). */
+  /** Lambda's retries of a failed run (0–2); then the event goes to the on-failure queue. */
   readonly asyncRetryAttempts: number;
   /** Lambda discards a queued event older than this many hours (1–6), to the on-failure queue. */
   readonly asyncMaxEventAgeHours: number;
+  /**
+   * How long a failed delivery or run stays in its queue.
+   * @default Duration.days(14)
+   */
+  readonly deadLetterRetentionPeriod?: Duration;
+}
+
+/** Just the schedule settings of a construct's props (so nothing else is passed along). */
+export function scheduleSettingsOf(p: ScheduleSettings): ScheduleSettings {
+  return {
+    expression: p.expression,
+    timeZone: p.timeZone,
+    retryAttempts: p.retryAttempts,
+    maxEventAgeHours: p.maxEventAgeHours,
+    asyncRetryAttempts: p.asyncRetryAttempts,
+    asyncMaxEventAgeHours: p.asyncMaxEventAgeHours,
+    ...(p.deadLetterRetentionPeriod ? { deadLetterRetentionPeriod: p.deadLetterRetentionPeriod } : {}),
+  };
+}
+
+export interface ScheduledInvocationProps extends ScheduleSettings {
+  /** The function the schedule invokes (its unqualified ARN, i.e. $LATEST). */
+  readonly fn: LambdaFunction;
+  /** Names the resources: `<name>Schedule`, `<name>FailureQueue`, `<name>AsyncInvokeConfig`. */
+  readonly name: string;
+  /** The schedule's description. */
+  readonly description: string;
   /** The event the function receives. */
   readonly input: scheduler.ScheduleTargetInput;
   /**
@@ -85,11 +107,6 @@ export interface ScheduledInvocationProps {
    * @default `<name>ScheduleDeadLetterQueue`
    */
   readonly deadLetterQueueId?: string;
-  /**
-   * How long a failed delivery or a failed run stays in its queue.
-   * @default Duration.days(14)
-   */
-  readonly failureRetentionPeriod?: Duration;
 }
 
 export class ScheduledInvocation extends Construct {
@@ -114,7 +131,7 @@ export class ScheduledInvocation extends Construct {
       const queue = new sqs.Queue(this, queueId, {
         encryption: sqs.QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
-        retentionPeriod: props.failureRetentionPeriod ?? Duration.days(14),
+        retentionPeriod: props.deadLetterRetentionPeriod ?? Duration.days(14),
       });
       Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason });
       return queue;
