@@ -27,6 +27,7 @@ import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { UsageReader } from '../audit/ports.ts';
+import { boundDayUsage } from '../core/aggregate.ts';
 import {
   byKey,
   type CommitResult,
@@ -396,9 +397,10 @@ export class UsageStore implements UsageLedger, UsageReader {
       sources.set(k, list);
       list.set(i.key as string, { key: i.key as string, gen: i.gen as string });
     }
+    // Summed over objects, an app-day is held to the same distinct-value bounds as one object's.
     return sumDayUsage(live.map(toDayUsage))
       .map((u) => ({
-        ...u,
+        ...boundDayUsage(u).usage,
         sources: [...(sources.get(`${u.app}\u0000${u.day}`)?.values() ?? [])].sort(byKey),
       }))
       .sort(compareAppDay);

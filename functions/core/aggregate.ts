@@ -8,6 +8,7 @@ import type { UsageRecord } from './record.ts';
 import { compareStrings, setOwn } from './support.ts';
 import { dayString } from './timestamps.ts';
 import type { CategoryCounts, Counts, DayUsage } from './types.ts';
+import { add, addCounts, emptyCounts } from './usage-math.ts';
 
 interface OrgCounts {
   requests: number;
@@ -233,4 +234,79 @@ function fnv1a(s: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
+}
+
+/** What boundDayUsage folded into the overflow entries of one app-day. */
+export interface MergedOverflow {
+  /** Named endpoints folded into `(other endpoints)` by the merge. */
+  endpoints: number;
+  /** Named organisations folded into `(other organisations)` by the merge (over every category). */
+  organisations: number;
+}
+
+/**
+ * One app-day's usage summed over several objects, held to the same bounds as one object's
+ * (UsageBounds): each object keeps up to the bound, so their union can hold several times it. The
+ * named values kept are the `bound` with the most requests (then the most records, then name in
+ * code-unit order): a choice that depends only on the sums, never on the order of the objects. The
+ * rest, and any overflow entry the objects already had, are summed exactly into the overflow entry,
+ * so totals never change. Usage within the bounds is returned as it is (the same object).
+ */
+export function boundDayUsage<T extends DayUsage>(
+  u: T,
+  bounds: UsageBounds = DEFAULT_BOUNDS,
+): { usage: T; merged: MergedOverflow } {
+  const endpoints = boundNamed(u.endpoints, OTHER_ENDPOINTS, bounds.maxEndpointsPerDay, addEndpointCounts);
+  let organisations = 0;
+  let categories = u.categories;
+  for (const [name, c] of Object.entries(u.categories)) {
+    const orgs = boundNamed(c.orgs, OTHER_ORGANISATIONS, bounds.maxOrganisationsPerCategory, addOrgCounts);
+    if (orgs.folded === 0) continue;
+    if (categories === u.categories) categories = { ...u.categories };
+    setOwn(categories, name, { requests: c.requests, records: c.records, orgs: orgs.kept });
+    organisations += orgs.folded;
+  }
+  if (endpoints.folded === 0 && organisations === 0)
+    return { usage: u, merged: { endpoints: 0, organisations: 0 } };
+  return {
+    usage: { ...u, endpoints: endpoints.kept, categories },
+    merged: { endpoints: endpoints.folded, organisations },
+  };
+}
+
+type Tally = { requests: number; records: number };
+
+function addEndpointCounts(into: Counts | undefined, c: Counts): Counts {
+  const t = into ?? emptyCounts();
+  addCounts(t, c);
+  return t;
+}
+
+function addOrgCounts(into: Tally | undefined, c: Tally): Tally {
+  const t = into ?? { requests: 0, records: 0 };
+  t.requests = add(t.requests, c.requests);
+  t.records = add(t.records, c.records);
+  return t;
+}
+
+/** The `bound` named entries with the most requests (then records, then name); the rest summed into `other`. */
+function boundNamed<C extends Tally>(
+  rec: Record<string, C>,
+  other: string,
+  bound: number,
+  sum: (into: C | undefined, c: C) => C,
+): { kept: Record<string, C>; folded: number } {
+  const names = Object.keys(rec).filter((n) => n !== other);
+  if (names.length <= bound) return { kept: rec, folded: 0 };
+  names.sort((a, b) => {
+    const x = rec[a] as C;
+    const y = rec[b] as C;
+    return y.requests - x.requests || y.records - x.records || compareStrings(a, b);
+  });
+  let overflow = Object.hasOwn(rec, other) ? sum(undefined, rec[other] as C) : undefined;
+  for (const n of names.slice(bound)) overflow = sum(overflow, rec[n] as C);
+  const kept: Record<string, C> = {};
+  for (const n of [...names.slice(0, bound), other].sort(compareStrings))
+    setOwn(kept, n, n === other ? (overflow as C) : (rec[n] as C));
+  return { kept, folded: names.length - bound };
 }

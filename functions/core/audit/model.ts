@@ -3,10 +3,11 @@
  * summed exactly, with quota consumption. Shared by report.json and report.html so both show the
  * same numbers. Pure and deterministic.
  */
+import { boundDayUsage } from '../aggregate.ts';
 import { OTHER_ENDPOINTS, OTHER_ORGANISATIONS } from '../reader/limits.ts';
 import { compareStrings } from '../support.ts';
 import type { Counts, SourceRef } from '../types.ts';
-import { addCounts, emptyCounts } from '../usage-math.ts';
+import { addCounts, emptyCounts, sumDayUsage } from '../usage-math.ts';
 import type { Agreement } from './agreements.ts';
 import type { Finding, Rule } from './findings.ts';
 import { centsToNumber, percentOf, toCents, windowOf } from './format.ts';
@@ -240,9 +241,10 @@ export function buildModel(input: {
 }
 
 /**
- * An app-day of the window where an object held more distinct endpoints or organisations than the
- * ingest bounds keep (UsageBounds): the requests counted under the overflow entries. Totals are
- * exact; only the breakdown by those names is lost.
+ * An app-day of the window whose usage holds an overflow entry: an object held more distinct
+ * endpoints or organisations than the ingest bounds keep (UsageBounds), or the objects of that
+ * app-day together did (boundDayUsage). The requests counted under the overflow entries. Totals
+ * are exact; only the breakdown by those names is lost.
  */
 export interface UsageOverflow {
   app_id: string;
@@ -251,14 +253,22 @@ export interface UsageOverflow {
   other_endpoints_requests: number;
   /** Requests under `(other organisations)`, over every recipient category. */
   other_organisations_requests: number;
+  /**
+   * Named endpoints that objects kept separately but that passed the bound once the app-day's
+   * objects were summed, so were folded into `(other endpoints)`; only when there are any.
+   */
+  merged_endpoints?: number;
+  /** The same for organisations (over every category); only when there are any. */
+  merged_organisations?: number;
 }
 
 /** The window's app-days with an overflow entry, sorted by app then day; usually none. */
 export function usageOverflow(reportDate: string, usage: readonly AuditUsageRow[]): UsageOverflow[] {
   const window = windowOf(reportDate);
-  const byKey = new Map<string, UsageOverflow>();
-  for (const r of usage) {
-    if (r.day < window.start || r.day > window.end) continue;
+  const out: UsageOverflow[] = [];
+  // Sorted by app then day, summed and bounded exactly as the window's rows are (window.ts).
+  for (const summed of sumDayUsage(usage.filter((r) => r.day >= window.start && r.day <= window.end))) {
+    const { usage: r, merged } = boundDayUsage(summed);
     const endpoints = Object.hasOwn(r.endpoints, OTHER_ENDPOINTS)
       ? (r.endpoints[OTHER_ENDPOINTS]?.requests ?? 0)
       : 0;
@@ -266,19 +276,15 @@ export function usageOverflow(reportDate: string, usage: readonly AuditUsageRow[
     for (const c of Object.values(r.categories)) {
       if (Object.hasOwn(c.orgs, OTHER_ORGANISATIONS)) orgs += c.orgs[OTHER_ORGANISATIONS]?.requests ?? 0;
     }
-    if (endpoints === 0 && orgs === 0) continue;
-    const k = `${r.app}\u0000${r.day}`;
-    const o = byKey.get(k) ?? {
+    if (endpoints === 0 && orgs === 0 && merged.endpoints === 0 && merged.organisations === 0) continue;
+    out.push({
       app_id: r.app,
       usage_date: r.day,
-      other_endpoints_requests: 0,
-      other_organisations_requests: 0,
-    };
-    o.other_endpoints_requests += endpoints;
-    o.other_organisations_requests += orgs;
-    byKey.set(k, o);
+      other_endpoints_requests: endpoints,
+      other_organisations_requests: orgs,
+      ...(merged.endpoints > 0 ? { merged_endpoints: merged.endpoints } : {}),
+      ...(merged.organisations > 0 ? { merged_organisations: merged.organisations } : {}),
+    });
   }
-  return [...byKey.values()].sort(
-    (a, b) => compareStrings(a.app_id, b.app_id) || compareStrings(a.usage_date, b.usage_date),
-  );
+  return out;
 }

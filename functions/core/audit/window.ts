@@ -1,8 +1,11 @@
 /**
  * The usage of the audit window W (the first day of D's month … D): input rows outside W dropped,
- * rows of the same app and day summed exactly (usage-math.ts). Shared by the rules, the report
- * model and usage.jsonl, so all three count the same rows. Pure and deterministic.
+ * rows of the same app and day summed exactly (usage-math.ts) and held to the ingest's distinct-value
+ * bounds per app-day (aggregate.ts boundDayUsage: every object keeps up to the bound, so their sum
+ * could hold several times it). Shared by the rules, the report model and usage.jsonl, so all three
+ * count the same rows. Pure and deterministic: the result does not depend on the rows' order.
  */
+import { boundDayUsage } from '../aggregate.ts';
 import { compareStrings } from '../support.ts';
 import type { SourceRef } from '../types.ts';
 import { sumDayUsage } from '../usage-math.ts';
@@ -33,7 +36,8 @@ export function windowUsage(reportDate: string, usage: readonly AuditUsageRow[])
     list.push(r);
   }
   const byApp = new Map<string, Map<string, WindowRow>>();
-  for (const u of sumDayUsage(inW)) {
+  for (const summed of sumDayUsage(inW)) {
+    const u = boundDayUsage(summed).usage;
     const k = `${u.app}\u0000${u.day}`;
     const srcs = [...(sources.get(k)?.values() ?? [])].sort(compareSources);
     let days = byApp.get(u.app);
