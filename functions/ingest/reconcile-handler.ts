@@ -5,8 +5,10 @@
  *
  * Metrics (namespace POWERTOOLS_METRICS_NAMESPACE, default UsageAuditor; service "reconcile"):
  * ObjectsReconciled (objects found missing or stale: each is an event S3 did not deliver or the
- * ingest function lost), ObjectsReconcileDeferred (found but left for the next run: no time left),
- * ReconcileFailures (an object whose ingestion threw; the run goes on with the others, then fails).
+ * ingest function lost), ObjectsReconcileDeferred (found but left for the next run: no time left;
+ * plus 1 when the listing of `logs/` itself ran out of time, since what it did not reach is left
+ * too), ReconcileListingIncomplete (1 when the listing stopped short, else 0), ReconcileFailures
+ * (an object whose ingestion threw; the run goes on with the others, then fails).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -88,7 +90,13 @@ export function createReconcileHandler(deps: ReconcileHandlerDeps) {
       { bucket: deps.logBucket, ...window },
     );
     metrics.addMetric('ObjectsReconciled', MetricUnit.Count, report.found.length);
-    metrics.addMetric('ObjectsReconcileDeferred', MetricUnit.Count, report.deferred + outOfTime);
+    const listingShort = report.partial ? 1 : 0;
+    metrics.addMetric(
+      'ObjectsReconcileDeferred',
+      MetricUnit.Count,
+      report.deferred + outOfTime + listingShort,
+    );
+    metrics.addMetric('ReconcileListingIncomplete', MetricUnit.Count, listingShort);
     metrics.addMetric('ReconcileFailures', MetricUnit.Count, failures.length);
     logger.info('reconcile done', {
       from: window.from.toISOString(),
@@ -96,7 +104,14 @@ export function createReconcileHandler(deps: ReconcileHandlerDeps) {
       listed: report.listed,
       found: report.found.map((f) => ({ key: f.key, why: f.why, outcome: f.result?.outcome ?? 'deferred' })),
       deferred: report.deferred,
+      ...(report.partial ? { listingStoppedAfter: report.partial } : {}),
     });
+    if (report.partial) {
+      logger.warn('reconcile listing stopped for lack of time', {
+        listedThrough: report.partial.listedThrough,
+        scanned: report.partial.scanned,
+      });
+    }
     if (failures.length > 0) {
       throw new ReconcileFailedError(
         `${failures.length} object(s) failed: ${failures

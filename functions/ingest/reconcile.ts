@@ -44,12 +44,17 @@ export interface ReconciledObject {
 }
 
 export interface ReconcileReport {
-  /** Log objects last modified in the window. */
+  /** Log objects last modified in the window (among those listed). */
   listed: number;
   /** The objects found missing or stale, in key order, with what ingesting each gave. */
   found: ReconciledObject[];
   /** Found objects left for the next run (no time left). */
   deferred: number;
+  /**
+   * The listing of `logs/` stopped for lack of time (`hasTime`) before its end: objects after
+   * `listedThrough` were not looked at. Absent when the whole prefix was listed.
+   */
+  partial?: { listedThrough: string | null; scanned: number };
 }
 
 /** The default window: the last `days` days up to `now`. */
@@ -75,40 +80,71 @@ async function isCurrent(
 
 const BATCH = 100;
 
+/**
+ * Lists `logs/` (in S3's key order) and, a batch of in-window objects at a time, reads their
+ * manifests and ingests the missing or stale ones, so listing and ingesting share the time. Before
+ * each listed object it asks `hasTime`: once there is none, the listing stops (the report says how
+ * far it got, `partial`) and what was found but not ingested is `deferred`.
+ */
 export async function reconcile(deps: ReconcileDeps, window: ReconcileWindow): Promise<ReconcileReport> {
   const from = window.from.getTime();
   const to = window.to.getTime();
-  const inWindow: ListedObject[] = [];
-  for await (const o of deps.lister.listObjects(window.bucket, LOG_PREFIX)) {
-    const t = o.lastModified?.getTime();
-    if (isLogKey(o.key) && t !== undefined && t >= from && t <= to) inWindow.push(o);
-  }
-  inWindow.sort((a, b) => compareStrings(a.key, b.key));
-
+  const hasTime = () => deps.hasTime?.() ?? true;
   const found: ReconciledObject[] = [];
-  for (let i = 0; i < inWindow.length; i += BATCH) {
-    const batch = inWindow.slice(i, i + BATCH);
+  let listed = 0;
+  let scanned = 0;
+  let deferred = 0;
+  let lastKey: string | null = null;
+  let partial = false;
+  let batch: ListedObject[] = [];
+
+  const flush = async (): Promise<void> => {
+    const objects = batch;
+    batch = [];
+    if (objects.length === 0) return;
     const manifests = new Map(
-      (await deps.manifests.getManifests(batch.map((o) => o.key))).map((m) => [m.key, m]),
+      (await deps.manifests.getManifests(objects.map((o) => o.key))).map((m) => [m.key, m]),
     );
-    for (const o of batch) {
+    for (const o of objects.sort((a, b) => compareStrings(a.key, b.key))) {
       const m = manifests.get(o.key);
       const why: ReconcileWhy | undefined = !m
         ? 'no manifest'
         : (await isCurrent(deps, window.bucket, o, m))
           ? undefined
           : 'older version counted';
-      if (why)
-        found.push({ key: o.key, etag: o.etag, lastModified: o.lastModified?.toISOString() ?? null, why });
+      if (!why) continue;
+      const f: ReconciledObject = {
+        key: o.key,
+        etag: o.etag,
+        lastModified: o.lastModified?.toISOString() ?? null,
+        why,
+      };
+      found.push(f);
+      if (!hasTime()) deferred++;
+      else f.result = await deps.ingest({ bucket: window.bucket, key: f.key, etag: f.etag });
+    }
+  };
+
+  for await (const o of deps.lister.listObjects(window.bucket, LOG_PREFIX)) {
+    if (!hasTime()) {
+      partial = true;
+      break;
+    }
+    scanned++;
+    lastKey = o.key;
+    const t = o.lastModified?.getTime();
+    if (isLogKey(o.key) && t !== undefined && t >= from && t <= to) {
+      listed++;
+      batch.push(o);
+      if (batch.length >= BATCH) await flush();
     }
   }
-  let deferred = 0;
-  for (const f of found) {
-    if (deps.hasTime && !deps.hasTime()) {
-      deferred++;
-      continue;
-    }
-    f.result = await deps.ingest({ bucket: window.bucket, key: f.key, etag: f.etag });
-  }
-  return { listed: inWindow.length, found, deferred };
+  await flush();
+  found.sort((a, b) => compareStrings(a.key, b.key));
+  return {
+    listed,
+    found,
+    deferred,
+    ...(partial ? { partial: { listedThrough: lastKey, scanned } } : {}),
+  };
 }

@@ -112,4 +112,62 @@ describe('scheduled reconcile', () => {
     now = new Date('2026-11-27T01:30:00Z');
     expect((await h({}, lambdaContext('reconcile'))).found.map((f) => f.key)).toEqual(['logs/recent.jsonl']);
   });
+
+  it('stops listing logs/ when the invocation runs short of time, says how far it got, and alarms through ObjectsReconcileDeferred', async () => {
+    const bucket = new FakeVersionedBucket();
+    const { ledger, manifests } = memoryLedger();
+    const added: [string, number][] = [];
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'reconcile' });
+    metrics.addMetric = ((name: string, _u: unknown, v: number) => {
+      added.push([name, v]);
+    }) as Metrics['addMetric'];
+    for (let i = 0; i < 1000; i++) bucket.put(`logs/big/${String(i).padStart(4, '0')}.jsonl`, LINE);
+    // Listing one object takes a (simulated) second: 300 s left at the start, 120 s needed to start an object.
+    let elapsed = 0;
+    let yielded = 0;
+    const lister = {
+      async *listObjects(b: string, prefix: string) {
+        for await (const o of bucket.listObjects(b, prefix)) {
+          elapsed += 1_000;
+          yielded++;
+          yield o;
+        }
+      },
+    };
+    const context = { ...lambdaContext('reconcile'), getRemainingTimeInMillis: () => 300_000 - elapsed };
+    const h = createReconcileHandler({
+      objects: bucket,
+      writer: { put: async () => undefined, putStream: async () => undefined },
+      store: ledger,
+      reportsBucket: 'reports',
+      registry: async () => ({ matcher: EMPTY_MATCHER, hash: 'h' }),
+      limits: DEFAULT_LIMITS,
+      now: () => new Date('2026-11-27T12:00:00Z'),
+      lister,
+      manifests: ledger,
+      logBucket: 'logs-bucket',
+      windowDays: 2,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics,
+    });
+    const report = await h({}, context);
+    // 180 objects listed (300 s − 180 s = 120 s), one more fetched and not looked at.
+    expect(report.partial).toEqual({ listedThrough: 'logs/big/0179.jsonl', scanned: 180 });
+    expect(yielded).toBe(181);
+    expect(report.listed).toBe(180);
+    // The first batch of 100 was ingested while there was time; the last 80 were found and deferred.
+    expect(report.found).toHaveLength(180);
+    expect(report.found.filter((f) => f.result?.outcome === 'ingested')).toHaveLength(100);
+    expect(report.deferred).toBe(80);
+    expect(manifests.size).toBe(100);
+    expect(added).toContainEqual(['ObjectsReconcileDeferred', 81]);
+    expect(added).toContainEqual(['ReconcileListingIncomplete', 1]);
+    // With the whole time, the listing is complete: no `partial`.
+    elapsed = -1_000_000;
+    const full = await h({}, context);
+    expect(full.partial).toBeUndefined();
+    expect(full.listed).toBe(1000);
+    expect(full.found).toHaveLength(900);
+    expect(added).toContainEqual(['ReconcileListingIncomplete', 0]);
+  });
 });
