@@ -109,6 +109,7 @@ function toDataQuality(m: ObjectManifest): DataQualityObject {
     rejected: m.rejected,
     ...(m.reason ? { reason: m.reason } : {}),
     ...(m.rejectsKey ? { rejects_key: m.rejectsKey } : {}),
+    ...(m.rejectReasons ? { reject_reasons: m.rejectReasons } : {}),
   };
 }
 

@@ -36,6 +36,8 @@ export interface UploadReport {
   counted: number;
   rejected: number;
   reason: string | null;
+  /** Rejected lines per reason class, most first; only when lines were rejected. */
+  reject_reasons?: { reason: string; lines: number }[];
 }
 
 export interface UploadOptions {
@@ -91,5 +93,6 @@ export function uploadReport(
     counted: manifest?.counted ?? 0,
     rejected: manifest?.rejected ?? 0,
     reason: manifest?.reason ?? (outcome === 'duplicate' ? 'already counted: same content' : null),
+    ...(manifest?.rejectReasons ? { reject_reasons: manifest.rejectReasons } : {}),
   };
 }

@@ -4,6 +4,7 @@
  * are listed, and what a new commit has left to clean up. The DynamoDB usage store
  * (functions/adapters/usage-store.ts) stores these shapes; the ingest use case applies the rules.
  */
+import type { RejectClassCount } from './reject-classes.ts';
 import { compareStrings, ownValue, setOwn } from './support.ts';
 import type { CategoryCounts, Counts, DayUsage, SourceRef } from './types.ts';
 
@@ -33,6 +34,8 @@ export interface ObjectManifest {
   reason?: string;
   /** Where the rejected lines are listed, in the reports bucket. */
   rejectsKey?: string;
+  /** Rejected lines per reason class (reject-classes.ts: bounded), most first; absent without rejects. */
+  rejectReasons?: RejectClassCount[];
   quarantineKey?: string;
   /** Number of part-list items of this wid. */
   chunks: number;

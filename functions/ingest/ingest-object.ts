@@ -29,6 +29,7 @@ import {
   readLogObject,
   type UsageBounds,
 } from '../core/log-reader.ts';
+import { RejectTally } from '../core/reject-classes.ts';
 import type { Reject } from '../core/types.ts';
 import { LOG_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '../shared/resources.ts';
 import type { ObjectReader, ObjectWriter, OpenedObject, RegistrySource, UsageLedger } from './ports.ts';
@@ -121,9 +122,11 @@ export async function* rejectsFile(
   key: string,
   gen: string,
   rejects: AsyncIterable<Reject> | Iterable<Reject>,
+  tally?: RejectTally,
 ): AsyncGenerator<string> {
   let batch = '';
   for await (const r of rejects) {
+    tally?.add(r.reason);
     batch += rejectLine(key, gen, r);
     if (batch.length >= REJECTS_CHUNK_CHARS) {
       yield batch;
@@ -273,12 +276,16 @@ async function record(
     );
   } else if (outcome.rejected > 0) {
     manifest.rejectsKey = rejectsKeyFor(key, gen);
+    // Rejects are counted per reason class as they stream to the rejects file (bounded in the manifest).
+    const tally = new RejectTally();
     await deps.writer.putStream(
       deps.reportsBucket,
       manifest.rejectsKey,
-      rejectsFile(key, gen, allRejects(outcome)),
+      rejectsFile(key, gen, allRejects(outcome), tally),
       'application/x-ndjson',
     );
+    const classes = tally.result();
+    if (classes) manifest.rejectReasons = classes;
   }
   const usage = outcome.status === 'quarantined' ? [] : outcome.usage;
   manifest.chunks = await deps.store.writeContributions(key, gen, wid, usage);

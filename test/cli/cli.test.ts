@@ -85,6 +85,11 @@ describe('auditor (child process, embedded stack)', () => {
         lines: 7,
         counted: 5,
         rejected: 2,
+        // Rejected lines per reason class (issue 8), most first.
+        reject_reasons: [
+          { reason: 'invalid JSON', lines: 1 },
+          { reason: 'missing field app_id', lines: 1 },
+        ],
       }),
       expect.objectContaining({ key: 'logs/nov 27+a/b.csv', outcome: 'ingested', counted: 3, rejected: 0 }),
     ]);

@@ -92,7 +92,15 @@ export function printUploads(reports: readonly UploadReport[], json: boolean): v
   }
   printTable(
     ['file', 'key', 'outcome', 'lines', 'counted', 'rejected', 'reason'],
-    reports.map((r) => [r.file, r.key, r.outcome, r.lines, r.counted, r.rejected, r.reason ?? '']),
+    reports.map((r) => [
+      r.file,
+      r.key,
+      r.outcome,
+      r.lines,
+      r.counted,
+      r.rejected,
+      r.reason ?? r.reject_reasons?.map((c) => `${c.reason}: ${c.lines}`).join('; ') ?? '',
+    ]),
     new Set([3, 4, 5]),
   );
 }

@@ -276,6 +276,12 @@ function overflowNote(overflow: readonly UsageOverflow[]): string {
   );
 }
 
+/** The rejected lines per reason class of one object ("" without them). */
+function rejectReasons(o: DataQuality['objects'][number]): string {
+  if (!o.reject_reasons || o.reject_reasons.length === 0) return '';
+  return `<br>${o.reject_reasons.map((r) => `${esc(r.reason)}: ${fmtInt(r.lines)}`).join('; ')}`;
+}
+
 function dataQualitySection(dq: DataQuality, overflow: readonly UsageOverflow[] = []): string {
   const notable = dq.objects.filter((o) => o.status !== 'ingested' || o.rejected > 0);
   const shown = notable.slice(0, DQ_ROWS_MAX);
@@ -284,7 +290,7 @@ function dataQualitySection(dq: DataQuality, overflow: readonly UsageOverflow[] 
       (o) =>
         `<tr><td><code>${esc(o.key)}</code><br><span class="id muted">${esc(o.gen)}</span></td><td>${esc(o.status)}</td>` +
         `<td class="num">${fmtInt(o.lines)}</td><td class="num">${fmtInt(o.counted)}</td><td class="num">${fmtInt(o.rejected)}</td>` +
-        `<td>${esc(o.reason ?? '')}${o.rejects_key ? `<br>rejects: <code>${esc(o.rejects_key)}</code>` : ''}</td></tr>`,
+        `<td>${esc(o.reason ?? '')}${o.rejects_key ? `<br>rejects: <code>${esc(o.rejects_key)}</code>` : ''}${rejectReasons(o)}</td></tr>`,
     )
     .join('');
   const more =

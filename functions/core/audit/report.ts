@@ -144,6 +144,7 @@ function dataQualityJson(dq: DataQuality, overflow: readonly UsageOverflow[]) {
       rejected: o.rejected,
       reason: o.reason,
       rejects_key: o.rejects_key,
+      reject_reasons: o.reject_reasons?.map((r) => ({ reason: r.reason, lines: r.lines })),
     })),
   };
 }

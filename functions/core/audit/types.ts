@@ -180,6 +180,8 @@ export interface DataQualityObject {
   reason?: string;
   /** Where the rejected lines are listed (reports bucket key). */
   rejects_key?: string;
+  /** Rejected lines per reason class, most first (absent without rejects: functions/core/reject-classes.ts). */
+  reject_reasons?: { reason: string; lines: number }[];
 }
 
 export interface DataQualityTotals {
