@@ -4,13 +4,16 @@
  * of docs/RELIABILITY.md it proves.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlStore } from '../../functions/adapters/control-store.ts';
 import { UPLOAD_PART_BYTES } from '../../functions/adapters/object-store.ts';
 import { UsageStore } from '../../functions/adapters/usage-store.ts';
 import { runReconcile } from '../../functions/cli/commands/reconcile.ts';
 import { MAX_REASON_CHARS } from '../../functions/core/ledger.ts';
-import { type IngestRequest, ingestObject } from '../../functions/ingest/ingest-object.ts';
+import { EMPTY_MATCHER } from '../../functions/core/recipients.ts';
+import { type IngestDeps, type IngestRequest, ingestObject } from '../../functions/ingest/ingest-object.ts';
 import type { ObjectWriter } from '../../functions/ingest/ports.ts';
 import { reconcile } from '../../functions/ingest/reconcile.ts';
 import { documentClient } from '../../functions/shared/clients.ts';
@@ -24,6 +27,9 @@ const GOOD = JSON.stringify({
   endpoint: 'GET /x',
   status: 200,
 });
+
+/** DynamoDB call numbers faulted per ingest path and emulator (a property over the call index). */
+const FAULT_RUNS = 6;
 
 let seq = 0x5000;
 const nextSeq = () => (seq++).toString(16).toUpperCase();
@@ -272,49 +278,6 @@ describe.each(BACKENDS)('reliability on %s', (backend) => {
     },
   );
 
-  it('item 6: a crash at every write step of an overwrite, then a retry, gives the totals of one clean run', async () => {
-    const { bucket, deps } = versioned();
-    // A dry run lists the write calls of an overwrite, in order.
-    const writes = ['BatchWriteItemCommand', 'PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand'];
-    const steps: string[] = [];
-    const counting = storeWith(bed, (name) => {
-      if (writes.includes(name)) steps.push(name);
-    });
-    const dry = 'logs/rel/crash-dry.jsonl';
-    await ingestObject(deps(), event(dry, bucket.put(dry, makeLog(170, 600).text), nextSeq()));
-    await ingestObject(
-      { ...deps(), store: counting },
-      event(dry, bucket.put(dry, makeLog(171, 900).text), nextSeq()),
-    );
-    await bed.deleteManifest(dry);
-    expect(steps.length).toBeGreaterThanOrEqual(8);
-
-    for (let step = 1; step <= steps.length; step++) {
-      const key = `logs/rel/crash-${step}.jsonl`;
-      const [l1, l2] = [makeLog(170, 600), makeLog(171, 900)];
-      await ingestObject(deps(), event(key, bucket.put(key, l1.text), nextSeq()));
-      const base = await observedFor(bed.store, key);
-      const e2 = event(key, bucket.put(key, l2.text), nextSeq());
-      let count = 0;
-      const crashing = storeWith(bed, (name) => {
-        if (writes.includes(name) && ++count === step)
-          throw new Error(`injected crash at write ${step} (${name})`);
-      });
-      await expect(ingestObject({ ...deps(), store: crashing }, e2)).rejects.toThrow(/injected crash/);
-      const mid = JSON.stringify(await observedFor(bed.store, key));
-      expect([JSON.stringify(base), JSON.stringify(sumTotals(l2.totals))]).toContain(mid);
-      expect(['ingested', 'duplicate']).toContain((await ingestObject(deps(), e2)).outcome);
-      expect(await observedFor(bed.store, key)).toEqual(sumTotals(l2.totals));
-      const m = await bed.store.getManifest(key);
-      expect(m?.gen).toBe(e2.versionId);
-      expect(m?.cleanup).toBeUndefined();
-      expect(new Set((await bed.scan('U#')).filter((i) => i.key === key).map((i) => i.wid))).toEqual(
-        new Set([m?.wid]),
-      );
-      await bed.deleteManifest(key);
-    }
-  }, 300_000);
-
   it.each([1, 2, 3])(
     'item 6: three versions delivered concurrently with a reprocess in between (round %i) count the newest',
     async (round) => {
@@ -341,6 +304,257 @@ describe.each(BACKENDS)('reliability on %s', (backend) => {
       expect((await bed.store.getManifest(key))?.gen).toBe(vs[2]?.versionId);
       await bed.deleteManifest(key);
     },
+  );
+
+  /**
+   * The ingest paths whose every write step is crashed (and whose DynamoDB calls are faulted by
+   * call number) below: each commits what comes before (nothing for a new object), then `run` is
+   * the work under test, retried as SQS (or a rerun reprocess) would until it settles at `after`.
+   * Each key has apps of its own, so checking one key reads only its own items.
+   */
+  interface Prepared {
+    run: (over: Partial<IngestDeps>) => Promise<unknown>;
+    apps: string[];
+    before: Record<string, unknown>;
+    after: Record<string, unknown>;
+    gen: string;
+    status: string;
+    rejected: number;
+    registryHash: string;
+  }
+  interface Path {
+    name: string;
+    prepare(bucket: FakeVersionedBucket, key: string, deps: () => IngestDeps): Promise<Prepared>;
+  }
+  let tag = 0;
+  /** makeLog with apps of their own (`t<N>-a` …). */
+  const ownLog = (seed: number, lines: number, t: string) => {
+    const l = makeLog(seed, lines);
+    return {
+      text: l.text.replaceAll('"app_id":"app-', `"app_id":"${t}-`),
+      totals: new Map([...l.totals].map(([k, v]) => [k.replace(/^app-/, `${t}-`), v])),
+      apps: ['a', 'b', 'c'].map((x) => `${t}-${x}`),
+    };
+  };
+  const BAD = '{"timestamp":\n{"timestamp":"2026-11-01T00:00:00","app_id":"x","endpoint":"e","status":200}\n';
+  const PATHS: Path[] = [
+    {
+      name: 'a new object with rejected lines',
+      async prepare(bucket, key, deps) {
+        const l = ownLog(221, 300, `t${tag++}`);
+        const e = event(key, bucket.put(key, `${l.text}${BAD}`), nextSeq());
+        return {
+          run: (over) => ingestObject({ ...deps(), ...over }, e),
+          apps: l.apps,
+          before: {},
+          after: sumTotals(l.totals),
+          gen: e.versionId as string,
+          status: 'ingested',
+          rejected: 2,
+          registryHash: 'test',
+        };
+      },
+    },
+    {
+      name: 'an overwrite by a version with rejected lines',
+      async prepare(bucket, key, deps) {
+        const t = `t${tag++}`;
+        const [l1, l2] = [ownLog(222, 300, t), ownLog(223, 400, t)];
+        await ingestObject(deps(), event(key, bucket.put(key, l1.text), nextSeq()));
+        const e = event(key, bucket.put(key, `${l2.text}${BAD}`), nextSeq());
+        return {
+          run: (over) => ingestObject({ ...deps(), ...over }, e),
+          apps: l1.apps,
+          before: sumTotals(l1.totals),
+          after: sumTotals(l2.totals),
+          gen: e.versionId as string,
+          status: 'ingested',
+          rejected: 2,
+          registryHash: 'test',
+        };
+      },
+    },
+    {
+      name: 'an overwrite by a quarantined version',
+      async prepare(bucket, key, deps) {
+        const l1 = ownLog(224, 300, `t${tag++}`);
+        await ingestObject(deps(), event(key, bucket.put(key, l1.text), nextSeq()));
+        const e = event(key, bucket.put(key, `${GOOD}\n\u0000\n`), nextSeq());
+        return {
+          run: (over) => ingestObject({ ...deps(), ...over }, e),
+          apps: l1.apps,
+          before: sumTotals(l1.totals),
+          after: {},
+          gen: e.versionId as string,
+          status: 'quarantined',
+          rejected: 0,
+          registryHash: 'test',
+        };
+      },
+    },
+    {
+      name: 'a reprocess with a new registry',
+      async prepare(bucket, key, deps) {
+        const l1 = ownLog(225, 300, `t${tag++}`);
+        const e = event(key, bucket.put(key, `${l1.text}${BAD}`), nextSeq());
+        await ingestObject(deps(), e);
+        const registry: IngestDeps['registry'] = async () => ({ matcher: EMPTY_MATCHER, hash: 'test-2' });
+        return {
+          run: (over) => ingestObject({ ...deps(), registry, ...over }, reprocessReq(key)),
+          apps: l1.apps,
+          before: sumTotals(l1.totals),
+          after: sumTotals(l1.totals),
+          gen: e.versionId as string,
+          status: 'ingested',
+          rejected: 2,
+          registryHash: 'test-2',
+        };
+      },
+    },
+  ];
+
+  /** What `key` counts now (its own apps only). */
+  async function counted(key: string, apps: string[]) {
+    const rows = await bed.store.queryUsage({ from: '2026-10-01', to: '2026-11-30', apps, perSource: true });
+    return Object.fromEntries(
+      rows
+        .filter((r) => r.sources[0]?.key === key)
+        .map((r) => [
+          `${r.app}/${r.day}`,
+          { requests: r.requests, records: r.records, bytes: r.bytes, errors: r.errors },
+        ]),
+    );
+  }
+
+  /** Every item of one partition. */
+  async function partition(pk: string): Promise<Record<string, unknown>[]> {
+    const out = await bed.doc.send(
+      new QueryCommand({
+        TableName: bed.usageTable,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Items ?? [];
+  }
+
+  /** The object is exactly the path's end state: totals, manifest, and no item of another write left. */
+  async function expectSettled(key: string, p: Prepared) {
+    expect(await counted(key, p.apps)).toEqual(p.after);
+    const m = await bed.store.getManifest(key);
+    expect(m).toMatchObject({
+      gen: p.gen,
+      status: p.status,
+      rejected: p.rejected,
+      registryHash: p.registryHash,
+    });
+    expect(m?.cleanup).toBeUndefined();
+    const contributions = (
+      await Promise.all(
+        p.apps.flatMap((a) => ['2026-10', '2026-11'].map((month) => partition(`U#${a}#${month}`))),
+      )
+    ).flat();
+    expect(contributions.filter((i) => i.wid !== m?.wid)).toEqual([]);
+    const lists = (await partition(`O#${key}`)).filter((i) => String(i.sk).startsWith('P#'));
+    expect(lists.filter((i) => !String(i.sk).startsWith(`P#${m?.wid}#`))).toEqual([]);
+  }
+
+  const DYNAMO_WRITES = ['BatchWriteItemCommand', 'PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand'];
+
+  /** A writer (S3) and a store (DynamoDB) whose write steps are numbered; `onWrite` runs before each. */
+  function numberedWrites(onWrite: (step: number, what: string) => void) {
+    let step = 0;
+    const hit = (what: string) => onWrite(++step, what);
+    const store = storeWith(bed, (name) => {
+      if (DYNAMO_WRITES.includes(name)) hit(name);
+    });
+    const writer: ObjectWriter = {
+      put: async (b, k, body, type) => {
+        hit('s3 put');
+        await bed.objects.put(b, k, body, type);
+      },
+      putStream: async (b, k, chunks, type) => {
+        hit('s3 putStream');
+        await bed.objects.putStream(b, k, chunks, type);
+      },
+    };
+    return { store, writer };
+  }
+
+  it.each(PATHS.map((p) => [p.name, p] as const))(
+    'item 6: a crash at every write step (S3 and DynamoDB) of %s, then the retry, settles exactly',
+    async (_name, path) => {
+      const { bucket, deps } = versioned();
+      const slug = path.name.replace(/\W+/g, '-');
+      // A dry run lists the write steps, in order.
+      const dryKey = `logs/rel/sweep/${slug}/dry.jsonl`;
+      const dry = await path.prepare(bucket, dryKey, deps);
+      const steps: string[] = [];
+      await dry.run(numberedWrites((_n, what) => steps.push(what)));
+      await expectSettled(dryKey, dry);
+      expect(steps[0]).toMatch(/^s3 /);
+      expect(steps).toContain('PutItemCommand');
+      for (let step = 1; step <= steps.length; step++) {
+        const key = `logs/rel/sweep/${slug}/${step}.jsonl`;
+        const p = await path.prepare(bucket, key, deps);
+        const crashing = numberedWrites((n, what) => {
+          if (n === step) throw new Error(`injected crash at write ${n} (${what})`);
+        });
+        await expect(p.run(crashing)).rejects.toThrow(`injected crash at write ${step} (${steps[step - 1]})`);
+        // Mid-crash the object counts as the old or the new version, never a mix.
+        expect([JSON.stringify(p.before), JSON.stringify(p.after)]).toContain(
+          JSON.stringify(await counted(key, p.apps)),
+        );
+        await p.run({});
+        await expectSettled(key, p);
+      }
+    },
+    120_000,
+  );
+
+  it.each(PATHS.map((p) => [p.name, p] as const))(
+    'item 6: throttling or a 5xx at any DynamoDB call number (property) of %s and its redelivery settles exactly',
+    async (_name, path) => {
+      const { bucket, deps } = versioned();
+      const slug = path.name.replace(/\W+/g, '-');
+      const faultAt = (index: number | undefined, throttle: boolean, seen: string[]) =>
+        storeWith(bed, (name) => {
+          seen.push(name);
+          if (seen.length === index) {
+            throw Object.assign(new Error(`injected fault on call ${index} (${name})`), {
+              name: throttle ? 'ProvisionedThroughputExceededException' : 'InternalServerError',
+              $metadata: { httpStatusCode: throttle ? 400 : 500 },
+            });
+          }
+        });
+      // The work, then its redelivery (a duplicate, which settles again).
+      const work = async (p: Prepared, store: UsageStore) => {
+        await untilProcessed(() => p.run({ store }));
+        await untilProcessed(() => p.run({ store }));
+      };
+      // A dry run counts the calls.
+      const dryKey = `logs/rel/faults/${slug}/dry.jsonl`;
+      const dry = await path.prepare(bucket, dryKey, deps);
+      const calls: string[] = [];
+      await work(dry, faultAt(undefined, true, calls));
+      await expectSettled(dryKey, dry);
+      for (const site of ['GetItemCommand', 'BatchWriteItemCommand', 'PutItemCommand', 'UpdateItemCommand'])
+        expect(calls).toContain(site);
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: calls.length }), fc.boolean(), async (index, throttle) => {
+          const key = `logs/rel/faults/${slug}/${run++}.jsonl`;
+          const p = await path.prepare(bucket, key, deps);
+          const seen: string[] = [];
+          await work(p, faultAt(index, throttle, seen));
+          expect(seen.length).toBeGreaterThan(index);
+          await expectSettled(key, p);
+        }),
+        { numRuns: FAULT_RUNS },
+      );
+    },
+    120_000,
   );
 
   it('#9 reconcile ingests objects no event brought in (new, and overwritten), then finds nothing', async () => {
