@@ -44,6 +44,7 @@ import {
   type UsageRow,
   type WriteRef,
 } from '../core/ledger.ts';
+import { DEFAULT_BOUNDS, type UsageBounds } from '../core/reader/limits.ts';
 import { compareStrings } from '../core/support.ts';
 import type { DayUsage, SourceRef } from '../core/types.ts';
 import { compareAppDay, sumDayUsage } from '../core/usage-math.ts';
@@ -79,6 +80,8 @@ export class UsageStore implements UsageLedger, UsageReader {
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    /** Distinct endpoints / organisations kept per app-day summed over objects (per-app-day rows). */
+    private readonly bounds: UsageBounds = DEFAULT_BOUNDS,
   ) {}
 
   async getManifest(key: string): Promise<ObjectManifest | undefined> {
@@ -400,7 +403,7 @@ export class UsageStore implements UsageLedger, UsageReader {
     // Summed over objects, an app-day is held to the same distinct-value bounds as one object's.
     return sumDayUsage(live.map(toDayUsage))
       .map((u) => ({
-        ...boundDayUsage(u).usage,
+        ...boundDayUsage(u, this.bounds).usage,
         sources: [...(sources.get(`${u.app}\u0000${u.day}`)?.values() ?? [])].sort(byKey),
       }))
       .sort(compareAppDay);

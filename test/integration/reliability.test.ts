@@ -12,6 +12,7 @@ import { UPLOAD_PART_BYTES } from '../../functions/adapters/object-store.ts';
 import { UsageStore } from '../../functions/adapters/usage-store.ts';
 import { runReconcile } from '../../functions/cli/commands/reconcile.ts';
 import { MAX_REASON_CHARS } from '../../functions/core/ledger.ts';
+import { OTHER_ENDPOINTS } from '../../functions/core/log-reader.ts';
 import { EMPTY_MATCHER } from '../../functions/core/recipients.ts';
 import { type IngestDeps, type IngestRequest, ingestObject } from '../../functions/ingest/ingest-object.ts';
 import type { ObjectWriter } from '../../functions/ingest/ports.ts';
@@ -556,6 +557,47 @@ describe.each(BACKENDS)('reliability on %s', (backend) => {
     },
     120_000,
   );
+
+  it('#7 the usage query holds an app-day summed over objects to the distinct-endpoint bound (auditor usage)', async () => {
+    const { bucket, deps } = versioned();
+    const app = `bound-${tag++}`;
+    const keys = [0, 1, 2].map((k) => `logs/rel/bound/${app}-${k}.jsonl`);
+    for (const [k, key] of keys.entries()) {
+      const lines = [0, 1, 2].map((i) =>
+        JSON.stringify({
+          timestamp: '2026-11-09T00:00:00Z',
+          app_id: app,
+          endpoint: `GET /${k}/${i}`,
+          status: 200,
+        }),
+      );
+      await ingestObject(deps(), event(key, bucket.put(key, `${lines.join('\n')}\n`), nextSeq()));
+    }
+    // A bound of 4 endpoints per app-day: each object (3 endpoints) is within it, their sum (9) is not.
+    const store = new UsageStore(bed.doc, bed.usageTable, undefined, {
+      maxEndpointsPerDay: 4,
+      maxOrganisationsPerCategory: 4,
+    });
+    const [row] = await store.queryUsage({ from: '2026-11-09', to: '2026-11-09', apps: [app] });
+    expect(row?.requests).toBe(9);
+    expect(Object.keys(row?.endpoints ?? {})).toEqual([
+      '(other endpoints)',
+      'GET /0/0',
+      'GET /0/1',
+      'GET /0/2',
+      'GET /1/0',
+    ]);
+    expect(row?.endpoints[OTHER_ENDPOINTS]?.requests).toBe(5);
+    // Per object (what the audit reads, and bounds itself in window.ts), each keeps its own endpoints.
+    const perSource = await store.queryUsage({
+      from: '2026-11-09',
+      to: '2026-11-09',
+      apps: [app],
+      perSource: true,
+    });
+    expect(perSource.map((r) => Object.keys(r.endpoints).length)).toEqual([3, 3, 3]);
+    for (const key of keys) await bed.deleteManifest(key);
+  });
 
   it('#9 reconcile ingests objects no event brought in (new, and overwritten), then finds nothing', async () => {
     const base = 'logs/rel/reconcile/';
