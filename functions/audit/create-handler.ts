@@ -12,7 +12,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { addDays, daysFrom, isRealDate } from '../core/audit/format.ts';
-import { type AuditRequest, auditInProcess, type Trigger } from './fan-out.ts';
+import { type AuditRequest, auditInProcess } from './fan-out.ts';
 import { type AuditDeps, ChainMismatchError, type DateResult, LeaseHeldError } from './run-audit.ts';
 
 export type { AuditRequest } from './fan-out.ts';
@@ -112,19 +112,8 @@ export function rethrowCounted(deps: AuditHandlerDeps, err: unknown): never {
   throw err;
 }
 
-/**
- * A run's results, logged and counted. A request for one date another run holds fails with that
- * one line; a range or the nightly run goes on with the other dates and names the skipped ones.
- */
-export function concludeRun(
-  deps: AuditHandlerDeps,
-  trigger: Trigger,
-  reports: DateResult[],
-): { reports: DateResult[] } {
-  for (const r of reports) deps.logger.info(r.skipped ? 'report skipped' : 'report', { ...r });
-  const only = reports[0];
-  if (trigger === 'on-demand' && reports.length === 1 && only?.skipped)
-    throw new LeaseHeldError(`${only.date}: ${only.skipped}`);
+/** A run's results counted (each date's result is logged where it is audited). */
+export function concludeRun(deps: AuditHandlerDeps, reports: DateResult[]): { reports: DateResult[] } {
   deps.metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
   deps.metrics.addMetric('ReportsWritten', MetricUnit.Count, reports.filter((r) => r.written).length);
   return { reports };
@@ -139,14 +128,19 @@ export function createAuditHandler(deps: AuditHandlerDeps) {
   async function handle(event: unknown, context?: Context): Promise<{ reports: DateResult[] }> {
     metrics.addMetric('AuditInvoked', MetricUnit.Count, 1);
     const request = parseAuditEvent(event, deps.now());
-    const trigger = request.kind === 'nightly' ? 'schedule' : 'on-demand';
     let reports: DateResult[];
     try {
-      reports = await auditInProcess({ ...invocationDeps(deps, context), trigger }, request);
+      reports = await auditInProcess(invocationDeps(deps, context), request);
     } catch (err) {
       rethrowCounted(deps, err);
     }
-    return concludeRun(deps, trigger, reports);
+    for (const r of reports) logger.info(r.skipped ? 'report skipped' : 'report', { ...r });
+    // A request for one date another run holds fails with that one line; a range or the nightly
+    // run goes on with the other dates and names the skipped ones in its result.
+    const only = reports[0];
+    if (request.kind === 'dates' && reports.length === 1 && only?.skipped)
+      throw new LeaseHeldError(`${only.date}: ${only.skipped}`);
+    return concludeRun(deps, reports);
   }
   return middy(handle).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
