@@ -2,13 +2,11 @@
  * The audit fanned out into steps (issue 10 item 3; functions/audit/fan-out.ts and
  * fan-out-handler.ts) against the in-memory fakes: the planner's order, the join of a date's parts
  * before the chain and latest.json are written, a failing part, duplicate deliveries, and the steps
- * as the state machine invokes them (payloads through JSON, as Step Functions passes them).
+ * as the state machine invokes them (payloads through JSON, as Step Functions passes them; the
+ * synthesized definition itself is run against these fakes in test/infra/audit-fan-out.test.ts).
  */
-import { readFileSync } from 'node:fs';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { describe, expect, it, vi } from 'vitest';
-import { AuditRequestError, createAuditHandler } from '../../../functions/audit/create-handler.ts';
+import { describe, expect, it } from 'vitest';
+import { AuditRequestError } from '../../../functions/audit/create-handler.ts';
 import {
   auditInProcess,
   auditOneDate,
@@ -16,7 +14,6 @@ import {
   linkRun,
   planAudit,
 } from '../../../functions/audit/fan-out.ts';
-import { createFanOutStepHandler, routeAuditEvents } from '../../../functions/audit/fan-out-handler.ts';
 import { MANIFEST, parseJson } from '../../../functions/audit/ports.ts';
 import {
   type AuditDeps,
@@ -25,50 +22,13 @@ import {
   ChainMismatchError,
   type DateResult,
 } from '../../../functions/audit/run-audit.ts';
-import { parseAgreementsFile } from '../../../functions/core/audit/agreements.ts';
 import { sha256Hex } from '../../../functions/core/audit/format.ts';
 import type { Manifest } from '../../../functions/core/audit/report.ts';
-import type { UsageRow } from '../../../functions/core/ledger.ts';
 import { lambdaContext } from '../../../functions/local/stack.ts';
-import { FakeControl, FakeReports, FakeUsage } from '../../support/fakes.ts';
+import { auditFunction, auditWorld, DAYS, NOW } from '../../support/audit-world.ts';
+import type { FakeReports } from '../../support/fakes.ts';
 
-const AGREEMENTS = readFileSync(new URL('../../fixtures/agreements.yaml', import.meta.url), 'utf8');
-const NOW = new Date('2026-11-28T02:00:00Z');
-const DAYS = ['2026-11-24', '2026-11-25', '2026-11-26', '2026-11-27'];
-
-function row(app: string, day: string, records: number): UsageRow {
-  const counts = { requests: 10, records, bytes: 100 * records, errors: 0 };
-  return {
-    app,
-    day,
-    ...counts,
-    endpoints: { 'GET /2/tweets/search/recent': counts },
-    categories: {},
-    sources: [{ key: `logs/${day}.jsonl`, gen: `g-${day}` }],
-  };
-}
-
-/** Fakes with the fixture agreements and usage on 11-24 … 11-27; sleeping only yields. */
-function world() {
-  const usage = new FakeUsage();
-  const control = new FakeControl();
-  const reports = new FakeReports();
-  const parsed = parseAgreementsFile(AGREEMENTS, 'agreements.yaml');
-  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-  for (const a of parsed.agreements) control.agreements.set(a.licensee, a);
-  for (const day of DAYS) {
-    usage.rows.push(row('nw-search', day, 500));
-    usage.changed.set(day, `${day}T10:00:00.000Z`);
-  }
-  const deps: AuditDeps = {
-    usage,
-    control,
-    reports,
-    now: () => NOW,
-    sleep: () => new Promise<void>((r) => setTimeout(r, 0)),
-  };
-  return { usage, control, reports, deps };
-}
+const world = auditWorld;
 
 const manifestText = (reports: FakeReports, date: string): string =>
   reports.folders.get(date)?.get(MANIFEST) ?? '';
@@ -85,13 +45,7 @@ async function expectChained(reports: FakeReports): Promise<void> {
   expect(await reports.latest()).toBe(dates.at(-1));
 }
 
-function stepHandler(deps: AuditDeps) {
-  const metrics = new Metrics({ namespace: 'Test', serviceName: 'audit' });
-  vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
-  const obs = { logger: new Logger({ logLevel: 'SILENT' }), metrics };
-  const full = { ...deps, ...obs };
-  return routeAuditEvents(createAuditHandler(full), createFanOutStepHandler(full));
-}
+const stepHandler = auditFunction;
 
 /** A JSON round trip, as Step Functions hands a state's output to the next. */
 const viaJson = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
