@@ -3,7 +3,9 @@
  * `time`, or none: the nightly run) or on demand with `{ "date": "YYYY-MM-DD" }` or
  * `{ "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" }` (one invocation for the whole range). A date
  * another audit run holds the lease of is skipped (named in the result); a request for that one
- * date fails with a LeaseHeldError.
+ * date fails with a LeaseHeldError. A direct invocation runs the fan-out's steps in process
+ * (fan-out.ts); in AWS the nightly schedule starts the state machine, which invokes the same
+ * function once per step (fan-out-handler.ts).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
