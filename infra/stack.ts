@@ -199,6 +199,7 @@ export class UsageAuditorStack extends Stack {
       auditFunction: this.auditFunction.lambdaFunction,
       scheduleDeadLetterQueue: this.audit.deadLetterQueue,
       auditFailureQueue: this.audit.failureQueue,
+      auditStateMachine: this.audit.fanOut.stateMachine,
       reconcileFunction: this.reconcileFunction.lambdaFunction,
       reconcileScheduleDeadLetterQueue: this.reconcile.deadLetterQueue,
       reconcileFailureQueue: this.reconcile.failureQueue,
@@ -278,6 +279,11 @@ export class UsageAuditorStack extends Stack {
       RUN_OUTPUTS.auditFailureQueueUrl,
       this.audit.failureQueue.queueUrl,
       "Audit runs that failed after Lambda's retries",
+    );
+    output(
+      RUN_OUTPUTS.auditStateMachineArn,
+      this.audit.fanOut.stateMachine.stateMachineArn,
+      'Audit runs, one invocation per report date: start an execution with {"date"} or {"from","to"}',
     );
     output(
       RUN_OUTPUTS.reconcileFailureQueueUrl,

@@ -3,7 +3,9 @@
  * `time`, or none: the nightly run) or on demand with `{ "date": "YYYY-MM-DD" }` or
  * `{ "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" }` (one invocation for the whole range). A date
  * another audit run holds the lease of is skipped (named in the result); a request for that one
- * date fails with a LeaseHeldError.
+ * date fails with a LeaseHeldError. A direct invocation runs the fan-out's steps in process
+ * (fan-out.ts); in AWS the nightly schedule starts the state machine, which invokes the same
+ * function once per step (fan-out-handler.ts).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -12,14 +14,10 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { addDays, daysFrom, isRealDate } from '../core/audit/format.ts';
-import {
-  type AuditDeps,
-  auditDates,
-  ChainMismatchError,
-  type DateResult,
-  LeaseHeldError,
-  nightlyDates,
-} from './run-audit.ts';
+import { type AuditRequest, auditInProcess } from './fan-out.ts';
+import { type AuditDeps, ChainMismatchError, type DateResult, LeaseHeldError } from './run-audit.ts';
+
+export type { AuditRequest } from './fan-out.ts';
 
 export interface AuditHandlerDeps extends AuditDeps {
   logger: Logger;
@@ -35,8 +33,6 @@ export const LEASE_MARGIN_MS = 30_000;
 
 /** At most this many dates in one on-demand request. */
 export const MAX_DATES = 400;
-
-export type AuditRequest = { kind: 'dates'; dates: string[] } | { kind: 'nightly'; time: Date };
 
 /** Fields a scheduler or EventBridge envelope may carry besides `time`. */
 const ENVELOPE = new Set([
@@ -101,27 +97,44 @@ export function parseAuditEvent(event: unknown, now: Date): AuditRequest {
   return { kind: 'nightly', time: now };
 }
 
+/** The leases of an invocation outlive it (its remaining time and a margin): a retry after a timeout finds them lapsed. */
+export function invocationDeps<D extends AuditDeps>(deps: D, context?: Context): D {
+  const remaining = context?.getRemainingTimeInMillis();
+  const leaseMs = deps.leaseMs ?? (remaining ? remaining + LEASE_MARGIN_MS : undefined);
+  return leaseMs ? { ...deps, leaseMs } : deps;
+}
+
+/** Counts and logs a ChainMismatchError (an alarm), and throws `err` on. */
+export function rethrowCounted(deps: AuditHandlerDeps, err: unknown): never {
+  if (err instanceof ChainMismatchError) {
+    // A stored report is not what the audit wrote: alarm, and leave it as it is for inspection.
+    deps.metrics.addMetric('ChainMismatch', MetricUnit.Count, 1);
+    deps.logger.error('report chain mismatch', { date: err.date, file: err.file, error: err.message });
+  }
+  throw err;
+}
+
+/** A run's results counted (each date's result is logged where it is audited). */
+export function concludeRun(deps: AuditHandlerDeps, reports: DateResult[]): { reports: DateResult[] } {
+  deps.metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
+  deps.metrics.addMetric('ReportsWritten', MetricUnit.Count, reports.filter((r) => r.written).length);
+  return { reports };
+}
+
+/**
+ * A direct invocation: the whole run in this invocation, through the same plan, audit-date,
+ * finish-date and link steps the state machine runs one invocation each (fan-out.ts).
+ */
 export function createAuditHandler(deps: AuditHandlerDeps) {
   const { logger, metrics } = deps;
   async function handle(event: unknown, context?: Context): Promise<{ reports: DateResult[] }> {
     metrics.addMetric('AuditInvoked', MetricUnit.Count, 1);
     const request = parseAuditEvent(event, deps.now());
-    const dates = request.kind === 'dates' ? request.dates : await nightlyDates(deps, request.time);
-    const trigger = request.kind === 'nightly' ? 'schedule' : 'on-demand';
     let reports: DateResult[];
     try {
-      // The leases outlive this invocation (its remaining time and a margin), so a retry after a
-      // timeout finds them lapsed, and none needs renewing.
-      const remaining = context?.getRemainingTimeInMillis();
-      const leaseMs = deps.leaseMs ?? (remaining ? remaining + LEASE_MARGIN_MS : undefined);
-      reports = await auditDates({ ...deps, trigger, ...(leaseMs ? { leaseMs } : {}) }, dates);
+      reports = await auditInProcess(invocationDeps(deps, context), request);
     } catch (err) {
-      if (err instanceof ChainMismatchError) {
-        // A stored report is not what the audit wrote: alarm, and leave it as it is for inspection.
-        metrics.addMetric('ChainMismatch', MetricUnit.Count, 1);
-        logger.error('report chain mismatch', { date: err.date, file: err.file, error: err.message });
-      }
-      throw err;
+      rethrowCounted(deps, err);
     }
     for (const r of reports) logger.info(r.skipped ? 'report skipped' : 'report', { ...r });
     // A request for one date another run holds fails with that one line; a range or the nightly
@@ -129,9 +142,7 @@ export function createAuditHandler(deps: AuditHandlerDeps) {
     const only = reports[0];
     if (request.kind === 'dates' && reports.length === 1 && only?.skipped)
       throw new LeaseHeldError(`${only.date}: ${only.skipped}`);
-    metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
-    metrics.addMetric('ReportsWritten', MetricUnit.Count, reports.filter((r) => r.written).length);
-    return { reports };
+    return concludeRun(deps, reports);
   }
   return middy(handle).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }

@@ -280,7 +280,7 @@ export async function rechain(deps: AuditDeps, from?: string): Promise<string[]>
 }
 
 /** One run's leases: taken with a random owner id, all released at the end. */
-class RunLeases {
+export class RunLeases {
   private readonly owner = randomUUID();
   private readonly held: string[] = [];
   constructor(private readonly deps: AuditDeps) {}
@@ -351,17 +351,23 @@ export async function auditDates(
       onProgress?.(results.length, newestFirst.length, result);
     }
     await leases.takeChain();
-    // From the run's earliest date, so that a run interrupted between a report and the re-linking
-    // is mended by the next run of the same dates.
-    if (first !== undefined) await rechain(deps, first);
-    // latest.json names the newest report there is (which also mends a missing or damaged one).
-    const newest = (await deps.reports.listDates()).at(-1);
-    if (newest !== undefined && newest !== (await deps.reports.latest()))
-      await deps.reports.setLatest(newest);
+    await relinkAndMoveLatest(deps, first);
     return results;
   } finally {
     await leases.releaseAll();
   }
+}
+
+/**
+ * The end of a run, under the chain's lease: re-links forward from the run's earliest date `from`
+ * (so that a run interrupted between a report and the re-linking is mended by the next run of the
+ * same dates), and moves latest.json to the newest report there is (which also mends a missing or
+ * damaged one).
+ */
+export async function relinkAndMoveLatest(deps: AuditDeps, from: string | undefined): Promise<void> {
+  if (from !== undefined) await rechain(deps, from);
+  const newest = (await deps.reports.listDates()).at(-1);
+  if (newest !== undefined && newest !== (await deps.reports.latest())) await deps.reports.setLatest(newest);
 }
 
 /** The dates the nightly run audits for a schedule firing at `scheduledTime`. */

@@ -13,6 +13,7 @@ import { S3Objects } from '../adapters/object-store.ts';
 import { ReportStore } from '../adapters/report-store.ts';
 import { UsageStore } from '../adapters/usage-store.ts';
 import { createAuditHandler } from '../audit/create-handler.ts';
+import { createFanOutStepHandler, routeAuditEvents } from '../audit/fan-out-handler.ts';
 import type { AuditDeps } from '../audit/run-audit.ts';
 import { createIngestHandler } from '../ingest/create-handler.ts';
 import type { IngestDeps } from '../ingest/ingest-object.ts';
@@ -137,5 +138,7 @@ export function composeAuditHandler(
   obs: Observability,
   opts: ComposeOptions = {},
 ) {
-  return createAuditHandler({ ...auditDeps(createStores(clients, config), opts), ...obs });
+  const deps = { ...auditDeps(createStores(clients, config), opts), ...obs };
+  // One function: the state machine's fan-out steps, and direct invocations (which run them in process).
+  return routeAuditEvents(createAuditHandler(deps), createFanOutStepHandler(deps));
 }

@@ -120,6 +120,8 @@ export const RUN_OUTPUTS = {
   reconcileFailureQueueUrl: 'ReconcileFailureQueueUrl',
   reconcileScheduleDeadLetterQueueUrl: 'ReconcileScheduleDeadLetterQueueUrl',
   reconcileScheduleName: 'ReconcileScheduleName',
+  /** The audit's state machine: start an execution with {date}, {from, to} or nothing (the nightly run). */
+  auditStateMachineArn: 'AuditStateMachineArn',
 } as const;
 
 /** The functions' own metrics and logs: one namespace, a `service` dimension per function. */

@@ -1,7 +1,8 @@
 /**
- * CloudWatch alarms --> SNS topic (KMS-encrypted, SSL only) --> e-mail. Fifteen alarms:
+ * CloudWatch alarms --> SNS topic (KMS-encrypted, SSL only) --> e-mail. Sixteen alarms:
  *   - queues not empty: the ingest DLQ, both schedules' DLQs, the audit's and reconcile's
- *     on-failure queues (runs that failed after Lambda's retries);
+ *     on-failure queues (runs that failed after Lambda's retries, or the audit's state machine's);
+ *   - audit runs (state machine executions) that timed out or were stopped;
  *   - function errors: ingest, audit, reconcile; the audit not invoked for a while; an ingest backlog;
  *   - the functions' own metrics (Powertools, namespace `metricsNamespace`, dimension `service`):
  *     quarantined objects, the rejected-line rate, failed ingest records, objects reconcile found
@@ -16,6 +17,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ALARM_TOPIC } from '../../functions/shared/resources.ts';
 import { type Check, ensureProps, integer, matching } from './checks.ts';
@@ -45,6 +47,12 @@ export interface AlarmsProps {
   readonly scheduleDeadLetterQueue: sqs.IQueue;
   /** Audit runs that failed after Lambda's retries. */
   readonly auditFailureQueue: sqs.IQueue;
+  /**
+   * The audit's state machine: an execution that timed out or was stopped never reaches the
+   * on-failure queue.
+   * @default no such alarm
+   */
+  readonly auditStateMachine?: sfn.IStateMachine;
   readonly reconcileFunction: lambda.IFunction;
   /** The reconcile schedule's dead-letter queue (failed deliveries). */
   readonly reconcileScheduleDeadLetterQueue: sqs.IQueue;
@@ -195,6 +203,26 @@ export class Alarms extends Construct {
         "Audit runs that failed after Lambda's retries sit in the audit on-failure queue: a night went unaudited.",
       ),
     );
+    if (props.auditStateMachine) {
+      const sm = props.auditStateMachine;
+      alarm('AuditRunsStoppedAlarm', {
+        alarmDescription:
+          'An audit run (an execution of the audit state machine) timed out or was stopped: the dates it had not reached are audited by the next nightly run, or run `auditor audit --from … --to …`.',
+        metric: new cloudwatch.MathExpression({
+          expression: 'FILL(timedOut, 0) + FILL(aborted, 0)',
+          usingMetrics: {
+            timedOut: sm.metricTimedOut({ period: fiveMinutes, statistic: 'Sum' }),
+            aborted: sm.metricAborted({ period: fiveMinutes, statistic: 'Sum' }),
+          },
+          label: 'AuditRunsStopped',
+          period: fiveMinutes,
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
     alarm(
       'ReconcileFailedRunsAlarm',
       anyAbove(

@@ -1,6 +1,8 @@
 /**
- * EventBridge Scheduler (nightly, + retries, + dead-letter queue) --> audit function (+ Lambda's
- * retries, + on-failure queue: see scheduled-invocation.ts), and what the audit function may touch:
+ * EventBridge Scheduler (nightly, + retries, + dead-letter queue) --> the audit's state machine
+ * (one invocation of the audit function per step and report date, + retries, + the on-failure
+ * queue: see audit-fan-out.ts); the function's own async invocations keep Lambda's retries and the
+ * same on-failure queue (scheduled-invocation.ts). And what the audit function may touch:
  * it reads usage, keeps agreements and audit bookkeeping in the control table, and reads and writes
  * reports/.
  */
@@ -10,6 +12,7 @@ import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { REPORTS_PREFIX } from '../../functions/shared/resources.ts';
+import { AuditFanOut } from './audit-fan-out.ts';
 import { ensureProps } from './checks.ts';
 import { type LambdaFunction, objectsUnder } from './lambda-function.ts';
 import { transparent } from './logical-ids.ts';
@@ -33,11 +36,13 @@ export interface NightlyAuditProps extends ScheduleSettings {
 }
 
 export class NightlyAudit extends Construct {
-  /** The schedule; it invokes the audit function's unqualified ARN. */
+  /** The schedule; it starts an execution of the audit's state machine. */
   public readonly schedule: scheduler.Schedule;
+  /** The audit run as a state machine: one invocation of the audit function per step and date. */
+  public readonly fanOut: AuditFanOut;
   /** Scheduled invocations Scheduler could not deliver after its retries. */
   public readonly deadLetterQueue: sqs.Queue;
-  /** Audit runs that failed after Lambda's retries. */
+  /** Audit runs that failed: executions of the state machine, and async invocations after Lambda's retries. */
   public readonly failureQueue: sqs.Queue;
   /** The schedule, its queues and the async invocation settings of the audit function. */
   public readonly invocation: ScheduledInvocation;
@@ -65,7 +70,10 @@ export class NightlyAudit extends Construct {
       description: 'usage-auditor: nightly audit (SPEC §4: D = yesterday, plus re-audits of changed dates)',
       ...scheduleSettingsOf(props),
       input: scheduledEvent(),
+      execution: (failureQueue) =>
+        new AuditFanOut(this, 'FanOut', { auditFunction: fn.lambdaFunction, failureQueue }).stateMachine,
     });
+    this.fanOut = this.node.findChild('FanOut') as AuditFanOut;
     this.schedule = this.invocation.schedule;
     this.deadLetterQueue = this.invocation.deadLetterQueue;
     this.failureQueue = this.invocation.failureQueue;

@@ -10,6 +10,9 @@
  * deliveries (throttled, function missing, no permission). A run that fails is retried by Lambda
  * (EventInvokeConfig: retryAttempts, maxEventAge) and then sent to the on-failure destination,
  * an SQS queue here; without one it would be dropped silently.
+ *
+ * With `execution`, the schedule starts a state machine instead (the audit's fan-out): its
+ * failed runs go to the same on-failure queue, and the function's async invocations keep theirs.
  */
 import { Duration, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +20,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type Check, ensureProps, integer, matching, timeZone } from './checks.ts';
 import type { LambdaFunction } from './lambda-function.ts';
@@ -56,6 +60,31 @@ class SendToQueue implements lambda.IDestination {
   constructor(private readonly queue: sqs.IQueue) {}
   bind(): lambda.DestinationConfig {
     return { destination: this.queue.queueArn };
+  }
+}
+
+/**
+ * Scheduler target that starts an execution of a state machine, under the role the schedule had
+ * when it invoked the function (CDK names a schedule's role after its target's ARN: computed from
+ * `roleKeyArn`, the function's, the role keeps its logical id).
+ */
+class StartExecutionAs extends schedulerTargets.StepFunctionsStartExecution {
+  constructor(
+    stateMachine: sfn.IStateMachine,
+    props: schedulerTargets.ScheduleTargetBaseProps,
+    private readonly roleKeyArn: string,
+  ) {
+    super(stateMachine, props);
+  }
+  protected override bindBaseTargetConfig(schedule: scheduler.ISchedule): scheduler.ScheduleTargetConfig {
+    const self = this as unknown as { targetArn: string };
+    const arn = self.targetArn;
+    self.targetArn = this.roleKeyArn;
+    try {
+      return { ...super.bindBaseTargetConfig(schedule), arn };
+    } finally {
+      self.targetArn = arn;
+    }
   }
 }
 
@@ -107,6 +136,12 @@ export interface ScheduledInvocationProps extends ScheduleSettings {
    * @default `<name>ScheduleDeadLetterQueue`
    */
   readonly deadLetterQueueId?: string;
+  /**
+   * Builds the state machine the schedule starts, instead of invoking the function, from the
+   * function's on-failure queue (where its failed runs go too).
+   * @default the schedule invokes the function
+   */
+  readonly execution?: (failureQueue: sqs.IQueue) => sfn.IStateMachine;
 }
 
 export class ScheduledInvocation extends Construct {
@@ -118,6 +153,8 @@ export class ScheduledInvocation extends Construct {
   public readonly failureQueue: sqs.Queue;
   /** Lambda's retries, event age and on-failure destination for the function's async invocations. */
   public readonly invokeConfig: lambda.EventInvokeConfig;
+  /** The state machine the schedule starts (`execution`), if any. */
+  public readonly stateMachine?: sfn.IStateMachine;
 
   constructor(scope: Construct, id: string, props: ScheduledInvocationProps) {
     super(scope, id);
@@ -157,16 +194,20 @@ export class ScheduledInvocation extends Construct {
     const policy = fn.role.node.tryFindChild('DefaultPolicy');
     if (policy) this.invokeConfig.node.addDependency(policy);
 
+    const targetProps: schedulerTargets.ScheduleTargetBaseProps = {
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: props.retryAttempts,
+      maxEventAge: Duration.hours(props.maxEventAgeHours),
+      input: props.input,
+    };
+    if (props.execution) this.stateMachine = props.execution(this.failureQueue);
     this.schedule = new scheduler.Schedule(this, `${props.name}Schedule`, {
       description: props.description,
       schedule: scheduler.ScheduleExpression.expression(props.expression, TimeZone.of(props.timeZone)),
       timeWindow: scheduler.TimeWindow.off(),
-      target: new InvokeLatest(fn.lambdaFunction, {
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: props.retryAttempts,
-        maxEventAge: Duration.hours(props.maxEventAgeHours),
-        input: props.input,
-      }),
+      target: this.stateMachine
+        ? new StartExecutionAs(this.stateMachine, targetProps, fn.lambdaFunction.functionArn)
+        : new InvokeLatest(fn.lambdaFunction, targetProps),
     });
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Alarms (infra/constructs/alarms.ts): the topic, its key and the sixteen alarms.
+ * Alarms (infra/constructs/alarms.ts): the topic, its key and the seventeen alarms (sixteen without
+ * the audit's state machine).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Stack } from 'aws-cdk-lib';
@@ -8,7 +9,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { observability } from '../../functions/shared/compose.ts';
 import { Alarms, type AlarmsProps, METRIC_SERVICES } from '../../infra/constructs/alarms.ts';
-import { fixture, getAtt, mainIds, ref, resourcesOfType, synth } from './helpers.ts';
+import { fixture, getAtt, logicalId, mainIds, ref, resourcesOfType, synth } from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
@@ -21,7 +22,7 @@ describe('alarms', () => {
     Object.values(resourcesOfType(t, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties as Json);
 
   it('every alarm notifies the alarm topic', () => {
-    expect(alarms()).toHaveLength(16);
+    expect(alarms()).toHaveLength(17);
     for (const a of alarms()) expect(a.AlarmActions).toEqual([ref(id.topic as string)]);
   });
 
@@ -58,6 +59,34 @@ describe('alarms', () => {
         Period: 300,
       });
     }
+  });
+
+  it('audit runs stopped: an execution of the audit state machine timed out or was aborted', () => {
+    const sm = logicalId(t, 'AWS::StepFunctions::StateMachine', 'AuditStateMachine');
+    const metric = (metricName: string) => ({
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/States',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'StateMachineArn', Value: ref(sm) }],
+        },
+        Period: 300,
+        Stat: 'Sum',
+      },
+      ReturnData: false,
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [
+        { Expression: 'FILL(timedOut, 0) + FILL(aborted, 0)', Id: 'expr_1', Label: 'AuditRunsStopped' },
+        { Id: 'timedOut', ...metric('ExecutionsTimedOut') },
+        { Id: 'aborted', ...metric('ExecutionsAborted') },
+      ].map((m) => Match.objectLike(m)),
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [ref(id.topic as string)],
+    });
   });
 
   it('audit not run: fewer than 1 invocation in each of 26 hourly periods, missing data breaching', () => {

@@ -63,6 +63,9 @@ describe('cdk-nag AwsSolutions', () => {
         `AwsSolutions-IAM5[Resource::<${reports}.Arn>/reports/*] @ AuditFunction/Role/DefaultPolicy/Resource`,
         `AwsSolutions-IAM5[Resource::<${logs}.Arn>/logs/*] @ ReconcileFunction/Role/DefaultPolicy/Resource`,
         `AwsSolutions-IAM5[Resource::<${reports}.Arn>/data-quality/*] @ ReconcileFunction/Role/DefaultPolicy/Resource`,
+        // The audit's state machine: no CloudWatch Logs delivery nor X-Ray (each needs a grant on *).
+        'AwsSolutions-SF1 @ NightlyAudit/FanOut/AuditStateMachine/Resource',
+        'AwsSolutions-SF2 @ NightlyAudit/FanOut/AuditStateMachine/Resource',
         // A dead-letter queue (or an on-failure destination) has no dead-letter queue.
         'AwsSolutions-SQS3 @ NightlyAudit/Invocation/ScheduleDeadLetterQueue/Resource',
         'AwsSolutions-SQS3 @ NightlyAudit/Invocation/AuditFailureQueue/Resource',

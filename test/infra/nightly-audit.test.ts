@@ -1,6 +1,7 @@
 /**
- * NightlyAudit (infra/constructs/nightly-audit.ts): the schedule, its DLQ, the on-failure queue of
- * the audit's async invocations, the audit and scheduler roles.
+ * NightlyAudit (infra/constructs/nightly-audit.ts): the schedule (it starts the audit's state
+ * machine: test/infra/audit-fan-out.test.ts), its DLQ, the on-failure queue of the audit's runs,
+ * the audit and scheduler roles.
  */
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -11,6 +12,7 @@ import { NightlyAudit, type NightlyAuditProps } from '../../infra/constructs/nig
 import {
   fixture,
   getAtt,
+  logicalId,
   mainIds,
   normalize,
   objectsUnder,
@@ -35,7 +37,8 @@ describe('EventBridge Scheduler -> audit', () => {
       FlexibleTimeWindow: { Mode: 'OFF' },
       State: 'ENABLED',
       Target: {
-        Arn: getAtt(id.auditFn as string),
+        // The audit's state machine (audit-fan-out.ts), which invokes the function per step and date.
+        Arn: ref(logicalId(t, 'AWS::StepFunctions::StateMachine', 'AuditStateMachine')),
         RoleArn: getAtt(id.schedulerRole as string),
         RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 6 * 3600 },
         DeadLetterConfig: { Arn: getAtt(id.scheduleDlq as string) },
@@ -137,19 +140,13 @@ describe('least privilege', () => {
     expect(got).toEqual(expect.arrayContaining(want));
   });
 
-  it('scheduler role: invoke the audit function (unqualified, no :*) and send to its DLQ, trusted by Scheduler only', () => {
+  it('scheduler role (the id it had when it invoked the function): start the audit state machine and send to its DLQ, trusted by Scheduler only', () => {
+    expect(id.schedulerRole).toBe('SchedulerRoleForTargetd490452FB0EE0C');
     const got = roleStatements(t, id.schedulerRole as string).map(normalize);
+    const stateMachine = logicalId(t, 'AWS::StepFunctions::StateMachine', 'AuditStateMachine');
     expect(got).toEqual(
       expect.arrayContaining([
-        {
-          actions: ['lambda:InvokeFunction'],
-          resources: [
-            getAtt(id.auditFn as string),
-            { 'Fn::Join': ['', [getAtt(id.auditFn as string), ':$LATEST']] },
-          ]
-            .map((r) => JSON.stringify(r))
-            .sort(),
-        },
+        { actions: ['states:StartExecution'], resources: [JSON.stringify(ref(stateMachine))] },
         { actions: ['sqs:SendMessage'], resources: [JSON.stringify(getAtt(id.scheduleDlq as string))] },
       ]),
     );

@@ -20,7 +20,7 @@ import {
   TABLES,
   USAGE_TABLE,
 } from '../../functions/shared/resources.ts';
-import { mainIds, ref, resourcesOfType, synth } from './helpers.ts';
+import { logicalId, mainIds, ref, resourcesOfType, synth } from './helpers.ts';
 
 // One synthesis for the whole file, at collection.
 const s = synth();
@@ -48,6 +48,9 @@ describe('outputs', () => {
       [RUN_OUTPUTS.auditFailureQueueUrl]: ref(id.auditFailureQueue as string),
       [RUN_OUTPUTS.reconcileFailureQueueUrl]: ref(id.reconcileFailureQueue as string),
       [RUN_OUTPUTS.reconcileScheduleDeadLetterQueueUrl]: ref(id.reconcileDlq as string),
+      [RUN_OUTPUTS.auditStateMachineArn]: ref(
+        logicalId(t, 'AWS::StepFunctions::StateMachine', 'AuditStateMachine'),
+      ),
     };
     for (const [name, value] of Object.entries(expected)) {
       expect(outputs[name]?.Value, name).toEqual(value);
@@ -112,12 +115,16 @@ const DEPLOYED_IDS = [
   'UsageTable28300137',
 ];
 
-/** Resources added since: reconcile, the on-failure queues, the new alarms. */
+/** Resources added since: reconcile, the on-failure queues, the new alarms, the audit's state machine. */
 const ADDED_IDS = [
   'AuditAsyncInvokeConfig39965259',
   'AuditFailedRunsAlarm2ABCC753',
   'AuditFailureQueue8510D76F',
   'AuditFailureQueuePolicy6FDBC808',
+  'AuditRunsStoppedAlarm382A3308',
+  'AuditStateMachineE6329614',
+  'AuditStateMachineRole5C7FD52C',
+  'AuditStateMachineRoleDefaultPolicyC23260F2',
   'ObjectsReconciledAlarm3FD6A079',
   'QuarantinedObjectsAlarm2DF252E9',
   'ReconcileAsyncInvokeConfig5FA6852B',

@@ -1,0 +1,125 @@
+/**
+ * The audit function's fan-out steps, as the state machine invokes them (infra/constructs/
+ * audit-fan-out.ts), one invocation each:
+ *
+ *   { "step": "plan", "request": <the execution's input> }             -> { dates, trigger }
+ *   { "step": "audit-date", "date": "YYYY-MM-DD", "trigger": … }        -> DateResult
+ *   { "step": "finish-date", "result": DateResult }                     -> DateResult
+ *   { "step": "link", "trigger": …, "reports": DateResult[] }           -> { reports }
+ *
+ * The request is whatever the function itself accepts ({date}, {from, to} or a schedule event),
+ * refused the same way; the execution's output is what a direct invocation answers ({reports}).
+ * Any other event goes to the direct handler (create-handler.ts), which runs the same steps in
+ * process.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { isRealDate } from '../core/audit/format.ts';
+import {
+  type AuditHandlerDeps,
+  AuditRequestError,
+  concludeRun,
+  invocationDeps,
+  parseAuditEvent,
+  rethrowCounted,
+} from './create-handler.ts';
+import { type AuditPlan, auditOneDate, finishDate, linkRun, planAudit, type Trigger } from './fan-out.ts';
+import type { DateResult } from './run-audit.ts';
+
+/** The field that marks an event as one of the state machine's steps. */
+export const STEP_FIELD = 'step';
+
+export type FanOutStep =
+  | { step: 'plan'; request: unknown }
+  | { step: 'audit-date'; date: string; trigger: Trigger }
+  | { step: 'finish-date'; result: DateResult }
+  | { step: 'link'; trigger: Trigger; reports: DateResult[] };
+
+export type StepOutput = AuditPlan | DateResult | { reports: DateResult[] };
+
+/** True for an object carrying the step field (anything else is a direct request). */
+export function isFanOutStep(event: unknown): event is Record<string, unknown> {
+  return typeof event === 'object' && event !== null && !Array.isArray(event) && STEP_FIELD in event;
+}
+
+const TRIGGERS: readonly string[] = ['schedule', 'on-demand'] satisfies Trigger[];
+
+function refuse(what: string, v: unknown): never {
+  throw new AuditRequestError(`fan-out step: ${what}, got ${JSON.stringify(v)}`);
+}
+
+function dateOf(v: unknown): string {
+  return typeof v === 'string' && isRealDate(v) ? v : refuse('expected a date YYYY-MM-DD', v);
+}
+
+function triggerOf(v: unknown): Trigger {
+  return typeof v === 'string' && TRIGGERS.includes(v) ? (v as Trigger) : refuse('expected a trigger', v);
+}
+
+function resultOf(v: unknown): DateResult {
+  const r = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  if (typeof r.findings !== 'number' || typeof r.written !== 'boolean') refuse('expected a date result', v);
+  if (r.skipped !== undefined && typeof r.skipped !== 'string') refuse('expected a date result', v);
+  return {
+    date: dateOf(r.date),
+    findings: r.findings,
+    written: r.written,
+    ...(typeof r.skipped === 'string' ? { skipped: r.skipped } : {}),
+  };
+}
+
+/** Reads one step event; throws AuditRequestError naming what is wrong. */
+export function parseFanOutStep(e: Record<string, unknown>): FanOutStep {
+  switch (e[STEP_FIELD]) {
+    case 'plan':
+      return { step: 'plan', request: e.request };
+    case 'audit-date':
+      return { step: 'audit-date', date: dateOf(e.date), trigger: triggerOf(e.trigger) };
+    case 'finish-date':
+      return { step: 'finish-date', result: resultOf(e.result) };
+    case 'link':
+      if (!Array.isArray(e.reports)) refuse('link: expected reports', e.reports);
+      return { step: 'link', trigger: triggerOf(e.trigger), reports: e.reports.map(resultOf) };
+    default:
+      return refuse('expected plan, audit-date, finish-date or link', e[STEP_FIELD]);
+  }
+}
+
+export function createFanOutStepHandler(deps: AuditHandlerDeps) {
+  const { logger, metrics } = deps;
+  async function handle(event: unknown, context?: Context): Promise<StepOutput> {
+    metrics.addMetric('AuditInvoked', MetricUnit.Count, 1);
+    if (!isFanOutStep(event)) return refuse('expected an object with a step', event);
+    const step = parseFanOutStep(event);
+    const run = invocationDeps(deps, context);
+    try {
+      switch (step.step) {
+        case 'plan':
+          return await planAudit(run, parseAuditEvent(step.request, deps.now()));
+        case 'audit-date': {
+          const result = await auditOneDate({ ...run, trigger: step.trigger }, step.date);
+          logger.info(result.skipped ? 'report skipped' : 'report', { ...result });
+          return result;
+        }
+        case 'finish-date':
+          return await finishDate(run, step.result);
+        case 'link':
+          await linkRun(run, step.reports);
+          return concludeRun(deps, step.reports);
+      }
+    } catch (err) {
+      return rethrowCounted(deps, err);
+    }
+  }
+  return middy(handle).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}
+
+type Invocable = (event: unknown, context: Context) => Promise<unknown>;
+
+/** The audit function's handler: the state machine's steps to their handler, anything else to the direct one. */
+export function routeAuditEvents(direct: Invocable, steps: Invocable): Invocable {
+  return (event, context) => (isFanOutStep(event) ? steps(event, context) : direct(event, context));
+}

@@ -1,0 +1,132 @@
+/**
+ * Use case: one audit run fanned out into parts, each small enough for its own invocation.
+ *
+ *   plan         the run's report dates, newest first (a request's dates, or the nightly run's:
+ *                yesterday, then the stale and missing ones), after checking the part of the
+ *                chain the run may touch (checkChain from its earliest date).
+ *   audit-date   one report date: its lease in the control table, then auditDate (usage of its
+ *                window, every report file, the anchor). A date another run holds is skipped.
+ *   finish-date  the join of one date's parts: when the date is the newest report there is, it is
+ *                linked to its predecessor and latest.json moved to it, under the chain's lease,
+ *                at once (yesterday's report is published before any re-audit of an older date).
+ *                An older date is linked by `link`: re-linking forward after each older date would
+ *                rewrite every later manifest once per date.
+ *   link         the run's end, under the chain's lease: re-links forward from the earliest date
+ *                audited and moves latest.json to the newest report (relinkAndMoveLatest).
+ *
+ * In AWS a Step Functions state machine runs these steps (infra/constructs/audit-fan-out.ts):
+ * plan, then a Map over the dates (one at a time, in the plan's order) of audit-date and
+ * finish-date, then link; each step is one invocation of the audit function. Locally, and for a
+ * direct invocation of the function (`auditor audit`), auditInProcess runs the same steps in
+ * order in one process.
+ *
+ * Every step is idempotent: a date audited again finds its report unchanged and rewrites nothing
+ * (written: false), re-linking a linked chain writes nothing, and latest.json is only moved when it
+ * does not already name the newest report. A step that fails leaves the chain and latest.json as
+ * they were for its date (they are only written after the date's report is), and is retried.
+ */
+import {
+  type AuditDeps,
+  auditDate,
+  checkChain,
+  type DateResult,
+  leaseHeldMessage,
+  nightlyDates,
+  RunLeases,
+  rechain,
+  relinkAndMoveLatest,
+} from './run-audit.ts';
+
+/** What a run audits: these dates (on demand), or the nightly run's for a schedule firing at `time`. */
+export type AuditRequest = { kind: 'dates'; dates: string[] } | { kind: 'nightly'; time: Date };
+
+/** What report.json's run field records as the run's trigger. */
+export type Trigger = 'schedule' | 'on-demand';
+
+/** The plan of one run: what the state machine's Map iterates over. */
+export interface AuditPlan {
+  /** Newest first. */
+  dates: string[];
+  trigger: Trigger;
+}
+
+/** Plans a run: its dates newest first; the chain checked from the earliest (nothing written yet). */
+export async function planAudit(deps: AuditDeps, request: AuditRequest): Promise<AuditPlan> {
+  const requested = request.kind === 'dates' ? request.dates : await nightlyDates(deps, request.time);
+  const dates = [...new Set(requested)].sort().reverse();
+  const earliest = dates.at(-1);
+  if (earliest !== undefined) await checkChain(deps, earliest);
+  return { dates, trigger: request.kind === 'nightly' ? 'schedule' : 'on-demand' };
+}
+
+/**
+ * Audits one report date under its lease (released at the end); a date another run holds is
+ * skipped, with `lease held by another audit run until …`. Writes the report, never the chain's
+ * other manifests or latest.json.
+ */
+export async function auditOneDate(deps: AuditDeps, date: string): Promise<DateResult> {
+  const leases = new RunLeases(deps);
+  try {
+    const until = await leases.take(date);
+    if (until !== undefined) return { date, findings: 0, written: false, skipped: leaseHeldMessage(until) };
+    return await auditDate(deps, date);
+  } finally {
+    await leases.releaseAll();
+  }
+}
+
+/**
+ * Once every part of a date is done: when it is the newest report there is, links it to its
+ * predecessor and moves latest.json to it, under the chain's lease. Answers the date's result.
+ */
+export async function finishDate(deps: AuditDeps, result: DateResult): Promise<DateResult> {
+  if (result.skipped !== undefined || (await deps.reports.listDates()).at(-1) !== result.date) return result;
+  const leases = new RunLeases(deps);
+  try {
+    await leases.takeChain();
+    // Only this date's link is checked and, if need be, rewritten: no later date exists.
+    await rechain(deps, result.date);
+    if (
+      (await deps.reports.listDates()).at(-1) === result.date &&
+      (await deps.reports.latest()) !== result.date
+    )
+      await deps.reports.setLatest(result.date);
+    return result;
+  } finally {
+    await leases.releaseAll();
+  }
+}
+
+/** The run's end: re-links from the earliest date it audited and moves latest.json, under the chain's lease. */
+export async function linkRun(deps: AuditDeps, reports: readonly DateResult[]): Promise<void> {
+  const audited = reports.filter((r) => r.skipped === undefined).map((r) => r.date);
+  const leases = new RunLeases(deps);
+  try {
+    await leases.takeChain();
+    await relinkAndMoveLatest(deps, audited.sort()[0]);
+  } finally {
+    await leases.releaseAll();
+  }
+}
+
+/**
+ * The whole run in this process, in the state machine's order: plan, then per date (newest first)
+ * audit-date and finish-date, then link. The run's last date is not finished on its own: link,
+ * right after it, does what finish-date would (one chain lease instead of two).
+ */
+export async function auditInProcess(
+  deps: AuditDeps,
+  request: AuditRequest,
+  onProgress?: (done: number, total: number, result: DateResult) => void,
+): Promise<DateResult[]> {
+  const plan = await planAudit(deps, request);
+  const run: AuditDeps = { ...deps, trigger: plan.trigger };
+  const reports: DateResult[] = [];
+  for (const [i, date] of plan.dates.entries()) {
+    const result = await auditOneDate(run, date);
+    reports.push(i < plan.dates.length - 1 ? await finishDate(run, result) : result);
+    onProgress?.(reports.length, plan.dates.length, result);
+  }
+  await linkRun(run, reports);
+  return reports;
+}

@@ -1,0 +1,289 @@
+/**
+ * AuditFanOut (infra/constructs/audit-fan-out.ts): the audit run as a Step Functions state machine.
+ * Its definition exactly; its role (two scoped statements); its props; and the synthesized
+ * definition run, state by state, against the audit function over in-memory fakes, so that the
+ * payloads it builds are the ones the function's step handler reads.
+ */
+import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { describe, expect, it } from 'vitest';
+import { auditDates } from '../../functions/audit/run-audit.ts';
+import { lambdaContext } from '../../functions/local/stack.ts';
+import { AuditFanOut, type AuditFanOutProps } from '../../infra/constructs/audit-fan-out.ts';
+import { auditFunction, auditWorld, DAYS } from '../support/audit-world.ts';
+import { bareStack, getAtt, logicalId, mainIds, normalize, ref, roleStatements, synth } from './helpers.ts';
+
+type Json = Record<string, unknown>;
+
+// One synthesis for the whole file, at collection.
+const t = synth().template;
+const id = mainIds(t);
+const smId = logicalId(t, 'AWS::StepFunctions::StateMachine', 'AuditStateMachine');
+const sm = t.toJSON().Resources[smId].Properties as Json;
+
+/** The definition with its tokens named: the function's ARN and the failure queue's URL. */
+function definitionOf(props: Json, names: Record<string, string>): Json {
+  const join = (props.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+  const text = join
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const token = JSON.stringify(part);
+      const name = Object.entries(names).find(([, v]) => v === token)?.[0];
+      if (name === undefined) throw new Error(`unexpected token ${token}`);
+      return name;
+    })
+    .join('');
+  return JSON.parse(text) as Json;
+}
+
+const definition = definitionOf(sm, {
+  AUDIT_FUNCTION: JSON.stringify(getAtt(id.auditFn)),
+  aws: JSON.stringify(ref('AWS::Partition')),
+  FAILURE_QUEUE_URL: JSON.stringify(ref(id.auditFailureQueue)),
+});
+
+const LAMBDA_RETRY = {
+  ErrorEquals: [
+    'Lambda.ClientExecutionTimeoutException',
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+  ],
+  IntervalSeconds: 2,
+  MaxAttempts: 6,
+  BackoffRate: 2,
+};
+const STEP_RETRIES = [
+  LAMBDA_RETRY,
+  { ErrorEquals: ['ChainMismatchError', 'AuditRequestError'], MaxAttempts: 0 },
+  { ErrorEquals: ['LeaseHeldError'], IntervalSeconds: 60, MaxAttempts: 5, BackoffRate: 2 },
+  { ErrorEquals: ['States.ALL'], IntervalSeconds: 60, MaxAttempts: 2, BackoffRate: 2 },
+];
+const CATCH = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'SendFailedRun' }];
+
+describe('the audit state machine', () => {
+  it('standard; Plan, then one date at a time newest first (AuditDate, FinishDate), then Link; failures to the on-failure queue', () => {
+    expect(sm.StateMachineType).toBe('STANDARD');
+    const task = (comment: string, parameters: Json, more: Json) => ({
+      Type: 'Task',
+      Comment: comment,
+      Resource: 'AUDIT_FUNCTION',
+      Parameters: parameters,
+      Retry: STEP_RETRIES,
+      ...more,
+    });
+    expect(definition).toEqual({
+      StartAt: 'Plan',
+      TimeoutSeconds: 23 * 3600,
+      Comment: 'usage-auditor: one audit run, one invocation per report date (SPEC §4)',
+      States: {
+        Plan: task(
+          'The dates, newest first; the chain checked from the earliest.',
+          { step: 'plan', 'request.$': '$' },
+          { Next: 'AuditDates', Catch: CATCH },
+        ),
+        AuditDates: {
+          Type: 'Map',
+          Comment: 'One date at a time, newest first.',
+          ItemsPath: '$.dates',
+          ItemSelector: { 'date.$': '$$.Map.Item.Value', 'trigger.$': '$.trigger' },
+          MaxConcurrency: 1,
+          ResultPath: '$.reports',
+          Next: 'Link',
+          Catch: CATCH,
+          ItemProcessor: {
+            ProcessorConfig: { Mode: 'INLINE' },
+            StartAt: 'AuditDate',
+            States: {
+              AuditDate: task(
+                'One report date, under its lease.',
+                { step: 'audit-date', 'date.$': '$.date', 'trigger.$': '$.trigger' },
+                { Next: 'FinishDate' },
+              ),
+              FinishDate: task(
+                'The date done: the newest is linked and made latest.',
+                { step: 'finish-date', 'result.$': '$' },
+                { End: true },
+              ),
+            },
+          },
+        },
+        Link: task(
+          'The run’s older dates re-linked once, latest.json moved.',
+          { step: 'link', 'trigger.$': '$.trigger', 'reports.$': '$.reports' },
+          { End: true, Catch: CATCH },
+        ),
+        SendFailedRun: {
+          Type: 'Task',
+          Comment: 'The run, its input and its error, to the audit on-failure queue (an alarm watches it).',
+          Resource: 'arn:aws:states:::sqs:sendMessage',
+          Parameters: {
+            QueueUrl: 'FAILURE_QUEUE_URL',
+            MessageBody: {
+              'execution.$': '$$.Execution.Id',
+              'input.$': '$$.Execution.Input',
+              'error.$': '$.error',
+            },
+          },
+          ResultPath: null,
+          Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2 }],
+          Next: 'RunFailed',
+        },
+        RunFailed: { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' },
+      },
+    });
+  });
+
+  it('its role: invoke the audit function (unqualified, no :*) and send to the failure queue, trusted by Step Functions only', () => {
+    const roleId = (sm.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    expect(roleStatements(t, roleId).map(normalize)).toEqual([
+      { actions: ['lambda:InvokeFunction'], resources: [JSON.stringify(getAtt(id.auditFn))] },
+      { actions: ['sqs:SendMessage'], resources: [JSON.stringify(getAtt(id.auditFailureQueue))] },
+    ]);
+    const trust = t.toJSON().Resources[roleId].Properties.AssumeRolePolicyDocument.Statement;
+    expect(trust).toEqual([
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { Service: 'states.amazonaws.com' },
+        // Only for state machines of this account and region (no confused deputy).
+        Condition: {
+          ArnLike: { 'aws:SourceArn': expect.objectContaining({}) },
+          StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+        },
+      },
+    ]);
+  });
+});
+
+/** A JSON value at a path of the forms the definition uses: `$`, `$.name`, `$$.Map.Item.Value`. */
+function at(path: string, data: unknown, item: unknown): unknown {
+  if (path === '$') return data;
+  if (path === '$$.Map.Item.Value') return item;
+  const m = /^\$\.([A-Za-z]+)$/.exec(path);
+  if (!m?.[1]) throw new Error(`path ${path} not supported here`);
+  return (data as Json)[m[1]];
+}
+
+/** Parameters / ItemSelector filled in from the state's input (`key.$` fields are paths). */
+function fill(template: Json, data: unknown, item?: unknown): Json {
+  return Object.fromEntries(
+    Object.entries(template).map(([k, v]) =>
+      k.endsWith('.$') ? [k.slice(0, -2), at(v as string, data, item)] : [k, v],
+    ),
+  );
+}
+
+interface StateJson {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Parameters?: Json;
+  ResultPath?: string;
+  ItemsPath?: string;
+  ItemSelector?: Json;
+  ItemProcessor?: Machine;
+}
+interface Machine {
+  StartAt: string;
+  States: Record<string, StateJson>;
+}
+
+/**
+ * Runs the Task and Map states of `machine` in order (a Map one item at a time, as MaxConcurrency
+ * 1 does), each Task an invocation of `invoke` with a JSON round trip, as Step Functions does.
+ */
+async function execute(machine: Machine, input: unknown, invoke: (payload: Json) => Promise<unknown>) {
+  let name: string | undefined = machine.StartAt;
+  let data = input;
+  while (name !== undefined) {
+    const state: StateJson | undefined = machine.States[name];
+    if (!state) throw new Error(`no state ${name}`);
+    let result: unknown;
+    if (state.Type === 'Task') {
+      result = JSON.parse(JSON.stringify(await invoke(fill(state.Parameters ?? {}, data))));
+    } else if (state.Type === 'Map' && state.ItemProcessor) {
+      const out: unknown[] = [];
+      for (const item of at(state.ItemsPath ?? '$', data, undefined) as unknown[])
+        out.push(await execute(state.ItemProcessor, fill(state.ItemSelector ?? {}, data, item), invoke));
+      result = out;
+    } else throw new Error(`state type ${state.Type} not run here`);
+    const resultPath = state.ResultPath;
+    data = resultPath === undefined ? result : { ...(data as Json), [resultPath.slice(2)]: result };
+    name = state.End ? undefined : state.Next;
+  }
+  return data;
+}
+
+describe('the synthesized definition, run against the audit function', () => {
+  it('audits a range newest first, one invocation per step, with the bytes of the single-invocation audit', async () => {
+    const w = auditWorld();
+    const fn = auditFunction(w.deps);
+    const steps: string[] = [];
+    const output = await execute(definition as unknown as Machine, { from: DAYS[0], to: DAYS[3] }, (p) => {
+      steps.push(`${p.step}${typeof p.date === 'string' ? ` ${p.date}` : ''}`);
+      return fn(JSON.parse(JSON.stringify(p)), lambdaContext('audit'));
+    });
+    expect(steps).toEqual([
+      'plan',
+      ...[...DAYS].reverse().flatMap((d) => [`audit-date ${d}`, 'finish-date']),
+      'link',
+    ]);
+    // The execution's output is what a direct invocation answers.
+    expect(output).toEqual({
+      reports: [...DAYS].reverse().map((date) => ({ date, findings: expect.any(Number), written: true })),
+    });
+    const single = auditWorld();
+    await auditDates({ ...single.deps, trigger: 'on-demand' }, DAYS);
+    expect(w.reports.snapshot()).toEqual(single.reports.snapshot());
+    expect(w.reports.latestText).toBe(single.reports.latestText);
+  });
+
+  it('the schedule’s event plans the nightly run', async () => {
+    const w = auditWorld();
+    const fn = auditFunction(w.deps);
+    const sched = t.toJSON().Resources[id.auditSchedule].Properties as { Target: { Input: string } };
+    const fired = { ...JSON.parse(sched.Target.Input), time: '2026-11-28T02:00:00Z' };
+    const plan = (definition.States as Record<string, StateJson>).Plan?.Parameters ?? {};
+    expect(await fn(fill(plan, fired), lambdaContext('audit'))).toEqual({
+      dates: [...DAYS].reverse(),
+      trigger: 'schedule',
+    });
+  });
+});
+
+describe('AuditFanOut props', () => {
+  const build = (props: Partial<AuditFanOutProps> = {}) => {
+    const stack = bareStack();
+    const fn = new lambda.Function(stack, 'Fn', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('export const handler = async () => ({});'),
+    });
+    new AuditFanOut(stack, 'FanOut', {
+      auditFunction: fn,
+      failureQueue: new sqs.Queue(stack, 'Q'),
+      ...props,
+    });
+    return Template.fromStack(stack);
+  };
+
+  it('step retries and the execution timeout', () => {
+    const props = Object.values(build({ stepRetryAttempts: 0, timeoutHours: 2 }).toJSON().Resources).find(
+      (r) => (r as Json).Type === 'AWS::StepFunctions::StateMachine',
+    ) as { Properties: Json };
+    const text = JSON.stringify(props.Properties.DefinitionString);
+    expect(text).toContain('\\"TimeoutSeconds\\":7200');
+    expect(text).toContain(
+      '{\\"ErrorEquals\\":[\\"States.ALL\\"],\\"IntervalSeconds\\":60,\\"MaxAttempts\\":0,\\"BackoffRate\\":2}',
+    );
+  });
+
+  it.each([
+    [{ stepRetryAttempts: 11 }, /^AuditFanOut: stepRetryAttempts: expected an integer from 0 to 10/],
+    [{ timeoutHours: 0 }, /^AuditFanOut: timeoutHours: expected an integer from 1 to 168/],
+  ])('refuses %o, naming the prop', (bad, message) => {
+    expect(() => build(bad)).toThrow(message);
+  });
+});
