@@ -214,7 +214,8 @@ export class ControlStore
       if (typeof item.contentSha256 === 'string')
         items.push({ date: item.date as string, seq: Number(item.seq), content: item.contentSha256 });
     const out = new Map<string, string[]>();
-    for (const i of items.sort((a, b) => a.seq - b.seq)) out.set(i.date, [...(out.get(i.date) ?? []), i.content]);
+    for (const i of items.sort((a, b) => a.seq - b.seq))
+      out.set(i.date, [...(out.get(i.date) ?? []), i.content]);
     return out;
   }
 

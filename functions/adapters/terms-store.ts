@@ -48,7 +48,10 @@ function meta(item: Record<string, unknown>): VersionMeta {
 }
 
 /** Every agreement version, legacy items included (see the module comment). */
-export async function agreementVersions(doc: DynamoDBDocumentClient, table: string): Promise<AgreementVersion[]> {
+export async function agreementVersions(
+  doc: DynamoDBDocumentClient,
+  table: string,
+): Promise<AgreementVersion[]> {
   const out: AgreementVersion[] = [];
   for await (const item of queryPartition(doc, table, AGREEMENT_VERSION))
     out.push({ ...meta(item), licensee: String(item.licensee), agreement: item.agreement as Agreement });
@@ -62,7 +65,10 @@ export async function agreementVersions(doc: DynamoDBDocumentClient, table: stri
 }
 
 /** Every registry version, a legacy registry item included (see the module comment). */
-export async function registryVersions(doc: DynamoDBDocumentClient, table: string): Promise<RegistryVersion[]> {
+export async function registryVersions(
+  doc: DynamoDBDocumentClient,
+  table: string,
+): Promise<RegistryVersion[]> {
   const out: RegistryVersion[] = [];
   for await (const item of queryPartition(doc, table, REGISTRY_VERSION))
     out.push({ ...meta(item), registry: item.registry as RecipientsRegistry });
@@ -75,9 +81,15 @@ export async function registryVersions(doc: DynamoDBDocumentClient, table: strin
 }
 
 /** Puts an item unless its key exists; false when it does. */
-async function putNew(doc: DynamoDBDocumentClient, table: string, item: Record<string, unknown>): Promise<boolean> {
+async function putNew(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  item: Record<string, unknown>,
+): Promise<boolean> {
   try {
-    await doc.send(new PutCommand({ TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await doc.send(
+      new PutCommand({ TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
     return true;
   } catch (err) {
     if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;

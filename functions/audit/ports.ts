@@ -86,7 +86,12 @@ export interface ReportLog {
  */
 export interface ChainAnchors {
   /** Appends `manifestSha256` to the date's record, unless it is already the newest. */
-  anchorManifest(date: string, manifestSha256: string, writtenAt: string, contentSha256?: string): Promise<void>;
+  anchorManifest(
+    date: string,
+    manifestSha256: string,
+    writtenAt: string,
+    contentSha256?: string,
+  ): Promise<void>;
   /** Every anchored date → its newest manifest sha256 (hex). */
   anchors(): Promise<Map<string, string>>;
   /** Every anchored date → the content_sha256 recorded with its anchors, oldest first (where recorded). */

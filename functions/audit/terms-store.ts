@@ -36,7 +36,11 @@ export interface TermsChange {
 const TRIES = 5;
 const LEGACY_NOTE = 'stored before versioned terms';
 
-function nextMeta<T extends VersionMeta>(series: readonly T[], change: TermsChange, hash: string): VersionMeta {
+function nextMeta<T extends VersionMeta>(
+  series: readonly T[],
+  change: TermsChange,
+  hash: string,
+): VersionMeta {
   return {
     seq: Math.max(0, ...series.map((v) => v.seq)) + 1,
     effective_from: change.effectiveFrom ?? (series.length === 0 ? null : change.at.slice(0, 10)),
@@ -115,5 +119,7 @@ export async function appendRegistryVersion(
 
 /** A licensee's agreement versions in the order they were loaded (seq); [] when unknown. */
 export async function agreementHistory(control: TermsReader, licensee: string): Promise<AgreementVersion[]> {
-  return (await control.agreementVersions()).filter((v) => v.licensee === licensee).sort((a, b) => a.seq - b.seq);
+  return (await control.agreementVersions())
+    .filter((v) => v.licensee === licensee)
+    .sort((a, b) => a.seq - b.seq);
 }
