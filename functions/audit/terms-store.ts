@@ -8,13 +8,15 @@
  * effective_from: as given, else today (the date of `at`), except for the first version of a
  * licensee (or the first registry), which is in force from the beginning: it replaces nothing, and
  * an agreement's own term dates say when it applies. A legacy item (stored before versioning) is
- * kept as version 1, from the beginning, before the first new version is appended.
+ * kept as version 1, from the beginning, before the first new version is appended. A load whose
+ * content is that of the version already in force on its effective date appends nothing.
  */
 import type { Agreement } from '../core/audit/agreements.ts';
 import {
   type AgreementVersion,
   agreementHash,
   compareVersions,
+  inForce,
   type RegistryVersion,
   registryHash,
   type VersionMeta,
@@ -65,6 +67,10 @@ async function appendTo<T extends VersionMeta>(
 ): Promise<{ version: T; newest: boolean }> {
   for (let attempt = 0; attempt < TRIES; attempt++) {
     let series = await read();
+    const from = nextMeta(series, change, hash).effective_from;
+    // The same content as the version already in force on that date: nothing would change.
+    const current = from === null ? undefined : inForce(series, from);
+    if (current?.hash === hash) return { version: current, newest: false };
     const only = series[0];
     if (series.length === 1 && only?.seq === 0) {
       const kept = { ...only, seq: 1, note: LEGACY_NOTE };
