@@ -14,9 +14,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Objects } from '../../functions/adapters/object-store.ts';
 import { ReportStore, reportKey } from '../../functions/adapters/report-store.ts';
+import { auditDates, nightlyDates } from '../../functions/audit/run-audit.ts';
 import { recomputeContentSha256 } from '../../functions/core/audit/chain.ts';
 import { sha256Hex, stableJson } from '../../functions/core/audit/format.ts';
 import { type LocalStack, startLocalStack } from '../../functions/local/stack.ts';
+import { auditDeps, createStores } from '../../functions/shared/compose.ts';
 import { generateLogs } from '../support/log-generator.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/auditor.js', import.meta.url));
@@ -130,8 +132,18 @@ describe('versioned terms through the CLI (issue 11)', () => {
     ).toHaveLength(1);
 
     const restatement = await withStack(async (stack, reports) => {
-      // The nightly run as scheduled the day after the last report.
-      await stack.invokeAudit({ time: '2026-11-06T02:00:00Z' });
+      // The nightly run as scheduled the day after the last report (the use case on this stack's
+      // adapters: the audit handler module keeps the clients of the first stack of this process).
+      const deps = auditDeps(
+        createStores(stack, {
+          usageTable: stack.env.USAGE_TABLE as string,
+          controlTable: stack.env.CONTROL_TABLE as string,
+          reportsBucket: stack.reportsBucket,
+        }),
+      );
+      const dates = await nightlyDates(deps, new Date('2026-11-06T02:00:00Z'));
+      expect(dates).toEqual(['2026-11-05', '2026-11-04', '2026-11-03']);
+      await auditDates(deps, dates);
       expect(await reports.readAll('2026-11-02')).toEqual(before);
       return JSON.parse((await reports.readFile('2026-11-04', 'restatement.json')) ?? 'null');
     });
