@@ -91,9 +91,20 @@ export class FakeControl
   }
 
   async registryVersions(): Promise<RegistryVersion[]> {
-    if (this.registryVersionItems.length > 0 || this.registry === undefined) return [...this.registryVersionItems];
+    if (this.registryVersionItems.length > 0 || this.registry === undefined)
+      return [...this.registryVersionItems];
     const registry = this.registry;
-    return [{ seq: 0, effective_from: null, note: null, by: null, at: null, hash: registryHash(registry), registry }];
+    return [
+      {
+        seq: 0,
+        effective_from: null,
+        note: null,
+        by: null,
+        at: null,
+        hash: registryHash(registry),
+        registry,
+      },
+    ];
   }
 
   async appendAgreementVersion(v: AgreementVersion): Promise<boolean> {
@@ -145,7 +156,8 @@ export class FakeControl
   /** Date → when its report was last checked, and the content hash recorded with it. */
   reports = new Map<string, { writtenAt: string; contentSha256: string }>();
   /** The chain's anchor items, append-only, in the order written. */
-  chain: { date: string; seq: number; manifestSha256: string; writtenAt: string; contentSha256?: string }[] = [];
+  chain: { date: string; seq: number; manifestSha256: string; writtenAt: string; contentSha256?: string }[] =
+    [];
 
   async anchorManifest(
     date: string,
