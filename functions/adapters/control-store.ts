@@ -8,15 +8,16 @@
  *   chain      pk CHAIN       sk <date>#<seq>  { date, seq, manifestSha256, writtenAt }
  *              the chain's anchors: one item per manifest.json the audit wrote for that date (seq
  *              000001, 000002, … zero-padded to 6 digits), put with attribute_not_exists(pk) so an
- *              item is never overwritten; the highest seq of a date is its anchor.
+ *              item is never overwritten; the highest seq of a date is its anchor. Anchors written
+ *              since versioned terms also carry the report's contentSha256 (restatements, verify).
  *   forced     pk FORCED_REGISTRY  sk <at>#<hash>  { by, at, dropped, hash }
  *              a registry loaded with --force although agreements prohibit categories it lacks;
  *              append-only (attribute_not_exists(pk)).
+ *   versions   pk AGREEMENT_VERSION / REGISTRY_VERSION: append-only terms, see terms-store.ts
  *   lease      pk LEASE      sk <date> | chain   { owner, expiresAt }   (expiresAt: epoch ms)
  *              one audit run at a time per report date (and for re-linking / latest.json): taken
  *              and released with conditional PutItem only (released = expiresAt 0), read with Query.
  */
-import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type {
@@ -27,11 +28,14 @@ import type {
   LeaseHolder,
   RegistryStore,
   ReportLog,
+  TermsWriter,
 } from '../audit/ports.ts';
 import type { Agreement } from '../core/audit/agreements.ts';
+import { type AgreementVersion, type RegistryVersion, registryHash } from '../core/audit/terms.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 import type { RegistryReader } from '../ingest/ports.ts';
 import { batchWrite, queryPartition } from './dynamo-batch.ts';
+import * as terms from './terms-store.ts';
 
 export interface StoredRegistry {
   registry: RecipientsRegistry;
@@ -41,23 +45,23 @@ export interface StoredRegistry {
 
 export const EMPTY_REGISTRY: StoredRegistry = { registry: {}, hash: 'empty' };
 
-export function registryHash(registry: RecipientsRegistry): string {
-  const canonical = Object.keys(registry)
-    .sort()
-    .map((c) => {
-      const e = registry[c] ?? { cidrs: [], organisations: [] };
-      return [c, [...e.cidrs].sort(), [...e.organisations].sort()];
-    });
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
-}
+export { registryHash };
 
 export class ControlStore
-  implements AgreementStore, RegistryStore, ReportLog, ChainAnchors, AuditLeases, RegistryReader
+  implements AgreementStore, RegistryStore, ReportLog, ChainAnchors, AuditLeases, RegistryReader, TermsWriter
 {
   constructor(
     protected readonly doc: DynamoDBDocumentClient,
     protected readonly table: string,
   ) {}
+
+  // Versioned terms (issue 11): terms-store.ts.
+  agreementVersions = (): Promise<AgreementVersion[]> => terms.agreementVersions(this.doc, this.table);
+  registryVersions = (): Promise<RegistryVersion[]> => terms.registryVersions(this.doc, this.table);
+  appendAgreementVersion = (v: AgreementVersion): Promise<boolean> =>
+    terms.appendAgreementVersion(this.doc, this.table, v);
+  appendRegistryVersion = (v: RegistryVersion): Promise<boolean> =>
+    terms.appendRegistryVersion(this.doc, this.table, v);
 
   async getRegistry(): Promise<StoredRegistry> {
     const out = await this.doc.send(
@@ -158,7 +162,12 @@ export class ControlStore
    * Appends the manifest's sha256 to the date's anchors (conditional put, never an overwrite); a
    * concurrent append of the same seq makes it read again and retry.
    */
-  async anchorManifest(date: string, manifestSha256: string, writtenAt: string): Promise<void> {
+  async anchorManifest(
+    date: string,
+    manifestSha256: string,
+    writtenAt: string,
+    contentSha256?: string,
+  ): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const newest = await this.newestAnchor(date);
       if (newest.sha === manifestSha256) return;
@@ -167,7 +176,15 @@ export class ControlStore
         await this.doc.send(
           new PutCommand({
             TableName: this.table,
-            Item: { pk: CHAIN_PK, sk: chainSk(date, seq), date, seq, manifestSha256, writtenAt },
+            Item: {
+              pk: CHAIN_PK,
+              sk: chainSk(date, seq),
+              date,
+              seq,
+              manifestSha256,
+              writtenAt,
+              ...(contentSha256 ? { contentSha256 } : {}),
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         );
@@ -188,6 +205,18 @@ export class ControlStore
       if (seq > (newest.get(date)?.seq ?? 0)) newest.set(date, { seq, sha: item.manifestSha256 as string });
     }
     return new Map([...newest].map(([date, a]) => [date, a.sha]));
+  }
+
+  /** Every anchored date → the contentSha256 recorded with its anchors, in seq order (where recorded). */
+  async anchorContents(): Promise<Map<string, string[]>> {
+    const items: { date: string; seq: number; content: string }[] = [];
+    for await (const item of queryPartition(this.doc, this.table, CHAIN_PK))
+      if (typeof item.contentSha256 === 'string')
+        items.push({ date: item.date as string, seq: Number(item.seq), content: item.contentSha256 });
+    const out = new Map<string, string[]>();
+    for (const i of items.sort((a, b) => a.seq - b.seq))
+      out.set(i.date, [...(out.get(i.date) ?? []), i.content]);
+    return out;
   }
 
   /** The lease item `name`, read with Query (the audit role has no GetItem on this table). */

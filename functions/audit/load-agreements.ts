@@ -25,22 +25,34 @@ import type {
   CategoryGap,
   ForcedRegistryLoad,
   RegistryStore,
+  TermsWriter,
 } from './ports.ts';
+import { appendAgreementVersions, appendRegistryVersion, type TermsChange } from './terms-store.ts';
 
 export type Loaded<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
-/** Validates the agreements in `text` (named `source` in errors) and stores them, or nothing. */
+/** Who loads when, if the caller does not say (tests and old callers): unknown, now. */
+function defaultChange(): TermsChange {
+  return { by: 'unknown', at: new Date().toISOString() };
+}
+
+/**
+ * Validates the agreements in `text` (named `source` in errors) and stores them, or nothing: one
+ * new version per agreement (terms-store.ts), with `change` saying who, when, why and from when.
+ */
 export async function storeAgreements(
-  control: AgreementStore & Pick<RegistryStore, 'storedRegistry'>,
+  control: AgreementStore & Pick<RegistryStore, 'storedRegistry'> & TermsWriter,
   text: string,
   source: string,
+  change: TermsChange = defaultChange(),
 ): Promise<Loaded<Agreement[]>> {
   const registry = await control.storedRegistry();
   const parsed = parseAgreementsFile(text, source, registry && Object.keys(registry));
   if (!parsed.ok) return { ok: false, errors: parsed.errors };
   const conflicts = appConflicts(await control.listAgreements(), parsed.agreements);
   if (conflicts.length > 0) return { ok: false, errors: conflicts };
-  await control.putAgreements(parsed.agreements);
+  const { newest } = await appendAgreementVersions(control, parsed.agreements, change);
+  if (newest.length > 0) await control.putAgreements(newest);
   return { ok: true, value: parsed.agreements };
 }
 
@@ -75,10 +87,11 @@ export type RecipientsLoaded =
  * `needsForce`) unless `force` says who forces it and when; a forced load is recorded.
  */
 export async function storeRecipients(
-  control: RegistryStore & AgreementReader,
+  control: RegistryStore & AgreementReader & TermsWriter,
   text: string,
   source: string,
   force?: Pick<ForcedRegistryLoad, 'by' | 'at'>,
+  change: TermsChange = force ? { ...force } : defaultChange(),
 ): Promise<RecipientsLoaded> {
   const parsed = parseRecipientsFile(text, source);
   if (!parsed.ok) return { ok: false, errors: parsed.errors };
@@ -101,12 +114,16 @@ export async function storeRecipients(
       ],
     };
   }
+  const store = async () => {
+    const { newest } = await appendRegistryVersion(control, parsed.registry, change);
+    if (newest) await control.putRegistry(parsed.registry);
+  };
   if (dropped.length === 0 || !force) {
-    await control.putRegistry(parsed.registry);
+    await store();
     return { ok: true, value: parsed.registry };
   }
   // Recorded first: a forced load is never stored without its record.
   const hash = await control.recordForcedRegistry({ ...force, dropped, registry: parsed.registry });
-  await control.putRegistry(parsed.registry);
+  await store();
   return { ok: true, value: parsed.registry, forced: { ...force, dropped, hash } };
 }

@@ -3,6 +3,7 @@
  * (functions/adapters/*) implement these; tests stand in for them with in-memory fakes.
  */
 import type { Agreement } from '../core/audit/agreements.ts';
+import type { AgreementVersion, RegistryVersion } from '../core/audit/terms.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 
@@ -42,6 +43,20 @@ export interface RegistryStore {
   recordForcedRegistry(load: ForcedRegistryLoad): Promise<string>;
 }
 
+/** The versions of agreements and of the registry (issue 11), read (core/audit/terms.ts). */
+export interface TermsReader {
+  /** Every agreement version of every licensee (a legacy item as seq 0, from the beginning). */
+  agreementVersions(): Promise<AgreementVersion[]>;
+  /** Every registry version (a legacy registry as seq 0, from the beginning). */
+  registryVersions(): Promise<RegistryVersion[]>;
+}
+
+/** The versions, appended: never overwritten (false when that seq exists already). */
+export interface TermsWriter extends TermsReader {
+  appendAgreementVersion(v: AgreementVersion): Promise<boolean>;
+  appendRegistryVersion(v: RegistryVersion): Promise<boolean>;
+}
+
 /** A prohibited category of a stored agreement that the registry does not have. */
 export interface CategoryGap {
   licensee: string;
@@ -71,9 +86,16 @@ export interface ReportLog {
  */
 export interface ChainAnchors {
   /** Appends `manifestSha256` to the date's record, unless it is already the newest. */
-  anchorManifest(date: string, manifestSha256: string, writtenAt: string): Promise<void>;
+  anchorManifest(
+    date: string,
+    manifestSha256: string,
+    writtenAt: string,
+    contentSha256?: string,
+  ): Promise<void>;
   /** Every anchored date → its newest manifest sha256 (hex). */
   anchors(): Promise<Map<string, string>>;
+  /** Every anchored date → the content_sha256 recorded with its anchors, oldest first (where recorded). */
+  anchorContents?(): Promise<Map<string, string[]>>;
 }
 
 /** Who holds a lease: the owner and until when (epoch milliseconds). */

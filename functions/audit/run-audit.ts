@@ -33,6 +33,7 @@ import {
 } from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
+import { readTerms, restatedFiles, termsStale } from './audit-terms.ts';
 import {
   type AgreementReader,
   type AuditLeases,
@@ -41,12 +42,13 @@ import {
   parseJson,
   type ReportFiles,
   type ReportLog,
+  type TermsReader,
   type UsageReader,
 } from './ports.ts';
 
 export interface AuditDeps {
   usage: UsageReader;
-  control: AgreementReader & ReportLog & ChainAnchors & AuditLeases;
+  control: AgreementReader & ReportLog & ChainAnchors & AuditLeases & TermsReader;
   reports: ReportFiles;
   now: () => Date;
   /** Recorded in report.json's run field. */
@@ -147,8 +149,9 @@ export async function auditDate(
   // A change committed after this instant may be missing from what is read below, so this (not the
   // time the files are written) is what the late-data check compares day markers with.
   const readAt = monthUsage?.readAt ?? deps.now().toISOString();
-  const [agreements, usage, dqKeys] = await Promise.all([
-    deps.control.listAgreements(),
+  const [terms, usage, dqKeys] = await Promise.all([
+    // Versioned terms: per licensee the agreement in force on D, and on each day of W (issue 11).
+    readTerms(deps.control, date),
     // The window's rows of a month read (the same rows, in the same order, as reading the window).
     monthUsage
       ? monthUsage.rows.filter((r) => r.day >= start && r.day <= end)
@@ -157,7 +160,8 @@ export async function auditDate(
     // a quarantined object has no usage day of its own.
     deps.usage.dataQualityKeys(start, addDays(end, 1)),
   ]);
-  const findings = audit({ reportDate: date, agreements, usage });
+  const { agreements } = terms;
+  const findings = audit({ reportDate: date, agreements, usage, termsOn: terms.termsOn });
   const sourceKeys = usage.flatMap((u) => u.sources.map((s) => s.key));
   const manifests = await deps.usage.getManifests([...sourceKeys, ...dqKeys]);
   const dates = knownDates ?? (await deps.reports.listDates());
@@ -169,23 +173,37 @@ export async function auditDate(
     dataQuality: summariseDataQuality(manifests.map(toDataQuality)),
     run: { generated_at: deps.now().toISOString(), trigger: deps.trigger ?? 'on-demand' },
     previousManifestSha256: await previousManifest(deps, date, dates),
+    terms: terms.used,
+    registryGaps: terms.registryGaps,
   });
 
   const stored = await deps.reports.readAll(date);
   const storedManifest = stored.get(MANIFEST);
+  let out = rendered;
   if (storedManifest) {
     const m = parseJson<Manifest>(storedManifest);
     if (m?.content_sha256 === rendered.manifest.content_sha256 && verifyReport(stored).length === 0) {
       // Unchanged: the audit has just recomputed this content, so a report written before anchors
       // existed gets its anchor here (a no-op when it is already the newest).
-      await deps.control.anchorManifest(date, sha256Hex(storedManifest), readAt);
+      await deps.control.anchorManifest(date, sha256Hex(storedManifest), readAt, m.content_sha256);
       await deps.control.recordReport(date, readAt, m.content_sha256);
       return { date, findings: findings.length, written: false };
     }
+    // Other content replaces a written report: a restatement says what changed and why.
+    if (typeof m?.content_sha256 === 'string')
+      out = await restatedFiles(deps, {
+        date,
+        stored,
+        storedManifest: { sha256: sha256Hex(storedManifest), content_sha256: m.content_sha256 },
+        rendered,
+        findings,
+        terms,
+        at: readAt,
+      });
   }
-  await deps.reports.write(date, rendered.files);
-  const manifestBody = rendered.files.find((f) => f.name === MANIFEST)?.body ?? '';
-  await deps.control.anchorManifest(date, sha256Hex(manifestBody), readAt);
+  await deps.reports.write(date, out.files);
+  const manifestBody = out.files.find((f) => f.name === MANIFEST)?.body ?? '';
+  await deps.control.anchorManifest(date, sha256Hex(manifestBody), readAt, rendered.manifest.content_sha256);
   await deps.control.recordReport(date, readAt, rendered.manifest.content_sha256);
   return { date, findings: findings.length, written: true };
 }
@@ -269,7 +287,7 @@ export async function rechain(deps: AuditDeps, from?: string): Promise<string[]>
     if (m.previous_manifest_sha256 !== want) {
       const fixed: string = `${stableJson({ ...m, previous_manifest_sha256: want }, 2)}\n`;
       await deps.reports.write(date, [{ name: MANIFEST, body: fixed, contentType: 'application/json' }]);
-      await deps.control.anchorManifest(date, sha256Hex(fixed), deps.now().toISOString());
+      await deps.control.anchorManifest(date, sha256Hex(fixed), deps.now().toISOString(), m.content_sha256);
       relinked.push(date);
       previous = fixed;
       continue;
@@ -387,7 +405,8 @@ export async function nightlyDates(deps: AuditDeps, scheduledTime: Date): Promis
     firstUsage === undefined
       ? []
       : daysFrom([oldest, firstUsage].sort()[1] ?? oldest, earlier).filter((d) => !written.has(d));
-  const stale: string[] = [];
+  // Reports whose terms changed after they were written (versioned terms, issue 11).
+  const stale: string[] = await termsStale(deps.control, written);
   for (const [date, writtenAt] of written) {
     const { start } = windowOf(date);
     for (const [day, changedAt] of changed) {

@@ -11,6 +11,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkReport, problemFile } from '../core/audit/chain.ts';
+import { restatementsOf } from '../core/audit/restatement.ts';
 import { MANIFEST } from './ports.ts';
 
 export interface VerifyProblem {
@@ -31,16 +32,24 @@ export interface VerifySource {
 export interface VerifyResult {
   dates: string[];
   problems: VerifyProblem[];
+  /** Reports the audit rewrote with a restatement (restatement.json): how often, and the last one. */
+  restated?: { date: string; restatements: number; last_at: string }[];
 }
 
-/** Verifies every report; `anchors` undefined = no control table to check against. */
+/**
+ * Verifies every report; `anchors` undefined = no control table to check against. `contents`: the
+ * content_sha256 recorded with each date's anchors (a content change without a restatement is a
+ * problem).
+ */
 export async function verifyStoredReports(
   source: VerifySource,
   anchors: ReadonlyMap<string, string> | undefined,
+  contents?: ReadonlyMap<string, readonly string[]>,
 ): Promise<VerifyResult> {
   const present = await source.listDates();
   const dates = [...new Set([...present, ...(anchors?.keys() ?? [])])].sort();
   const problems: VerifyProblem[] = [];
+  const restated: NonNullable<VerifyResult['restated']> = [];
   let previous: string | Uint8Array | null = null;
   for (const date of dates) {
     const files = await source.readAll(date);
@@ -52,8 +61,12 @@ export async function verifyStoredReports(
       });
       continue;
     }
-    for (const p of checkReport(files, { previous, anchor: anchors?.get(date) }))
+    const anchoredContents = contents?.get(date);
+    for (const p of checkReport(files, { previous, anchor: anchors?.get(date), anchoredContents }))
       problems.push({ date, file: problemFile(p), problem: p });
+    const r = restatementsOf(files);
+    const last = r.at(-1);
+    if (last) restated.push({ date, restatements: r.length, last_at: String(last.restated_at) });
     previous = files.get(MANIFEST) ?? previous;
   }
   for (const f of (await source.strayFiles?.()) ?? [])
@@ -66,7 +79,7 @@ export async function verifyStoredReports(
       problem: `latest.json names ${latest ?? 'nothing'}, the newest report is ${present.at(-1)}`,
     });
   }
-  return { dates, problems };
+  return { dates, problems, ...(restated.length > 0 ? { restated } : {}) };
 }
 
 const DATE_DIR = /^date=(\d{4}-\d{2}-\d{2})$/;

@@ -45,6 +45,7 @@ import {
 } from './context.ts';
 import { DEFAULT_UPLOAD_WAIT_SECONDS } from './defaults.ts';
 import { CliError } from './errors.ts';
+import { callerIdentity } from './identity.ts';
 import { progressBar } from './output.ts';
 
 type Env = Record<string, string | undefined>;
@@ -327,6 +328,10 @@ export async function openRemoteRuntime(opts: RemoteOptions): Promise<Runtime> {
       ),
     logBucket,
     reportsBucket,
+    // Against emulators (tests) there is no STS: the OS user, as locally.
+    ...(clientEnv.AUDITOR_DYNAMODB_ENDPOINT
+      ? {}
+      : { identity: () => callerIdentity(region, () => dynamo.config.credentials()) }),
     async close() {
       s3.destroy();
       dynamo.destroy();

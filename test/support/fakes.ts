@@ -12,9 +12,16 @@ import type {
   RegistryStore,
   ReportFiles,
   ReportLog,
+  TermsWriter,
   UsageReader,
 } from '../../functions/audit/ports.ts';
 import type { Agreement } from '../../functions/core/audit/agreements.ts';
+import {
+  type AgreementVersion,
+  agreementHash,
+  type RegistryVersion,
+  registryHash,
+} from '../../functions/core/audit/terms.ts';
 import type { ObjectManifest, UsageRow } from '../../functions/core/ledger.ts';
 import { compareStrings } from '../../functions/core/support.ts';
 import type { RecipientsRegistry } from '../../functions/core/types.ts';
@@ -56,7 +63,62 @@ export class FakeUsage implements UsageReader {
 }
 
 /** Agreements, the registry, the report log, the chain's anchors and the leases of the control table. */
-export class FakeControl implements AgreementStore, RegistryStore, ReportLog, ChainAnchors, AuditLeases {
+export class FakeControl
+  implements AgreementStore, RegistryStore, ReportLog, ChainAnchors, AuditLeases, TermsWriter
+{
+  /** The appended terms versions, in the order written (as the control table's version items). */
+  agreementVersionItems: AgreementVersion[] = [];
+  registryVersionItems: RegistryVersion[] = [];
+
+  /** As the adapter: a licensee with an agreement item and no version reads as seq 0, from the beginning. */
+  async agreementVersions(): Promise<AgreementVersion[]> {
+    const versioned = new Set(this.agreementVersionItems.map((v) => v.licensee));
+    const legacy = [...this.agreements.values()]
+      .filter((a) => !versioned.has(a.licensee))
+      .map(
+        (agreement): AgreementVersion => ({
+          seq: 0,
+          effective_from: null,
+          note: null,
+          by: null,
+          at: null,
+          hash: agreementHash(agreement),
+          licensee: agreement.licensee,
+          agreement,
+        }),
+      );
+    return [...this.agreementVersionItems, ...legacy];
+  }
+
+  async registryVersions(): Promise<RegistryVersion[]> {
+    if (this.registryVersionItems.length > 0 || this.registry === undefined)
+      return [...this.registryVersionItems];
+    const registry = this.registry;
+    return [
+      {
+        seq: 0,
+        effective_from: null,
+        note: null,
+        by: null,
+        at: null,
+        hash: registryHash(registry),
+        registry,
+      },
+    ];
+  }
+
+  async appendAgreementVersion(v: AgreementVersion): Promise<boolean> {
+    if (this.agreementVersionItems.some((x) => x.licensee === v.licensee && x.seq === v.seq)) return false;
+    this.agreementVersionItems.push(v);
+    return true;
+  }
+
+  async appendRegistryVersion(v: RegistryVersion): Promise<boolean> {
+    if (this.registryVersionItems.some((x) => x.seq === v.seq)) return false;
+    this.registryVersionItems.push(v);
+    return true;
+  }
+
   /** Lease items by name, as the conditional puts leave them (released: expiresAt 0). */
   leases = new Map<string, LeaseHolder>();
   /** Every lease call, as `acquire <name>` / `held <name>` / `release <name>`, in order. */
@@ -94,12 +156,31 @@ export class FakeControl implements AgreementStore, RegistryStore, ReportLog, Ch
   /** Date → when its report was last checked, and the content hash recorded with it. */
   reports = new Map<string, { writtenAt: string; contentSha256: string }>();
   /** The chain's anchor items, append-only, in the order written. */
-  chain: { date: string; seq: number; manifestSha256: string; writtenAt: string }[] = [];
+  chain: { date: string; seq: number; manifestSha256: string; writtenAt: string; contentSha256?: string }[] =
+    [];
 
-  async anchorManifest(date: string, manifestSha256: string, writtenAt: string): Promise<void> {
+  async anchorManifest(
+    date: string,
+    manifestSha256: string,
+    writtenAt: string,
+    contentSha256?: string,
+  ): Promise<void> {
     const mine = this.chain.filter((a) => a.date === date);
     if (mine.at(-1)?.manifestSha256 === manifestSha256) return;
-    this.chain.push({ date, seq: mine.length + 1, manifestSha256, writtenAt });
+    this.chain.push({
+      date,
+      seq: mine.length + 1,
+      manifestSha256,
+      writtenAt,
+      ...(contentSha256 ? { contentSha256 } : {}),
+    });
+  }
+
+  async anchorContents(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const a of this.chain)
+      if (a.contentSha256) out.set(a.date, [...(out.get(a.date) ?? []), a.contentSha256]);
+    return out;
   }
 
   async anchors(): Promise<Map<string, string>> {

@@ -1,5 +1,4 @@
-/** `auditor recipients load FILE [--force]`. */
-import { userInfo } from 'node:os';
+/** `auditor recipients load FILE [--force] [--effective-from D] [--note T]`. */
 import type { Command } from 'commander';
 import type { RecipientsLoaded } from '../../audit/load-agreements.ts';
 import type { RecipientsRegistry } from '../../core/types.ts';
@@ -7,15 +6,7 @@ import type { CommandContext } from '../command.ts';
 import type { Runtime } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { readText, refuse } from '../input.ts';
-
-/** Who forces a load: the OS user running the CLI. */
-function whoAmI(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-}
+import { type TermsOptions, termsChange, termsOptions } from '../terms-options.ts';
 
 /**
  * Validates the whole file first; replaces the stored registry only if it is valid and, unless
@@ -24,11 +15,13 @@ function whoAmI(): string {
 export async function loadRecipientsFile(
   rt: Runtime,
   file: string,
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean } & TermsOptions = {},
 ): Promise<Extract<RecipientsLoaded, { ok: true }>> {
   const { storeRecipients } = await import('../../audit/load-agreements.ts');
-  const force = opts.force ? { by: whoAmI(), at: new Date().toISOString() } : undefined;
-  const loaded = await storeRecipients(rt.control, await readText(file), file, force);
+  // Who forces a load is who changes the terms (identity.ts).
+  const change = await termsChange(rt, opts);
+  const force = opts.force ? { by: change.by, at: change.at } : undefined;
+  const loaded = await storeRecipients(rt.control, await readText(file), file, force, change);
   if (!loaded.ok) {
     if (loaded.needsForce)
       throw new CliError(`${file}: refused, nothing was stored: ${loaded.errors.join('; ')}`);
@@ -43,24 +36,25 @@ export async function loadRecipients(rt: Runtime, file: string): Promise<Recipie
 }
 
 export function register(program: Command, { run }: CommandContext): void {
-  program
-    .command('recipients')
-    .description('the recipients registry')
-    .command('load')
-    .description('validate and store the recipients registry (replaces the current one)')
-    .argument('<file>')
-    .option('--force', 'store it even if it drops categories that agreements prohibit (recorded)')
-    .action(async (file: string, opts: { force?: boolean }) => {
-      const { value: registry, forced } = await run((rt) => loadRecipientsFile(rt, file, opts));
-      const { describeGaps } = await import('../../audit/load-agreements.ts');
-      const names = Object.keys(registry);
-      process.stdout.write(
-        `loaded ${names.length} recipient categor${names.length === 1 ? 'y' : 'ies'}: ${names.join(', ')}\n` +
-          (forced
-            ? `forced: agreements still prohibit categories this registry drops: ${describeGaps(forced.dropped)}; ` +
-              `recorded as forced by ${forced.by} at ${forced.at} (registry sha256 ${forced.hash})\n`
-            : '') +
-          'logs ingested from now on use it; to re-attribute stored logs run `auditor reprocess --from D1 --to D2`\n',
-      );
-    });
+  termsOptions(
+    program
+      .command('recipients')
+      .description('the recipients registry')
+      .command('load')
+      .description('validate and store the recipients registry as its new version')
+      .argument('<file>')
+      .option('--force', 'store it even if it drops categories that agreements prohibit (recorded)'),
+  ).action(async (file: string, opts: { force?: boolean } & TermsOptions) => {
+    const { value: registry, forced } = await run((rt) => loadRecipientsFile(rt, file, opts));
+    const { describeGaps } = await import('../../audit/load-agreements.ts');
+    const names = Object.keys(registry);
+    process.stdout.write(
+      `loaded ${names.length} recipient categor${names.length === 1 ? 'y' : 'ies'}: ${names.join(', ')}\n` +
+        (forced
+          ? `forced: agreements still prohibit categories this registry drops: ${describeGaps(forced.dropped)}; ` +
+            `recorded as forced by ${forced.by} at ${forced.at} (registry sha256 ${forced.hash})\n`
+          : '') +
+        'logs ingested from now on use it; to re-attribute stored logs run `auditor reprocess --from D1 --to D2`\n',
+    );
+  });
 }

@@ -62,9 +62,13 @@ export async function showReport(rt: Runtime, opts: { date?: string; json?: bool
 function printVerification(result: VerifyResult, json: boolean, notes: string[]): boolean {
   const { dates, problems } = result;
   const ok = problems.length === 0;
-  if (json) printJson({ reports: dates.length, ok, problems, notes });
+  if (json) printJson({ reports: dates.length, ok, problems, notes, restated: result.restated ?? [] });
   else {
     for (const n of notes) writeLine(`note: ${n}`);
+    for (const r of result.restated ?? [])
+      writeLine(
+        `${r.date}: restated ${r.restatements} time(s), last at ${r.last_at} (restatement.json: old and new values, and why)`,
+      );
     if (ok)
       process.stdout.write(
         `${dates.length} report(s) verified: every file matches its manifest and the chain is intact\n`,
@@ -75,7 +79,11 @@ function printVerification(result: VerifyResult, json: boolean, notes: string[])
 }
 
 export async function verifyReports(rt: Runtime, json: boolean): Promise<boolean> {
-  const result = await verifyStoredReports(rt.reports, await rt.control.anchors());
+  const result = await verifyStoredReports(
+    rt.reports,
+    await rt.control.anchors(),
+    await rt.control.anchorContents(),
+  );
   return printVerification(result, json, []);
 }
 

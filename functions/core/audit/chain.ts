@@ -5,12 +5,15 @@
  *                    contentSha256), so editing a file and re-hashing it in the manifest is caught;
  *   anchor           the sha256 of manifest.json's bytes against the newest one the audit recorded
  *                    for that date in the control table (docs/VERIFY.md), so rewriting a manifest
- *                    consistently (files, hashes and content_sha256) is caught too.
+ *                    consistently (files, hashes and content_sha256) is caught too;
+ *   restatement      restatement.json, when present, is consistent, and every change of content
+ *                    between the date's anchors is one of its restatements (restatement.ts).
  *
  * Every problem is a string "FILE: what is wrong", like verifyReport's.
  */
 import { sha256Hex } from './format.ts';
 import { contentSha256, MANIFEST_FILE, REPORT_FILES, verifyReport } from './report.ts';
+import { checkRestatement } from './restatement.ts';
 
 type Bytes = string | Uint8Array;
 
@@ -61,6 +64,8 @@ export interface CheckOptions {
   previous?: Bytes | null;
   /** The control table's anchor for this date (sha256 hex of manifest.json); undefined = none. */
   anchor?: string;
+  /** The content_sha256 recorded with the date's anchors, oldest first (restatement.ts). */
+  anchoredContents?: readonly string[];
 }
 
 /** Every problem of one report folder: verifyReport's, content_sha256 and the anchor. */
@@ -77,13 +82,23 @@ export function checkReport(files: ReadonlyMap<string, Bytes>, opts: CheckOption
     if (sha !== opts.anchor)
       problems.push(`${MANIFEST_FILE}: sha256 ${sha} is not the control table's anchor ${opts.anchor}`);
   }
-  const declared = parseObject(manifestBytes)?.content_sha256;
+  const manifest = parseObject(manifestBytes);
+  const declared = manifest?.content_sha256;
   const content = recomputeContentSha256(files);
   if (content !== undefined && declared !== content) {
     problems.push(
       `${MANIFEST_FILE}: content_sha256 ${String(declared)} does not match the files (recomputed: ${content})`,
     );
   }
+  // A report rewritten with other content carries its restatement (issue 11).
+  problems.push(
+    ...checkRestatement(
+      files,
+      typeof declared === 'string' ? declared : undefined,
+      typeof manifest?.report_date === 'string' ? manifest.report_date : undefined,
+      opts.anchoredContents,
+    ),
+  );
   return problems;
 }
 

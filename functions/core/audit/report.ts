@@ -26,6 +26,7 @@ import { compareFindings, type Finding, inFieldOrder } from './findings.ts';
 import { type JsonValue, sha256Hex, stableJson } from './format.ts';
 import { renderHtml } from './html.ts';
 import { buildModel, type ReportModel, type UsageOverflow, usageOverflow } from './model.ts';
+import type { RegistryGap, ReportTerms } from './terms.ts';
 import {
   type AuditUsageRow,
   type DataQuality,
@@ -75,6 +76,10 @@ export interface ReportInput {
   run: RunInfo;
   /** sha256 (hex) of the bytes of the previous manifest.json in the chain; null for the first. */
   previousManifestSha256: string | null;
+  /** The terms versions used (report.json `terms`; absent: no such field). */
+  terms?: ReportTerms;
+  /** Prohibited categories the registry lacked (report.json data_quality.registry_gaps when any). */
+  registryGaps?: readonly RegistryGap[];
 }
 
 export interface ReportFile {
@@ -129,11 +134,17 @@ export function* evidenceJsonl(sources: Iterable<SourceContribution>): Generator
   for (const s of sources) yield `${stableJson({ key: s.key, gen: s.gen, contribution: s.contribution })}\n`;
 }
 
-function dataQualityJson(dq: DataQuality, overflow: readonly UsageOverflow[]) {
+function dataQualityJson(
+  dq: DataQuality,
+  overflow: readonly UsageOverflow[],
+  gaps: readonly RegistryGap[] = [],
+) {
   const sorted = summariseDataQuality(dq.objects);
   return {
     // Only when an ingest bound rolled values into an overflow entry (keeps other reports as they were).
     ...(overflow.length > 0 ? { usage_overflow: overflow } : {}),
+    // Only when an agreement prohibited a category the registry in force lacked (issue 11).
+    ...(gaps.length > 0 ? { registry_gaps: gaps } : {}),
     totals: sorted.totals,
     objects: sorted.objects.map((o) => ({
       key: o.key,
@@ -155,6 +166,7 @@ function reportJson(
   dq: DataQuality,
   run: RunInfo | null,
   overflow: readonly UsageOverflow[] = [],
+  terms: Pick<ReportInput, 'terms' | 'registryGaps'> = {},
 ): string {
   const doc = {
     format: REPORT_FORMAT,
@@ -179,8 +191,10 @@ function reportJson(
     })),
     unknown_apps: model.unknown_apps,
     findings,
-    data_quality: dataQualityJson(dq, overflow),
+    data_quality: dataQualityJson(dq, overflow, terms.registryGaps),
     sources: model.sources,
+    // The agreement and registry versions the audit used (issue 11), last.
+    ...(terms.terms ? { terms: terms.terms } : {}),
   };
   return `${stableJson(doc, 2)}\n`;
 }
@@ -285,14 +299,14 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
   });
   const overflow = usageOverflow(input.reportDate, input.usage);
   const bodies: Record<(typeof REPORT_FILES)[number], string> = {
-    'report.json': reportJson(model, findings, input.dataQuality, input.run, overflow),
+    'report.json': reportJson(model, findings, input.dataQuality, input.run, overflow, input),
     'findings.jsonl': findings.map((f) => `${stableJson(f)}\n`).join(''),
     'usage.jsonl': usageJsonl(model, input.usage),
     'findings.csv': findingsCsv(findings),
     'report.html': renderHtml(model, findings, summariseDataQuality(input.dataQuality.objects), overflow),
   };
   const content = contentSha256((n) =>
-    n === 'report.json' ? reportJson(model, findings, input.dataQuality, null, overflow) : bodies[n],
+    n === 'report.json' ? reportJson(model, findings, input.dataQuality, null, overflow, input) : bodies[n],
   );
   const hashes: Record<string, string> = {};
   for (const n of [...REPORT_FILES].sort()) hashes[n] = sha256Hex(bodies[n]);

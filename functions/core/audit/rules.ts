@@ -22,6 +22,7 @@
  */
 import { compareStrings } from '../support.ts';
 import type { SourceRef } from '../types.ts';
+import type { Agreement } from './agreements.ts';
 import { compareFindings, type Finding, findingId, inFieldOrder, type Rule } from './findings.ts';
 import { RULE_REGISTRY } from './rules/registry.ts';
 import { hasUsage } from './rules/support.ts';
@@ -56,14 +57,47 @@ export { compareSources, windowUsage } from './window.ts';
 export function ruleContext(input: AuditInput): RuleContext {
   const wu = windowUsage(input.reportDate, input.usage);
   const covered = new Set<string>();
+  // App ids per version of the terms, so a row counts for a licensee only on days its terms cover it.
+  const appsOf = new Map<Agreement, Set<string>>();
+  const appIdsOf = (a: Agreement | undefined): ReadonlySet<string> => {
+    if (a === undefined) return new Set();
+    let ids = appsOf.get(a);
+    if (!ids) {
+      ids = new Set(a.apps.map((x) => x.id));
+      appsOf.set(a, ids);
+    }
+    return ids;
+  };
   const agreements: RuleContext['agreements'][number][] = [];
+  const coveredByDay = new Map<string, Set<string>>();
   for (const agreement of [...input.agreements].sort((x, y) => compareStrings(x.licensee, y.licensee))) {
-    const appIds = [...new Set(agreement.apps.map((x) => x.id))];
+    const termsOn = input.termsOn;
+    const on = termsOn ? (day: string) => termsOn(agreement.licensee, day) : () => agreement;
+    // The agreement on D first (its app order), then apps only earlier versions covered.
+    const versions = [agreement, ...wu.days.map(on)];
+    const appIds = [...new Set(versions.flatMap((v) => [...appIdsOf(v)]))];
     for (const id of appIds) covered.add(id);
-    const rows = appIds.flatMap((app) => [...(wu.byApp.get(app)?.values() ?? [])]).filter(hasUsage);
-    if (rows.length > 0) agreements.push({ agreement, rows });
+    for (const day of wu.days) {
+      const ids = coveredByDay.get(day) ?? new Set<string>();
+      coveredByDay.set(day, ids);
+      for (const id of appIdsOf(on(day))) ids.add(id);
+    }
+    const rows = appIds
+      .flatMap((app) => [...(wu.byApp.get(app)?.values() ?? [])])
+      .filter((r) => hasUsage(r) && appIdsOf(on(r.day)).has(r.app));
+    if (rows.length > 0) agreements.push({ agreement, rows, on });
   }
-  return { ...wu, reportDate: input.reportDate, month: input.reportDate.slice(0, 7), agreements, covered };
+  const coveredOn = input.termsOn
+    ? (app: string, day: string) => coveredByDay.get(day)?.has(app) === true
+    : (app: string) => covered.has(app);
+  return {
+    ...wu,
+    reportDate: input.reportDate,
+    month: input.reportDate.slice(0, 7),
+    agreements,
+    covered,
+    coveredOn,
+  };
 }
 
 /**

@@ -21,6 +21,11 @@ export interface AuditInput {
   agreements: Agreement[];
   /** Usage of every app (covered or not) per day; at least the days of W (others are ignored). */
   usage: AuditUsageRow[];
+  /**
+   * Versioned terms (terms.ts): the agreement of a licensee in force on a day of W, undefined when
+   * none is. Absent: each of `agreements` on every day. `agreements` are then those in force on D.
+   */
+  termsOn?: (licensee: string, day: string) => Agreement | undefined;
 }
 
 /** The severity scale, most severe first. */
@@ -142,6 +147,8 @@ export interface WindowUsage {
 export interface AgreementUsage {
   agreement: Agreement;
   rows: readonly WindowRow[];
+  /** The licensee's terms in force on a day of W (AuditInput.termsOn; else `agreement`). */
+  on: (day: string) => Agreement | undefined;
 }
 
 /** Everything a rule reads: the report date, the usage of W and the agreements. */
@@ -153,6 +160,8 @@ export interface RuleContext extends WindowUsage {
   agreements: readonly AgreementUsage[];
   /** Every app id that some agreement covers (used in W or not, whatever the term). */
   covered: ReadonlySet<string>;
+  /** Whether some agreement in force on `day` covers `app` (with versioned terms, per day). */
+  coveredOn: (app: string, day: string) => boolean;
 }
 
 /** One rule of SPEC §4: one module under rules/, listed once in rules/registry.ts. */

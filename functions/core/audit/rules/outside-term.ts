@@ -15,8 +15,10 @@ const SEVERITY = 'high';
 export const outsideTerm = {
   name: 'outside_term',
   severities: [SEVERITY],
-  evaluate: perAgreement((a, rows, { days, month }) => {
-    const outsideDays = days.filter((d) => d < a.term.start || d > a.term.end);
+  evaluate: perAgreement((a, rows, { days, month }, on) => {
+    // Versioned terms: each day is inside or outside the term of the agreement in force that day.
+    const termOn = (d: string) => (on(d) ?? a).term;
+    const outsideDays = days.filter((d) => on(d) !== undefined && (d < termOn(d).start || d > termOn(d).end));
     if (outsideDays.length === 0) return [];
     const outside = new Set(outsideDays);
     const t = new Tally();
@@ -37,7 +39,7 @@ export const outsideTerm = {
         amount_owed: null,
         currency: null,
         apps: appsOf(t),
-        detail: `usage outside the term ${a.term.start}..${a.term.end} on ${usedDays.length} day(s) (${dayList(usedDays)}): ${fmtInt(t.total)} records`,
+        detail: `usage outside the term ${[...new Set(usedDays.map((d) => `${termOn(d).start}..${termOn(d).end}`))].join(' / ')} on ${usedDays.length} day(s) (${dayList(usedDays)}): ${fmtInt(t.total)} records`,
         evidence: evidenceOf(
           t.rows,
           (p) => p.records,

@@ -10,6 +10,7 @@
 import { compareStrings, normaliseOrg, ownValue } from '../../support.ts';
 import type { DayUsage } from '../../types.ts';
 import { add } from '../../usage-math.ts';
+import type { Agreement } from '../agreements.ts';
 import { fmtInt } from '../format.ts';
 import type { AuditRule, FindingDraft } from '../types.ts';
 import { appsOf, evidenceOf, monthToDate, perAgreement, Tally } from './support.ts';
@@ -39,16 +40,29 @@ function notExcused(
 export const prohibitedRecipient = {
   name: 'prohibited_recipient',
   severities: [SEVERITY],
-  evaluate: perAgreement((a, rows, ctx) => {
+  evaluate: perAgreement((a, rows, ctx, on) => {
     const drafts: FindingDraft[] = [];
     // Organisations match as the registry matches them: case, compatibility forms and spacing aside.
-    const approved = new Set(a.approved_organisations.map(normaliseOrg));
-    for (const cat of [...a.prohibited_recipients].sort(compareStrings)) {
+    // Versioned terms: a day's requests count under the categories and organisations of its terms.
+    const approvedSets = new Map<Agreement, ReadonlySet<string>>();
+    const approvedOn = (day: string): ReadonlySet<string> => {
+      const terms = on(day) ?? a;
+      let set = approvedSets.get(terms);
+      if (!set) {
+        set = new Set(terms.approved_organisations.map(normaliseOrg));
+        approvedSets.set(terms, set);
+      }
+      return set;
+    };
+    const prohibitedOn = (day: string, cat: string) => (on(day) ?? a).prohibited_recipients.includes(cat);
+    const categories = new Set(rows.flatMap((r) => on(r.day)?.prohibited_recipients ?? []));
+    for (const cat of [...categories].sort(compareStrings)) {
       const req = new Tally();
       let records = 0;
       let approvedRequests = 0;
       for (const r of rows) {
-        const n = notExcused(r, cat, approved);
+        if (!prohibitedOn(r.day, cat)) continue;
+        const n = notExcused(r, cat, approvedOn(r.day));
         if (!n) continue;
         approvedRequests = add(approvedRequests, n.excused);
         if (n.requests > 0 || n.records > 0) {
@@ -70,7 +84,7 @@ export const prohibitedRecipient = {
           observed: req.total,
           apps: appsOf(req),
           detail: `${fmtInt(req.total)} request(s) (${fmtInt(records)} records) attributed to prohibited recipient category ${JSON.stringify(cat)}${excused}`,
-          evidence: evidenceOf(req.rows, (p) => notExcused(p, cat, approved)?.requests ?? 0),
+          evidence: evidenceOf(req.rows, (p) => notExcused(p, cat, approvedOn(p.day))?.requests ?? 0),
         }),
       );
     }

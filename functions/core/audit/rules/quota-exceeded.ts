@@ -7,6 +7,10 @@
  * | monthly_records  | null    | W                                  | records over W, covered apps    |
  * | monthly_requests | null    | W                                  | requests over W                 |
  * | daily_records    | null    | the day (one finding per day over) | records that day                |
+ *
+ * Versioned terms: the monthly quotas are those of the agreement in force on D (the month's terms as
+ * they stand on the report date); the daily quota of each day is that of the agreement in force on
+ * that day.
  */
 import { fmtInt, fmtPercent } from '../format.ts';
 import type { AuditRule, FindingDraft } from '../types.ts';
@@ -15,7 +19,7 @@ import { appsOf, evidenceOf, monthToDate, perAgreement, severityOfExcess, span, 
 export const quotaExceeded = {
   name: 'quota_exceeded',
   severities: ['high', 'medium'],
-  evaluate: perAgreement((a, rows, ctx) => {
+  evaluate: perAgreement((a, rows, ctx, on) => {
     const { window, days } = ctx;
     const drafts: FindingDraft[] = [];
 
@@ -45,33 +49,30 @@ export const quotaExceeded = {
         }),
       );
     }
-
-    // Daily records, one finding per day over the quota.
-    const daily = a.quotas.daily_records;
-    if (daily !== undefined) {
-      for (const day of days) {
-        const t = new Tally();
-        for (const r of rows) if (r.day === day) t.add(r, r.records);
-        if (t.total <= daily) continue;
-        const excess = t.total - daily;
-        drafts.push({
-          licensee: a.licensee,
-          severity: severityOfExcess(excess, daily),
-          metric: 'daily_records',
-          subject: null,
-          period_start: day,
-          period_end: day,
-          observed: t.total,
-          limit: daily,
-          excess,
-          amount_owed: null,
-          currency: null,
-          apps: appsOf(t),
-          detail: `records on ${day}: ${fmtInt(t.total)} > daily records quota ${fmtInt(daily)} (excess ${fmtInt(excess)} = ${fmtPercent(excess, daily)}% of the quota)`,
-          evidence: evidenceOf(t.rows, (p) => p.records),
-          periodKey: day,
-        });
-      }
+    for (const day of days) {
+      const daily = on(day)?.quotas.daily_records;
+      if (daily === undefined) continue;
+      const t = new Tally();
+      for (const r of rows) if (r.day === day) t.add(r, r.records);
+      if (t.total <= daily) continue;
+      const excess = t.total - daily;
+      drafts.push({
+        licensee: a.licensee,
+        severity: severityOfExcess(excess, daily),
+        metric: 'daily_records',
+        subject: null,
+        period_start: day,
+        period_end: day,
+        observed: t.total,
+        limit: daily,
+        excess,
+        amount_owed: null,
+        currency: null,
+        apps: appsOf(t),
+        detail: `records on ${day}: ${fmtInt(t.total)} > daily records quota ${fmtInt(daily)} (excess ${fmtInt(excess)} = ${fmtPercent(excess, daily)}% of the quota)`,
+        evidence: evidenceOf(t.rows, (p) => p.records),
+        periodKey: day,
+      });
     }
     return drafts;
   }),

@@ -123,12 +123,18 @@ export function daysOf(rows: readonly WindowRow[]): string[] {
 
 /**
  * A rule evaluated agreement by agreement (agreements sorted by licensee, only those with usage in
- * W): `each` gets the agreement, the rows of its apps with usage, and the context.
+ * W): `each` gets the agreement (in force on D), the rows of its apps with usage (each on a day its
+ * terms then covered the app), the context, and the licensee's terms in force on each day.
  */
 export function perAgreement(
-  each: (a: Agreement, rows: readonly WindowRow[], ctx: RuleContext) => FindingDraft[],
+  each: (
+    a: Agreement,
+    rows: readonly WindowRow[],
+    ctx: RuleContext,
+    on: (day: string) => Agreement | undefined,
+  ) => FindingDraft[],
 ): (ctx: RuleContext) => FindingDraft[] {
-  return (ctx) => ctx.agreements.flatMap(({ agreement, rows }) => each(agreement, rows, ctx));
+  return (ctx) => ctx.agreements.flatMap(({ agreement, rows, on }) => each(agreement, rows, ctx, on));
 }
 
 /**

@@ -10,19 +10,30 @@ import { OTHER_ENDPOINTS } from '../../reader/limits.ts';
 import { compareStrings, ownValue } from '../../support.ts';
 import { fmtInt } from '../format.ts';
 import type { AuditRule } from '../types.ts';
-import { appsOf, evidenceOf, monthToDate, perAgreement, Tally } from './support.ts';
+import { appsOf, daysOf, evidenceOf, monthToDate, perAgreement, Tally } from './support.ts';
 
 const SEVERITY = 'medium';
 
 export const unauthorizedEndpoint = {
   name: 'unauthorized_endpoint',
   severities: [SEVERITY],
-  evaluate: perAgreement((a, rows, ctx) => {
-    const listed = a.endpoints;
-    if (listed === undefined) return [];
-    const allowed = new Set(listed);
+  evaluate: perAgreement((a, rows, ctx, on) => {
+    // Versioned terms: a day's requests are checked against the endpoints of that day's terms.
+    const allowedSets = new Map<readonly string[], ReadonlySet<string>>();
+    const allowedOn = (day: string): ReadonlySet<string> | undefined => {
+      const listed = on(day)?.endpoints;
+      if (listed === undefined) return undefined;
+      let set = allowedSets.get(listed);
+      if (!set) {
+        set = new Set(listed);
+        allowedSets.set(listed, set);
+      }
+      return set;
+    };
     const perEndpoint = new Map<string, Tally>();
     for (const r of rows) {
+      const allowed = allowedOn(r.day);
+      if (allowed === undefined) continue;
       for (const [ep, c] of Object.entries(r.endpoints)) {
         // The overflow entry is not an endpoint: which endpoints it holds is unknown, so it is shown
         // under data quality (usage_overflow), never as a finding.
@@ -37,6 +48,8 @@ export const unauthorizedEndpoint = {
     }
     return [...perEndpoint.keys()].sort(compareStrings).map((ep) => {
       const t = perEndpoint.get(ep) as Tally;
+      // The allowed list of the latest day with such requests (the agreement's own when one version).
+      const listed = on(daysOf(t.rows).at(-1) ?? ctx.reportDate)?.endpoints ?? a.endpoints ?? [];
       return monthToDate(ctx, {
         licensee: a.licensee,
         severity: SEVERITY,

@@ -5,7 +5,7 @@
  * metric requests, subject the app id, period W, observed the app's requests.
  */
 import { compareStrings } from '../../support.ts';
-import type { AuditRule, FindingDraft } from '../types.ts';
+import type { AuditRule, FindingDraft, WindowRow } from '../types.ts';
 import { monthToDate, perAgreement, requestsOf } from './support.ts';
 
 const SEVERITY = 'medium';
@@ -13,20 +13,22 @@ const SEVERITY = 'medium';
 export const undeclaredUseCase = {
   name: 'undeclared_use_case',
   severities: [SEVERITY],
-  evaluate: perAgreement((a, rows, ctx) => {
+  evaluate: perAgreement((a, rows, ctx, on) => {
     const drafts: FindingDraft[] = [];
-    for (const app of [...a.apps].sort((x, y) => compareStrings(x.id, y.id))) {
-      if (app.use_case !== null) continue;
-      const used = requestsOf(rows.filter((r) => r.app === app.id));
+    // Versioned terms: a day's usage is undeclared when the terms of that day declare no use case.
+    const undeclared = (r: WindowRow) =>
+      on(r.day)?.apps.some((x) => x.id === r.app && x.use_case === null) === true;
+    for (const appId of [...new Set(rows.map((r) => r.app))].sort(compareStrings)) {
+      const used = requestsOf(rows.filter((r) => r.app === appId && undeclared(r)));
       if (used === null) continue;
       drafts.push(
         monthToDate(ctx, {
           licensee: a.licensee,
           severity: SEVERITY,
           metric: 'requests',
-          subject: app.id,
+          subject: appId,
           ...used.numbers,
-          detail: `app ${JSON.stringify(app.id)} used without a declared use case: ${used.text}`,
+          detail: `app ${JSON.stringify(appId)} used without a declared use case: ${used.text}`,
         }),
       );
     }

@@ -16,8 +16,10 @@ export const unknownApp = {
   evaluate: (ctx) => {
     const drafts: FindingDraft[] = [];
     for (const app of [...ctx.byApp.keys()].sort(compareStrings)) {
-      if (ctx.covered.has(app)) continue;
-      const used = requestsOf([...(ctx.byApp.get(app)?.values() ?? [])]);
+      // Versioned terms: the days on which no agreement in force covered the app.
+      const used = requestsOf(
+        [...(ctx.byApp.get(app)?.values() ?? [])].filter((r) => !ctx.coveredOn(app, r.day)),
+      );
       if (used === null) continue;
       drafts.push(
         monthToDate(ctx, {
