@@ -37,6 +37,7 @@ import {
   type AgreementReader,
   type AuditLeases,
   type ChainAnchors,
+  type FindingEventSink,
   MANIFEST,
   parseJson,
   type ReportFiles,
@@ -55,6 +56,8 @@ export interface AuditDeps {
   leaseMs?: number;
   /** Waits between tries for the chain's lease (default setTimeout). */
   sleep?: (ms: number) => Promise<void>;
+  /** Finding events: each audited date's changes recorded, delivered at the end of the run. */
+  events?: FindingEventSink;
 }
 
 export interface DateResult {
@@ -179,6 +182,7 @@ export async function auditDate(
       // existed gets its anchor here (a no-op when it is already the newest).
       await deps.control.anchorManifest(date, sha256Hex(storedManifest), readAt);
       await deps.control.recordReport(date, readAt, m.content_sha256);
+      await deps.events?.record(date, findings);
       return { date, findings: findings.length, written: false };
     }
   }
@@ -186,6 +190,7 @@ export async function auditDate(
   const manifestBody = rendered.files.find((f) => f.name === MANIFEST)?.body ?? '';
   await deps.control.anchorManifest(date, sha256Hex(manifestBody), readAt);
   await deps.control.recordReport(date, readAt, rendered.manifest.content_sha256);
+  await deps.events?.record(date, findings);
   return { date, findings: findings.length, written: true };
 }
 
@@ -357,6 +362,7 @@ export async function auditDates(
     const newest = (await deps.reports.listDates()).at(-1);
     if (newest !== undefined && newest !== (await deps.reports.latest()))
       await deps.reports.setLatest(newest);
+    await deps.events?.flush();
     return results;
   } finally {
     await leases.releaseAll();
