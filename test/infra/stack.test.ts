@@ -118,6 +118,9 @@ const ADDED_IDS = [
   'AuditFailedRunsAlarm2ABCC753',
   'AuditFailureQueue8510D76F',
   'AuditFailureQueuePolicy6FDBC808',
+  'FindingDigestTopic679FDA6F',
+  'FindingDigestTopicPolicy3BECC28C',
+  'FindingEventBus60C60C5D',
   'ObjectsReconciledAlarm3FD6A079',
   'QuarantinedObjectsAlarm2DF252E9',
   'ReconcileAsyncInvokeConfig5FA6852B',
@@ -193,6 +196,7 @@ describe('wiring', () => {
       'NightlyAudit',
       'DailyReconcile',
       'Alarms',
+      'FindingEvents',
       'Reports',
     ]);
   });
