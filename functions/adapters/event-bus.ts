@@ -8,12 +8,12 @@
  * `maxAttempts` tries; a whole call that throws is retried the same way. What still fails is
  * answered as not delivered (the outbox keeps it pending).
  */
-import {
+import type {
   PutEventsCommand,
-  type PutEventsCommandOutput,
-  type PutEventsRequestEntry,
+  PutEventsCommandOutput,
+  PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { PublishCommand } from '@aws-sdk/client-sns';
+import type { PublishCommand } from '@aws-sdk/client-sns';
 import type { DigestTarget, EventTarget } from '../audit/ports.ts';
 import { type Digest, type FindingEvent, utf8Bytes } from '../core/audit/events.ts';
 import { backoff, DEFAULT_RETRY, type RetryPolicy } from './dynamo-batch.ts';
@@ -25,6 +25,31 @@ export const MAX_ENTRIES_PER_CALL = 10;
 /** What the bus needs of an EventBridge client (a stub in tests). */
 export interface PutEventsClient {
   send(command: PutEventsCommand): Promise<PutEventsCommandOutput>;
+}
+
+/**
+ * An EventBridge client made on first use: the SDK package loads only when a run has events to put
+ * (the CLI and the other functions never load it).
+ */
+export function lazyEventBridge(): PutEventsClient {
+  let client: Promise<PutEventsClient> | undefined;
+  return {
+    send: async (command) => {
+      client ??= import('@aws-sdk/client-eventbridge').then((m) => new m.EventBridgeClient({}));
+      return (await client).send(command);
+    },
+  };
+}
+
+/** An SNS client made on first use. */
+export function lazySns(): PublishClient {
+  let client: Promise<PublishClient> | undefined;
+  return {
+    send: async (command) => {
+      client ??= import('@aws-sdk/client-sns').then((m) => new m.SNSClient({}));
+      return (await client).send(command);
+    },
+  };
 }
 
 /** An entry's size as EventBridge computes it. */
@@ -90,6 +115,7 @@ export class EventBusTarget implements EventTarget {
       } satisfies PutEventsRequestEntry,
     }));
     const { batches, tooLarge } = batchEntries(items);
+    const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
     for (const t of tooLarge) errors.push(`${t.id}: entry over 256 KB`);
     for (const batch of batches) {
       let todo = batch;
@@ -136,6 +162,7 @@ export class DigestTopicTarget implements DigestTarget {
   ) {}
 
   async deliver(digest: Digest): Promise<void> {
+    const { PublishCommand } = await import('@aws-sdk/client-sns');
     await this.client.send(
       new PublishCommand({
         TopicArn: this.topicArn,

@@ -7,11 +7,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { ControlStore } from '../adapters/control-store.ts';
-import { DigestTopicTarget, EventBusTarget } from '../adapters/event-bus.ts';
+import { DigestTopicTarget, EventBusTarget, lazyEventBridge, lazySns } from '../adapters/event-bus.ts';
 import { FindingEventTable } from '../adapters/finding-event-store.ts';
 import { S3Objects } from '../adapters/object-store.ts';
 import { ReportStore } from '../adapters/report-store.ts';
@@ -92,10 +90,10 @@ export function findingEvents(stores: Stores, config: EventsConfig, now: () => D
   return new FindingEvents({
     store: stores.events,
     targets: [
-      ...(busName ? [new EventBusTarget(new EventBridgeClient({}), busName)] : []),
+      ...(busName ? [new EventBusTarget(lazyEventBridge(), busName)] : []),
       ...(webhook ? [new WebhookTarget(webhook)] : []),
     ],
-    ...(topicArn ? { digest: new DigestTopicTarget(new SNSClient({}), topicArn) } : {}),
+    ...(topicArn ? { digest: new DigestTopicTarget(lazySns(), topicArn) } : {}),
     now,
     thresholdPercent: config.thresholdPercent,
   });
