@@ -75,10 +75,19 @@ describe.each(BACKENDS)('finding events on %s', (backend: DynamoBackend) => {
   let dir: string;
   let emulators: Emulators;
   let stores: Stores;
+  /** The DynamoDB commands the audit sends (the audit role has PutItem and Query on the control table). */
+  const commands = new Set<string>();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), `auditor-events-${backend}-`));
     emulators = await startEmulators({ dataDir: dir, dynamo: backend });
+    emulators.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.add(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'commandLog' },
+    );
     stores = createStores(emulators, loadStoreConfig(emulators.env));
     const parsed = parseAgreementsFile(AGREEMENTS, 'agreements.yaml');
     if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
@@ -177,6 +186,11 @@ describe.each(BACKENDS)('finding events on %s', (backend: DynamoBackend) => {
     // An older date of the month (late-data re-audit) is not compared: nothing is published.
     await w.run(['2026-11-25'], '2026-11-29T05:00:00Z');
     expect(w.bus.calls.flat()).toHaveLength(opened.length + 2);
+    // Agreements were put with BatchWriteItem by the test; the audit and its events used these only.
+    expect([...commands].filter((c) => c !== 'BatchWriteItemCommand').sort()).toEqual([
+      'PutItemCommand',
+      'QueryCommand',
+    ]);
   });
 
   it('a crash between the outbox and the state: the retry publishes each change exactly once', async () => {
