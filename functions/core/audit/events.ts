@@ -300,7 +300,12 @@ export function digestOf(reportDate: string, events: readonly FindingEvent[]): D
     (e) => serious(e.detail.finding.severity) || serious(e.detail.previous?.severity),
   );
   if (picked.length === 0) return undefined;
-  const lines = picked.slice(0, DIGEST_MAX_LINES).map(digestLine);
+  // A line is cut at 1,000 characters (a subject may be a 2,048-character endpoint), so a message
+  // stays far below SNS's 256 KB.
+  const lines = picked
+    .slice(0, DIGEST_MAX_LINES)
+    .map(digestLine)
+    .map((l) => (l.length > 1000 ? `${l.slice(0, 999)}…` : l));
   if (picked.length > lines.length) lines.push(`… and ${picked.length - lines.length} more`);
   const count = (k: ChangeKind) => picked.filter((e) => e.detail.change === k).length;
   const parts = (['opened', 'changed', 'resolved'] as const)
