@@ -64,8 +64,11 @@ export class FindingEventDeliveryError extends Error {
   override name = 'FindingEventDeliveryError';
 }
 
-/** How long the events lease of a month lasts, and how often a run tries for it, a second apart. */
-export const EVENTS_LEASE_MS = 5 * 60 * 1000;
+/**
+ * How long the events lease of a month lasts (one record() takes seconds), and how often a run
+ * tries for it, a second apart: a lease left by a crashed run lapses while its retry waits.
+ */
+export const EVENTS_LEASE_MS = 60 * 1000;
 export const EVENTS_LEASE_TRIES = 60;
 
 const monthOf = (date: string): string => date.slice(0, 7);

