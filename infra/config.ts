@@ -10,6 +10,7 @@ import type { IConstruct } from 'constructs';
 import { OBSERVABILITY, RECONCILE_WINDOW_DAYS_DEFAULT } from '../functions/shared/resources.ts';
 import { ALARM_CHECKS } from './constructs/alarms.ts';
 import { type Check, ensure, integer, matching, oneOf } from './constructs/checks.ts';
+import { emailList, FINDING_EVENT_CHECKS } from './constructs/finding-events.ts';
 import { batchingWindowProblem, INGEST_CHECKS } from './constructs/ingest-pipeline.ts';
 import { FUNCTION_CHECKS } from './constructs/lambda-function.ts';
 import { CATALOG_CHECKS } from './constructs/report-catalog.ts';
@@ -77,6 +78,10 @@ export const STACK_CONTEXT = {
   asyncMaxEventAgeHours: int(6, SCHEDULE_CHECKS.asyncMaxEventAgeHours),
   /** E-mail address subscribed to the alarm topic; empty = no subscription. */
   alarmEmail: str('', optional(ALARM_CHECKS.email)),
+  /** Comma-separated e-mail addresses subscribed to the digest of critical and high finding changes; empty = none. */
+  findingEmails: str('', emailList),
+  /** A finding's observed, excess or amount owed must move by this percent of the published value to be a Finding Changed event (0–1000). */
+  findingChangePercent: int(10, FINDING_EVENT_CHECKS.changeThresholdPercent),
   /** Log objects under logs/ (and data-quality/ records) expire after this many days; 0 = never. */
   logRetentionDays: int(400, STORAGE_CHECKS.logRetentionDays),
   /** Noncurrent (overwritten or deleted) object versions expire after this many days. */

@@ -9,6 +9,7 @@
  *                    lists logs/ and ingests what no S3 event brought
  *   Alarms           CloudWatch alarms ──> SNS (KMS, SSL only) ──> e-mail
  *   ReportCatalog    Glue + Athena over reports/
+ *   FindingEvents    audit ──> EventBridge bus (finding events) and SNS digest topic ──> e-mail
  *
  * Settings: the context keys of infra/config.ts. Tables, buckets, environment variable names and output
  * names come from functions/shared/resources.ts, the file the embedded local stack is built from too.
@@ -22,6 +23,7 @@ import {
   ANALYTICS,
   AUDIT_FUNCTION,
   CONTROL_TABLE,
+  FINDING_EVENTS,
   INGEST_FUNCTION,
   LOG_BUCKET,
   LOG_PREFIX,
@@ -36,6 +38,7 @@ import {
 import { glueNameFrom, reportsNoncurrentDays, resolveConfig, type UsageAuditorConfig } from './config.ts';
 import { Alarms } from './constructs/alarms.ts';
 import { DailyReconcile } from './constructs/daily-reconcile.ts';
+import { FindingEvents, splitEmails } from './constructs/finding-events.ts';
 import { IngestPipeline } from './constructs/ingest-pipeline.ts';
 import { LambdaFunction } from './constructs/lambda-function.ts';
 import { flatComponents, uniqueId } from './constructs/logical-ids.ts';
@@ -71,6 +74,8 @@ export class UsageAuditorStack extends Stack {
   public readonly alarms: Alarms;
   /** Glue and Athena over reports/. */
   public readonly catalog: ReportCatalog;
+  /** The bus and digest topic of finding events, and the audit's grants on them. */
+  public readonly findingEvents: FindingEvents;
 
   constructor(scope: Construct, id: string, props: UsageAuditorStackProps = {}) {
     super(scope, id, props);
@@ -209,6 +214,12 @@ export class UsageAuditorStack extends Stack {
       ...(config.alarmEmail !== '' ? { email: config.alarmEmail } : {}),
     });
 
+    this.findingEvents = new FindingEvents(this, 'FindingEvents', {
+      auditFunction: this.auditFunction,
+      emails: splitEmails(config.findingEmails),
+      changeThresholdPercent: config.findingChangePercent,
+    });
+
     // Tables `findings` and `usage` are Athena views over one raw table of report lines, restricted
     // by file name through "$path": see infra/constructs/report-catalog.ts for why.
     this.catalog = new ReportCatalog(this, 'Reports', {
@@ -253,6 +264,12 @@ export class UsageAuditorStack extends Stack {
       'Glue database with the findings and usage tables',
     );
     output(ALARM_TOPIC.output, this.alarms.topic.topicArn, 'SNS topic the alarms publish to');
+    output(
+      FINDING_EVENTS.busOutput,
+      this.findingEvents.bus.eventBusName,
+      'EventBridge bus of finding events',
+    );
+    output(FINDING_EVENTS.topicOutput, this.findingEvents.topic.topicArn, 'SNS topic of the finding digest');
     output(OPS_OUTPUTS.ingestQueueUrl, this.ingest.queue.queueUrl, 'SQS queue feeding the ingest function');
     output(
       OPS_OUTPUTS.ingestDeadLetterQueueUrl,

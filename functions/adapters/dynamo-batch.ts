@@ -43,7 +43,7 @@ function isThrottle(err: unknown): boolean {
   return err instanceof Error && THROTTLING.has(err.name);
 }
 
-function backoff(policy: RetryPolicy, attempt: number): number {
+export function backoff(policy: RetryPolicy, attempt: number): number {
   const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
   return Math.floor(policy.random() * cap);
 }

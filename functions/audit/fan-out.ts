@@ -107,6 +107,8 @@ export async function linkRun(deps: AuditDeps, reports: readonly DateResult[]): 
   } finally {
     await leases.releaseAll();
   }
+  // Finding events are delivered after latest.json, outside the chain's lease.
+  await deps.events?.flush();
 }
 
 /**

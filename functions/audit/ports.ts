@@ -3,6 +3,7 @@
  * (functions/adapters/*) implement these; tests stand in for them with in-memory fakes.
  */
 import type { Agreement } from '../core/audit/agreements.ts';
+import type { Digest, FindingEvent, FindingLine, FindingState } from '../core/audit/events.ts';
 import type { AgreementVersion, RegistryVersion } from '../core/audit/terms.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
@@ -131,6 +132,60 @@ export interface ReportFiles {
   /** The date latest.json names, if it is readable. */
   latest(): Promise<string | undefined>;
   setLatest(date: string): Promise<void>;
+}
+
+/**
+ * Finding events (functions/audit/finding-events.ts): each audited report's findings are compared
+ * with what was last published for its month, and the changes are delivered.
+ */
+export interface FindingEventSink {
+  /** Records the changes that `date`'s findings make (an outbox row each); publishes nothing yet. */
+  record(date: string, findings: readonly FindingLine[]): Promise<void>;
+  /** Delivers every pending event and digest; throws when some stay pending (they go next time). */
+  flush(): Promise<void>;
+}
+
+/** One event or digest to deliver, and what became of it. */
+export interface OutboxRow {
+  kind: 'event' | 'digest';
+  id: string;
+  report_date: string;
+  recorded_at: string;
+  /** `sent` once every configured target has it. */
+  status: 'pending' | 'sent';
+  /** The targets that have it (none locally: there the control table is the record). */
+  sent_to: string[];
+  sent_at?: string;
+  event?: FindingEvent;
+  digest?: Digest;
+}
+
+/** The control table's part of finding events: per month, the head, the finding states and the outbox. */
+export interface FindingEventStore {
+  /** The newest report date of `month` (YYYY-MM) whose findings were compared. */
+  eventsHead(month: string): Promise<string | undefined>;
+  setEventsHead(month: string, date: string): Promise<void>;
+  findingStates(month: string): Promise<FindingState[]>;
+  putFindingStates(month: string, states: readonly FindingState[]): Promise<void>;
+  /** Puts each row unless a row with its id was already sent (conditional put). */
+  putOutbox(month: string, rows: readonly OutboxRow[]): Promise<void>;
+  /** The outbox rows of `month` (by the month of their report date), pending and sent. */
+  outbox(month: string): Promise<OutboxRow[]>;
+  /** Stores a row's new status (an overwrite of the whole row). */
+  markOutbox(month: string, row: OutboxRow): Promise<void>;
+}
+
+/** A delivery target of finding events (the EventBridge bus, a webhook). */
+export interface EventTarget {
+  readonly name: string;
+  /** Delivers what it can; answers the ids delivered and one line per failure. */
+  deliver(events: readonly FindingEvent[]): Promise<{ delivered: Set<string>; errors: string[] }>;
+}
+
+/** Where the digest of critical and high changes goes (the SNS topic). */
+export interface DigestTarget {
+  readonly name: string;
+  deliver(digest: Digest): Promise<void>;
 }
 
 /** The manifest's file name in every report folder (written last; hashes the others). */

@@ -38,6 +38,7 @@ import {
   type AgreementReader,
   type AuditLeases,
   type ChainAnchors,
+  type FindingEventSink,
   MANIFEST,
   parseJson,
   type ReportFiles,
@@ -57,6 +58,8 @@ export interface AuditDeps {
   leaseMs?: number;
   /** Waits between tries for the chain's lease (default setTimeout). */
   sleep?: (ms: number) => Promise<void>;
+  /** Finding events: each audited date's changes recorded, delivered at the end of the run. */
+  events?: FindingEventSink;
 }
 
 export interface DateResult {
@@ -187,6 +190,7 @@ export async function auditDate(
       // existed gets its anchor here (a no-op when it is already the newest).
       await deps.control.anchorManifest(date, sha256Hex(storedManifest), readAt, m.content_sha256);
       await deps.control.recordReport(date, readAt, m.content_sha256);
+      await deps.events?.record(date, findings);
       return { date, findings: findings.length, written: false };
     }
     // Other content replaces a written report: a restatement says what changed and why.
@@ -205,6 +209,7 @@ export async function auditDate(
   const manifestBody = out.files.find((f) => f.name === MANIFEST)?.body ?? '';
   await deps.control.anchorManifest(date, sha256Hex(manifestBody), readAt, rendered.manifest.content_sha256);
   await deps.control.recordReport(date, readAt, rendered.manifest.content_sha256);
+  await deps.events?.record(date, findings);
   return { date, findings: findings.length, written: true };
 }
 
@@ -370,6 +375,7 @@ export async function auditDates(
     }
     await leases.takeChain();
     await relinkAndMoveLatest(deps, first);
+    await deps.events?.flush();
     return results;
   } finally {
     await leases.releaseAll();

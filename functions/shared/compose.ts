@@ -9,11 +9,15 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ControlStore } from '../adapters/control-store.ts';
+import { DigestTopicTarget, EventBusTarget, lazyEventBridge, lazySns } from '../adapters/event-bus.ts';
+import { FindingEventTable } from '../adapters/finding-event-store.ts';
 import { S3Objects } from '../adapters/object-store.ts';
 import { ReportStore } from '../adapters/report-store.ts';
 import { UsageStore } from '../adapters/usage-store.ts';
+import { WebhookTarget } from '../adapters/webhook.ts';
 import { createAuditHandler } from '../audit/create-handler.ts';
 import { createFanOutStepHandler, routeAuditEvents } from '../audit/fan-out-handler.ts';
+import { FindingEvents } from '../audit/finding-events.ts';
 import type { AuditDeps } from '../audit/run-audit.ts';
 import { createIngestHandler } from '../ingest/create-handler.ts';
 import type { IngestDeps } from '../ingest/ingest-object.ts';
@@ -21,6 +25,7 @@ import { createReconcileHandler } from '../ingest/reconcile-handler.ts';
 import { cachedRegistry } from '../ingest/registry-cache.ts';
 import { createDynamoClient, createS3Client, documentClient } from './clients.ts';
 import type { IngestConfig, ReconcileConfig, StoreConfig } from './config.ts';
+import type { EventsConfig } from './events-config.ts';
 import { OBSERVABILITY } from './resources.ts';
 
 export interface Clients {
@@ -34,6 +39,8 @@ export interface Stores {
   control: ControlStore;
   objects: S3Objects;
   reports: ReportStore;
+  /** Finding events' head, states and outbox in the control table. */
+  events: FindingEventTable;
 }
 
 /** Clients for this process (AWS defaults, or the emulators named by AUDITOR_*_ENDPOINT). */
@@ -49,6 +56,7 @@ export function createStores(clients: Clients, config: StoreConfig): Stores {
     control: new ControlStore(doc, config.controlTable),
     objects,
     reports: new ReportStore(objects, config.reportsBucket),
+    events: new FindingEventTable(doc, config.controlTable),
   };
 }
 
@@ -73,6 +81,23 @@ export function observability(
 
 export interface ComposeOptions {
   now?: () => Date;
+  /** Finding events (functions/shared/events-config.ts); absent: none are recorded. */
+  events?: EventsConfig;
+}
+
+/** The finding-event sink: the bus, the digest topic and the webhook that `config` names. */
+export function findingEvents(stores: Stores, config: EventsConfig, now: () => Date): FindingEvents {
+  const { busName, topicArn, webhook } = config;
+  return new FindingEvents({
+    store: stores.events,
+    targets: [
+      ...(busName ? [new EventBusTarget(lazyEventBridge(), busName)] : []),
+      ...(webhook ? [new WebhookTarget(webhook)] : []),
+    ],
+    ...(topicArn ? { digest: new DigestTopicTarget(lazySns(), topicArn) } : {}),
+    now,
+    thresholdPercent: config.thresholdPercent,
+  });
 }
 
 export function ingestDeps(
@@ -93,11 +118,13 @@ export function ingestDeps(
 }
 
 export function auditDeps(stores: Stores, opts: ComposeOptions = {}): AuditDeps {
+  const now = opts.now ?? (() => new Date());
   return {
     usage: stores.usage,
     control: stores.control,
     reports: stores.reports,
-    now: opts.now ?? (() => new Date()),
+    now,
+    ...(opts.events ? { events: findingEvents(stores, opts.events, now) } : {}),
   };
 }
 

@@ -105,6 +105,22 @@ export const ANALYTICS = {
   usageTable: 'usage',
 } as const;
 
+/**
+ * Finding events (issue 12): the EventBridge bus every finding change is put on, and the SNS topic
+ * the digest of critical and high changes goes to; the environment variables naming them for the
+ * audit function, and their outputs.
+ */
+export const FINDING_EVENTS = {
+  busId: 'FindingEventBus',
+  busEnv: 'FINDING_EVENT_BUS',
+  busOutput: 'FindingEventBusName',
+  topicId: 'FindingDigestTopic',
+  topicEnv: 'FINDING_DIGEST_TOPIC_ARN',
+  topicOutput: 'FindingDigestTopicArn',
+  /** Percent of the published value a number must move by to be a change (default 10). */
+  thresholdEnv: 'FINDING_CHANGE_PERCENT',
+} as const;
+
 /** Extra outputs for operations (dead-letter queues, Athena results). */
 export const OPS_OUTPUTS = {
   ingestQueueUrl: 'IngestQueueUrl',

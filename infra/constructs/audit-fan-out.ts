@@ -91,9 +91,7 @@ export class AuditFanOut extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
     failed.addRetry({ interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
-    failed.next(
-      new sfn.Fail(this, 'RunFailed', { errorPath: '$.error.Error', causePath: '$.error.Cause' }),
-    );
+    failed.next(new sfn.Fail(this, 'RunFailed', { errorPath: '$.error.Error', causePath: '$.error.Cause' }));
 
     const step = (stepId: string, comment: string, payload: Record<string, unknown>): InvokeUnqualified => {
       const task = new InvokeUnqualified(this, stepId, {

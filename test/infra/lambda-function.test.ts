@@ -10,7 +10,13 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { CONTROL_TABLE, LOG_BUCKET, REPORTS_BUCKET, USAGE_TABLE } from '../../functions/shared/resources.ts';
+import {
+  CONTROL_TABLE,
+  FINDING_EVENTS,
+  LOG_BUCKET,
+  REPORTS_BUCKET,
+  USAGE_TABLE,
+} from '../../functions/shared/resources.ts';
 import {
   LambdaFunction,
   objectsUnder as objectsUnderPrefix,
@@ -22,6 +28,7 @@ import {
   FUNCTION_PROPS,
   fixture,
   getAtt,
+  logicalId,
   mainIds,
   objectsUnder,
   ref,
@@ -72,9 +79,13 @@ describe('functions', () => {
       Role: getAtt(id.auditRole as string),
       LoggingConfig: { LogGroup: ref(id.auditLogs as string) },
     });
-    expect(t.toJSON().Resources[id.auditFn as string].Properties.Environment.Variables).toEqual(
-      envFor('usage-auditor-audit'),
-    );
+    // Plus the finding events' bus, digest topic and threshold (infra/constructs/finding-events.ts).
+    expect(t.toJSON().Resources[id.auditFn as string].Properties.Environment.Variables).toEqual({
+      ...envFor('usage-auditor-audit'),
+      [FINDING_EVENTS.busEnv]: ref(logicalId(t, 'AWS::Events::EventBus', FINDING_EVENTS.busId)),
+      [FINDING_EVENTS.topicEnv]: ref(logicalId(t, 'AWS::SNS::Topic', FINDING_EVENTS.topicId)),
+      [FINDING_EVENTS.thresholdEnv]: '10',
+    });
   });
 
   it('explicit log groups with functionLogRetentionDays', () => {

@@ -7,7 +7,7 @@ import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseAuditEvent } from '../../functions/audit/create-handler.ts';
-import { CONTROL_TABLE, USAGE_TABLE } from '../../functions/shared/resources.ts';
+import { CONTROL_TABLE, FINDING_EVENTS, USAGE_TABLE } from '../../functions/shared/resources.ts';
 import { NightlyAudit, type NightlyAuditProps } from '../../infra/constructs/nightly-audit.ts';
 import {
   fixture,
@@ -135,6 +135,12 @@ describe('least privilege', () => {
       },
       { actions: ['s3:ListBucket'], resources: [getAtt(id.reportsBucket as string)] },
       { actions: ['sqs:SendMessage'], resources: [getAtt(id.auditFailureQueue as string)] },
+      // Finding events (infra/constructs/finding-events.ts): this bus and this topic only.
+      {
+        actions: ['events:PutEvents'],
+        resources: [getAtt(logicalId(t, 'AWS::Events::EventBus', FINDING_EVENTS.busId))],
+      },
+      { actions: ['sns:Publish'], resources: [ref(logicalId(t, 'AWS::SNS::Topic', FINDING_EVENTS.topicId))] },
     ].map((w) => ({ actions: w.actions, resources: w.resources.map((r) => JSON.stringify(r)).sort() }));
     expect(got).toHaveLength(want.length);
     expect(got).toEqual(expect.arrayContaining(want));

@@ -125,6 +125,9 @@ const ADDED_IDS = [
   'AuditStateMachineE6329614',
   'AuditStateMachineRole5C7FD52C',
   'AuditStateMachineRoleDefaultPolicyC23260F2',
+  'FindingDigestTopic679FDA6F',
+  'FindingDigestTopicPolicy3BECC28C',
+  'FindingEventBus60C60C5D',
   'ObjectsReconciledAlarm3FD6A079',
   'QuarantinedObjectsAlarm2DF252E9',
   'ReconcileAsyncInvokeConfig5FA6852B',
@@ -200,6 +203,7 @@ describe('wiring', () => {
       'NightlyAudit',
       'DailyReconcile',
       'Alarms',
+      'FindingEvents',
       'Reports',
     ]);
   });

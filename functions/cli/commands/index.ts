@@ -1,6 +1,7 @@
 /** Every CLI command, in the order `auditor --help` lists them. A new command adds its module here. */
 import type { CommandModule } from '../command.ts';
 import * as agreements from './agreements.ts';
+import * as alerts from './alerts.ts';
 import * as audit from './audit.ts';
 import * as demo from './demo.ts';
 import * as findings from './findings.ts';
@@ -22,4 +23,5 @@ export const COMMANDS: readonly CommandModule[] = [
   usage,
   reports,
   findings,
+  alerts,
 ];
