@@ -5,7 +5,7 @@
  */
 
 import { daysInMonth } from '../support.ts';
-import { dayOfEpochMs, daysFromCivil, MS_PER_DAY } from '../timestamps.ts';
+import { daysFromCivil, MAX_DAY, MIN_DAY, MS_PER_DAY } from '../timestamps.ts';
 
 /** FNV-1a over buf[start, end). */
 export function hashBytes(buf: Uint8Array, start: number, end: number): number {
@@ -86,37 +86,38 @@ export class ByteTable<T> {
   }
 }
 
-/** Value of `count` ASCII digits at buf[at], or -1 when one is not a digit. */
-function digitsAt(buf: Uint8Array, at: number, count: number): number {
-  let v = 0;
-  for (let i = at; i < at + count; i++) {
-    const c = (buf[i] as number) - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return v;
+/** Value of two ASCII digits at buf[at] (both before the caller's limit), or -1. */
+function twoDigits(buf: Uint8Array, at: number): number {
+  const a = (buf[at] as number) - 48;
+  const b = (buf[at + 1] as number) - 48;
+  return a < 0 || a > 9 || b < 0 || b > 9 ? -1 : a * 10 + b;
 }
 
 let lastDate = -1;
 let lastDays = 0;
 
+/** What the last successful isoTimestampEnd() read: epoch milliseconds and usage day. */
+export const isoParsed = { ms: 0, day: 0 };
+
 /**
- * The epoch milliseconds of an ISO-8601 timestamp in ASCII bytes, exactly as parseIsoTimestamp
- * reads the same text when it accepts it; NaN whenever parseIsoTimestamp would reject it (the
- * caller then takes the general path, which names the reason).
+ * Read an ISO-8601 timestamp in ASCII bytes starting at buf[s], no further than `limit`: the index
+ * just past it (its own grammar decides where it ends; the caller checks what follows), with the
+ * instant in `isoParsed`; or -1 whenever parseIsoTimestamp would reject the same text (the
+ * caller then takes the general path, which names the reason). One pass, every byte checked.
  */
-export function isoBytesToMs(buf: Uint8Array, s: number, e: number): number {
-  const n = e - s;
-  if (n < 19 || n > 40) return Number.NaN;
-  const y = digitsAt(buf, s, 4);
-  const mo = digitsAt(buf, s + 5, 2);
-  const d = digitsAt(buf, s + 8, 2);
-  const h = digitsAt(buf, s + 11, 2);
-  const mi = digitsAt(buf, s + 14, 2);
-  const sec = digitsAt(buf, s + 17, 2);
+export function isoTimestampEnd(buf: Uint8Array, s: number, limit: number): number {
+  if (limit - s < 20) return -1;
+  const y1 = twoDigits(buf, s);
+  const y2 = twoDigits(buf, s + 2);
+  const mo = twoDigits(buf, s + 5);
+  const d = twoDigits(buf, s + 8);
+  const h = twoDigits(buf, s + 11);
+  const mi = twoDigits(buf, s + 14);
+  const sec = twoDigits(buf, s + 17);
   const sep = buf[s + 10];
   if (
-    y < 0 ||
+    y1 < 0 ||
+    y2 < 0 ||
     mo < 0 ||
     d < 0 ||
     h < 0 ||
@@ -128,43 +129,49 @@ export function isoBytesToMs(buf: Uint8Array, s: number, e: number): number {
     buf[s + 13] !== 58 ||
     buf[s + 16] !== 58
   ) {
-    return Number.NaN;
+    return -1;
   }
   let i = s + 19;
   let ms = 0;
-  const dot = i < e ? buf[i] : -1;
-  if (dot === 46 || dot === 44) {
+  let z = buf[i] as number;
+  if (z === 46 || z === 44) {
     i++;
     const from = i;
-    while (i < e) {
+    while (i < limit) {
       const c = (buf[i] as number) - 48;
       if (c < 0 || c > 9) break;
       if (i - from < 3) ms = ms * 10 + c;
       i++;
     }
     const count = i - from;
-    if (count === 0 || count > 9) return Number.NaN;
+    if (count === 0 || count > 9 || i >= limit) return -1;
     if (count === 1) ms *= 100;
     else if (count === 2) ms *= 10;
+    z = buf[i] as number;
   }
-  let offsetMinutes: number;
-  const z = i < e ? buf[i] : -1;
-  if (z === 90 || z === 122) {
-    if (i + 1 !== e) return Number.NaN;
-    offsetMinutes = 0;
-  } else if (z === 43 || z === 45) {
-    const oh = digitsAt(buf, i + 1, 2);
+  let offsetMinutes = 0;
+  let e: number;
+  if (z === 90 || z === 122) e = i + 1;
+  else if (z === 43 || z === 45) {
+    if (i + 5 > limit) return -1;
+    const oh = twoDigits(buf, i + 1);
     let om: number;
-    if (i + 6 === e && buf[i + 3] === 58) om = digitsAt(buf, i + 4, 2);
-    else if (i + 5 === e) om = digitsAt(buf, i + 3, 2);
-    else return Number.NaN;
-    if (oh < 0 || om < 0 || oh > 23 || om > 59) return Number.NaN;
+    if (buf[i + 3] === 58) {
+      if (i + 6 > limit) return -1;
+      om = twoDigits(buf, i + 4);
+      e = i + 6;
+    } else {
+      om = twoDigits(buf, i + 3);
+      e = i + 5;
+    }
+    if (oh < 0 || om < 0 || oh > 23 || om > 59) return -1;
     offsetMinutes = (z === 45 ? -1 : 1) * (oh * 60 + om);
   } else {
-    return Number.NaN;
+    return -1;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return Number.NaN;
-  if (h > 23 || mi > 59 || sec > 59) return Number.NaN;
+  const y = y1 * 100 + y2;
+  if (mo < 1 || mo > 12 || d < 1 || (d > 28 && d > daysInMonth(y, mo))) return -1;
+  if (h > 23 || mi > 59 || sec > 59) return -1;
   const date = y * 10_000 + mo * 100 + d;
   if (date !== lastDate) {
     lastDays = daysFromCivil(y, mo, d);
@@ -172,5 +179,18 @@ export function isoBytesToMs(buf: Uint8Array, s: number, e: number): number {
   }
   const epochMs =
     lastDays * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms - offsetMinutes * 60_000;
-  return dayOfEpochMs(epochMs) === undefined ? Number.NaN : epochMs;
+  const day = Math.floor(epochMs / MS_PER_DAY);
+  if (day < MIN_DAY || day > MAX_DAY) return -1;
+  isoParsed.ms = epochMs;
+  isoParsed.day = day;
+  return e;
+}
+
+/**
+ * The epoch milliseconds of an ISO-8601 timestamp in ASCII bytes buf[s, e), exactly as
+ * parseIsoTimestamp reads the same text when it accepts it; NaN whenever parseIsoTimestamp would
+ * reject it.
+ */
+export function isoBytesToMs(buf: Uint8Array, s: number, e: number): number {
+  return isoTimestampEnd(buf, s, e) === e ? isoParsed.ms : Number.NaN;
 }
