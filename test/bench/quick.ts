@@ -19,7 +19,9 @@ for (let i = 0; i < rounds; i++) {
   const line: string[] = [];
   for (const m of which) {
     const r = await runChild(m as 'read', [file]);
-    (rows[m] ??= []).push({ s: r.seconds, cpu: r.cpuSeconds });
+    const list = rows[m] ?? [];
+    list.push({ s: r.seconds, cpu: r.cpuSeconds });
+    rows[m] = list;
     line.push(`${m} ${r.seconds.toFixed(2)}s (cpu ${r.cpuSeconds.toFixed(2)}) rss ${r.maxRssMB.toFixed(0)}`);
   }
   console.log(`round ${i + 1}: ${line.join(' | ')}`);
