@@ -207,6 +207,16 @@ function expectedKey(buf: Uint8Array, s: number, end: number): number {
 }
 
 const isWs = (c: number | undefined): boolean => c === 32 || c === 9 || c === 13;
+
+/** The first index from i on (at most end) that is not JSON whitespace (space, tab, CR). */
+function skipWs(buf: Uint8Array, i: number, end: number): number {
+  while (i < end) {
+    const c = buf[i] as number;
+    if (c > 32 || (c !== 32 && c !== 9 && c !== 13)) return i;
+    i++;
+  }
+  return i;
+}
 /** The character after a backslash in a JSON escape other than a \u one: " \ / b f n r t. */
 const isSimpleEscape = (c: number): boolean =>
   c === QUOTE || c === BACKSLASH || c === 47 || c === 98 || c === 102 || c === 110 || c === 114 || c === 116;
@@ -256,11 +266,14 @@ export class JsonlFastPath {
         if (ke < 0 || this.escaped) return false;
         id = keyId(buf, ks, ke);
       }
+      // Whitespace is skipped only where the expected byte is not next.
       i = ke + 1;
-      while (isWs(buf[i]) && i < end) i++;
-      if (i >= end || buf[i] !== COLON) return false;
+      if (i >= end || buf[i] !== COLON) {
+        i = skipWs(buf, i, end);
+        if (i >= end || buf[i] !== COLON) return false;
+      }
       i++;
-      while (isWs(buf[i]) && i < end) i++;
+      if (i < end && (buf[i] as number) <= 32) i = skipWs(buf, i, end);
       if (i >= end) return false;
       if (id !== UNKNOWN) {
         if ((seen & (1 << id)) !== 0) return false; // a duplicate: JSON.parse keeps the last
@@ -379,13 +392,16 @@ export class JsonlFastPath {
           if (i < 0) return false;
         }
       }
-      while (isWs(buf[i]) && i < end) i++;
-      if (i >= end) return false;
-      const d = buf[i];
+      let d = i < end ? (buf[i] as number) : -1;
+      if (d !== COMMA && d !== CLOSE_BRACE) {
+        i = skipWs(buf, i, end);
+        if (i >= end) return false;
+        d = buf[i] as number;
+      }
       i++;
       if (d === CLOSE_BRACE) break;
       if (d !== COMMA) return false;
-      while (isWs(buf[i]) && i < end) i++;
+      if (i < end && (buf[i] as number) <= 32) i = skipWs(buf, i, end);
     }
     while (i < end && isWs(buf[i])) i++;
     if (i !== end || (seen & REQUIRED) !== REQUIRED) return false;
