@@ -20,8 +20,10 @@ export function hashBytes(buf: Uint8Array, start: number, end: number): number {
  */
 export class ByteTable<T> {
   readonly values: T[] = [];
-  private readonly heads: Int32Array;
-  private readonly mask: number;
+  /** Chain heads by hash; grown with the table (a few cache lines while it holds few values). */
+  private heads: Int32Array;
+  private mask: number;
+  private readonly maxHeads: number;
   private readonly next: Int32Array;
   private readonly offsets: Int32Array;
   private readonly lengths: Int32Array;
@@ -35,8 +37,9 @@ export class ByteTable<T> {
   ) {
     let size = 64;
     while (size < maxEntries * 2) size *= 2;
-    this.heads = new Int32Array(size).fill(-1);
-    this.mask = size - 1;
+    this.maxHeads = size;
+    this.heads = new Int32Array(64).fill(-1);
+    this.mask = 63;
     this.next = new Int32Array(maxEntries);
     this.offsets = new Int32Array(maxEntries);
     this.lengths = new Int32Array(maxEntries);
@@ -78,11 +81,27 @@ export class ByteTable<T> {
     this.lengths[e] = len;
     this.hashes[e] = h;
     this.used += len;
-    const slot = h & this.mask;
-    this.next[e] = this.heads[slot] as number;
-    this.heads[slot] = e;
     this.values.push(value);
+    if (this.values.length * 2 > this.heads.length && this.heads.length < this.maxHeads) {
+      this.rehash(this.heads.length * 2);
+    } else {
+      const slot = h & this.mask;
+      this.next[e] = this.heads[slot] as number;
+      this.heads[slot] = e;
+    }
     return true;
+  }
+
+  private rehash(size: number): void {
+    const heads = new Int32Array(size).fill(-1);
+    const mask = size - 1;
+    for (let e = 0; e < this.values.length; e++) {
+      const slot = (this.hashes[e] as number) & mask;
+      this.next[e] = heads[slot] as number;
+      heads[slot] = e;
+    }
+    this.heads = heads;
+    this.mask = mask;
   }
 }
 
