@@ -15,19 +15,19 @@ export function hashBytes(buf: Uint8Array, start: number, end: number): number {
 }
 
 /**
- * Values known by their bytes: a small open hash table over one byte arena (no object per entry).
+ * Values known by their bytes: a small open-addressing hash table (linear probing) over one byte
+ * arena, no object per entry. Each slot holds a value's hash next to its index, so a probe that
+ * misses touches one cache line; the slots grow with the table (few values, few cache lines).
  * Bounded: once full, `add` stores nothing and the caller decodes such values every time.
  */
 export class ByteTable<T> {
   readonly values: T[] = [];
-  /** Chain heads by hash; grown with the table (a few cache lines while it holds few values). */
-  private heads: Int32Array;
+  /** Per slot: [hash, entry index or -1]. At most half the slots are used. */
+  private slots: Int32Array;
+  /** Mask of a slot's first Int32 index: (slots.length - 1) & ~1. */
   private mask: number;
-  private readonly maxHeads: number;
-  private readonly next: Int32Array;
   private readonly offsets: Int32Array;
   private readonly lengths: Int32Array;
-  private readonly hashes: Int32Array;
   private arena: Uint8Array = new Uint8Array(16 * 1024);
   private used = 0;
 
@@ -35,23 +35,21 @@ export class ByteTable<T> {
     private readonly maxEntries = 16_384,
     private readonly maxArenaBytes = 4 * 1024 * 1024,
   ) {
-    let size = 64;
-    while (size < maxEntries * 2) size *= 2;
-    this.maxHeads = size;
-    this.heads = new Int32Array(64).fill(-1);
-    this.mask = 63;
-    this.next = new Int32Array(maxEntries);
+    this.slots = emptySlots(64);
+    this.mask = 127 & ~1;
     this.offsets = new Int32Array(maxEntries);
     this.lengths = new Int32Array(maxEntries);
-    this.hashes = new Int32Array(maxEntries);
   }
 
   /** Index of the entry whose bytes equal buf[start, end) (h = their hash), or -1. */
   find(buf: Uint8Array, start: number, end: number, h: number): number {
-    const len = end - start;
-    const arena = this.arena;
-    for (let e = this.heads[h & this.mask] as number; e !== -1; e = this.next[e] as number) {
-      if (this.hashes[e] !== h || this.lengths[e] !== len) continue;
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let k = (h << 1) & mask; ; k = (k + 2) & mask) {
+      const e = slots[k + 1] as number;
+      if (e === -1) return -1;
+      if (slots[k] !== h || this.lengths[e] !== end - start) continue;
+      const arena = this.arena;
       let o = this.offsets[e] as number;
       let i = start;
       while (i < end && arena[o] === buf[i]) {
@@ -60,7 +58,6 @@ export class ByteTable<T> {
       }
       if (i === end) return e;
     }
-    return -1;
   }
 
   /** Remember buf[start, end) → value; returns false when the table is full (nothing stored). */
@@ -79,30 +76,39 @@ export class ByteTable<T> {
     this.arena.set(buf.subarray(start, end), this.used);
     this.offsets[e] = this.used;
     this.lengths[e] = len;
-    this.hashes[e] = h;
     this.used += len;
     this.values.push(value);
-    if (this.values.length * 2 > this.heads.length && this.heads.length < this.maxHeads) {
-      this.rehash(this.heads.length * 2);
-    } else {
-      const slot = h & this.mask;
-      this.next[e] = this.heads[slot] as number;
-      this.heads[slot] = e;
-    }
+    // Keep at least half the slots free (so a probe ends soon), growing as needed.
+    if ((e + 1) * 4 > this.slots.length) this.grow();
+    this.place(this.slots, this.mask, h, e);
     return true;
   }
 
-  private rehash(size: number): void {
-    const heads = new Int32Array(size).fill(-1);
-    const mask = size - 1;
-    for (let e = 0; e < this.values.length; e++) {
-      const slot = (this.hashes[e] as number) & mask;
-      this.next[e] = heads[slot] as number;
-      heads[slot] = e;
+  private place(slots: Int32Array, mask: number, h: number, e: number): void {
+    let k = (h << 1) & mask;
+    while (slots[k + 1] !== -1) k = (k + 2) & mask;
+    slots[k] = h;
+    slots[k + 1] = e;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const slots = emptySlots(old.length);
+    const mask = (slots.length - 1) & ~1;
+    for (let k = 0; k < old.length; k += 2) {
+      const e = old[k + 1] as number;
+      if (e !== -1) this.place(slots, mask, old[k] as number, e);
     }
-    this.heads = heads;
+    this.slots = slots;
     this.mask = mask;
   }
+}
+
+/** Slots for `count` entries ([hash, -1] each). */
+function emptySlots(count: number): Int32Array {
+  const slots = new Int32Array(count * 2);
+  for (let k = 1; k < slots.length; k += 2) slots[k] = -1;
+  return slots;
 }
 
 /** Value of two ASCII digits at buf[at] (both before the caller's limit), or -1. */
