@@ -12,7 +12,7 @@ import { formatBytes, Quarantine, type ReaderLimits } from './limits.ts';
  * wakes a thread and resumes the consumer), and room for a second chunk lets it inflate the next
  * chunk while this thread splits and scans the current one.
  */
-const GUNZIP_OPTIONS = { chunkSize: 256 * 1024, readableHighWaterMark: 512 * 1024 };
+export const GUNZIP_OPTIONS = Object.freeze({ chunkSize: 256 * 1024, readableHighWaterMark: 512 * 1024 });
 
 /** True when the first bytes of an object are the gzip magic 1f 8b. */
 export function isGzip(first: Uint8Array): boolean {
