@@ -40,9 +40,10 @@ export interface RecipientMatcher {
   categoriesFor(ip: string | undefined, org: string | undefined): readonly string[];
   /**
    * The categories of a client address, or undefined when `isValidIp(ip)` is false: validation and
-   * lookup in one parse (the reader's hot path).
+   * lookup in one parse (the reader's hot path). `uncached`: the caller keeps the results itself
+   * (the reader's fast paths, by the address's bytes), so the per-address cache is skipped.
    */
-  classifyIp?(ip: string): readonly string[] | undefined;
+  classifyIp?(ip: string, uncached?: boolean): readonly string[] | undefined;
 }
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -244,12 +245,12 @@ export function compileRegistry(registry: RecipientsRegistry): RecipientMatcher 
     return union;
   };
 
-  const classify = (ip: string): readonly string[] | undefined => {
+  const classify = (ip: string, uncached = false): readonly string[] | undefined => {
     if (ip.indexOf(':') === -1) {
       const v = parseIpv4(ip);
       return v === undefined ? undefined : lookup(table4, v);
     }
-    let cats = v6Cache.get(ip);
+    let cats = uncached ? undefined : v6Cache.get(ip);
     if (cats === undefined) {
       const groups = parseIpv6(ip);
       if (groups === undefined) cats = INVALID;
@@ -262,7 +263,7 @@ export function compileRegistry(registry: RecipientsRegistry): RecipientMatcher 
           if (embedded !== undefined) cats = unite(cats, lookup(table4, embedded));
         }
       }
-      v6Cache.set(ip, cats);
+      if (!uncached) v6Cache.set(ip, cats);
     }
     return cats === INVALID ? undefined : cats;
   };

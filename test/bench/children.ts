@@ -18,6 +18,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { readLogObject } from '../../functions/core/log-reader.ts';
+import { GUNZIP_OPTIONS } from '../../functions/core/reader/decompress.ts';
 import { compileRegistry } from '../../functions/core/recipients.ts';
 import { GENERATOR_RECIPIENTS } from '../support/log-generator.ts';
 
@@ -107,7 +108,9 @@ async function floor([file = '']: string[]): Promise<FloorResult> {
   let lines = 0;
   let bytes = 0;
   let tail = 0; // bytes after the last line break
-  for await (const chunk of createReadStream(file, { highWaterMark: HIGH_WATER_MARK }).pipe(createGunzip())) {
+  // The reader's own gunzip settings: the floor is what the reader's decompression costs.
+  const gunzip = createGunzip(GUNZIP_OPTIONS);
+  for await (const chunk of createReadStream(file, { highWaterMark: HIGH_WATER_MARK }).pipe(gunzip)) {
     const buf = chunk as Buffer;
     bytes += buf.length;
     let from = 0;

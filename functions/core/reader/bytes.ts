@@ -5,7 +5,7 @@
  */
 
 import { daysInMonth } from '../support.ts';
-import { dayOfEpochMs, daysFromCivil, MS_PER_DAY } from '../timestamps.ts';
+import { daysFromCivil, MAX_DAY, MIN_DAY, MS_PER_DAY } from '../timestamps.ts';
 
 /** FNV-1a over buf[start, end). */
 export function hashBytes(buf: Uint8Array, start: number, end: number): number {
@@ -15,17 +15,19 @@ export function hashBytes(buf: Uint8Array, start: number, end: number): number {
 }
 
 /**
- * Values known by their bytes: a small open hash table over one byte arena (no object per entry).
+ * Values known by their bytes: a small open-addressing hash table (linear probing) over one byte
+ * arena, no object per entry. Each slot holds a value's hash next to its index, so a probe that
+ * misses touches one cache line; the slots grow with the table (few values, few cache lines).
  * Bounded: once full, `add` stores nothing and the caller decodes such values every time.
  */
 export class ByteTable<T> {
   readonly values: T[] = [];
-  private readonly heads: Int32Array;
-  private readonly mask: number;
-  private readonly next: Int32Array;
+  /** Per slot: [hash, entry index or -1]. At most half the slots are used. */
+  private slots: Int32Array;
+  /** Mask of a slot's first Int32 index: (slots.length - 1) & ~1. */
+  private mask: number;
   private readonly offsets: Int32Array;
   private readonly lengths: Int32Array;
-  private readonly hashes: Int32Array;
   private arena: Uint8Array = new Uint8Array(16 * 1024);
   private used = 0;
 
@@ -33,22 +35,21 @@ export class ByteTable<T> {
     private readonly maxEntries = 16_384,
     private readonly maxArenaBytes = 4 * 1024 * 1024,
   ) {
-    let size = 64;
-    while (size < maxEntries * 2) size *= 2;
-    this.heads = new Int32Array(size).fill(-1);
-    this.mask = size - 1;
-    this.next = new Int32Array(maxEntries);
+    this.slots = emptySlots(64);
+    this.mask = 127 & ~1;
     this.offsets = new Int32Array(maxEntries);
     this.lengths = new Int32Array(maxEntries);
-    this.hashes = new Int32Array(maxEntries);
   }
 
   /** Index of the entry whose bytes equal buf[start, end) (h = their hash), or -1. */
   find(buf: Uint8Array, start: number, end: number, h: number): number {
-    const len = end - start;
-    const arena = this.arena;
-    for (let e = this.heads[h & this.mask] as number; e !== -1; e = this.next[e] as number) {
-      if (this.hashes[e] !== h || this.lengths[e] !== len) continue;
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let k = (h << 1) & mask; ; k = (k + 2) & mask) {
+      const e = slots[k + 1] as number;
+      if (e === -1) return -1;
+      if (slots[k] !== h || this.lengths[e] !== end - start) continue;
+      const arena = this.arena;
       let o = this.offsets[e] as number;
       let i = start;
       while (i < end && arena[o] === buf[i]) {
@@ -57,7 +58,6 @@ export class ByteTable<T> {
       }
       if (i === end) return e;
     }
-    return -1;
   }
 
   /** Remember buf[start, end) → value; returns false when the table is full (nothing stored). */
@@ -76,47 +76,73 @@ export class ByteTable<T> {
     this.arena.set(buf.subarray(start, end), this.used);
     this.offsets[e] = this.used;
     this.lengths[e] = len;
-    this.hashes[e] = h;
     this.used += len;
-    const slot = h & this.mask;
-    this.next[e] = this.heads[slot] as number;
-    this.heads[slot] = e;
     this.values.push(value);
+    // Keep at least half the slots free (so a probe ends soon), growing as needed.
+    if ((e + 1) * 4 > this.slots.length) this.grow();
+    this.place(this.slots, this.mask, h, e);
     return true;
+  }
+
+  private place(slots: Int32Array, mask: number, h: number, e: number): void {
+    let k = (h << 1) & mask;
+    while (slots[k + 1] !== -1) k = (k + 2) & mask;
+    slots[k] = h;
+    slots[k + 1] = e;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const slots = emptySlots(old.length);
+    const mask = (slots.length - 1) & ~1;
+    for (let k = 0; k < old.length; k += 2) {
+      const e = old[k + 1] as number;
+      if (e !== -1) this.place(slots, mask, old[k] as number, e);
+    }
+    this.slots = slots;
+    this.mask = mask;
   }
 }
 
-/** Value of `count` ASCII digits at buf[at], or -1 when one is not a digit. */
-function digitsAt(buf: Uint8Array, at: number, count: number): number {
-  let v = 0;
-  for (let i = at; i < at + count; i++) {
-    const c = (buf[i] as number) - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return v;
+/** Slots for `count` entries ([hash, -1] each). */
+function emptySlots(count: number): Int32Array {
+  const slots = new Int32Array(count * 2);
+  for (let k = 1; k < slots.length; k += 2) slots[k] = -1;
+  return slots;
+}
+
+/** Value of two ASCII digits at buf[at] (both before the caller's limit), or -1. */
+function twoDigits(buf: Uint8Array, at: number): number {
+  const a = (buf[at] as number) - 48;
+  const b = (buf[at + 1] as number) - 48;
+  return a < 0 || a > 9 || b < 0 || b > 9 ? -1 : a * 10 + b;
 }
 
 let lastDate = -1;
 let lastDays = 0;
 
+/** What the last successful isoTimestampEnd() read: epoch milliseconds and usage day. */
+export const isoParsed = { ms: 0, day: 0 };
+
 /**
- * The epoch milliseconds of an ISO-8601 timestamp in ASCII bytes, exactly as parseIsoTimestamp
- * reads the same text when it accepts it; NaN whenever parseIsoTimestamp would reject it (the
- * caller then takes the general path, which names the reason).
+ * Read an ISO-8601 timestamp in ASCII bytes starting at buf[s], no further than `limit`: the index
+ * just past it (its own grammar decides where it ends; the caller checks what follows), with the
+ * instant in `isoParsed`; or -1 whenever parseIsoTimestamp would reject the same text (the
+ * caller then takes the general path, which names the reason). One pass, every byte checked.
  */
-export function isoBytesToMs(buf: Uint8Array, s: number, e: number): number {
-  const n = e - s;
-  if (n < 19 || n > 40) return Number.NaN;
-  const y = digitsAt(buf, s, 4);
-  const mo = digitsAt(buf, s + 5, 2);
-  const d = digitsAt(buf, s + 8, 2);
-  const h = digitsAt(buf, s + 11, 2);
-  const mi = digitsAt(buf, s + 14, 2);
-  const sec = digitsAt(buf, s + 17, 2);
+export function isoTimestampEnd(buf: Uint8Array, s: number, limit: number): number {
+  if (limit - s < 20) return -1;
+  const y1 = twoDigits(buf, s);
+  const y2 = twoDigits(buf, s + 2);
+  const mo = twoDigits(buf, s + 5);
+  const d = twoDigits(buf, s + 8);
+  const h = twoDigits(buf, s + 11);
+  const mi = twoDigits(buf, s + 14);
+  const sec = twoDigits(buf, s + 17);
   const sep = buf[s + 10];
   if (
-    y < 0 ||
+    y1 < 0 ||
+    y2 < 0 ||
     mo < 0 ||
     d < 0 ||
     h < 0 ||
@@ -128,43 +154,49 @@ export function isoBytesToMs(buf: Uint8Array, s: number, e: number): number {
     buf[s + 13] !== 58 ||
     buf[s + 16] !== 58
   ) {
-    return Number.NaN;
+    return -1;
   }
   let i = s + 19;
   let ms = 0;
-  const dot = i < e ? buf[i] : -1;
-  if (dot === 46 || dot === 44) {
+  let z = buf[i] as number;
+  if (z === 46 || z === 44) {
     i++;
     const from = i;
-    while (i < e) {
+    while (i < limit) {
       const c = (buf[i] as number) - 48;
       if (c < 0 || c > 9) break;
       if (i - from < 3) ms = ms * 10 + c;
       i++;
     }
     const count = i - from;
-    if (count === 0 || count > 9) return Number.NaN;
+    if (count === 0 || count > 9 || i >= limit) return -1;
     if (count === 1) ms *= 100;
     else if (count === 2) ms *= 10;
+    z = buf[i] as number;
   }
-  let offsetMinutes: number;
-  const z = i < e ? buf[i] : -1;
-  if (z === 90 || z === 122) {
-    if (i + 1 !== e) return Number.NaN;
-    offsetMinutes = 0;
-  } else if (z === 43 || z === 45) {
-    const oh = digitsAt(buf, i + 1, 2);
+  let offsetMinutes = 0;
+  let e: number;
+  if (z === 90 || z === 122) e = i + 1;
+  else if (z === 43 || z === 45) {
+    if (i + 5 > limit) return -1;
+    const oh = twoDigits(buf, i + 1);
     let om: number;
-    if (i + 6 === e && buf[i + 3] === 58) om = digitsAt(buf, i + 4, 2);
-    else if (i + 5 === e) om = digitsAt(buf, i + 3, 2);
-    else return Number.NaN;
-    if (oh < 0 || om < 0 || oh > 23 || om > 59) return Number.NaN;
+    if (buf[i + 3] === 58) {
+      if (i + 6 > limit) return -1;
+      om = twoDigits(buf, i + 4);
+      e = i + 6;
+    } else {
+      om = twoDigits(buf, i + 3);
+      e = i + 5;
+    }
+    if (oh < 0 || om < 0 || oh > 23 || om > 59) return -1;
     offsetMinutes = (z === 45 ? -1 : 1) * (oh * 60 + om);
   } else {
-    return Number.NaN;
+    return -1;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return Number.NaN;
-  if (h > 23 || mi > 59 || sec > 59) return Number.NaN;
+  const y = y1 * 100 + y2;
+  if (mo < 1 || mo > 12 || d < 1 || (d > 28 && d > daysInMonth(y, mo))) return -1;
+  if (h > 23 || mi > 59 || sec > 59) return -1;
   const date = y * 10_000 + mo * 100 + d;
   if (date !== lastDate) {
     lastDays = daysFromCivil(y, mo, d);
@@ -172,5 +204,18 @@ export function isoBytesToMs(buf: Uint8Array, s: number, e: number): number {
   }
   const epochMs =
     lastDays * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms - offsetMinutes * 60_000;
-  return dayOfEpochMs(epochMs) === undefined ? Number.NaN : epochMs;
+  const day = Math.floor(epochMs / MS_PER_DAY);
+  if (day < MIN_DAY || day > MAX_DAY) return -1;
+  isoParsed.ms = epochMs;
+  isoParsed.day = day;
+  return e;
+}
+
+/**
+ * The epoch milliseconds of an ISO-8601 timestamp in ASCII bytes buf[s, e), exactly as
+ * parseIsoTimestamp reads the same text when it accepts it; NaN whenever parseIsoTimestamp would
+ * reject it.
+ */
+export function isoBytesToMs(buf: Uint8Array, s: number, e: number): number {
+  return isoTimestampEnd(buf, s, e) === e ? isoParsed.ms : Number.NaN;
 }

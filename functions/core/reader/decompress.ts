@@ -7,6 +7,13 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { formatBytes, Quarantine, type ReaderLimits } from './limits.ts';
 
+/**
+ * zlib inflates on the libuv thread pool. Large output chunks mean few round trips to it (each one
+ * wakes a thread and resumes the consumer), and room for a second chunk lets it inflate the next
+ * chunk while this thread splits and scans the current one.
+ */
+export const GUNZIP_OPTIONS = Object.freeze({ chunkSize: 256 * 1024, readableHighWaterMark: 512 * 1024 });
+
 /** True when the first bytes of an object are the gzip magic 1f 8b. */
 export function isGzip(first: Uint8Array): boolean {
   return first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
@@ -31,7 +38,7 @@ export async function gunzipInto(
       yield chunk;
     }
   }
-  await pipeline(input(), createGunzip({ chunkSize: 64 * 1024 }), async (output: AsyncIterable<Buffer>) => {
+  await pipeline(input(), createGunzip(GUNZIP_OPTIONS), async (output: AsyncIterable<Buffer>) => {
     for await (const chunk of output) {
       decompressedBytes += chunk.length;
       if (decompressedBytes > limits.maxDecompressedBytes) {

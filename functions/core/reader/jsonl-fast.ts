@@ -11,8 +11,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { RecipientMatcher } from '../recipients.ts';
 import type { UsageRecord } from '../record.ts';
-import { checkEpochMs, dayOfEpochMs } from '../timestamps.ts';
-import { hashBytes, isoBytesToMs } from './bytes.ts';
+import { MAX_DAY, MIN_DAY, MS_PER_DAY } from '../timestamps.ts';
+import { isoParsed, isoTimestampEnd } from './bytes.ts';
 import { type IpEntry, KnownValues, type OrgEntry } from './values.ts';
 
 const QUOTE = 34;
@@ -83,45 +83,143 @@ function keyId(buf: Uint8Array, s: number, e: number): number {
   return id;
 }
 
-/** The known key whose bytes and closing quote stand at buf[s], or UNKNOWN. */
+/** Bytes of each known key, by id. */
+const KEY_LENGTHS = Int8Array.from(KEYS, (k) => k.length);
+
+/**
+ * The known key whose bytes and closing quote stand at buf[s], or UNKNOWN. (Unrolled: one byte
+ * compare per key byte, the hottest comparison of the scanner.)
+ */
 function expectedKey(buf: Uint8Array, s: number, end: number): number {
-  let id: number;
   switch (buf[s]) {
-    case 116:
-      id = TIMESTAMP;
-      break;
-    case 97:
-      id = APP_ID;
-      break;
-    case 101:
-      id = ENDPOINT;
-      break;
-    case 115:
-      id = STATUS;
-      break;
+    case 116: // timestamp"
+      return s + 9 < end &&
+        buf[s + 1] === 105 &&
+        buf[s + 2] === 109 &&
+        buf[s + 3] === 101 &&
+        buf[s + 4] === 115 &&
+        buf[s + 5] === 116 &&
+        buf[s + 6] === 97 &&
+        buf[s + 7] === 109 &&
+        buf[s + 8] === 112 &&
+        buf[s + 9] === QUOTE
+        ? TIMESTAMP
+        : UNKNOWN;
+    case 97: // app_id"
+      return s + 6 < end &&
+        buf[s + 1] === 112 &&
+        buf[s + 2] === 112 &&
+        buf[s + 3] === 95 &&
+        buf[s + 4] === 105 &&
+        buf[s + 5] === 100 &&
+        buf[s + 6] === QUOTE
+        ? APP_ID
+        : UNKNOWN;
+    case 101: // endpoint"
+      return s + 8 < end &&
+        buf[s + 1] === 110 &&
+        buf[s + 2] === 100 &&
+        buf[s + 3] === 112 &&
+        buf[s + 4] === 111 &&
+        buf[s + 5] === 105 &&
+        buf[s + 6] === 110 &&
+        buf[s + 7] === 116 &&
+        buf[s + 8] === QUOTE
+        ? ENDPOINT
+        : UNKNOWN;
+    case 115: // status"
+      return s + 6 < end &&
+        buf[s + 1] === 116 &&
+        buf[s + 2] === 97 &&
+        buf[s + 3] === 116 &&
+        buf[s + 4] === 117 &&
+        buf[s + 5] === 115 &&
+        buf[s + 6] === QUOTE
+        ? STATUS
+        : UNKNOWN;
     case 114:
-      id = buf[s + 2] === 99 ? RECORDS : REQUEST_ID;
-      break;
-    case 98:
-      id = BYTES;
-      break;
-    case 99:
-      id = CLIENT_IP;
-      break;
-    case 111:
-      id = ON_BEHALF_OF;
-      break;
+      if (s + 2 >= end || buf[s + 1] !== 101) return UNKNOWN;
+      if (buf[s + 2] === 99) {
+        // records"
+        return s + 7 < end &&
+          buf[s + 3] === 111 &&
+          buf[s + 4] === 114 &&
+          buf[s + 5] === 100 &&
+          buf[s + 6] === 115 &&
+          buf[s + 7] === QUOTE
+          ? RECORDS
+          : UNKNOWN;
+      }
+      // request_id"
+      return s + 10 < end &&
+        buf[s + 2] === 113 &&
+        buf[s + 3] === 117 &&
+        buf[s + 4] === 101 &&
+        buf[s + 5] === 115 &&
+        buf[s + 6] === 116 &&
+        buf[s + 7] === 95 &&
+        buf[s + 8] === 105 &&
+        buf[s + 9] === 100 &&
+        buf[s + 10] === QUOTE
+        ? REQUEST_ID
+        : UNKNOWN;
+    case 98: // bytes"
+      return s + 5 < end &&
+        buf[s + 1] === 121 &&
+        buf[s + 2] === 116 &&
+        buf[s + 3] === 101 &&
+        buf[s + 4] === 115 &&
+        buf[s + 5] === QUOTE
+        ? BYTES
+        : UNKNOWN;
+    case 99: // client_ip"
+      return s + 9 < end &&
+        buf[s + 1] === 108 &&
+        buf[s + 2] === 105 &&
+        buf[s + 3] === 101 &&
+        buf[s + 4] === 110 &&
+        buf[s + 5] === 116 &&
+        buf[s + 6] === 95 &&
+        buf[s + 7] === 105 &&
+        buf[s + 8] === 112 &&
+        buf[s + 9] === QUOTE
+        ? CLIENT_IP
+        : UNKNOWN;
+    case 111: // on_behalf_of"
+      return s + 12 < end &&
+        buf[s + 1] === 110 &&
+        buf[s + 2] === 95 &&
+        buf[s + 3] === 98 &&
+        buf[s + 4] === 101 &&
+        buf[s + 5] === 104 &&
+        buf[s + 6] === 97 &&
+        buf[s + 7] === 108 &&
+        buf[s + 8] === 102 &&
+        buf[s + 9] === 95 &&
+        buf[s + 10] === 111 &&
+        buf[s + 11] === 102 &&
+        buf[s + 12] === QUOTE
+        ? ON_BEHALF_OF
+        : UNKNOWN;
     default:
       return UNKNOWN;
   }
-  const key = KEYS[id] as Buffer;
-  const n = key.length;
-  if (s + n >= end || buf[s + n] !== QUOTE) return UNKNOWN;
-  for (let k = 1; k < n; k++) if (buf[s + k] !== key[k]) return UNKNOWN;
-  return id;
 }
 
 const isWs = (c: number | undefined): boolean => c === 32 || c === 9 || c === 13;
+
+/** The first index from i on (at most end) that is not JSON whitespace (space, tab, CR). */
+function skipWs(buf: Uint8Array, i: number, end: number): number {
+  while (i < end) {
+    const c = buf[i] as number;
+    if (c > 32 || (c !== 32 && c !== 9 && c !== 13)) return i;
+    i++;
+  }
+  return i;
+}
+/** The character after a backslash in a JSON escape other than a \u one: " \ / b f n r t. */
+const isSimpleEscape = (c: number): boolean =>
+  c === QUOTE || c === BACKSLASH || c === 47 || c === 98 || c === 102 || c === 110 || c === 114 || c === 116;
 const isHex = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 
 export class JsonlFastPath {
@@ -148,7 +246,7 @@ export class JsonlFastPath {
     i++;
     while (isWs(buf[i]) && i < end) i++;
     let seen = 0;
-    let ms = Number.NaN;
+    let day = 0;
     let app = '';
     let endpoint = '';
     let status = 0;
@@ -162,17 +260,20 @@ export class JsonlFastPath {
       const ks = i + 1;
       let id = expectedKey(buf, ks, end);
       let ke: number;
-      if (id !== UNKNOWN) ke = ks + (KEYS[id] as Buffer).length;
+      if (id !== UNKNOWN) ke = ks + (KEY_LENGTHS[id] as number);
       else {
         ke = this.stringEnd(buf, ks, end);
         if (ke < 0 || this.escaped) return false;
         id = keyId(buf, ks, ke);
       }
+      // Whitespace is skipped only where the expected byte is not next.
       i = ke + 1;
-      while (isWs(buf[i]) && i < end) i++;
-      if (i >= end || buf[i] !== COLON) return false;
+      if (i >= end || buf[i] !== COLON) {
+        i = skipWs(buf, i, end);
+        if (i >= end || buf[i] !== COLON) return false;
+      }
       i++;
-      while (isWs(buf[i]) && i < end) i++;
+      if (i < end && (buf[i] as number) <= 32) i = skipWs(buf, i, end);
       if (i >= end) return false;
       if (id !== UNKNOWN) {
         if ((seen & (1 << id)) !== 0) return false; // a duplicate: JSON.parse keeps the last
@@ -182,17 +283,17 @@ export class JsonlFastPath {
       switch (id) {
         case TIMESTAMP: {
           if (c === QUOTE) {
-            const e = this.stringEnd(buf, i + 1, end);
-            if (e < 0 || this.escaped) return false;
-            ms = isoBytesToMs(buf, i + 1, e);
-            if (Number.isNaN(ms)) return false;
+            // Every byte of the timestamp is checked, so a quote after it ends a plain string.
+            const e = isoTimestampEnd(buf, i + 1, end);
+            if (e < 0 || e >= end || buf[e] !== QUOTE) return false;
+            day = isoParsed.day;
             i = e + 1;
           } else {
+            // Epoch milliseconds: an integer of at most 15 digits, within years 0000–9999.
             const e = this.integerEnd(buf, i, end);
             if (e < 0) return false;
-            const v = c === 45 ? -this.intValue : this.intValue;
-            if (typeof checkEpochMs(v) === 'string') return false;
-            ms = v;
+            day = Math.floor((c === 45 ? -this.intValue : this.intValue) / MS_PER_DAY);
+            if (day < MIN_DAY || day > MAX_DAY) return false;
             i = e;
           }
           break;
@@ -291,18 +392,21 @@ export class JsonlFastPath {
           if (i < 0) return false;
         }
       }
-      while (isWs(buf[i]) && i < end) i++;
-      if (i >= end) return false;
-      const d = buf[i];
+      let d = i < end ? (buf[i] as number) : -1;
+      if (d !== COMMA && d !== CLOSE_BRACE) {
+        i = skipWs(buf, i, end);
+        if (i >= end) return false;
+        d = buf[i] as number;
+      }
       i++;
       if (d === CLOSE_BRACE) break;
       if (d !== COMMA) return false;
-      while (isWs(buf[i]) && i < end) i++;
+      if (i < end && (buf[i] as number) <= 32) i = skipWs(buf, i, end);
     }
     while (i < end && isWs(buf[i])) i++;
     if (i !== end || (seen & REQUIRED) !== REQUIRED) return false;
 
-    out.day = dayOfEpochMs(ms) as number;
+    out.day = day;
     out.app = app;
     out.endpoint = endpoint;
     out.status = status;
@@ -337,16 +441,7 @@ export class JsonlFastPath {
           if (i + 4 >= end) return -1;
           for (let k = 1; k <= 4; k++) if (!isHex(buf[i + k] as number)) return -1;
           i += 4;
-        } else if (
-          x !== QUOTE &&
-          x !== BACKSLASH &&
-          x !== 47 &&
-          x !== 98 &&
-          x !== 102 &&
-          x !== 110 &&
-          x !== 114 &&
-          x !== 116
-        ) {
+        } else if (!isSimpleEscape(x as number)) {
           return -1;
         }
       }
@@ -354,7 +449,7 @@ export class JsonlFastPath {
     return -1;
   }
 
-  /** stringEnd(), also setting `hash` to hashBytes() of the string's raw bytes. */
+  /** stringEnd(), also setting `hash` to hashBytes() of the string's raw bytes: one pass. */
   private hashedStringEnd(buf: Uint8Array, s: number, end: number): number {
     let h = 0x811c9dc5 | 0;
     for (let i = s; i < end; i++) {
@@ -365,13 +460,43 @@ export class JsonlFastPath {
         this.ascii = true;
         return i;
       }
-      if (c < 32 || c >= 128 || c === BACKSLASH) {
-        // The rare case: rescan in full.
-        const e = this.stringEnd(buf, s, end);
-        if (e >= 0) this.hash = hashBytes(buf, s, e);
-        return e;
-      }
+      if (c < 32 || c >= 128 || c === BACKSLASH) return this.hashedStringRest(buf, i, end, h);
       h = Math.imul(h ^ c, 16_777_619);
+    }
+    return -1;
+  }
+
+  /** hashedStringEnd() from buf[i] on (an escape or a non-ASCII byte), `h` the hash so far. */
+  private hashedStringRest(buf: Uint8Array, i: number, end: number, h: number): number {
+    let escaped = false;
+    let ascii = true;
+    for (; i < end; i++) {
+      let c = buf[i] as number;
+      if (c === QUOTE) {
+        this.hash = h;
+        this.escaped = escaped;
+        this.ascii = ascii;
+        return i;
+      }
+      if (c < 32) return -1;
+      h = Math.imul(h ^ c, 16_777_619);
+      if (c >= 128) ascii = false;
+      else if (c === BACKSLASH) {
+        escaped = true;
+        if (++i >= end) return -1;
+        c = buf[i] as number;
+        h = Math.imul(h ^ c, 16_777_619);
+        if (c === 117) {
+          if (i + 4 >= end) return -1;
+          for (let k = 0; k < 4; k++) {
+            c = buf[++i] as number;
+            if (!isHex(c)) return -1;
+            h = Math.imul(h ^ c, 16_777_619);
+          }
+        } else if (!isSimpleEscape(c)) {
+          return -1;
+        }
+      }
     }
     return -1;
   }

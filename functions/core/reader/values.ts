@@ -18,7 +18,12 @@ export interface OrgEntry {
   org: string;
   /** Categories of the organisation alone (no client_ip). */
   categories: readonly string[];
+  /** Categories with a client address, by the address's own categories (see KnownValues.categories). */
+  withIp: Map<readonly string[], readonly string[]> | undefined;
 }
+
+/** Distinct address category sets remembered per organisation (there are few: one per registry range mix). */
+const MAX_IP_SETS_PER_ORG = 64;
 
 /** The string of raw bytes buf[s, e) that hold an escape (format-specific), or undefined if invalid. */
 export type DecodeEscaped = (buf: Buffer, s: number, e: number) => string | undefined;
@@ -70,9 +75,10 @@ export class KnownValues {
     if (found >= 0) return this.ips.values[found];
     const text = this.decode(buf, s, e, escaped, ascii);
     if (text === undefined) return undefined;
-    // One parse validates and classifies the address (falls back for a matcher without classifyIp).
+    // One parse validates and classifies the address (falls back for a matcher without classifyIp);
+    // uncached: this table is the cache.
     const categories = this.matcher.classifyIp
-      ? this.matcher.classifyIp(text)
+      ? this.matcher.classifyIp(text, true)
       : isValidIp(text)
         ? this.matcher.categoriesFor(text, undefined)
         : undefined;
@@ -88,16 +94,35 @@ export class KnownValues {
     if (found >= 0) return this.orgs.values[found];
     const text = this.decode(buf, s, e, escaped, ascii);
     if (text === undefined || text === '' || text.length > MAX_ORG_LENGTH) return undefined;
-    const entry = { org: text, categories: this.matcher.categoriesFor(undefined, text) };
+    const entry: OrgEntry = {
+      org: text,
+      categories: this.matcher.categoriesFor(undefined, text),
+      withIp: undefined,
+    };
     this.orgs.add(buf, s, e, h, entry);
     return entry;
   }
 
-  /** The recipient categories of a request, as matcher.categoriesFor(ip, org) gives them. */
+  /**
+   * The recipient categories of a request, as matcher.categoriesFor(ip, org) gives them. With both
+   * an address and an organisation, the answer is remembered per organisation and per the
+   * address's own categories: a request's categories are those of its address together with those
+   * of its organisation (SPEC §2), so addresses in the same categories share the answer.
+   */
   categories(ip: IpEntry | undefined, org: OrgEntry | undefined): readonly string[] {
     if (org === undefined) return ip === undefined ? this.noCategories : ip.categories;
     if (ip === undefined) return org.categories;
-    return this.matcher.categoriesFor(ip.ip, org.org);
+    let withIp = org.withIp;
+    if (withIp === undefined) {
+      withIp = new Map();
+      org.withIp = withIp;
+    }
+    let both = withIp.get(ip.categories);
+    if (both === undefined) {
+      both = this.matcher.categoriesFor(ip.ip, org.org);
+      if (withIp.size < MAX_IP_SETS_PER_ORG) withIp.set(ip.categories, both);
+    }
+    return both;
   }
 
   private decode(buf: Buffer, s: number, e: number, escaped: boolean, ascii: boolean): string | undefined {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isoBytesToMs } from '../../../functions/core/reader/bytes.ts';
+import { isoBytesToMs, isoParsed, isoTimestampEnd } from '../../../functions/core/reader/bytes.ts';
 import {
   checkEpochMs,
   civilFromDays,
@@ -141,6 +141,26 @@ describe('isoBytesToMs (the fast paths’ timestamp parser)', () => {
         const got = isoBytesToMs(buf, 1, 1 + Buffer.byteLength(s));
         if (typeof expected === 'number') expect(got).toBe(expected);
         else expect(got).toBeNaN();
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('isoTimestampEnd ends a quoted timestamp at its closing quote exactly when parseIsoTimestamp accepts it', () => {
+    fc.assert(
+      fc.property(fc.oneof(near, mutated, fc.string({ maxLength: 30 })), fc.boolean(), (s, lineEnds) => {
+        const expected = parseIsoTimestamp(s);
+        // As the JSON fast path sees it: the timestamp's bytes, its closing quote, and more of the
+        // line (or the line's end right after the quote, with bytes of the next line beyond it).
+        const line = Buffer.from(`"${s}"${lineEnds ? '' : ',"app_id":"a"}'}`);
+        const buf = Buffer.concat([line, Buffer.from('0:00Z"\n')]);
+        const e = isoTimestampEnd(buf, 1, line.length);
+        const quoted = e >= 0 && e < line.length && buf[e] === 34;
+        if (typeof expected === 'number') {
+          expect(e).toBe(1 + Buffer.byteLength(s));
+          expect(isoParsed.ms).toBe(expected);
+          expect(isoParsed.day).toBe(Math.floor(expected / 86_400_000));
+        } else expect(quoted && e === 1 + Buffer.byteLength(s)).toBe(false);
       }),
       { numRuns: 5000 },
     );
