@@ -3,6 +3,7 @@
  * (functions/adapters/*) implement these; tests stand in for them with in-memory fakes.
  */
 import type { Agreement } from '../core/audit/agreements.ts';
+import type { LifecycleChange } from '../core/audit/types.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 
@@ -74,6 +75,22 @@ export interface ChainAnchors {
   anchorManifest(date: string, manifestSha256: string, writtenAt: string): Promise<void>;
   /** Every anchored date → its newest manifest sha256 (hex). */
   anchors(): Promise<Map<string, string>>;
+}
+
+/** A stored change of a finding's state (lifecycle.ts), with the finding's id. */
+export type StoredLifecycleChange = LifecycleChange & { finding_id: string };
+
+/**
+ * The finding lifecycle in the control table: one item per change, appended with a conditional put
+ * on the next seq of its finding, never overwritten.
+ */
+export interface LifecycleLog {
+  /** Every change of every finding (the audit attaches them to the findings it reports). */
+  lifecycleChanges(): Promise<StoredLifecycleChange[]>;
+  /** The changes of one finding, by seq. */
+  findingChanges(findingId: string): Promise<LifecycleChange[]>;
+  /** Appends `change` (its seq must be new for the finding); false when that seq is already taken. */
+  appendLifecycleChange(findingId: string, change: LifecycleChange): Promise<boolean>;
 }
 
 /** Who holds a lease: the owner and until when (epoch milliseconds). */

@@ -55,6 +55,8 @@ export interface Runtime extends Stores {
   uploadLogs(files: readonly UploadFile[], opts?: UploadOptions): Promise<UploadReport[]>;
   logBucket: string;
   reportsBucket: string;
+  /** Who runs the command, for the control table's records (default: the OS user; see identity.ts). */
+  caller?: () => Promise<string>;
   /** Present when running against the embedded local stack. */
   local?: LocalStack;
   close(): Promise<void>;

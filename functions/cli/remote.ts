@@ -45,6 +45,7 @@ import {
 } from './context.ts';
 import { DEFAULT_UPLOAD_WAIT_SECONDS } from './defaults.ts';
 import { CliError } from './errors.ts';
+import { callerOf } from './identity.ts';
 import { progressBar } from './output.ts';
 
 type Env = Record<string, string | undefined>;
@@ -327,6 +328,7 @@ export async function openRemoteRuntime(opts: RemoteOptions): Promise<Runtime> {
       ),
     logBucket,
     reportsBucket,
+    caller: () => callerOf(() => dynamo.config.credentials()),
     async close() {
       s3.destroy();
       dynamo.destroy();

@@ -96,6 +96,7 @@ export function auditDeps(stores: Stores, opts: ComposeOptions = {}): AuditDeps 
     usage: stores.usage,
     control: stores.control,
     reports: stores.reports,
+    lifecycle: stores.control,
     now: opts.now ?? (() => new Date()),
   };
 }

@@ -3,6 +3,7 @@ import type { CommandModule } from '../command.ts';
 import * as agreements from './agreements.ts';
 import * as audit from './audit.ts';
 import * as demo from './demo.ts';
+import * as findingLifecycle from './finding-lifecycle.ts';
 import * as findings from './findings.ts';
 import * as recipients from './recipients.ts';
 import * as reconcile from './reconcile.ts';
@@ -22,4 +23,5 @@ export const COMMANDS: readonly CommandModule[] = [
   usage,
   reports,
   findings,
+  findingLifecycle,
 ];

@@ -1,21 +1,12 @@
 /** `auditor recipients load FILE [--force]`. */
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { RecipientsLoaded } from '../../audit/load-agreements.ts';
 import type { RecipientsRegistry } from '../../core/types.ts';
 import type { CommandContext } from '../command.ts';
 import type { Runtime } from '../context.ts';
 import { CliError } from '../errors.ts';
+import { whoAmI } from '../identity.ts';
 import { readText, refuse } from '../input.ts';
-
-/** Who forces a load: the OS user running the CLI. */
-function whoAmI(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /**
  * Validates the whole file first; replaces the stored registry only if it is valid and, unless
