@@ -20,6 +20,7 @@ import {
   LeaseHeldError,
   nightlyDates,
 } from './run-audit.ts';
+import { writeMonthStatements } from './statements.ts';
 
 export interface AuditHandlerDeps extends AuditDeps {
   logger: Logger;
@@ -124,6 +125,11 @@ export function createAuditHandler(deps: AuditHandlerDeps) {
       throw err;
     }
     for (const r of reports) logger.info(r.skipped ? 'report skipped' : 'report', { ...r });
+    // After a month's last day, the nightly run also writes each licensee's statement of that month.
+    if (request.kind === 'nightly' && deps.statements) {
+      const statements = await writeMonthStatements({ ...deps, statements: deps.statements }, reports);
+      if (statements.length > 0) logger.info('statements', { statements });
+    }
     // A request for one date another run holds fails with that one line; a range or the nightly
     // run goes on with the other dates and names the skipped ones in its result.
     const only = reports[0];

@@ -128,6 +128,16 @@ export interface ReportFiles {
   setLatest(date: string): Promise<void>;
 }
 
+/** Licensee statements in the reports bucket (statements/licensee=L/month=YYYY-MM/NAME). */
+export interface StatementFiles {
+  readStatement(licensee: string, month: string, name: string): Promise<string | undefined>;
+  writeStatement(
+    licensee: string,
+    month: string,
+    files: readonly { name: string; body: string; contentType: string }[],
+  ): Promise<void>;
+}
+
 /** The manifest's file name in every report folder (written last; hashes the others). */
 export const MANIFEST = 'manifest.json';
 

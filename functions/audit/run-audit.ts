@@ -43,6 +43,7 @@ import {
   parseJson,
   type ReportFiles,
   type ReportLog,
+  type StatementFiles,
   type UsageReader,
 } from './ports.ts';
 
@@ -59,6 +60,8 @@ export interface AuditDeps {
   sleep?: (ms: number) => Promise<void>;
   /** The findings' lifecycle changes, attached to the findings reported (none without it). */
   lifecycle?: Pick<LifecycleLog, 'lifecycleChanges'>;
+  /** Where the nightly run writes the licensee statements after a month's last day (statements.ts). */
+  statements?: StatementFiles;
 }
 
 export interface DateResult {

@@ -97,6 +97,7 @@ export function auditDeps(stores: Stores, opts: ComposeOptions = {}): AuditDeps 
     control: stores.control,
     reports: stores.reports,
     lifecycle: stores.control,
+    statements: stores.reports,
     now: opts.now ?? (() => new Date()),
   };
 }

@@ -9,6 +9,7 @@ import * as recipients from './recipients.ts';
 import * as reconcile from './reconcile.ts';
 import * as reports from './reports.ts';
 import * as reprocess from './reprocess.ts';
+import * as statement from './statement.ts';
 import * as upload from './upload.ts';
 import * as usage from './usage.ts';
 
@@ -24,4 +25,5 @@ export const COMMANDS: readonly CommandModule[] = [
   reports,
   findings,
   findingLifecycle,
+  statement,
 ];
