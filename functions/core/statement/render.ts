@@ -210,10 +210,19 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tbody tr:nth-child(even){background:#fafbfc}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere;word-break:break-all}
 .total td{font-weight:600}
+#findings th:nth-child(1){width:84px}#findings th:nth-child(2){width:15%}#findings th:nth-child(3){width:14%}
+#findings th:nth-child(4){width:112px}#findings th:nth-child(5){width:8%}#findings th:nth-child(6){width:8%}
+#findings th:nth-child(7){width:12%}
+.nw{white-space:nowrap}
+#amounts th:nth-child(1){width:15%}#amounts th:nth-child(2){width:200px}#amounts th:nth-child(3){width:9%}
+#amounts th:nth-child(4){width:9%}#amounts th:nth-child(6){width:11%}
+#reports th:nth-child(1){width:240px}
 footer{margin:32px 0 8px;color:#5c6475;font-size:12px}
 `;
 
 const num = (n: number | null): string => (n === null ? '' : fmtInt(n));
+/** A rule or metric name that may break after its underscores only. */
+const wbr = (name: string): string => esc(name).replace(/_/g, '_<wbr>');
 
 function table(id: string, head: readonly [string, boolean][], rows: readonly string[], extra = ''): string {
   const th = head.map(([h, numeric]) => `<th${numeric ? ' class="num"' : ''}>${h}</th>`).join('');
@@ -263,8 +272,8 @@ function findingsSection(input: StatementInput): string {
       : '';
     return (
       `<tr data-finding="${esc(f.finding_id)}" data-state="${esc(f.state)}"><td>${esc(f.severity)}</td>` +
-      `<td>${esc(f.rule)}<div class="note">${esc(f.metric)}</div></td><td><code>${esc(f.subject ?? '')}</code></td>` +
-      `<td>${esc(f.period_start)} to ${esc(f.period_end)}</td><td class="num">${numbers}</td>` +
+      `<td>${wbr(f.rule)}<div class="note">${wbr(f.metric)}</div></td><td><code>${esc(f.subject ?? '')}</code></td>` +
+      `<td><span class="nw">${esc(f.period_start)}</span> <span class="nw">to ${esc(f.period_end)}</span></td><td class="num">${numbers}</td>` +
       `<td class="num">${f.amount_owed === null ? '' : esc(`${fmtCents(toCents(f.amount_owed))} ${f.currency ?? ''}`)}</td>` +
       `<td><strong>${esc(stateLabel(f))}</strong>${change}</td>` +
       `<td>${esc(f.detail)}<div class="note"><code>${esc(f.finding_id)}</code></div></td></tr>`
