@@ -88,7 +88,7 @@ function describe(r: ChangeResult): string {
   return (
     `finding ${r.finding_id} (${r.rule}, ${r.licensee ?? 'no agreement'}) is now ${c.state}${until}; ` +
     `recorded by ${c.by} at ${c.at}. The reports of ${range} show it once audited again ` +
-    `(the nightly run does; now: auditor audit --from ${r.reports.from} --to ${r.reports.to})`
+    `(the nightly run does; now: auditor audit ${r.reports.from === r.reports.to ? `--date ${r.reports.from}` : `--from ${r.reports.from} --to ${r.reports.to}`})`
   );
 }
 
@@ -112,9 +112,10 @@ export function register(program: Command, { run }: CommandContext): void {
     if (action === 'waive') cmd.option('--until <date>', 'last day of the waiver (default: no end)');
     cmd
       .option('--json', 'print JSON')
-      .action(async (findingId: string, opts: { note: string; until?: string; json?: boolean }) => {
+      .action(async (findingId: string, opts: { note: string; until?: string }, command: Command) => {
         const result = await run((rt) => changeFinding(rt, action, findingId, opts));
-        if (opts.json) printJson(result);
+        // `findings` has a --json of its own, which takes the flag wherever it is written.
+        if (command.optsWithGlobals<{ json?: boolean }>().json) printJson(result);
         else writeLine(describe(result));
       });
   }
