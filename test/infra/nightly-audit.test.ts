@@ -131,6 +131,10 @@ describe('least privilege', () => {
         resources: [objectsUnder(id.reportsBucket as string, 'reports/*')],
       },
       { actions: ['s3:ListBucket'], resources: [getAtt(id.reportsBucket as string)] },
+      {
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [objectsUnder(id.reportsBucket as string, 'statements/*')],
+      },
       { actions: ['sqs:SendMessage'], resources: [getAtt(id.auditFailureQueue as string)] },
     ].map((w) => ({ actions: w.actions, resources: w.resources.map((r) => JSON.stringify(r)).sort() }));
     expect(got).toHaveLength(want.length);
