@@ -125,8 +125,9 @@ export function createAuditHandler(deps: AuditHandlerDeps) {
       throw err;
     }
     for (const r of reports) logger.info(r.skipped ? 'report skipped' : 'report', { ...r });
-    // After a month's last day, the nightly run also writes each licensee's statement of that month.
-    if (request.kind === 'nightly' && deps.statements) {
+    // After a month's last day, the nightly run also writes each licensee's statement of that month
+    // (and any run that writes a month's last report again writes them again, so they follow it).
+    if (deps.statements) {
       const statements = await writeMonthStatements({ ...deps, statements: deps.statements }, reports);
       if (statements.length > 0) logger.info('statements', { statements });
     }

@@ -3,7 +3,8 @@
  * rendered from one stored report (the month's last day, else its newest report), so every number
  * in it traces to a report whose hashes it prints. `auditor statement` writes it to local files;
  * the nightly run writes every licensee's statement under statements/licensee=L/month=YYYY-MM/ in
- * the reports bucket once the month's last day is audited.
+ * the reports bucket once the month's last day is audited (and any audit run that writes a month's
+ * last report again writes its statements again, so that they always match that report).
  */
 
 import { statementCsv, statementHtml } from '../core/statement/render.ts';
@@ -42,7 +43,7 @@ export async function buildStatement(
 }
 
 /**
- * After the nightly run: for each report date it audited that is its month's last day, written now
+ * After an audit run: for each report date it audited that is its month's last day, written now
  * (or never given its statements, e.g. a run that stopped before this step), every licensee of that
  * report gets its statement. Answers the licensees written, as `L/YYYY-MM`.
  */

@@ -12,7 +12,7 @@
  *   statement  licensee, name, month, through, complete, currency, per_1000_records, requests, records, bytes, errors, amount_owed
  *   usage      app_id, usage_date, requests, records, bytes, errors
  *   finding    finding_id, rule, severity, metric, subject, period_start, period_end, observed, limit, excess, amount_owed, currency, state, until, note, by, at, detail
- *   amount     finding_id, period_start, period_end, records, per_1000_records, currency, exact, amount_owed, arithmetic
+ *   amount     finding_id, period_start, period_end, records, per_1000_records, currency, exact, amount_owed, arithmetic, state
  *   report     report_date, file, sha256   (manifest.json, content_sha256, then each file read)
  */
 import { amountCents, exactDecimal, fmtCents, fmtInt, toCents } from '../audit/format.ts';
@@ -171,6 +171,7 @@ export function statementCsv(input: StatementInput): string {
       'exact',
       'amount_owed',
       'arithmetic',
+      'state',
     ],
     ...amounts.map((a) => [
       'amount',
@@ -183,6 +184,7 @@ export function statementCsv(input: StatementInput): string {
       a.exact.replace(/,/g, ''),
       fmtCents(a.cents).replace(/,/g, ''),
       a.arithmetic,
+      a.finding.state,
     ]),
     ['section', 'report_date', 'file', 'sha256'],
     ['report', input.report.report_date, 'manifest.json', input.report.manifest_sha256],
@@ -215,7 +217,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 #findings th:nth-child(7){width:12%}
 .nw{white-space:nowrap}
 #amounts th:nth-child(1){width:15%}#amounts th:nth-child(2){width:200px}#amounts th:nth-child(3){width:9%}
-#amounts th:nth-child(4){width:9%}#amounts th:nth-child(6){width:11%}
+#amounts th:nth-child(4){width:9%}#amounts th:nth-child(6){width:11%}#amounts th:nth-child(7){width:12%}
 #reports th:nth-child(1){width:240px}
 footer{margin:32px 0 8px;color:#5c6475;font-size:12px}
 `;
@@ -302,13 +304,13 @@ function amountsSection(input: StatementInput, amounts: readonly AmountLine[]): 
     (a) =>
       `<tr><td><code>${esc(a.finding.finding_id)}</code></td><td>${esc(a.finding.period_start)} to ${esc(a.finding.period_end)}</td>` +
       `<td class="num">${num(a.records)}</td><td class="num">${esc(String(a.rate))}</td><td>${esc(a.arithmetic)}</td>` +
-      `<td class="num">${esc(`${fmtCents(a.cents)} ${a.currency}`)}</td></tr>`,
+      `<td class="num">${esc(`${fmtCents(a.cents)} ${a.currency}`)}</td><td>${esc(stateLabel(a.finding))}</td></tr>`,
   );
   const currency = input.rate?.currency ?? '';
   const total =
     amounts.length === 0
       ? ''
-      : `<tr class="total"><td colspan="5">total owed</td><td class="num" id="total-owed">${esc(`${fmtCents(totalCents(amounts))} ${currency}`)}</td></tr>`;
+      : `<tr class="total"><td colspan="5">total of the amounts above, whatever their state</td><td class="num" id="total-owed">${esc(`${fmtCents(totalCents(amounts))} ${currency}`)}</td><td></td></tr>`;
   const head: [string, boolean][] = [
     ['Finding', false],
     ['Period', false],
@@ -316,6 +318,7 @@ function amountsSection(input: StatementInput, amounts: readonly AmountLine[]): 
     ['Rate per 1,000', true],
     ['Arithmetic', false],
     ['Amount', true],
+    ['State', false],
   ];
   return (
     '<section id="amounts-section"><h2>Amounts owed</h2>' +

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleLog, StoredLifecycleChange } from '../../../functions/audit/ports.ts';
 import { type AuditDeps, auditDates, nightlyDates } from '../../../functions/audit/run-audit.ts';
+import { callerOf } from '../../../functions/cli/identity.ts';
 import { parseAgreementsFile } from '../../../functions/core/audit/agreements.ts';
 import {
   byFinding,
@@ -321,5 +322,19 @@ describe('when a change reaches the reports', () => {
     // Picked up once: the next night re-renders nothing for it.
     clock.now = new Date('2026-11-23T02:00:00Z');
     expect(await nightlyDates(deps, clock.now)).toEqual(['2026-11-22']);
+  });
+});
+
+describe('who made a change', () => {
+  it('against a deployed stack: the OS user, the access key id of the resolved credentials and the profile (no STS call)', async () => {
+    const creds = async () => ({ accessKeyId: 'AKIAEXAMPLEKEY123' });
+    await expect(callerOf(creds, { AWS_PROFILE: 'audit' })).resolves.toMatch(
+      /^.+ \(AWS access key AKIAEXAMPLEKEY123, profile audit\)$/,
+    );
+    await expect(callerOf(creds, {})).resolves.toMatch(/^.+ \(AWS access key AKIAEXAMPLEKEY123\)$/);
+    const none = async (): Promise<{ accessKeyId: string }> => {
+      throw new Error('no credentials');
+    };
+    await expect(callerOf(none, {})).resolves.toMatch(/\(AWS access key unknown\)$/);
   });
 });

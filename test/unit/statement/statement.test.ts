@@ -135,7 +135,7 @@ describe('statement of one licensee', () => {
     expect(csv.startsWith('\uFEFFsection,licensee,')).toBe(true);
     expect(csv).toContain('\r\namount,');
     expect(csv).toContain(
-      ',0.75,USD,16512.99975,16513.00,"22,017,333 / 1000 × 0.75 = 16,512.99975 → 16,513.00 USD"\r\n',
+      ',0.75,USD,16512.99975,16513.00,"22,017,333 / 1000 × 0.75 = 16,512.99975 → 16,513.00 USD",open\r\n',
     );
     expect(csv).toContain(`report,${D},content_sha256,${manifest.content_sha256}\r\n`);
     expect(csv).toContain(`report,${D},usage.jsonl,${manifest.files['usage.jsonl']}\r\n`);
