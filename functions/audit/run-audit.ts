@@ -60,7 +60,7 @@ export interface AuditDeps {
   sleep?: (ms: number) => Promise<void>;
   /** The findings' lifecycle changes, attached to the findings reported (none without it). */
   lifecycle?: Pick<LifecycleLog, 'lifecycleChanges'>;
-  /** Where the nightly run writes the licensee statements after a month's last day (statements.ts). */
+  /** Where the licensee statements go once a month's last report is written (statements.ts). */
   statements?: StatementFiles;
 }
 

@@ -18,13 +18,16 @@ function changeItem(c: LifecycleChange): string {
   return `<li>${esc(c.at)} · ${esc(c.action)}${esc(until)} by <span class="seg">${esc(c.by)}</span> (report ${esc(c.report_date)}): ${esc(c.note)}</li>`;
 }
 
-/** The attribute the row gets, and what goes under the detail; nothing without a lifecycle. */
-export function lifecycleParts(l: FindingLifecycle | undefined): { attr: string; cell: string } {
-  if (l === undefined) return { attr: '', cell: '' };
-  return {
-    attr: ` data-state="${esc(l.state)}"`,
-    cell:
-      `<div class="lifecycle"><strong>${esc(stateText(l))}</strong>` +
-      `<details><summary class="sub">history (${l.history.length})</summary><ul class="apps-all">${l.history.map(changeItem).join('')}</ul></details></div>`,
-  };
+/** The finding row's data-state attribute; nothing without a lifecycle. */
+export function lifecycleAttr(l: FindingLifecycle | undefined): string {
+  return l === undefined ? '' : ` data-state="${esc(l.state)}"`;
+}
+
+/** The state and the history, under the detail; nothing without a lifecycle. */
+export function lifecycleCell(l: FindingLifecycle | undefined): string {
+  if (l === undefined) return '';
+  return (
+    `<div class="lifecycle"><strong>${esc(stateText(l))}</strong>` +
+    `<details><summary class="sub">history (${l.history.length})</summary><ul class="apps-all">${l.history.map(changeItem).join('')}</ul></details></div>`
+  );
 }
