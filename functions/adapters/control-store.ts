@@ -14,6 +14,10 @@
  *              a registry loaded with --force although agreements prohibit categories it lacks;
  *              append-only (attribute_not_exists(pk)).
  *   versions   pk AGREEMENT_VERSION / REGISTRY_VERSION: append-only terms, see terms-store.ts
+ *   lifecycle  pk LIFECYCLE  sk <finding_id>#<seq>  { finding_id, seq, action, state, note, until,
+ *              by, at, report_date, observed }   a change of a finding's state (`auditor findings
+ *              ack|dispute|waive|resolve`), seq zero-padded to 6 digits; append-only
+ *              (attribute_not_exists(pk)).
  *   lease      pk LEASE      sk <date> | chain   { owner, expiresAt }   (expiresAt: epoch ms)
  *              one audit run at a time per report date (and for re-linking / latest.json): taken
  *              and released with conditional PutItem only (released = expiresAt 0), read with Query.
@@ -26,12 +30,15 @@ import type {
   ChainAnchors,
   ForcedRegistryLoad,
   LeaseHolder,
+  LifecycleLog,
   RegistryStore,
   ReportLog,
+  StoredLifecycleChange,
   TermsWriter,
 } from '../audit/ports.ts';
 import type { Agreement } from '../core/audit/agreements.ts';
 import { type AgreementVersion, type RegistryVersion, registryHash } from '../core/audit/terms.ts';
+import type { LifecycleChange } from '../core/audit/types.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 import type { RegistryReader } from '../ingest/ports.ts';
 import { batchWrite, queryPartition } from './dynamo-batch.ts';
@@ -48,7 +55,15 @@ export const EMPTY_REGISTRY: StoredRegistry = { registry: {}, hash: 'empty' };
 export { registryHash };
 
 export class ControlStore
-  implements AgreementStore, RegistryStore, ReportLog, ChainAnchors, AuditLeases, RegistryReader, TermsWriter
+  implements
+    AgreementStore,
+    RegistryStore,
+    ReportLog,
+    ChainAnchors,
+    AuditLeases,
+    RegistryReader,
+    TermsWriter,
+    LifecycleLog
 {
   constructor(
     protected readonly doc: DynamoDBDocumentClient,
@@ -267,8 +282,61 @@ export class ControlStore
       if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
     }
   }
+
+  async lifecycleChanges(): Promise<StoredLifecycleChange[]> {
+    const out: StoredLifecycleChange[] = [];
+    for await (const item of queryPartition(this.doc, this.table, LIFECYCLE_PK))
+      out.push({ finding_id: String(item.finding_id), ...lifecycleChangeOf(item) });
+    return out;
+  }
+
+  async findingChanges(findingId: string): Promise<LifecycleChange[]> {
+    const out: LifecycleChange[] = [];
+    const range = { from: `${findingId}#`, to: `${findingId}#` };
+    for await (const item of queryPartition(this.doc, this.table, LIFECYCLE_PK, range))
+      out.push(lifecycleChangeOf(item));
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Conditional PutItem on a new key: a change is never overwritten. */
+  async appendLifecycleChange(findingId: string, change: LifecycleChange): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: LIFECYCLE_PK,
+            sk: `${findingId}#${String(change.seq).padStart(6, '0')}`,
+            finding_id: findingId,
+            ...change,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+      return false;
+    }
+  }
 }
 
+/** A stored lifecycle item as a change, its fields in the fixed order the reports print them. */
+function lifecycleChangeOf(item: Record<string, unknown>): LifecycleChange {
+  return {
+    seq: Number(item.seq),
+    action: item.action as LifecycleChange['action'],
+    state: item.state as LifecycleChange['state'],
+    note: String(item.note),
+    until: typeof item.until === 'string' ? item.until : null,
+    by: String(item.by),
+    at: String(item.at),
+    report_date: String(item.report_date),
+    observed: Number(item.observed),
+  };
+}
+
+const LIFECYCLE_PK = 'LIFECYCLE';
 const LEASE_PK = 'LEASE';
 const CHAIN_PK = 'CHAIN';
 const chainSk = (date: string, seq: number): string => `${date}#${String(seq).padStart(6, '0')}`;

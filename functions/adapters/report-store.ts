@@ -3,8 +3,8 @@
  * Within one report the manifest is written after the files it hashes, and latest.json after
  * every report of a run, so a half-finished run is never the latest.
  */
-import { MANIFEST, parseJson, type ReportFiles } from '../audit/ports.ts';
-import { REPORTS_PREFIX, reportKey } from '../shared/resources.ts';
+import { MANIFEST, parseJson, type ReportFiles, type StatementFiles } from '../audit/ports.ts';
+import { REPORTS_PREFIX, reportKey, statementKey } from '../shared/resources.ts';
 import type { S3Objects } from './object-store.ts';
 
 export { MANIFEST, parseJson };
@@ -12,7 +12,7 @@ export const LATEST_KEY = `${REPORTS_PREFIX}latest.json`;
 
 export { reportKey };
 
-export class ReportStore implements ReportFiles {
+export class ReportStore implements ReportFiles, StatementFiles {
   constructor(
     private readonly objects: S3Objects,
     private readonly bucket: string,
@@ -59,6 +59,19 @@ export class ReportStore implements ReportFiles {
     const text = await this.objects.getText(this.bucket, LATEST_KEY);
     const date = parseJson<{ report_date?: unknown }>(text)?.report_date;
     return typeof date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(date) ? date : undefined;
+  }
+
+  async readStatement(licensee: string, month: string, name: string): Promise<string | undefined> {
+    return this.objects.getText(this.bucket, statementKey(licensee, month, name));
+  }
+
+  async writeStatement(
+    licensee: string,
+    month: string,
+    files: readonly { name: string; body: string; contentType: string }[],
+  ): Promise<void> {
+    for (const f of files)
+      await this.objects.put(this.bucket, statementKey(licensee, month, f.name), f.body, f.contentType);
   }
 
   async setLatest(date: string): Promise<void> {

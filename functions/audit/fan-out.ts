@@ -36,6 +36,7 @@ import {
   rechain,
   relinkAndMoveLatest,
 } from './run-audit.ts';
+import { writeMonthStatements } from './statements.ts';
 
 /** What a run audits: these dates (on demand), or the nightly run's for a schedule firing at `time`. */
 export type AuditRequest = { kind: 'dates'; dates: string[] } | { kind: 'nightly'; time: Date };
@@ -109,6 +110,9 @@ export async function linkRun(deps: AuditDeps, reports: readonly DateResult[]): 
   }
   // Finding events are delivered after latest.json, outside the chain's lease.
   await deps.events?.flush();
+  // After a month's last day, each licensee's statement of that month (and any run that writes a
+  // month's last report again writes them again, so they follow it).
+  if (deps.statements) await writeMonthStatements({ ...deps, statements: deps.statements }, reports);
 }
 
 /**

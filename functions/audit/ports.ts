@@ -5,6 +5,7 @@
 import type { Agreement } from '../core/audit/agreements.ts';
 import type { Digest, FindingEvent, FindingLine, FindingState } from '../core/audit/events.ts';
 import type { AgreementVersion, RegistryVersion } from '../core/audit/terms.ts';
+import type { LifecycleChange } from '../core/audit/types.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 
@@ -99,6 +100,22 @@ export interface ChainAnchors {
   anchorContents?(): Promise<Map<string, string[]>>;
 }
 
+/** A stored change of a finding's state (lifecycle.ts), with the finding's id. */
+export type StoredLifecycleChange = LifecycleChange & { finding_id: string };
+
+/**
+ * The finding lifecycle in the control table: one item per change, appended with a conditional put
+ * on the next seq of its finding, never overwritten.
+ */
+export interface LifecycleLog {
+  /** Every change of every finding (the audit attaches them to the findings it reports). */
+  lifecycleChanges(): Promise<StoredLifecycleChange[]>;
+  /** The changes of one finding, by seq. */
+  findingChanges(findingId: string): Promise<LifecycleChange[]>;
+  /** Appends `change` (its seq must be new for the finding); false when that seq is already taken. */
+  appendLifecycleChange(findingId: string, change: LifecycleChange): Promise<boolean>;
+}
+
 /** Who holds a lease: the owner and until when (epoch milliseconds). */
 export interface LeaseHolder {
   owner: string;
@@ -186,6 +203,16 @@ export interface EventTarget {
 export interface DigestTarget {
   readonly name: string;
   deliver(digest: Digest): Promise<void>;
+}
+
+/** Licensee statements in the reports bucket (statements/licensee=L/month=YYYY-MM/NAME). */
+export interface StatementFiles {
+  readStatement(licensee: string, month: string, name: string): Promise<string | undefined>;
+  writeStatement(
+    licensee: string,
+    month: string,
+    files: readonly { name: string; body: string; contentType: string }[],
+  ): Promise<void>;
 }
 
 /** The manifest's file name in every report folder (written last; hashes the others). */

@@ -24,6 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import { checkReport, problemFile } from '../core/audit/chain.ts';
 import { addDays, daysFrom, sha256Hex, stableJson, windowOf } from '../core/audit/format.ts';
+import { byFinding, datesToRerender, withLifecycle } from '../core/audit/lifecycle.ts';
 import {
   type DataQualityObject,
   type Manifest,
@@ -39,10 +40,12 @@ import {
   type AuditLeases,
   type ChainAnchors,
   type FindingEventSink,
+  type LifecycleLog,
   MANIFEST,
   parseJson,
   type ReportFiles,
   type ReportLog,
+  type StatementFiles,
   type TermsReader,
   type UsageReader,
 } from './ports.ts';
@@ -60,6 +63,10 @@ export interface AuditDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Finding events: each audited date's changes recorded, delivered at the end of the run. */
   events?: FindingEventSink;
+  /** The findings' lifecycle changes, attached to the findings reported (none without it). */
+  lifecycle?: Pick<LifecycleLog, 'lifecycleChanges'>;
+  /** Where the licensee statements go once a month's last report is written (statements.ts). */
+  statements?: StatementFiles;
 }
 
 export interface DateResult {
@@ -152,7 +159,7 @@ export async function auditDate(
   // A change committed after this instant may be missing from what is read below, so this (not the
   // time the files are written) is what the late-data check compares day markers with.
   const readAt = monthUsage?.readAt ?? deps.now().toISOString();
-  const [terms, usage, dqKeys] = await Promise.all([
+  const [terms, usage, dqKeys, changes] = await Promise.all([
     // Versioned terms: per licensee the agreement in force on D, and on each day of W (issue 11).
     readTerms(deps.control, date),
     // The window's rows of a month read (the same rows, in the same order, as reading the window).
@@ -162,9 +169,14 @@ export async function auditDate(
     // Problem objects processed from the month's start to the night the report is written (D + 1):
     // a quarantined object has no usage day of its own.
     deps.usage.dataQualityKeys(start, addDays(end, 1)),
+    deps.lifecycle?.lifecycleChanges() ?? [],
   ]);
   const { agreements } = terms;
-  const findings = audit({ reportDate: date, agreements, usage, termsOn: terms.termsOn });
+  const findings = withLifecycle(
+    audit({ reportDate: date, agreements, usage, termsOn: terms.termsOn }),
+    byFinding(changes),
+    date,
+  );
   const sourceKeys = usage.flatMap((u) => u.sources.map((s) => s.key));
   const manifests = await deps.usage.getManifests([...sourceKeys, ...dqKeys]);
   const dates = knownDates ?? (await deps.reports.listDates());
@@ -400,9 +412,10 @@ export async function nightlyDates(deps: AuditDeps, scheduledTime: Date): Promis
   const yesterday = addDays(today, -1);
   const oldest = addDays(yesterday, -LATE_DATA_DAYS);
   const earlier = addDays(yesterday, -1);
-  const [written, changed] = await Promise.all([
+  const [written, changed, changes] = await Promise.all([
     deps.control.reportTimes(oldest, earlier),
     deps.usage.changedDays(`${oldest.slice(0, 7)}-01`, earlier),
+    deps.lifecycle?.lifecycleChanges() ?? [],
   ]);
   // Dates with no report at all (a night the run failed or was skipped), from the first day with
   // usage on: an empty system writes no empty reports.
@@ -422,6 +435,8 @@ export async function nightlyDates(deps: AuditDeps, scheduledTime: Date): Promis
       }
     }
   }
+  // A finding's state changed after a report holding it was written: render that report again.
+  stale.push(...datesToRerender(written, changes));
   // Newest first: yesterday, then the stale and missing dates from the newest to the oldest.
   return [yesterday, ...[...new Set([...stale, ...missing])].sort().reverse()];
 }

@@ -59,7 +59,7 @@ export interface Runtime extends Stores {
   reportsBucket: string;
   /** Present when running against the embedded local stack. */
   local?: LocalStack;
-  /** Who the caller is, recorded with terms changes (identity.ts); absent: the OS user. */
+  /** Who the caller is, recorded with terms changes and finding lifecycle changes (identity.ts); absent: the OS user. */
   identity?(): Promise<string>;
   close(): Promise<void>;
 }

@@ -125,6 +125,8 @@ export function auditDeps(stores: Stores, opts: ComposeOptions = {}): AuditDeps 
     reports: stores.reports,
     now,
     ...(opts.events ? { events: findingEvents(stores, opts.events, now) } : {}),
+    lifecycle: stores.control,
+    statements: stores.reports,
   };
 }
 

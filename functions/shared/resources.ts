@@ -68,6 +68,10 @@ export const REPORTS_PREFIX = 'reports/';
 
 /** The key of one file of a report date's folder. */
 export const reportKey = (date: string, name: string): string => `${REPORTS_PREFIX}date=${date}/${name}`;
+/** Licensee statements (issue 12): statements/licensee=L/month=YYYY-MM/statement.{html,csv}. */
+export const STATEMENTS_PREFIX = 'statements/';
+export const statementKey = (licensee: string, month: string, name: string): string =>
+  `${STATEMENTS_PREFIX}licensee=${licensee}/month=${month}/${name}`;
 export const DATA_QUALITY_PREFIX = 'data-quality/';
 export const REJECTS_PREFIX = `${DATA_QUALITY_PREFIX}rejects/`;
 export const QUARANTINE_PREFIX = `${DATA_QUALITY_PREFIX}quarantine/`;

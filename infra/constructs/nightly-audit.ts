@@ -4,14 +4,14 @@
  * queue: see audit-fan-out.ts); the function's own async invocations keep Lambda's retries and the
  * same on-failure queue (scheduled-invocation.ts). And what the audit function may touch:
  * it reads usage, keeps agreements and audit bookkeeping in the control table, and reads and writes
- * reports/.
+ * reports/ and statements/.
  */
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { REPORTS_PREFIX } from '../../functions/shared/resources.ts';
+import { REPORTS_PREFIX, STATEMENTS_PREFIX } from '../../functions/shared/resources.ts';
 import { AuditFanOut } from './audit-fan-out.ts';
 import { ensureProps } from './checks.ts';
 import { type LambdaFunction, objectsUnder } from './lambda-function.ts';
@@ -61,6 +61,12 @@ export class NightlyAudit extends Construct {
       objectsUnder(props.reportsBucket, REPORTS_PREFIX),
     );
     fn.allow('ListReports', ['s3:ListBucket'], props.reportsBucket);
+    // Licensee statements, written after a month's last day (functions/audit/statements.ts).
+    fn.allow(
+      'ReadWriteStatements',
+      ['s3:GetObject', 's3:PutObject'],
+      objectsUnder(props.reportsBucket, STATEMENTS_PREFIX),
+    );
 
     // Existing ids: the schedule is AuditSchedule, its dead-letter queue ScheduleDeadLetterQueue.
     this.invocation = new ScheduledInvocation(this, 'Invocation', {

@@ -134,6 +134,10 @@ describe('least privilege', () => {
         resources: [objectsUnder(id.reportsBucket as string, 'reports/*')],
       },
       { actions: ['s3:ListBucket'], resources: [getAtt(id.reportsBucket as string)] },
+      {
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [objectsUnder(id.reportsBucket as string, 'statements/*')],
+      },
       { actions: ['sqs:SendMessage'], resources: [getAtt(id.auditFailureQueue as string)] },
       // Finding events (infra/constructs/finding-events.ts): this bus and this topic only.
       {

@@ -4,11 +4,13 @@ import * as agreements from './agreements.ts';
 import * as alerts from './alerts.ts';
 import * as audit from './audit.ts';
 import * as demo from './demo.ts';
+import * as findingLifecycle from './finding-lifecycle.ts';
 import * as findings from './findings.ts';
 import * as recipients from './recipients.ts';
 import * as reconcile from './reconcile.ts';
 import * as reports from './reports.ts';
 import * as reprocess from './reprocess.ts';
+import * as statement from './statement.ts';
 import * as upload from './upload.ts';
 import * as usage from './usage.ts';
 
@@ -24,4 +26,6 @@ export const COMMANDS: readonly CommandModule[] = [
   reports,
   findings,
   alerts,
+  findingLifecycle,
+  statement,
 ];

@@ -25,6 +25,7 @@ import { compareFindings, type Finding } from './findings.ts';
 import { fmtCents, fmtInt, toCents } from './format.ts';
 import { cumulativeChart, dailyChart } from './html-charts.ts';
 import { esc } from './html-escape.ts';
+import { lifecycleAttr, lifecycleCell } from './html-lifecycle.ts';
 import { CSS } from './html-styles.ts';
 import type { LicenseeSummary, ReportModel, UsageOverflow } from './model.ts';
 import { type DataQuality, type FindingApp, SEVERITIES, type Severity } from './types.ts';
@@ -155,7 +156,7 @@ function findingsSection(findings: readonly Finding[], names: ReadonlyMap<string
   const head = `<tr>${FINDINGS_COLS.map(([c, h]) => `<th${c === 'c-num' ? ' class="num"' : ''}>${h}</th>`).join('')}</tr>`;
   const rows = sorted.map(
     (f) =>
-      `<tr data-rule="${esc(f.rule)}" data-severity="${esc(f.severity)}">` +
+      `<tr data-rule="${esc(f.rule)}" data-severity="${esc(f.severity)}"${lifecycleAttr(f.lifecycle)}>` +
       `<td><span class="sev sev-${esc(f.severity)}">${esc(f.severity)}</span></td>` +
       `<td>${licenseeCell(f.licensee, names)}</td>` +
       `<td>${esc(f.rule).replace(/_/g, '_<wbr>')}<div class="sub">${esc(f.metric).replace(/_/g, '_<wbr>')}</div></td>` +
@@ -163,7 +164,7 @@ function findingsSection(findings: readonly Finding[], names: ReadonlyMap<string
       `<td title="${esc(f.period_start)} to ${esc(f.period_end)}">${periodCell(f.period_start, f.period_end)}</td>` +
       `<td class="num">${numbersCell(f)}</td>` +
       `<td class="apps">${appsCell(f.apps)}</td>` +
-      `<td class="detail">${esc(f.detail)}<div class="sub id">${esc(f.finding_id)}</div></td></tr>`,
+      `<td class="detail">${esc(f.detail)}<div class="sub id">${esc(f.finding_id)}</div>${lifecycleCell(f.lifecycle)}</td></tr>`,
   );
   return (
     '<h2>Findings</h2>' +

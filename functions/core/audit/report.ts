@@ -117,6 +117,8 @@ export function canonicalFinding(f: Finding): Finding {
       source_count: f.evidence.source_count,
       truncated: f.evidence.truncated,
     },
+    // Last, and only on a finding someone changed (lifecycle.ts): other lines keep their bytes.
+    ...(f.lifecycle ? { lifecycle: f.lifecycle } : {}),
   };
 }
 

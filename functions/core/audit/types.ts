@@ -60,6 +60,59 @@ export interface FindingOf<R extends string> {
   apps: FindingApp[];
   detail: string;
   evidence: FindingEvidence;
+  /**
+   * Only on a finding someone acknowledged, disputed, waived or resolved (lifecycle.ts): its state
+   * in this report and the changes behind it. Absent otherwise, so such a finding's line is as before.
+   */
+  lifecycle?: FindingLifecycle;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding lifecycle (lifecycle.ts; `auditor findings ack|dispute|waive|resolve`)
+
+/** What a person does to a finding. */
+export type LifecycleAction = 'ack' | 'dispute' | 'waive' | 'resolve';
+
+/**
+ * A finding's state in one report. `open`: no change applies. The four actions lead to
+ * `acknowledged`, `disputed`, `waived` and `resolved`; `waiver_expired` is a waived finding in a
+ * report dated after its waiver's `until`; `reopened` a resolved finding that came back.
+ */
+export type LifecycleState =
+  | 'open'
+  | 'acknowledged'
+  | 'disputed'
+  | 'waived'
+  | 'resolved'
+  | 'reopened'
+  | 'waiver_expired';
+
+/** One stored change of a finding's state (append-only, control table `pk LIFECYCLE`). */
+export interface LifecycleChange {
+  /** 1, 2, …: the order of the finding's changes. */
+  seq: number;
+  action: LifecycleAction;
+  /** The state the action leads to. */
+  state: LifecycleState;
+  note: string;
+  /** Last day (inclusive) of a waiver; null for a waiver without end and for other actions. */
+  until: string | null;
+  /** Who: the OS user locally, the AWS principal with --stack. */
+  by: string;
+  /** When, ISO 8601 UTC. */
+  at: string;
+  /** The newest report holding the finding when the change was made: it applies from this date on. */
+  report_date: string;
+  /** The finding's observed value in that report (a resolved finding reopens when it differs). */
+  observed: number;
+}
+
+/** A finding's state in one report and the changes that apply to it (report_date ≤ the report's). */
+export interface FindingLifecycle {
+  state: LifecycleState;
+  /** The waiver's last day while the state is `waived` or `waiver_expired`, else null. */
+  until: string | null;
+  history: LifecycleChange[];
 }
 
 /** A log object behind a finding, with what it contributed to the finding's observed value. */
