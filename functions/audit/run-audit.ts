@@ -32,6 +32,7 @@ import {
   verifyReport,
 } from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
+import { removeStaleEvidence, rollupEvidence } from './audit-rollups.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import {
   type AgreementReader,
@@ -41,6 +42,7 @@ import {
   parseJson,
   type ReportFiles,
   type ReportLog,
+  type RollupUsage,
   type UsageReader,
 } from './ports.ts';
 
@@ -55,6 +57,11 @@ export interface AuditDeps {
   leaseMs?: number;
   /** Waits between tries for the chain's lease (default setTimeout). */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Per-(app, day) rollups: when given, the audit reads them instead of one row per log object and
+   * streams each finding's evidence into evidence/FINDING_ID.jsonl (audit/evidence.ts).
+   */
+  rollups?: RollupUsage;
 }
 
 export interface DateResult {
@@ -132,6 +139,8 @@ export interface MonthUsage {
 /** Reads the usage of `date`'s month up to `date` (per log object), for every earlier date of it. */
 export async function readMonthUsage(deps: AuditDeps, date: string): Promise<MonthUsage> {
   const readAt = deps.now().toISOString();
+  // With rollups each date reads its own window's (cheap once they are fresh).
+  if (deps.rollups) return { rows: [], readAt };
   const rows = await deps.usage.queryUsage({ from: windowOf(date).start, to: date, perSource: true });
   return { rows, readAt };
 }
@@ -145,19 +154,24 @@ export async function auditDate(
   const { start, end } = windowOf(date);
   // A change committed after this instant may be missing from what is read below, so this (not the
   // time the files are written) is what the late-data check compares day markers with.
-  const readAt = monthUsage?.readAt ?? deps.now().toISOString();
+  const readAt = deps.rollups ? deps.now().toISOString() : (monthUsage?.readAt ?? deps.now().toISOString());
   const [agreements, usage, dqKeys] = await Promise.all([
     deps.control.listAgreements(),
     // The window's rows of a month read (the same rows, in the same order, as reading the window).
-    monthUsage
-      ? monthUsage.rows.filter((r) => r.day >= start && r.day <= end)
-      : deps.usage.queryUsage({ from: start, to: end, perSource: true }),
+    deps.rollups
+      ? deps.rollups.usage(start, end)
+      : monthUsage
+        ? monthUsage.rows.filter((r) => r.day >= start && r.day <= end)
+        : deps.usage.queryUsage({ from: start, to: end, perSource: true }),
     // Problem objects processed from the month's start to the night the report is written (D + 1):
     // a quarantined object has no usage day of its own.
     deps.usage.dataQualityKeys(start, addDays(end, 1)),
   ]);
-  const findings = audit({ reportDate: date, agreements, usage });
-  const sourceKeys = usage.flatMap((u) => u.sources.map((s) => s.key));
+  const streamed = deps.rollups
+    ? await rollupEvidence(deps, deps.rollups, { reportDate: date, agreements, usage })
+    : undefined;
+  const findings = streamed?.findings ?? audit({ reportDate: date, agreements, usage });
+  const sourceKeys = streamed ? streamed.sourceKeys : usage.flatMap((u) => u.sources.map((s) => s.key));
   const manifests = await deps.usage.getManifests([...sourceKeys, ...dqKeys]);
   const dates = knownDates ?? (await deps.reports.listDates());
   const rendered = renderReport({
@@ -168,6 +182,7 @@ export async function auditDate(
     dataQuality: summariseDataQuality(manifests.map(toDataQuality)),
     run: { generated_at: deps.now().toISOString(), trigger: deps.trigger ?? 'on-demand' },
     previousManifestSha256: await previousManifest(deps, date, dates),
+    ...(streamed ? { extraFiles: streamed.files, sourcesTruncated: streamed.sourcesTruncated } : {}),
   });
 
   const stored = await deps.reports.readAll(date);
@@ -183,6 +198,7 @@ export async function auditDate(
     }
   }
   await deps.reports.write(date, rendered.files);
+  if (streamed) await removeStaleEvidence(deps.reports, date, storedManifest, rendered.manifest);
   const manifestBody = rendered.files.find((f) => f.name === MANIFEST)?.body ?? '';
   await deps.control.anchorManifest(date, sha256Hex(manifestBody), readAt);
   await deps.control.recordReport(date, readAt, rendered.manifest.content_sha256);

@@ -11,6 +11,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ControlStore } from '../adapters/control-store.ts';
 import { S3Objects } from '../adapters/object-store.ts';
 import { ReportStore } from '../adapters/report-store.ts';
+import { RollupStore } from '../adapters/rollup-store.ts';
 import { UsageStore } from '../adapters/usage-store.ts';
 import { createAuditHandler } from '../audit/create-handler.ts';
 import type { AuditDeps } from '../audit/run-audit.ts';
@@ -33,6 +34,8 @@ export interface Stores {
   control: ControlStore;
   objects: S3Objects;
   reports: ReportStore;
+  /** Per-(app, day) rollups over `usage`, in the same table (what the audit reads). */
+  rollups: RollupStore;
 }
 
 /** Clients for this process (AWS defaults, or the emulators named by AUDITOR_*_ENDPOINT). */
@@ -43,8 +46,10 @@ export function processClients(env: Record<string, string | undefined> = process
 export function createStores(clients: Clients, config: StoreConfig): Stores {
   const doc = documentClient(clients.dynamo);
   const objects = new S3Objects(clients.s3);
+  const usage = new UsageStore(doc, config.usageTable);
   return {
-    usage: new UsageStore(doc, config.usageTable),
+    usage,
+    rollups: new RollupStore(doc, config.usageTable, usage),
     control: new ControlStore(doc, config.controlTable),
     objects,
     reports: new ReportStore(objects, config.reportsBucket),
@@ -96,6 +101,7 @@ export function auditDeps(stores: Stores, opts: ComposeOptions = {}): AuditDeps 
     usage: stores.usage,
     control: stores.control,
     reports: stores.reports,
+    rollups: stores.rollups,
     now: opts.now ?? (() => new Date()),
   };
 }

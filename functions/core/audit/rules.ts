@@ -28,6 +28,8 @@ import { hasUsage } from './rules/support.ts';
 import {
   type AuditInput,
   EVIDENCE_MAX_SOURCES,
+  type EvidenceList,
+  type EvidenceSpec,
   type FindingDraft,
   type FindingEvidence,
   type RuleContext,
@@ -103,6 +105,8 @@ export interface FindingWithEvidence {
    * by contribution descending, then key, then gen; finding.evidence is the bounded view of it.
    */
   sources: SourceContribution[];
+  /** How `sources` was computed (rules/support.ts evidenceOf), to compute it again from streamed parts. */
+  spec?: EvidenceSpec;
 }
 
 /**
@@ -116,7 +120,10 @@ export function auditWithEvidence(input: AuditInput): FindingWithEvidence[] {
     for (const d of rule.evaluate(ctx)) drafts.push({ ...d, rule: rule.name });
   return drafts
     .sort(compareFindings)
-    .map((d) => ({ finding: toFinding(input.reportDate, d), sources: d.evidence }));
+    .map((d) => {
+      const spec = (d.evidence as EvidenceList).spec;
+      return { finding: toFinding(input.reportDate, d), sources: d.evidence, ...(spec ? { spec } : {}) };
+    });
 }
 
 /** Evaluates every rule for report date D (see the module comment for the semantics). */
