@@ -1,0 +1,131 @@
+/**
+ * Rollups in the usage table (core/rollup.ts): one app-day's committed usage summed, with its top
+ * objects and their count, in parts under the item size limit.
+ *
+ *   rollup part   pk RU#<yyyy-mm>   sk <day>#<app>#<part, 5 digits>   { app, day, part, of, token, usage…,
+ *                                                                       top, sourceCount (part 0) }
+ *
+ * A cache, never a second source of truth: a rollup counts only when its token is its day's
+ * change token (UsageStore.dayTokens, `<rev>@<changedAt>`: every commit that changes the day bumps
+ * rev after the commit). A stale or missing rollup is rebuilt from the ledger (queryUsage, with its
+ * exactly-once read) and tagged with the token read BEFORE that read began, so a commit landing
+ * during the rebuild leaves a rollup whose token is already behind the day's: it is rebuilt again
+ * on the next read, never taken as fresh. Every app listed for the month gets a rollup for every
+ * day with a marker (an empty one when it had no usage that day), so a stale rollup of an app whose
+ * usage went away is replaced too.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { RollupUsage } from '../audit/ports.ts';
+import { monthsBetween, type UsageRow } from '../core/ledger.ts';
+import { buildRollup, joinRollup, type Rollup, type RollupPart, rollupRow, splitRollup } from '../core/rollup.ts';
+import { compareAppDay } from '../core/usage-math.ts';
+import { batchWrite, DEFAULT_RETRY, mapLimit, queryPartition, type RetryPolicy } from './dynamo-batch.ts';
+import type { UsageStore } from './usage-store.ts';
+
+/** What rebuilding needs of the ledger (UsageStore; tests wrap it). */
+export type RollupSource = Pick<UsageStore, 'queryUsage' | 'dayTokens' | 'listApps' | 'committedParts'>;
+
+/** A window's usage read from rollups. */
+export interface RollupWindow {
+  /** Usage rows (app-days with usage), by app then day; sources = the day's top objects. */
+  rows: (UsageRow & { sourceCount: number })[];
+  /** The day tokens the rollups were checked against (read first). */
+  tokens: Map<string, string>;
+  /** How many app-day rollups were stale or missing and rebuilt. */
+  rebuilt: number;
+}
+
+const partSk = (day: string, app: string, part: number) => `${day}#${app}#${String(part).padStart(5, '0')}`;
+
+export class RollupStore implements RollupUsage {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly ledger: RollupSource,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    /** App-day rebuilds run at once. */
+    private readonly concurrency = 8,
+  ) {}
+
+  /** RollupUsage: the window's usage rows (stale rollups rebuilt first). */
+  async usage(from: string, to: string): Promise<UsageRow[]> {
+    return (await this.window(from, to)).rows;
+  }
+
+  /** RollupUsage: one app's committed per-object usage, streamed (UsageStore.committedParts). */
+  parts(app: string, from: string, to: string): AsyncIterable<UsageRow> {
+    return this.ledger.committedParts(app, from, to);
+  }
+
+  /** The stored rollups of [from, to] (fresh or not), by `<day>\0<app>`. */
+  async stored(from: string, to: string): Promise<Map<string, Rollup>> {
+    const parts = new Map<string, RollupPart[]>();
+    for (const month of monthsBetween(from, to)) {
+      for await (const item of queryPartition(this.doc, this.table, `RU#${month}`, { from, to })) {
+        const p = item as unknown as RollupPart;
+        const k = `${p.day}\u0000${p.app}`;
+        const list = parts.get(k) ?? [];
+        parts.set(k, list);
+        list.push(p);
+      }
+    }
+    const out = new Map<string, Rollup>();
+    for (const [k, list] of parts) {
+      const r = joinRollup(list);
+      if (r) out.set(k, r);
+    }
+    return out;
+  }
+
+  /**
+   * Usage of [from, to] from rollups: the day tokens first, then every app-day's rollup, each one
+   * whose token is not its day's rebuilt from the ledger and stored.
+   */
+  async window(from: string, to: string): Promise<RollupWindow> {
+    const tokens = await this.ledger.dayTokens(from, to);
+    const apps = await this.ledger.listApps(from, to);
+    const stored = await this.stored(from, to);
+    const rollups: Rollup[] = [];
+    const stale: { app: string; day: string; token: string }[] = [];
+    for (const [day, token] of [...tokens].sort()) {
+      for (const app of apps) {
+        const r = stored.get(`${day}\u0000${app}`);
+        if (r && r.token === token) rollups.push(r);
+        else stale.push({ app, day, token });
+      }
+    }
+    stored.clear();
+    const rebuiltRollups = await mapLimit(stale, this.concurrency, ({ app, day, token }) =>
+      this.rebuild(app, day, token),
+    );
+    rollups.push(...rebuiltRollups);
+    const rows = rollups
+      .filter((r) => r.requests > 0 || r.records > 0 || r.sourceCount > 0)
+      .map(rollupRow)
+      .sort(compareAppDay);
+    return { rows, tokens, rebuilt: stale.length };
+  }
+
+  /**
+   * Rebuilds one app-day's rollup from the committed usage and stores it with `token`, which the
+   * caller read before this read began.
+   */
+  async rebuild(app: string, day: string, token: string): Promise<Rollup> {
+    const rows = await this.ledger.queryUsage({ from: day, to: day, apps: [app], perSource: true });
+    const rollup = buildRollup(app, day, rows, token);
+    await this.put(rollup);
+    return rollup;
+  }
+
+  /** Stores a rollup's parts (parts of an earlier, longer rollup left behind are ignored on read). */
+  async put(rollup: Rollup): Promise<void> {
+    const keyOf = (part: number) => ({ pk: `RU#${rollup.day.slice(0, 7)}`, sk: partSk(rollup.day, rollup.app, part) });
+    const parts = splitRollup(rollup, keyOf);
+    await batchWrite(
+      this.doc,
+      this.table,
+      parts.map((p) => ({ PutRequest: { Item: { ...keyOf(p.part), ...p } } })),
+      this.retry,
+    );
+  }
+}
