@@ -17,7 +17,14 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RollupUsage } from '../audit/ports.ts';
 import { monthsBetween, type UsageRow } from '../core/ledger.ts';
-import { buildRollup, joinRollup, type Rollup, type RollupPart, rollupRow, splitRollup } from '../core/rollup.ts';
+import {
+  buildRollup,
+  joinRollup,
+  type Rollup,
+  type RollupPart,
+  rollupRow,
+  splitRollup,
+} from '../core/rollup.ts';
 import { compareAppDay } from '../core/usage-math.ts';
 import { batchWrite, DEFAULT_RETRY, mapLimit, queryPartition, type RetryPolicy } from './dynamo-batch.ts';
 import type { UsageStore } from './usage-store.ts';
@@ -119,7 +126,10 @@ export class RollupStore implements RollupUsage {
 
   /** Stores a rollup's parts (parts of an earlier, longer rollup left behind are ignored on read). */
   async put(rollup: Rollup): Promise<void> {
-    const keyOf = (part: number) => ({ pk: `RU#${rollup.day.slice(0, 7)}`, sk: partSk(rollup.day, rollup.app, part) });
+    const keyOf = (part: number) => ({
+      pk: `RU#${rollup.day.slice(0, 7)}`,
+      sk: partSk(rollup.day, rollup.app, part),
+    });
     const parts = splitRollup(rollup, keyOf);
     await batchWrite(
       this.doc,

@@ -56,6 +56,8 @@ export async function removeStaleEvidence(
   manifest: Manifest,
 ): Promise<void> {
   const before = parseJson<Manifest>(storedManifest)?.files ?? {};
-  const gone = Object.keys(before).filter((n) => n.startsWith('evidence/') && !Object.hasOwn(manifest.files, n));
+  const gone = Object.keys(before).filter(
+    (n) => n.startsWith('evidence/') && !Object.hasOwn(manifest.files, n),
+  );
   if (gone.length > 0) await reports.remove?.(date, gone);
 }

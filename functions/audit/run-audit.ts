@@ -32,8 +32,8 @@ import {
   verifyReport,
 } from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
-import { removeStaleEvidence, rollupEvidence } from './audit-rollups.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
+import { removeStaleEvidence, rollupEvidence } from './audit-rollups.ts';
 import {
   type AgreementReader,
   type AuditLeases,

@@ -139,7 +139,9 @@ export function canonicalFinding(f: Finding): Finding {
   const out: Finding = {
     ...inFieldOrder(f),
     subject: f.subject === null ? null : cut(f.subject),
-    apps: f.apps.slice(0, MAX_FINDING_APPS).map((a) => ({ app_id: a.app_id, value: a.value, share: a.share })),
+    apps: f.apps
+      .slice(0, MAX_FINDING_APPS)
+      .map((a) => ({ app_id: a.app_id, value: a.value, share: a.share })),
     detail: cut(f.detail),
     evidence: {
       sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })),
@@ -147,7 +149,10 @@ export function canonicalFinding(f: Finding): Finding {
       truncated: f.evidence.truncated,
     },
   };
-  while (Buffer.byteLength(`${stableJson(out)}\n`) > MAX_FINDING_LINE_BYTES && out.evidence.sources.length > 0) {
+  while (
+    Buffer.byteLength(`${stableJson(out)}\n`) > MAX_FINDING_LINE_BYTES &&
+    out.evidence.sources.length > 0
+  ) {
     out.evidence.sources.pop();
     out.evidence.truncated = true;
   }
@@ -337,7 +342,9 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
     'report.html': renderHtml(model, findings, summariseDataQuality(input.dataQuality.objects), overflow),
   };
   const content = contentSha256((n) =>
-    n === 'report.json' ? reportJson(model, findings, input.dataQuality, null, overflow, truncated) : bodies[n],
+    n === 'report.json'
+      ? reportJson(model, findings, input.dataQuality, null, overflow, truncated)
+      : bodies[n],
   );
   const all: Record<string, string> = { ...input.extraFiles };
   for (const n of REPORT_FILES) all[n] = sha256Hex(bodies[n]);

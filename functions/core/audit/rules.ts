@@ -118,12 +118,10 @@ export function auditWithEvidence(input: AuditInput): FindingWithEvidence[] {
   const drafts: (FindingDraft & { rule: Rule })[] = [];
   for (const rule of RULE_REGISTRY)
     for (const d of rule.evaluate(ctx)) drafts.push({ ...d, rule: rule.name });
-  return drafts
-    .sort(compareFindings)
-    .map((d) => {
-      const spec = (d.evidence as EvidenceList).spec;
-      return { finding: toFinding(input.reportDate, d), sources: d.evidence, ...(spec ? { spec } : {}) };
-    });
+  return drafts.sort(compareFindings).map((d) => {
+    const spec = (d.evidence as EvidenceList).spec;
+    return { finding: toFinding(input.reportDate, d), sources: d.evidence, ...(spec ? { spec } : {}) };
+  });
 }
 
 /** Evaluates every rule for report date D (see the module comment for the semantics). */
