@@ -102,10 +102,17 @@ export class RollupStore implements RollupUsage {
       }
     }
     stored.clear();
-    const rebuiltRollups = await mapLimit(stale, this.concurrency, ({ app, day, token }) =>
-      this.rebuild(app, day, token),
+    // One ledger read per stale day (its stale apps together), a few days at once.
+    const byDay = new Map<string, { apps: string[]; token: string }>();
+    for (const { app, day, token } of stale) {
+      const d = byDay.get(day) ?? { apps: [], token };
+      byDay.set(day, d);
+      d.apps.push(app);
+    }
+    const rebuiltDays = await mapLimit([...byDay], this.concurrency, ([day, { apps: dayApps, token }]) =>
+      this.rebuildDay(day, dayApps, token),
     );
-    rollups.push(...rebuiltRollups);
+    for (const list of rebuiltDays) rollups.push(...list);
     const rows = rollups
       .filter((r) => r.requests > 0 || r.records > 0 || r.sourceCount > 0)
       .map(rollupRow)
@@ -122,6 +129,14 @@ export class RollupStore implements RollupUsage {
     const rollup = buildRollup(app, day, rows, token);
     await this.put(rollup);
     return rollup;
+  }
+
+  /** Rebuilds the rollups of several apps of one day from one read of the ledger (see rebuild). */
+  async rebuildDay(day: string, apps: readonly string[], token: string): Promise<Rollup[]> {
+    const rows = await this.ledger.queryUsage({ from: day, to: day, apps, perSource: true });
+    const out = apps.map((app) => buildRollup(app, day, rows, token));
+    await mapLimit(out, 4, (r) => this.put(r));
+    return out;
   }
 
   /** Stores a rollup's parts (parts of an earlier, longer rollup left behind are ignored on read). */

@@ -73,7 +73,8 @@ export function evidenceOf(
     }
   }
   const list: EvidenceList = [...m.values()].sort(compareContributions);
-  list.spec = { cells: rows, value, counts };
+  // Not enumerable: the list compares and serialises as the plain list it is.
+  Object.defineProperty(list, 'spec', { value: { cells: rows, value, counts }, enumerable: false });
   return list;
 }
 
