@@ -15,10 +15,12 @@
  * Run as a child process (`tsx test/bench/audit-scale.ts <objects>`) so that its peak RSS is the
  * audit's alone (DynamoDB Local runs in its own JVM); prints one JSON object.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   batchGet,
@@ -270,4 +272,33 @@ async function main(objects: number): Promise<void> {
 if (process.argv[1]?.endsWith('audit-scale.ts')) {
   await main(Number(process.argv[2] ?? 100_000));
   process.exit(0);
+}
+
+/** One child run's figures (see main). */
+export interface ScaleRun {
+  objects: number;
+  seedSeconds: number;
+  readSeconds: number;
+  readItems: number;
+  auditSeconds: number;
+  findings: number;
+  reportJsonKb: number;
+  longestFindingLine: number;
+  peakRssMb: number;
+}
+
+/** Runs the audit at `objects` objects a month in a child process (its own peak RSS). */
+export function runScale(objects: number): ScaleRun {
+  const out = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), String(objects)],
+    {
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    },
+  );
+  const line = out.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (out.status !== 0 || !line) throw new Error(`audit-scale ${objects}: ${out.stderr.slice(-2000)}`);
+  return JSON.parse(line) as ScaleRun;
 }
