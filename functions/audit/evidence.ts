@@ -6,13 +6,15 @@
  * count) and streamed into evidence/FINDING_ID.jsonl (report.ts evidenceJsonl).
  *
  * Memory: one page of items, plus one entry per distinct object behind the finding being worked
- * on (its contribution), one finding at a time.
+ * on (its contribution), one finding at a time, plus up to EVIDENCE_CACHE_ROWS per-object rows kept
+ * so that the findings of a small report read each app once.
  *
  * Consistency: for every app-day, the parts' values must add up to the rollup's value (the rules'
  * values are sums over the usage); when they do not, the usage changed since the rollups were read
  * and EvidenceChangedError is thrown (the caller reads again).
  */
 import { createHash } from 'node:crypto';
+import { windowOf } from '../core/audit/format.ts';
 import { evidenceFileName, evidenceJsonl } from '../core/audit/report.ts';
 import {
   type AuditInput,
@@ -23,6 +25,7 @@ import {
 } from '../core/audit/rules.ts';
 import type { EvidenceSpec } from '../core/audit/types.ts';
 import { compareSources } from '../core/audit/window.ts';
+import type { UsageRow } from '../core/ledger.ts';
 import { add } from '../core/usage-math.ts';
 import type { ReportFileBody, RollupUsage } from './ports.ts';
 
@@ -40,8 +43,47 @@ export interface StreamedEvidence {
 const byContribution = (a: SourceContribution, b: SourceContribution): number =>
   b.contribution - a.contribution || compareSources(a, b);
 
+/** The most per-object rows kept for reuse by the next findings of the same report. */
+export const EVIDENCE_CACHE_ROWS = 10_000;
+
+/**
+ * Streams each app's parts of one window, keeping them for the next finding while all the apps
+ * kept hold at most `budget` rows (a small report reads each app once; a large one streams again).
+ */
+class WindowParts {
+  private readonly kept = new Map<string, UsageRow[]>();
+  private keptRows = 0;
+  constructor(
+    private readonly parts: RollupUsage,
+    private readonly from: string,
+    private readonly to: string,
+    private readonly budget = EVIDENCE_CACHE_ROWS,
+  ) {}
+
+  async *of(app: string): AsyncGenerator<UsageRow> {
+    const had = this.kept.get(app);
+    if (had) {
+      yield* had;
+      return;
+    }
+    let keep: UsageRow[] | undefined = [];
+    for await (const p of this.parts.parts(app, this.from, this.to)) {
+      if (keep && this.keptRows + keep.length < this.budget) keep.push(p);
+      else keep = undefined;
+      yield p;
+    }
+    if (keep) {
+      this.kept.set(app, keep);
+      this.keptRows += keep.length;
+    }
+  }
+}
+
 /** The full source list of one finding from the streamed parts of its app-days. */
-export async function streamedSources(parts: RollupUsage, spec: EvidenceSpec): Promise<SourceContribution[]> {
+export async function streamedSources(
+  parts: { of(app: string): AsyncIterable<UsageRow> },
+  spec: EvidenceSpec,
+): Promise<SourceContribution[]> {
   const cellsByApp = new Map<string, Map<string, { expected: number; seen: number }>>();
   for (const c of spec.cells) {
     const days = cellsByApp.get(c.app) ?? new Map();
@@ -50,8 +92,7 @@ export async function streamedSources(parts: RollupUsage, spec: EvidenceSpec): P
   }
   const sources = new Map<string, SourceContribution>();
   for (const [app, days] of cellsByApp) {
-    const sorted = [...days.keys()].sort();
-    for await (const p of parts.parts(app, sorted[0] as string, sorted.at(-1) as string)) {
+    for await (const p of parts.of(app)) {
       const cell = days.get(p.day);
       if (!cell) continue;
       const v = spec.value(p);
@@ -99,8 +140,10 @@ export async function auditWithStreamedEvidence(
 ): Promise<StreamedEvidence> {
   const findings: Finding[] = [];
   const files: Record<string, string> = {};
+  const { start, end } = windowOf(input.reportDate);
+  const window = new WindowParts(parts, start, end);
   for (const { finding, sources, spec } of auditWithEvidence(input)) {
-    const full = spec ? await streamedSources(parts, spec) : sources;
+    const full = spec ? await streamedSources(window, spec) : sources;
     const name = evidenceFileName(finding.finding_id);
     const hash = createHash('sha256');
     for (const line of evidenceJsonl(full)) hash.update(line);
