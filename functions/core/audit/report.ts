@@ -5,7 +5,11 @@
  *  report.json     everything: run info (ONLY in `run`, the one place wall-clock time may appear),
  *                  window, summary, per licensee month-to-date usage vs quotas, apps in no
  *                  agreement, findings, data quality, sources. 2-space indent, trailing newline.
- *  findings.jsonl  one finding a line (fields as Finding, report_date first).
+ *  findings.jsonl  one finding a line (fields as Finding, report_date first), each line at most
+ *                  MAX_FINDING_LINE_BYTES (canonicalFinding).
+ *  evidence/FINDING_ID.jsonl  written apart by the audit (audit/evidence.ts, evidenceJsonl): every
+ *                  source of one finding; listed in the manifest's files (ReportInput.extraFiles),
+ *                  not in content_sha256.
  *  usage.jsonl     one line per licensee, app and usage day of W with a usage row: report_date,
  *                  licensee (null for an app in no agreement), app_id, usage_date, requests,
  *                  records, bytes, errors. Sorted by licensee (null last), app, day.
