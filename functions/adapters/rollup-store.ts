@@ -42,6 +42,38 @@ export interface RollupWindow {
   rebuilt: number;
 }
 
+/** The most days one rebuild reads at once (its per-object rows are in memory together). */
+export const REBUILD_DAYS = 7;
+
+interface StaleRollup {
+  app: string;
+  day: string;
+  token: string;
+}
+
+/** Stale app-days in runs of at most REBUILD_DAYS consecutive days of one month. */
+function rebuildRuns(stale: readonly StaleRollup[]): StaleRollup[][] {
+  const byDay = new Map<string, StaleRollup[]>();
+  for (const s of stale) byDay.set(s.day, [...(byDay.get(s.day) ?? []), s]);
+  const runs: StaleRollup[][] = [];
+  let run: StaleRollup[] = [];
+  let first = '';
+  let last = '';
+  for (const day of [...byDay.keys()].sort()) {
+    const next = new Date(Date.parse(`${last}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const days = (Date.parse(day) - Date.parse(first || day)) / 86_400_000;
+    if (run.length > 0 && (day !== next || days >= REBUILD_DAYS || day.slice(0, 7) !== first.slice(0, 7))) {
+      runs.push(run);
+      run = [];
+    }
+    if (run.length === 0) first = day;
+    run.push(...(byDay.get(day) ?? []));
+    last = day;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
 const partSk = (day: string, app: string, part: number) => `${day}#${app}#${String(part).padStart(5, '0')}`;
 
 export class RollupStore implements RollupUsage {
@@ -93,7 +125,7 @@ export class RollupStore implements RollupUsage {
     const apps = await this.ledger.listApps(from, to);
     const stored = await this.stored(from, to);
     const rollups: Rollup[] = [];
-    const stale: { app: string; day: string; token: string }[] = [];
+    const stale: StaleRollup[] = [];
     for (const [day, token] of [...tokens].sort()) {
       for (const app of apps) {
         const r = stored.get(`${day}\u0000${app}`);
@@ -102,16 +134,8 @@ export class RollupStore implements RollupUsage {
       }
     }
     stored.clear();
-    // One ledger read per stale day (its stale apps together), a few days at once.
-    const byDay = new Map<string, { apps: string[]; token: string }>();
-    for (const { app, day, token } of stale) {
-      const d = byDay.get(day) ?? { apps: [], token };
-      byDay.set(day, d);
-      d.apps.push(app);
-    }
-    const rebuiltDays = await mapLimit([...byDay], this.concurrency, ([day, { apps: dayApps, token }]) =>
-      this.rebuildDay(day, dayApps, token),
-    );
+    // One ledger read per run of up to REBUILD_DAYS stale days (their stale apps together).
+    const rebuiltDays = await mapLimit(rebuildRuns(stale), this.concurrency, (run) => this.rebuildRun(run));
     for (const list of rebuiltDays) rollups.push(...list);
     const rows = rollups
       .filter((r) => r.requests > 0 || r.records > 0 || r.sourceCount > 0)
@@ -131,10 +155,29 @@ export class RollupStore implements RollupUsage {
     return rollup;
   }
 
-  /** Rebuilds the rollups of several apps of one day from one read of the ledger (see rebuild). */
-  async rebuildDay(day: string, apps: readonly string[], token: string): Promise<Rollup[]> {
-    const rows = await this.ledger.queryUsage({ from: day, to: day, apps, perSource: true });
-    const out = apps.map((app) => buildRollup(app, day, rows, token));
+  /**
+   * Rebuilds the rollups of a run of stale app-days (consecutive days) from one read of the ledger,
+   * each tagged with its day's token read before that read (see rebuild).
+   */
+  async rebuildRun(run: readonly StaleRollup[]): Promise<Rollup[]> {
+    const days = run.map((s) => s.day).sort();
+    const apps = [...new Set(run.map((s) => s.app))].sort();
+    const rows = await this.ledger.queryUsage({
+      from: days[0] as string,
+      to: days.at(-1) as string,
+      apps,
+      perSource: true,
+    });
+    const byCell = new Map<string, UsageRow[]>();
+    for (const r of rows) {
+      const k = `${r.day}\u0000${r.app}`;
+      const list = byCell.get(k) ?? [];
+      byCell.set(k, list);
+      list.push(r);
+    }
+    const out = run.map((s) =>
+      buildRollup(s.app, s.day, byCell.get(`${s.day}\u0000${s.app}`) ?? [], s.token),
+    );
     await mapLimit(out, 4, (r) => this.put(r));
     return out;
   }

@@ -1,6 +1,6 @@
 /**
  * The audit at platform scale (issue 10): one date's audit (2026-10-31, the whole month) over
- * synthetic usage of 100 licensees × 8 apps × 31 days in the real store on DynamoDB Local, with
+ * synthetic usage of 100 licensees × 8 apps × 31 days in the real store on dynalite (or DynamoDB Local), with
  * `objects` log objects a month spread evenly over the 24,800 app-days.
  *
  * What is seeded, directly with batch writes (the ingest path itself is measured by the ingest
@@ -12,10 +12,12 @@
  * the contributions of the findings' app-days, so the other licensees' contributions (never read
  * while their rollups are fresh) are not written. Rebuilding stale rollups is not measured here.
  *
- * Run as a child process (`tsx test/bench/audit-scale.ts <objects>`) so that its peak RSS is the
- * audit's alone (DynamoDB Local runs in its own JVM); prints one JSON object.
+ * Run as a child process (`tsx test/bench/audit-scale.ts <objects>`): it starts the emulators
+ * (dynalite by default, AUDITOR_DYNAMODB=local for DynamoDB Local), seeds them, times a plain read
+ * of the items the audit needs, then runs the audit in a grandchild process against the same
+ * emulators, so that the peak RSS is the audit's alone. Prints one JSON object.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +36,7 @@ import type { UsageRow } from '../../functions/core/ledger.ts';
 import { buildRollup, ROLLUP_TOP_SOURCES, type Rollup, splitRollup } from '../../functions/core/rollup.ts';
 import { startEmulators } from '../../functions/local/stack.ts';
 import { documentClient } from '../../functions/shared/clients.ts';
-import { auditDeps, createStores } from '../../functions/shared/compose.ts';
+import { auditDeps, createStores, processClients } from '../../functions/shared/compose.ts';
 import { loadStoreConfig } from '../../functions/shared/config.ts';
 
 const LICENSEES = 100;
@@ -182,6 +184,7 @@ async function seed(doc: DynamoDBDocumentClient, table: string, objects: number)
       }
       await batchWrite(doc, table, batch, undefined, 8);
       written++;
+      if (written % 80 === 0) process.stderr.write(`# seeded ${written} of ${LICENSEES * APPS} apps\n`);
     }
   }
   return written;
@@ -229,7 +232,10 @@ async function plainRead(doc: DynamoDBDocumentClient, table: string): Promise<nu
 
 async function main(objects: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'auditor-scale-'));
-  const emulators = await startEmulators({ dataDir: dir, dynamo: 'local' });
+  const emulators = await startEmulators({
+    dataDir: dir,
+    dynamo: (process.env.AUDITOR_DYNAMODB as 'dynalite' | 'local' | undefined) ?? 'dynalite',
+  });
   try {
     const config = loadStoreConfig(emulators.env);
     const stores = createStores({ s3: emulators.s3, dynamo: emulators.dynamo }, config);
@@ -240,28 +246,23 @@ async function main(objects: number): Promise<void> {
     const seedSeconds = (performance.now() - t0) / 1000;
 
     const r0 = performance.now();
+    process.stderr.write(`# seeded in ${Math.round(seedSeconds)} s\n`);
     const items = await plainRead(doc, config.usageTable);
     const readSeconds = (performance.now() - r0) / 1000;
 
-    const deps = { ...auditDeps(stores, { now: () => new Date('2026-11-01T02:00:00Z') }), trigger: 'bench' };
-    const a0 = performance.now();
-    const result = await auditDate(deps, DATE, []);
-    const auditSeconds = (performance.now() - a0) / 1000;
-    const report = await stores.reports.readFile(DATE, 'report.json');
-    const findingsJsonl = await stores.reports.readFile(DATE, 'findings.jsonl');
-    const longest = Math.max(...(findingsJsonl ?? '').split('\n').map((l) => Buffer.byteLength(l)));
+    // The audit in a process of its own, against these emulators: its peak RSS is the audit's alone.
+    const child = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(import.meta.url), '--audit'],
+        { env: { ...process.env, ...emulators.env }, maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout),
+      );
+    });
+    const audit = JSON.parse(child.split('\n').find((l) => l.startsWith('{')) ?? '{}');
     process.stdout.write(
-      `${JSON.stringify({
-        objects,
-        seedSeconds,
-        readSeconds,
-        readItems: items,
-        auditSeconds,
-        findings: result.findings,
-        reportJsonKb: Buffer.byteLength(report ?? '') / 1024,
-        longestFindingLine: longest,
-        peakRssMb: process.resourceUsage().maxRSS / 1024,
-      })}\n`,
+      `${JSON.stringify({ objects, seedSeconds, readSeconds, readItems: items, ...audit })}\n`,
     );
   } finally {
     await emulators.stop();
@@ -269,8 +270,30 @@ async function main(objects: number): Promise<void> {
   }
 }
 
+/** The audit of DATE against the emulators named by the environment (run by main). */
+async function auditChild(): Promise<void> {
+  const stores = createStores(processClients(), loadStoreConfig());
+  const deps = { ...auditDeps(stores, { now: () => new Date('2026-11-01T02:00:00Z') }), trigger: 'bench' };
+  const a0 = performance.now();
+  const result = await auditDate(deps, DATE, []);
+  const auditSeconds = (performance.now() - a0) / 1000;
+  const report = await stores.reports.readFile(DATE, 'report.json');
+  const findingsJsonl = await stores.reports.readFile(DATE, 'findings.jsonl');
+  const longest = Math.max(...(findingsJsonl ?? '').split('\n').map((l) => Buffer.byteLength(l)));
+  process.stdout.write(
+    `${JSON.stringify({
+      auditSeconds,
+      findings: result.findings,
+      reportJsonKb: Buffer.byteLength(report ?? '') / 1024,
+      longestFindingLine: longest,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    })}\n`,
+  );
+}
+
 if (process.argv[1]?.endsWith('audit-scale.ts')) {
-  await main(Number(process.argv[2] ?? 100_000));
+  if (process.argv[2] === '--audit') await auditChild();
+  else await main(Number(process.argv[2] ?? 100_000));
   process.exit(0);
 }
 

@@ -71,7 +71,7 @@ const TARGETS: Target[] = [
  * Local). `BENCH_ONLY=audit npm run bench` runs only these.
  */
 function auditBenches(): void {
-  note('audit at scale: 100 licensees × 8 apps × 31 days, 100k then 1M objects (DynamoDB Local)');
+  note('audit at scale: 100 licensees × 8 apps × 31 days, 100k then 1M objects (dynalite)');
   const small = runScale(100_000);
   const large = runScale(1_000_000);
   note(`audit scale runs: ${JSON.stringify([small, large])}`);
