@@ -16,6 +16,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RollupUsage } from '../audit/ports.ts';
+import { addDays } from '../core/audit/format.ts';
 import { monthsBetween, type UsageRow } from '../core/ledger.ts';
 import {
   buildRollup,
@@ -60,9 +61,12 @@ function rebuildRuns(stale: readonly StaleRollup[]): StaleRollup[][] {
   let first = '';
   let last = '';
   for (const day of [...byDay.keys()].sort()) {
-    const next = new Date(Date.parse(`${last}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-    const days = (Date.parse(day) - Date.parse(first || day)) / 86_400_000;
-    if (run.length > 0 && (day !== next || days >= REBUILD_DAYS || day.slice(0, 7) !== first.slice(0, 7))) {
+    if (
+      run.length > 0 &&
+      (day !== addDays(last, 1) ||
+        day >= addDays(first, REBUILD_DAYS) ||
+        day.slice(0, 7) !== first.slice(0, 7))
+    ) {
       runs.push(run);
       run = [];
     }
