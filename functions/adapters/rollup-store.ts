@@ -43,6 +43,9 @@ export interface RollupWindow {
   rebuilt: number;
 }
 
+/** How many distinct objects the rows of one window name at most (see window). */
+export const ROW_SOURCES_BUDGET = 2_000;
+
 /** The most days one rebuild reads at once (its per-object rows are in memory together). */
 export const REBUILD_DAYS = 7;
 
@@ -141,10 +144,19 @@ export class RollupStore implements RollupUsage {
     // One ledger read per run of up to REBUILD_DAYS stale days (their stale apps together).
     const rebuiltDays = await mapLimit(rebuildRuns(stale), this.concurrency, (run) => this.rebuildRun(run));
     for (const list of rebuiltDays) rollups.push(...list);
+    // Rows name their day's top objects until ROW_SOURCES_BUDGET distinct objects are named (the
+    // report lists at most 1,000 of them); later rows name none (sourceCount still says how many).
+    const named = new Set<string>();
     const rows = rollups
       .filter((r) => r.requests > 0 || r.records > 0 || r.sourceCount > 0)
-      .map(rollupRow)
-      .sort(compareAppDay);
+      .sort(compareAppDay)
+      .map((r) => {
+        const row = rollupRow(r);
+        if (named.size >= ROW_SOURCES_BUDGET) row.sources = [];
+        else for (const s of row.sources) named.add(`${s.key}\u0000${s.gen}`);
+        r.top = [];
+        return row;
+      });
     return { rows, tokens, rebuilt: stale.length };
   }
 

@@ -44,11 +44,12 @@ const byContribution = (a: SourceContribution, b: SourceContribution): number =>
   b.contribution - a.contribution || compareSources(a, b);
 
 /** The most per-object rows kept for reuse by the next findings of the same report. */
-export const EVIDENCE_CACHE_ROWS = 10_000;
+export const EVIDENCE_CACHE_ROWS = 20_000;
 
 /**
- * Streams each app's parts of one window, keeping them for the next finding while all the apps
- * kept hold at most `budget` rows (a small report reads each app once; a large one streams again).
+ * Streams each app's parts of one window, keeping the most recently used apps' parts for the next
+ * findings, at most `budget` rows in all (a small report reads each app once; findings of one
+ * licensee, which come together, share their apps' reads).
  */
 class WindowParts {
   private readonly kept = new Map<string, UsageRow[]>();
@@ -63,19 +64,26 @@ class WindowParts {
   async *of(app: string): AsyncGenerator<UsageRow> {
     const had = this.kept.get(app);
     if (had) {
+      // Most recently used last: the apps of the findings worked on now stay, older ones go first.
+      this.kept.delete(app);
+      this.kept.set(app, had);
       yield* had;
       return;
     }
     let keep: UsageRow[] | undefined = [];
     for await (const p of this.parts.parts(app, this.from, this.to)) {
-      if (keep && this.keptRows + keep.length < this.budget) keep.push(p);
+      if (keep && keep.length < this.budget) keep.push(p);
       else keep = undefined;
       yield p;
     }
-    if (keep) {
-      this.kept.set(app, keep);
-      this.keptRows += keep.length;
+    if (!keep) return;
+    for (const [old, rows] of this.kept) {
+      if (this.keptRows + keep.length <= this.budget) break;
+      this.kept.delete(old);
+      this.keptRows -= rows.length;
     }
+    this.kept.set(app, keep);
+    this.keptRows += keep.length;
   }
 }
 
