@@ -6,8 +6,8 @@
  * What is seeded, directly with batch writes (the ingest path itself is measured by the ingest
  * benches): the month's app index and day markers; for every app-day a rollup as the rollup store
  * writes it (usage summed over its objects, 10 endpoints, the top 20 objects and the object
- * count), fresh against its day's marker; and, for the two licensees with findings (2 of 100, so
- * 2 % of the objects), every object for real: its committed manifest and its contribution items,
+ * count), fresh against its day's marker; and, for the licensee with findings (1 of 100, so
+ * 1 % of the objects), every object for real: its committed manifest and its contribution items,
  * with their rollups the exact sums of those items. The audit reads only rollups and, for evidence,
  * the contributions of the findings' app-days, so the other licensees' contributions (never read
  * while their rollups are fresh) are not written. Rebuilding stale rollups is not measured here.
@@ -45,7 +45,7 @@ const MONTH = '2026-10';
 const DAYS = Array.from({ length: 31 }, (_, i) => `${MONTH}-${String(i + 1).padStart(2, '0')}`);
 const DATE = DAYS[30] as string;
 /** Licensees whose quota is exceeded (their objects are seeded for real, for evidence). */
-const WITH_FINDINGS = 2;
+const WITH_FINDINGS = 1;
 const ENDPOINTS = Array.from({ length: 10 }, (_, i) => `GET /2/resource-${i}`);
 
 const licensee = (l: number) => `l${String(l).padStart(3, '0')}`;
