@@ -5,6 +5,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -150,6 +151,11 @@ export class S3Objects implements ObjectReader, ObjectWriter, ObjectLister {
         ContentType: contentType,
       }),
     );
+  }
+
+  /** Deletes the current version (a delete marker in a versioned bucket; old versions stay). */
+  async delete(bucket: string, key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }
 
   async getText(bucket: string, key: string): Promise<string | undefined> {

@@ -3,7 +3,13 @@
  * Within one report the manifest is written after the files it hashes, and latest.json after
  * every report of a run, so a half-finished run is never the latest.
  */
-import { MANIFEST, parseJson, type ReportFiles, type StatementFiles } from '../audit/ports.ts';
+import {
+  MANIFEST,
+  parseJson,
+  type ReportFileBody,
+  type ReportFiles,
+  type StatementFiles,
+} from '../audit/ports.ts';
 import { REPORTS_PREFIX, reportKey, statementKey } from '../shared/resources.ts';
 import type { S3Objects } from './object-store.ts';
 
@@ -46,12 +52,16 @@ export class ReportStore implements ReportFiles, StatementFiles {
   }
 
   /** Writes the files in order; put the manifest last in `files`. */
-  async write(
-    date: string,
-    files: readonly { name: string; body: string; contentType: string }[],
-  ): Promise<void> {
-    for (const f of files)
-      await this.objects.put(this.bucket, reportKey(date, f.name), f.body, f.contentType);
+  async write(date: string, files: readonly ReportFileBody[]): Promise<void> {
+    for (const f of files) {
+      const key = reportKey(date, f.name);
+      if (typeof f.body === 'string') await this.objects.put(this.bucket, key, f.body, f.contentType);
+      else await this.objects.putStream(this.bucket, key, f.body, f.contentType);
+    }
+  }
+
+  async remove(date: string, names: readonly string[]): Promise<void> {
+    for (const name of names) await this.objects.delete(this.bucket, reportKey(date, name));
   }
 
   /** The date latest.json names; undefined when it is missing or unreadable (the next run rewrites it). */

@@ -69,6 +69,9 @@ function contributionKey(objectKey: string, wid: string, e: Entry) {
 const manifestKey = (key: string) => ({ pk: `O#${key}`, sk: 'M' });
 const chunkKey = (key: string, wid: string, n: number) => ({ pk: `O#${key}`, sk: `P#${wid}#${n}` });
 
+/** Contribution items committedParts checks against their manifests at a time. */
+const COMMITTED_PAGE = 500;
+
 /** How many times queryUsage reads again when a commit lands during its read. */
 export const QUERY_ATTEMPTS = 6;
 
@@ -171,20 +174,84 @@ export class UsageStore implements UsageLedger, UsageReader {
    */
   async markDaysChanged(days: Iterable<string>, at: string): Promise<void> {
     await mapLimit([...new Set(days)].sort(), 4, async (day) => {
+      const Key = { pk: `DAYS#${day.slice(0, 7)}`, sk: day };
+      // `rev` counts every change (a rollup is fresh only at its day's rev, dayTokens), even one
+      // whose clock is not ahead of changedAt.
       try {
         await this.doc.send(
           new UpdateCommand({
             TableName: this.table,
-            Key: { pk: `DAYS#${day.slice(0, 7)}`, sk: day },
-            UpdateExpression: 'SET changedAt = :at',
+            Key,
+            UpdateExpression: 'SET changedAt = :at ADD rev :one',
             ConditionExpression: 'attribute_not_exists(changedAt) OR changedAt < :at',
-            ExpressionAttributeValues: { ':at': at },
+            ExpressionAttributeValues: { ':at': at, ':one': 1 },
           }),
         );
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key,
+            UpdateExpression: 'ADD rev :one',
+            ExpressionAttributeValues: { ':one': 1 },
+          }),
+        );
       }
     });
+  }
+
+  /**
+   * Days in [from, to] with a token that changes with every change of their usage
+   * (`<rev>@<changedAt>`): what a rollup of the day is checked against (rollup-store.ts).
+   */
+  async dayTokens(from: string, to: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const month of monthsBetween(from, to)) {
+      for await (const item of this.query(`DAYS#${month}`, from, to)) {
+        out.set(item.sk as string, `${Number(item.rev ?? 0)}@${item.changedAt as string}`);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The committed usage of one app on the days [from, to] of one month, per log object and day,
+   * streamed in (day, object) order from paged queries: at most one page of items and its
+   * manifests in memory. No read-again on a concurrent commit (queryUsage's guarantee): a caller
+   * that needs the parts to match other figures compares their sums (audit/evidence.ts does).
+   */
+  async *committedParts(app: string, from: string, to: string): AsyncGenerator<UsageRow> {
+    let page: Record<string, unknown>[] = [];
+    let group: { id: string; source: SourceRef; items: Record<string, unknown>[] } | undefined;
+    const self = this;
+    async function* flush(items: Record<string, unknown>[]): AsyncGenerator<UsageRow> {
+      const manifests = await self.getManifests([...new Set(items.map((i) => i.key as string))]);
+      const wid = new Map(manifests.filter((m) => m.status === 'ingested').map((m) => [m.key, m.wid]));
+      for (const i of items) {
+        if (wid.get(i.key as string) !== i.wid) continue;
+        const id = `${i.day}\u0000${i.key}`;
+        if (group && group.id !== id) {
+          yield* rowOf(group);
+          group = undefined;
+        }
+        group ??= { id, source: { key: i.key as string, gen: i.gen as string }, items: [] };
+        group.items.push(i);
+      }
+    }
+    const rowOf = (g: NonNullable<typeof group>): UsageRow[] =>
+      sumDayUsage(g.items.map(toDayUsage)).map((u) => ({ ...u, sources: [g.source] }));
+    for (const month of monthsBetween(from, to)) {
+      for await (const item of this.query(`U#${app}#${month}`, from, to)) {
+        page.push(item);
+        if (page.length >= COMMITTED_PAGE) {
+          yield* flush(page);
+          page = [];
+        }
+      }
+    }
+    yield* flush(page);
+    if (group) yield* rowOf(group);
   }
 
   /**

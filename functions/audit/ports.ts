@@ -144,8 +144,10 @@ export interface ReportFiles {
   readFile(date: string, name: string): Promise<string | undefined>;
   /** Every file of one report folder, by name. */
   readAll(date: string): Promise<Map<string, string>>;
-  /** Writes the files in order (the manifest last). */
-  write(date: string, files: readonly { name: string; body: string; contentType: string }[]): Promise<void>;
+  /** Writes the files in order (the manifest last); a body may be streamed as chunks. */
+  write(date: string, files: readonly ReportFileBody[]): Promise<void>;
+  /** Deletes files of one report folder (evidence files of findings that are gone). */
+  remove?(date: string, names: readonly string[]): Promise<void>;
   /** The date latest.json names, if it is readable. */
   latest(): Promise<string | undefined>;
   setLatest(date: string): Promise<void>;
@@ -213,6 +215,24 @@ export interface StatementFiles {
     month: string,
     files: readonly { name: string; body: string; contentType: string }[],
   ): Promise<void>;
+}
+
+/** One report file to write: its body whole, or as chunks written as they come (never joined). */
+export interface ReportFileBody {
+  name: string;
+  body: string | AsyncIterable<string>;
+  contentType: string;
+}
+
+/**
+ * Usage read from per-(app, day) rollups (adapters/rollup-store.ts) instead of one row per log
+ * object, and the per-object usage streamed when a finding's evidence needs it.
+ */
+export interface RollupUsage {
+  /** Usage rows of [from, to] (app-days with usage); sources = each day's top objects by records. */
+  usage(from: string, to: string): Promise<UsageRow[]>;
+  /** The committed usage of one app on [from, to], one row per object and day, streamed. */
+  parts(app: string, from: string, to: string): AsyncIterable<UsageRow>;
 }
 
 /** The manifest's file name in every report folder (written last; hashes the others). */

@@ -34,6 +34,7 @@ import {
 } from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
+import { removeStaleEvidence, rollupEvidence } from './audit-rollups.ts';
 import { readTerms, restatedFiles, termsStale } from './audit-terms.ts';
 import {
   type AgreementReader,
@@ -45,6 +46,7 @@ import {
   parseJson,
   type ReportFiles,
   type ReportLog,
+  type RollupUsage,
   type StatementFiles,
   type TermsReader,
   type UsageReader,
@@ -67,6 +69,11 @@ export interface AuditDeps {
   lifecycle?: Pick<LifecycleLog, 'lifecycleChanges'>;
   /** Where the licensee statements go once a month's last report is written (statements.ts). */
   statements?: StatementFiles;
+  /**
+   * Per-(app, day) rollups: when given, the audit reads them instead of one row per log object and
+   * streams each finding's evidence into evidence/FINDING_ID.jsonl (audit/evidence.ts).
+   */
+  rollups?: RollupUsage;
 }
 
 export interface DateResult {
@@ -145,6 +152,8 @@ export interface MonthUsage {
 /** Reads the usage of `date`'s month up to `date` (per log object), for every earlier date of it. */
 export async function readMonthUsage(deps: AuditDeps, date: string): Promise<MonthUsage> {
   const readAt = deps.now().toISOString();
+  // With rollups each date reads its own window's (cheap once they are fresh).
+  if (deps.rollups) return { rows: [], readAt };
   const rows = await deps.usage.queryUsage({ from: windowOf(date).start, to: date, perSource: true });
   return { rows, readAt };
 }
@@ -158,26 +167,26 @@ export async function auditDate(
   const { start, end } = windowOf(date);
   // A change committed after this instant may be missing from what is read below, so this (not the
   // time the files are written) is what the late-data check compares day markers with.
-  const readAt = monthUsage?.readAt ?? deps.now().toISOString();
+  const readAt = deps.rollups ? deps.now().toISOString() : (monthUsage?.readAt ?? deps.now().toISOString());
   const [terms, usage, dqKeys, changes] = await Promise.all([
     // Versioned terms: per licensee the agreement in force on D, and on each day of W (issue 11).
     readTerms(deps.control, date),
     // The window's rows of a month read (the same rows, in the same order, as reading the window).
-    monthUsage
-      ? monthUsage.rows.filter((r) => r.day >= start && r.day <= end)
-      : deps.usage.queryUsage({ from: start, to: end, perSource: true }),
+    deps.rollups
+      ? deps.rollups.usage(start, end)
+      : monthUsage
+        ? monthUsage.rows.filter((r) => r.day >= start && r.day <= end)
+        : deps.usage.queryUsage({ from: start, to: end, perSource: true }),
     // Problem objects processed from the month's start to the night the report is written (D + 1):
     // a quarantined object has no usage day of its own.
     deps.usage.dataQualityKeys(start, addDays(end, 1)),
     deps.lifecycle?.lifecycleChanges() ?? [],
   ]);
   const { agreements } = terms;
-  const findings = withLifecycle(
-    audit({ reportDate: date, agreements, usage, termsOn: terms.termsOn }),
-    byFinding(changes),
-    date,
-  );
-  const sourceKeys = usage.flatMap((u) => u.sources.map((s) => s.key));
+  const auditInput = { reportDate: date, agreements, usage, termsOn: terms.termsOn };
+  const streamed = deps.rollups ? await rollupEvidence(deps, deps.rollups, auditInput) : undefined;
+  const findings = withLifecycle(streamed?.findings ?? audit(auditInput), byFinding(changes), date);
+  const sourceKeys = streamed ? streamed.sourceKeys : usage.flatMap((u) => u.sources.map((s) => s.key));
   const manifests = await deps.usage.getManifests([...sourceKeys, ...dqKeys]);
   const dates = knownDates ?? (await deps.reports.listDates());
   const rendered = renderReport({
@@ -190,6 +199,7 @@ export async function auditDate(
     previousManifestSha256: await previousManifest(deps, date, dates),
     terms: terms.used,
     registryGaps: terms.registryGaps,
+    ...(streamed ? { extraFiles: streamed.files, sourcesTruncated: streamed.sourcesTruncated } : {}),
   });
 
   const stored = await deps.reports.readAll(date);
@@ -218,6 +228,7 @@ export async function auditDate(
       });
   }
   await deps.reports.write(date, out.files);
+  if (streamed) await removeStaleEvidence(deps.reports, date, storedManifest, rendered.manifest);
   const manifestBody = out.files.find((f) => f.name === MANIFEST)?.body ?? '';
   await deps.control.anchorManifest(date, sha256Hex(manifestBody), readAt, rendered.manifest.content_sha256);
   await deps.control.recordReport(date, readAt, rendered.manifest.content_sha256);

@@ -13,6 +13,7 @@ import { DigestTopicTarget, EventBusTarget, lazyEventBridge, lazySns } from '../
 import { FindingEventTable } from '../adapters/finding-event-store.ts';
 import { S3Objects } from '../adapters/object-store.ts';
 import { ReportStore } from '../adapters/report-store.ts';
+import { RollupStore } from '../adapters/rollup-store.ts';
 import { UsageStore } from '../adapters/usage-store.ts';
 import { WebhookTarget } from '../adapters/webhook.ts';
 import { createAuditHandler } from '../audit/create-handler.ts';
@@ -41,6 +42,8 @@ export interface Stores {
   reports: ReportStore;
   /** Finding events' head, states and outbox in the control table. */
   events: FindingEventTable;
+  /** Per-(app, day) rollups over `usage`, in the same table (what the audit reads). */
+  rollups: RollupStore;
 }
 
 /** Clients for this process (AWS defaults, or the emulators named by AUDITOR_*_ENDPOINT). */
@@ -51,8 +54,10 @@ export function processClients(env: Record<string, string | undefined> = process
 export function createStores(clients: Clients, config: StoreConfig): Stores {
   const doc = documentClient(clients.dynamo);
   const objects = new S3Objects(clients.s3);
+  const usage = new UsageStore(doc, config.usageTable);
   return {
-    usage: new UsageStore(doc, config.usageTable),
+    usage,
+    rollups: new RollupStore(doc, config.usageTable, usage),
     control: new ControlStore(doc, config.controlTable),
     objects,
     reports: new ReportStore(objects, config.reportsBucket),
@@ -127,6 +132,7 @@ export function auditDeps(stores: Stores, opts: ComposeOptions = {}): AuditDeps 
     ...(opts.events ? { events: findingEvents(stores, opts.events, now) } : {}),
     lifecycle: stores.control,
     statements: stores.reports,
+    rollups: stores.rollups,
   };
 }
 

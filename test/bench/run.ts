@@ -21,6 +21,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runScale } from './audit-scale.ts';
 import {
   type DuckResult,
   type ReadResult,
@@ -58,7 +59,31 @@ const TARGETS: Target[] = [
   { bench: 'cli_usage_empty_cpu_ms', text: '<= 1000', met: (v) => v <= 1000 },
   { bench: 'bundle_kb_ingest', text: '<= 1024', met: (v) => v <= 1024 },
   { bench: 'bundle_kb_audit', text: '<= 1024', met: (v) => v <= 1024 },
+  { bench: 'audit_peak_rss_mb_1m_objects', text: '<= 512', met: (v) => v <= 512 },
+  { bench: 'report_json_kb_1m_objects', text: '<= 10240', met: (v) => v <= 10240 },
+  { bench: 'audit_vs_read_ratio', text: '<= 2', met: (v) => v <= 2 },
+  { bench: 'audit_seconds_1m_vs_100k', text: '<= 1.5', met: (v) => v <= 1.5 },
+  { bench: 'audit_peak_rss_1m_vs_100k', text: '<= 1.5', met: (v) => v <= 1.5 },
 ];
+
+/**
+ * The audit at 100k and 1M objects a month (audit-scale.ts, each in a child process on DynamoDB
+ * Local). `BENCH_ONLY=audit npm run bench` runs only these.
+ */
+function auditBenches(): void {
+  note('audit at scale: 100 licensees × 8 apps × 31 days, 100k then 1M objects (dynalite)');
+  const small = runScale(100_000);
+  const large = runScale(1_000_000);
+  note(`audit scale runs: ${JSON.stringify([small, large])}`);
+  emit('audit_seconds_100k_objects', small.auditSeconds, 's');
+  emit('audit_peak_rss_mb_100k_objects', small.peakRssMb, 'MB');
+  emit('audit_seconds_1m_objects', large.auditSeconds, 's');
+  emit('audit_peak_rss_mb_1m_objects', large.peakRssMb, 'MB');
+  emit('report_json_kb_1m_objects', large.reportJsonKb, 'KB');
+  emit('audit_vs_read_ratio', large.auditSeconds / large.readSeconds, 'ratio');
+  emit('audit_seconds_1m_vs_100k', large.auditSeconds / small.auditSeconds, 'ratio');
+  emit('audit_peak_rss_1m_vs_100k', large.peakRssMb / small.peakRssMb, 'ratio');
+}
 
 const measurements: Measurement[] = [];
 const failures: string[] = [];
@@ -120,6 +145,11 @@ async function main(): Promise<number> {
   if (!Number.isSafeInteger(lines) || lines < 1000)
     throw new Error(`usage: run.ts [lines >= 1000], got ${process.argv[2]}`);
   const started = Date.now();
+  if (process.env.BENCH_ONLY === 'audit') {
+    auditBenches();
+    printTable('audit benches only', lines, (Date.now() - started) / 1000);
+    return failures.length ? 1 : 0;
+  }
   const dir = await mkdtemp(join(tmpdir(), 'usage-auditor-bench-'));
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ${new Date().toISOString()}`;
   note(machine);
@@ -231,6 +261,7 @@ async function main(): Promise<number> {
       emit(`bundle_kb_${b.name}`, b.kb, 'KB');
       emit(`cold_import_ms_${b.name}`, b.coldImportMs, 'ms');
     }
+    auditBenches();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

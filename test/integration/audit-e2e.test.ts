@@ -230,7 +230,7 @@ describe('nightly audit end to end', () => {
       ]),
     );
     expect(await reports.latest()).toBe('2026-11-27');
-  });
+  }, 300_000); // 27 reports, each with one evidence file per finding (issue 10)
 
   it('re-running the audit on the same inputs leaves byte-identical files', async () => {
     const before = await reports.readAll('2026-11-27');

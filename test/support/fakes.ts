@@ -10,6 +10,7 @@ import type {
   ForcedRegistryLoad,
   LeaseHolder,
   RegistryStore,
+  ReportFileBody,
   ReportFiles,
   ReportLog,
   TermsWriter,
@@ -245,13 +246,20 @@ export class FakeReports implements ReportFiles {
     return new Map(this.folders.get(date) ?? []);
   }
 
-  async write(date: string, files: readonly { name: string; body: string }[]): Promise<void> {
+  async write(date: string, files: readonly ReportFileBody[]): Promise<void> {
     const folder = this.folders.get(date) ?? new Map<string, string>();
     this.folders.set(date, folder);
     for (const f of files) {
-      folder.set(f.name, f.body);
+      let body = '';
+      if (typeof f.body === 'string') body = f.body;
+      else for await (const chunk of f.body) body += chunk;
+      folder.set(f.name, body);
       this.puts.push(`${date}/${f.name}`);
     }
+  }
+
+  async remove(date: string, names: readonly string[]): Promise<void> {
+    for (const name of names) this.folders.get(date)?.delete(name);
   }
 
   async latest(): Promise<string | undefined> {

@@ -5,7 +5,11 @@
  *  report.json     everything: run info (ONLY in `run`, the one place wall-clock time may appear),
  *                  window, summary, per licensee month-to-date usage vs quotas, apps in no
  *                  agreement, findings, data quality, sources. 2-space indent, trailing newline.
- *  findings.jsonl  one finding a line (fields as Finding, report_date first).
+ *  findings.jsonl  one finding a line (fields as Finding, report_date first), each line at most
+ *                  MAX_FINDING_LINE_BYTES (canonicalFinding).
+ *  evidence/FINDING_ID.jsonl  written apart by the audit (audit/evidence.ts, evidenceJsonl): every
+ *                  source of one finding; listed in the manifest's files (ReportInput.extraFiles),
+ *                  not in content_sha256.
  *  usage.jsonl     one line per licensee, app and usage day of W with a usage row: report_date,
  *                  licensee (null for an app in no agreement), app_id, usage_date, requests,
  *                  records, bytes, errors. Sorted by licensee (null last), app, day.
@@ -20,6 +24,7 @@
  *                  files with report.json's `run` set to null): equal content_sha256 = same
  *                  audit result, so a caller may skip rewriting an unchanged report.
  */
+import { compareStrings } from '../support.ts';
 import type { SourceRef } from '../types.ts';
 import type { Agreement } from './agreements.ts';
 import { compareFindings, type Finding, inFieldOrder } from './findings.ts';
@@ -80,6 +85,13 @@ export interface ReportInput {
   terms?: ReportTerms;
   /** Prohibited categories the registry lacked (report.json data_quality.registry_gaps when any). */
   registryGaps?: readonly RegistryGap[];
+  /** Files written apart (evidence/FINDING_ID.jsonl) → sha256 (hex): listed in the manifest too. */
+  extraFiles?: Readonly<Record<string, string>>;
+  /**
+   * The usage rows name only some of their objects (rollups: each day's top objects): report.json
+   * then says so (sources_truncated, data_quality.objects_truncated).
+   */
+  sourcesTruncated?: boolean;
 }
 
 export interface ReportFile {
@@ -107,11 +119,39 @@ const CONTENT_TYPES: Record<string, string> = {
   'manifest.json': 'application/json',
 };
 
-/** A finding with its fields in the fixed order of findings.jsonl (and nothing else). */
+/** The most UTF-8 bytes of one findings.jsonl line (newline included); see canonicalFinding. */
+export const MAX_FINDING_LINE_BYTES = 64 * 1024;
+/** The most characters of a finding's detail and subject as written (longer ones are cut). */
+export const MAX_FINDING_TEXT_CHARS = 1_000;
+/** The most apps a finding lists (the largest values; app ids are at most 128 characters). */
+export const MAX_FINDING_APPS = 100;
+/** The most sources report.json's `sources` lists (and data quality looks up), in key order. */
+export const REPORT_MAX_SOURCES = 1_000;
+
+/** `text` cut to `max` characters (never inside a surrogate pair), with "…" when cut. */
+function cut(text: string, max = MAX_FINDING_TEXT_CHARS): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
+ * A finding with its fields in the fixed order of findings.jsonl (and nothing else), bounded so
+ * that its line is at most MAX_FINDING_LINE_BYTES: detail and subject cut to
+ * MAX_FINDING_TEXT_CHARS, apps to MAX_FINDING_APPS, and, if the line is still too long (keys and
+ * gens of up to 1,024 bytes each), evidence sources dropped from the end (truncated then true).
+ * Findings within the bounds are unchanged.
+ */
 export function canonicalFinding(f: Finding): Finding {
-  return {
+  const out: Finding = {
     ...inFieldOrder(f),
-    apps: f.apps.map((a) => ({ app_id: a.app_id, value: a.value, share: a.share })),
+    subject: f.subject === null ? null : cut(f.subject),
+    apps: f.apps
+      .slice(0, MAX_FINDING_APPS)
+      .map((a) => ({ app_id: a.app_id, value: a.value, share: a.share })),
+    detail: cut(f.detail),
     evidence: {
       sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })),
       source_count: f.evidence.source_count,
@@ -120,6 +160,14 @@ export function canonicalFinding(f: Finding): Finding {
     // Last, and only on a finding someone changed (lifecycle.ts): other lines keep their bytes.
     ...(f.lifecycle ? { lifecycle: f.lifecycle } : {}),
   };
+  while (
+    Buffer.byteLength(`${stableJson(out)}\n`) > MAX_FINDING_LINE_BYTES &&
+    out.evidence.sources.length > 0
+  ) {
+    out.evidence.sources.pop();
+    out.evidence.truncated = true;
+  }
+  return out;
 }
 
 /** Where a finding's full source list goes in its report folder (not written by renderReport). */
@@ -140,6 +188,7 @@ function dataQualityJson(
   dq: DataQuality,
   overflow: readonly UsageOverflow[],
   gaps: readonly RegistryGap[] = [],
+  truncated = false,
 ) {
   const sorted = summariseDataQuality(dq.objects);
   return {
@@ -147,6 +196,8 @@ function dataQualityJson(
     ...(overflow.length > 0 ? { usage_overflow: overflow } : {}),
     // Only when an agreement prohibited a category the registry in force lacked (issue 11).
     ...(gaps.length > 0 ? { registry_gaps: gaps } : {}),
+    // Only when the objects behind the usage were not all looked up (REPORT_MAX_SOURCES, rollups).
+    ...(truncated ? { objects_truncated: true } : {}),
     totals: sorted.totals,
     objects: sorted.objects.map((o) => ({
       key: o.key,
@@ -169,7 +220,9 @@ function reportJson(
   run: RunInfo | null,
   overflow: readonly UsageOverflow[] = [],
   terms: Pick<ReportInput, 'terms' | 'registryGaps'> = {},
+  truncated = false,
 ): string {
+  const sourcesTruncated = truncated || model.sources.length > REPORT_MAX_SOURCES;
   const doc = {
     format: REPORT_FORMAT,
     report_date: model.report_date,
@@ -193,8 +246,10 @@ function reportJson(
     })),
     unknown_apps: model.unknown_apps,
     findings,
-    data_quality: dataQualityJson(dq, overflow, terms.registryGaps),
-    sources: model.sources,
+    data_quality: dataQualityJson(dq, overflow, terms.registryGaps, truncated),
+    sources: model.sources.slice(0, REPORT_MAX_SOURCES),
+    // Only when `sources` does not list every object behind the usage.
+    ...(sourcesTruncated ? { sources_truncated: true } : {}),
     // The agreement and registry versions the audit used (issue 11), last.
     ...(terms.terms ? { terms: terms.terms } : {}),
   };
@@ -300,18 +355,23 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
     findings,
   });
   const overflow = usageOverflow(input.reportDate, input.usage);
+  const truncated = input.sourcesTruncated === true;
   const bodies: Record<(typeof REPORT_FILES)[number], string> = {
-    'report.json': reportJson(model, findings, input.dataQuality, input.run, overflow, input),
+    'report.json': reportJson(model, findings, input.dataQuality, input.run, overflow, input, truncated),
     'findings.jsonl': findings.map((f) => `${stableJson(f)}\n`).join(''),
     'usage.jsonl': usageJsonl(model, input.usage),
     'findings.csv': findingsCsv(findings),
     'report.html': renderHtml(model, findings, summariseDataQuality(input.dataQuality.objects), overflow),
   };
   const content = contentSha256((n) =>
-    n === 'report.json' ? reportJson(model, findings, input.dataQuality, null, overflow, input) : bodies[n],
+    n === 'report.json'
+      ? reportJson(model, findings, input.dataQuality, null, overflow, input, truncated)
+      : bodies[n],
   );
+  const all: Record<string, string> = { ...input.extraFiles };
+  for (const n of REPORT_FILES) all[n] = sha256Hex(bodies[n]);
   const hashes: Record<string, string> = {};
-  for (const n of [...REPORT_FILES].sort()) hashes[n] = sha256Hex(bodies[n]);
+  for (const n of Object.keys(all).sort(compareStrings)) hashes[n] = all[n] as string;
   const manifest: Manifest = {
     report_date: input.reportDate,
     files: hashes,

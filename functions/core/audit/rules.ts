@@ -29,6 +29,8 @@ import { hasUsage } from './rules/support.ts';
 import {
   type AuditInput,
   EVIDENCE_MAX_SOURCES,
+  type EvidenceList,
+  type EvidenceSpec,
   type FindingDraft,
   type FindingEvidence,
   type RuleContext,
@@ -137,6 +139,8 @@ export interface FindingWithEvidence {
    * by contribution descending, then key, then gen; finding.evidence is the bounded view of it.
    */
   sources: SourceContribution[];
+  /** How `sources` was computed (rules/support.ts evidenceOf), to compute it again from streamed parts. */
+  spec?: EvidenceSpec;
 }
 
 /**
@@ -148,9 +152,10 @@ export function auditWithEvidence(input: AuditInput): FindingWithEvidence[] {
   const drafts: (FindingDraft & { rule: Rule })[] = [];
   for (const rule of RULE_REGISTRY)
     for (const d of rule.evaluate(ctx)) drafts.push({ ...d, rule: rule.name });
-  return drafts
-    .sort(compareFindings)
-    .map((d) => ({ finding: toFinding(input.reportDate, d), sources: d.evidence }));
+  return drafts.sort(compareFindings).map((d) => {
+    const spec = (d.evidence as EvidenceList).spec;
+    return { finding: toFinding(input.reportDate, d), sources: d.evidence, ...(spec ? { spec } : {}) };
+  });
 }
 
 /** Evaluates every rule for report date D (see the module comment for the semantics). */

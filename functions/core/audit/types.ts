@@ -125,6 +125,21 @@ export interface SourceContribution extends SourceRef {
   contribution: number;
 }
 
+/**
+ * How a finding's evidence is computed from the per-object usage of its app-days: `cells` (the
+ * app-day rows behind the finding) and, for one object's usage of one cell, whether it counts and
+ * its contribution. evidenceOf attaches it to the list it returns, so that a caller whose rows are
+ * rollups (no per-object parts) can stream the parts and compute the same list (audit/evidence.ts).
+ */
+export interface EvidenceSpec {
+  cells: readonly WindowRow[];
+  value: (part: DayUsage) => number;
+  counts: (part: DayUsage) => boolean;
+}
+
+/** A full evidence list with, when a rule made it, how it was computed. */
+export type EvidenceList = SourceContribution[] & { spec?: EvidenceSpec };
+
 /** The most sources a finding's evidence lists (findings.jsonl, report.json, findings.csv). */
 export const EVIDENCE_MAX_SOURCES = 20;
 

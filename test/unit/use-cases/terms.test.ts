@@ -301,8 +301,8 @@ describe('audits under versioned terms', () => {
     const content = recomputeContentSha256(files) as string;
     const forged = `${stableJson({ ...m, files: { ...m.files, 'findings.jsonl': sha256Hex(findings) }, content_sha256: content }, 2)}\n`;
     await w.reports.write('2026-11-27', [
-      { name: 'findings.jsonl', body: findings },
-      { name: MANIFEST, body: forged },
+      { name: 'findings.jsonl', body: findings, contentType: 'application/x-ndjson' },
+      { name: MANIFEST, body: forged, contentType: 'application/json' },
     ]);
     await w.control.anchorManifest('2026-11-27', sha256Hex(forged), '2026-11-28T03:00:00Z', content);
     const { problems } = await w.verify();

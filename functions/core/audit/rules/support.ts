@@ -9,7 +9,14 @@ import type { DayUsage } from '../../types.ts';
 import { add } from '../../usage-math.ts';
 import type { Agreement } from '../agreements.ts';
 import { addDays, fmtInt, ratio } from '../format.ts';
-import type { FindingApp, FindingDraft, RuleContext, SourceContribution, WindowRow } from '../types.ts';
+import type {
+  EvidenceList,
+  FindingApp,
+  FindingDraft,
+  RuleContext,
+  SourceContribution,
+  WindowRow,
+} from '../types.ts';
 import { compareSources } from '../window.ts';
 
 /** "Usage" on a day: at least one request or record. */
@@ -51,7 +58,7 @@ export function evidenceOf(
   rows: readonly WindowRow[],
   value: (part: DayUsage) => number,
   counts: (part: DayUsage) => boolean = (p) => value(p) > 0,
-): SourceContribution[] {
+): EvidenceList {
   const m = new Map<string, SourceContribution>();
   for (const r of rows) {
     for (const part of r.parts) {
@@ -65,7 +72,10 @@ export function evidenceOf(
       }
     }
   }
-  return [...m.values()].sort(compareContributions);
+  const list: EvidenceList = [...m.values()].sort(compareContributions);
+  // Not enumerable: the list compares and serialises as the plain list it is.
+  Object.defineProperty(list, 'spec', { value: { cells: rows, value, counts }, enumerable: false });
+  return list;
 }
 
 /** Contribution descending, then key, then gen. */

@@ -1,0 +1,215 @@
+/**
+ * Rollups in the usage table (core/rollup.ts): one app-day's committed usage summed, with its top
+ * objects and their count, in parts under the item size limit.
+ *
+ *   rollup part   pk RU#<yyyy-mm>   sk <day>#<app>#<part, 5 digits>   { app, day, part, of, token, usage…,
+ *                                                                       top, sourceCount (part 0) }
+ *
+ * A cache, never a second source of truth: a rollup counts only when its token is its day's
+ * change token (UsageStore.dayTokens, `<rev>@<changedAt>`: every commit that changes the day bumps
+ * rev after the commit). A stale or missing rollup is rebuilt from the ledger (queryUsage, with its
+ * exactly-once read) and tagged with the token read BEFORE that read began, so a commit landing
+ * during the rebuild leaves a rollup whose token is already behind the day's: it is rebuilt again
+ * on the next read, never taken as fresh. Every app listed for the month gets a rollup for every
+ * day with a marker (an empty one when it had no usage that day), so a stale rollup of an app whose
+ * usage went away is replaced too.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { RollupUsage } from '../audit/ports.ts';
+import { addDays } from '../core/audit/format.ts';
+import { monthsBetween, type UsageRow } from '../core/ledger.ts';
+import {
+  buildRollup,
+  joinRollup,
+  type Rollup,
+  type RollupPart,
+  rollupRow,
+  splitRollup,
+} from '../core/rollup.ts';
+import { compareAppDay } from '../core/usage-math.ts';
+import { batchWrite, DEFAULT_RETRY, mapLimit, queryPartition, type RetryPolicy } from './dynamo-batch.ts';
+import type { UsageStore } from './usage-store.ts';
+
+/** What rebuilding needs of the ledger (UsageStore; tests wrap it). */
+export type RollupSource = Pick<UsageStore, 'queryUsage' | 'dayTokens' | 'listApps' | 'committedParts'>;
+
+/** A window's usage read from rollups. */
+export interface RollupWindow {
+  /** Usage rows (app-days with usage), by app then day; sources = the day's top objects. */
+  rows: (UsageRow & { sourceCount: number })[];
+  /** The day tokens the rollups were checked against (read first). */
+  tokens: Map<string, string>;
+  /** How many app-day rollups were stale or missing and rebuilt. */
+  rebuilt: number;
+}
+
+/** How many distinct objects the rows of one window name at most (see window). */
+export const ROW_SOURCES_BUDGET = 2_000;
+
+/** The most days one rebuild reads at once (its per-object rows are in memory together). */
+export const REBUILD_DAYS = 7;
+
+interface StaleRollup {
+  app: string;
+  day: string;
+  token: string;
+}
+
+/** Stale app-days in runs of at most REBUILD_DAYS consecutive days of one month. */
+function rebuildRuns(stale: readonly StaleRollup[]): StaleRollup[][] {
+  const byDay = new Map<string, StaleRollup[]>();
+  for (const s of stale) byDay.set(s.day, [...(byDay.get(s.day) ?? []), s]);
+  const runs: StaleRollup[][] = [];
+  let run: StaleRollup[] = [];
+  let first = '';
+  let last = '';
+  for (const day of [...byDay.keys()].sort()) {
+    if (
+      run.length > 0 &&
+      (day !== addDays(last, 1) ||
+        day >= addDays(first, REBUILD_DAYS) ||
+        day.slice(0, 7) !== first.slice(0, 7))
+    ) {
+      runs.push(run);
+      run = [];
+    }
+    if (run.length === 0) first = day;
+    run.push(...(byDay.get(day) ?? []));
+    last = day;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+const partSk = (day: string, app: string, part: number) => `${day}#${app}#${String(part).padStart(5, '0')}`;
+
+export class RollupStore implements RollupUsage {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly ledger: RollupSource,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    /** App-day rebuilds run at once. */
+    private readonly concurrency = 8,
+  ) {}
+
+  /** RollupUsage: the window's usage rows (stale rollups rebuilt first). */
+  async usage(from: string, to: string): Promise<UsageRow[]> {
+    return (await this.window(from, to)).rows;
+  }
+
+  /** RollupUsage: one app's committed per-object usage, streamed (UsageStore.committedParts). */
+  parts(app: string, from: string, to: string): AsyncIterable<UsageRow> {
+    return this.ledger.committedParts(app, from, to);
+  }
+
+  /** The stored rollups of [from, to] (fresh or not), by `<day>\0<app>`. */
+  async stored(from: string, to: string): Promise<Map<string, Rollup>> {
+    const parts = new Map<string, RollupPart[]>();
+    for (const month of monthsBetween(from, to)) {
+      for await (const item of queryPartition(this.doc, this.table, `RU#${month}`, { from, to })) {
+        const p = item as unknown as RollupPart;
+        const k = `${p.day}\u0000${p.app}`;
+        const list = parts.get(k) ?? [];
+        parts.set(k, list);
+        list.push(p);
+      }
+    }
+    const out = new Map<string, Rollup>();
+    for (const [k, list] of parts) {
+      const r = joinRollup(list);
+      if (r) out.set(k, r);
+    }
+    return out;
+  }
+
+  /**
+   * Usage of [from, to] from rollups: the day tokens first, then every app-day's rollup, each one
+   * whose token is not its day's rebuilt from the ledger and stored.
+   */
+  async window(from: string, to: string): Promise<RollupWindow> {
+    const tokens = await this.ledger.dayTokens(from, to);
+    const apps = await this.ledger.listApps(from, to);
+    const stored = await this.stored(from, to);
+    const rollups: Rollup[] = [];
+    const stale: StaleRollup[] = [];
+    for (const [day, token] of [...tokens].sort()) {
+      for (const app of apps) {
+        const r = stored.get(`${day}\u0000${app}`);
+        if (r && r.token === token) rollups.push(r);
+        else stale.push({ app, day, token });
+      }
+    }
+    stored.clear();
+    // One ledger read per run of up to REBUILD_DAYS stale days (their stale apps together).
+    const rebuiltDays = await mapLimit(rebuildRuns(stale), this.concurrency, (run) => this.rebuildRun(run));
+    for (const list of rebuiltDays) rollups.push(...list);
+    // Rows name their day's top objects until ROW_SOURCES_BUDGET distinct objects are named (the
+    // report lists at most 1,000 of them); later rows name none (sourceCount still says how many).
+    const named = new Set<string>();
+    const rows = rollups
+      .filter((r) => r.requests > 0 || r.records > 0 || r.sourceCount > 0)
+      .sort(compareAppDay)
+      .map((r) => {
+        const row = rollupRow(r);
+        if (named.size >= ROW_SOURCES_BUDGET) row.sources = [];
+        else for (const s of row.sources) named.add(`${s.key}\u0000${s.gen}`);
+        r.top = [];
+        return row;
+      });
+    return { rows, tokens, rebuilt: stale.length };
+  }
+
+  /**
+   * Rebuilds one app-day's rollup from the committed usage and stores it with `token`, which the
+   * caller read before this read began.
+   */
+  async rebuild(app: string, day: string, token: string): Promise<Rollup> {
+    const rows = await this.ledger.queryUsage({ from: day, to: day, apps: [app], perSource: true });
+    const rollup = buildRollup(app, day, rows, token);
+    await this.put(rollup);
+    return rollup;
+  }
+
+  /**
+   * Rebuilds the rollups of a run of stale app-days (consecutive days) from one read of the ledger,
+   * each tagged with its day's token read before that read (see rebuild).
+   */
+  async rebuildRun(run: readonly StaleRollup[]): Promise<Rollup[]> {
+    const days = run.map((s) => s.day).sort();
+    const apps = [...new Set(run.map((s) => s.app))].sort();
+    const rows = await this.ledger.queryUsage({
+      from: days[0] as string,
+      to: days.at(-1) as string,
+      apps,
+      perSource: true,
+    });
+    const byCell = new Map<string, UsageRow[]>();
+    for (const r of rows) {
+      const k = `${r.day}\u0000${r.app}`;
+      const list = byCell.get(k) ?? [];
+      byCell.set(k, list);
+      list.push(r);
+    }
+    const out = run.map((s) =>
+      buildRollup(s.app, s.day, byCell.get(`${s.day}\u0000${s.app}`) ?? [], s.token),
+    );
+    await mapLimit(out, 4, (r) => this.put(r));
+    return out;
+  }
+
+  /** Stores a rollup's parts (parts of an earlier, longer rollup left behind are ignored on read). */
+  async put(rollup: Rollup): Promise<void> {
+    const keyOf = (part: number) => ({
+      pk: `RU#${rollup.day.slice(0, 7)}`,
+      sk: partSk(rollup.day, rollup.app, part),
+    });
+    const parts = splitRollup(rollup, keyOf);
+    await batchWrite(
+      this.doc,
+      this.table,
+      parts.map((p) => ({ PutRequest: { Item: { ...keyOf(p.part), ...p } } })),
+      this.retry,
+    );
+  }
+}

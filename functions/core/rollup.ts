@@ -1,0 +1,122 @@
+/**
+ * Per-(app, day) rollups, pure: the committed usage of one app on one day summed over its log
+ * objects, with the top ROLLUP_TOP_SOURCES objects by records and how many objects there are. The
+ * audit reads these instead of one row per object (adapters/rollup-store.ts stores them); each is
+ * tagged with the token of its day's change marker at the moment its read began, so it is a cache
+ * that a changed day invalidates, never a second source of truth.
+ */
+import { EVIDENCE_MAX_SOURCES, type SourceContribution } from './audit/types.ts';
+import { compareSources } from './audit/window.ts';
+import { ITEM_BUDGET_BYTES, itemBytes, splitUsageForItems, type UsageRow } from './ledger.ts';
+import type { DayUsage, SourceRef } from './types.ts';
+import { add, sumDayUsage } from './usage-math.ts';
+
+/** The most objects a rollup names (by records): as many as a finding's evidence lists. */
+export const ROLLUP_TOP_SOURCES = EVIDENCE_MAX_SOURCES;
+
+export interface Rollup extends DayUsage {
+  /** Top objects by records (ties by key, then gen), listed by key then gen. */
+  top: SourceContribution[];
+  /** Distinct objects (key and gen) behind the day's usage. */
+  sourceCount: number;
+  /** The day's change token when the read behind this rollup began. */
+  token: string;
+}
+
+/** Contribution descending, then key, then gen. */
+const byContribution = (a: SourceContribution, b: SourceContribution): number =>
+  b.contribution - a.contribution || compareSources(a, b);
+
+/**
+ * The rollup of one app-day from its per-object rows (UsageStore.queryUsage perSource). Exact: the
+ * usage is the sum of the rows (usage-math.ts).
+ */
+export function buildRollup(app: string, day: string, rows: readonly UsageRow[], token: string): Rollup {
+  const mine = rows.filter((r) => r.app === app && r.day === day);
+  const perSource = new Map<string, SourceContribution>();
+  for (const r of mine) {
+    for (const s of r.sources) {
+      const k = `${s.key}\u0000${s.gen}`;
+      const had = perSource.get(k);
+      if (had) had.contribution = add(had.contribution, r.records);
+      else perSource.set(k, { key: s.key, gen: s.gen, contribution: r.records });
+    }
+  }
+  const sum = sumDayUsage(mine)[0] ?? {
+    app,
+    day,
+    requests: 0,
+    records: 0,
+    bytes: 0,
+    errors: 0,
+    endpoints: {},
+    categories: {},
+  };
+  const top = [...perSource.values()].sort(byContribution).slice(0, ROLLUP_TOP_SOURCES).sort(compareSources);
+  return { ...sum, top, sourceCount: perSource.size, token };
+}
+
+/** A rollup as the audit reads it: usage with the top objects as its sources. */
+export function rollupRow(r: Rollup): UsageRow & { sourceCount: number } {
+  const { top, token: _t, sourceCount, ...usage } = r;
+  return { ...usage, sources: top.map((s): SourceRef => ({ key: s.key, gen: s.gen })), sourceCount };
+}
+
+/** One stored part of a rollup: part 0 carries the top list, the count and the number of parts. */
+export interface RollupPart extends DayUsage {
+  part: number;
+  of: number;
+  token: string;
+  top?: SourceContribution[];
+  sourceCount?: number;
+}
+
+/**
+ * Splits a rollup into parts whose stored size (DynamoDB's rules, UTF-8 bytes), with `keyOf`'s
+ * attributes, stays within `budget` (400 KB less a margin). Joining them (joinRollup) gives it back.
+ */
+export function splitRollup(
+  r: Rollup,
+  keyOf: (part: number) => Record<string, string>,
+  budget = ITEM_BUDGET_BYTES,
+): RollupPart[] {
+  const { top, sourceCount, token, ...usage } = r;
+  const fixed = itemBytes({ ...keyOf(99_999), part: 99_999, of: 99_999, token, top, sourceCount });
+  const pieces = splitUsageForItems(usage, fixed, budget);
+  return pieces.map((p, part) => ({
+    ...p,
+    part,
+    of: pieces.length,
+    token,
+    ...(part === 0 ? { top, sourceCount } : {}),
+  }));
+}
+
+/**
+ * A rollup from its stored parts, or undefined when they do not make one whole: a part missing, or
+ * parts of different tokens (a rebuild raced another).
+ */
+export function joinRollup(parts: readonly RollupPart[]): Rollup | undefined {
+  const first = parts.find((p) => p.part === 0);
+  if (!first || first.top === undefined || first.sourceCount === undefined) return undefined;
+  const mine = parts.filter((p) => p.part < first.of);
+  const seen = new Set(mine.map((p) => p.part));
+  if (seen.size !== first.of || mine.length !== first.of || mine.some((p) => p.token !== first.token))
+    return undefined;
+  const sum = sumDayUsage(mine.map(dayUsageOf))[0];
+  if (!sum) return undefined;
+  return { ...sum, top: first.top, sourceCount: first.sourceCount, token: first.token };
+}
+
+function dayUsageOf(p: RollupPart): DayUsage {
+  return {
+    app: p.app,
+    day: p.day,
+    requests: p.requests,
+    records: p.records,
+    bytes: p.bytes,
+    errors: p.errors,
+    endpoints: p.endpoints ?? {},
+    categories: p.categories ?? {},
+  };
+}

@@ -1,0 +1,327 @@
+/**
+ * The audit at platform scale (issue 10): one date's audit (2026-10-31, the whole month) over
+ * synthetic usage of 100 licensees × 8 apps × 31 days in the real store on dynalite (or DynamoDB Local), with
+ * `objects` log objects a month spread evenly over the 24,800 app-days.
+ *
+ * What is seeded, directly with batch writes (the ingest path itself is measured by the ingest
+ * benches): the month's app index and day markers; for every app-day a rollup as the rollup store
+ * writes it (usage summed over its objects, 10 endpoints, the top 20 objects and the object
+ * count), fresh against its day's marker; and, for the licensee with findings (1 of 100, so
+ * 1 % of the objects), every object for real: its committed manifest and its contribution items,
+ * with their rollups the exact sums of those items. The audit reads only rollups and, for evidence,
+ * the contributions of the findings' app-days, so the other licensees' contributions (never read
+ * while their rollups are fresh) are not written. Rebuilding stale rollups is not measured here.
+ *
+ * Run as a child process (`tsx test/bench/audit-scale.ts <objects>`): it starts the emulators
+ * (dynalite by default, AUDITOR_DYNAMODB=local for DynamoDB Local), seeds them, times a plain read
+ * of the items the audit needs, then runs the audit in a grandchild process against the same
+ * emulators, so that the peak RSS is the audit's alone. Prints one JSON object.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  batchGet,
+  batchWrite,
+  queryPartition,
+  type WriteRequest,
+} from '../../functions/adapters/dynamo-batch.ts';
+import { auditDate } from '../../functions/audit/run-audit.ts';
+import type { Agreement } from '../../functions/core/audit/agreements.ts';
+import type { UsageRow } from '../../functions/core/ledger.ts';
+import { buildRollup, ROLLUP_TOP_SOURCES, type Rollup, splitRollup } from '../../functions/core/rollup.ts';
+import { startEmulators } from '../../functions/local/stack.ts';
+import { documentClient } from '../../functions/shared/clients.ts';
+import { auditDeps, createStores, processClients } from '../../functions/shared/compose.ts';
+import { loadStoreConfig } from '../../functions/shared/config.ts';
+
+const LICENSEES = 100;
+const APPS = 8;
+const MONTH = '2026-10';
+const DAYS = Array.from({ length: 31 }, (_, i) => `${MONTH}-${String(i + 1).padStart(2, '0')}`);
+const DATE = DAYS[30] as string;
+/** Licensees whose quota is exceeded (their objects are seeded for real, for evidence). */
+const WITH_FINDINGS = 1;
+const ENDPOINTS = Array.from({ length: 10 }, (_, i) => `GET /2/resource-${i}`);
+
+const licensee = (l: number) => `l${String(l).padStart(3, '0')}`;
+const appOf = (l: number, a: number) => `${licensee(l)}-app${a}`;
+const keyHash = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 32);
+
+/** One object's usage of its app-day (deterministic). */
+function objectUsage(app: string, day: string, n: number): UsageRow {
+  const requests = 100 + (n % 50);
+  const endpoints: UsageRow['endpoints'] = {};
+  ENDPOINTS.forEach((ep, i) => {
+    endpoints[ep] = {
+      requests: Math.floor(requests / 10) + i,
+      records: 10 * (n % 7) + i,
+      bytes: 1000 + i,
+      errors: i % 2,
+    };
+  });
+  const sum = (f: 'requests' | 'records' | 'bytes' | 'errors') =>
+    Object.values(endpoints).reduce((s, c) => s + c[f], 0);
+  const key = `logs/${day.replaceAll('-', '/')}/${app}-${String(n).padStart(6, '0')}.jsonl.gz`;
+  return {
+    app,
+    day,
+    requests: sum('requests'),
+    records: sum('records'),
+    bytes: sum('bytes'),
+    errors: sum('errors'),
+    endpoints,
+    categories: {},
+    sources: [{ key, gen: keyHash(`gen:${key}`) }],
+  };
+}
+
+/** A rollup of `count` objects without writing them: the sums of objectUsage, 20 top sources. */
+function syntheticRollup(app: string, day: string, count: number, token: string): Rollup {
+  const sample = Array.from({ length: Math.min(count, ROLLUP_TOP_SOURCES) }, (_, n) =>
+    objectUsage(app, day, n),
+  );
+  const r = buildRollup(app, day, sample, token);
+  if (count <= ROLLUP_TOP_SOURCES) return r;
+  const scale = (x: number) => Math.round((x * count) / sample.length);
+  for (const c of Object.values(r.endpoints)) {
+    c.requests = scale(c.requests);
+    c.records = scale(c.records);
+    c.bytes = scale(c.bytes);
+    c.errors = scale(c.errors);
+  }
+  const total = (f: 'requests' | 'records' | 'bytes' | 'errors') =>
+    Object.values(r.endpoints).reduce((s, c) => s + c[f], 0);
+  return {
+    ...r,
+    requests: total('requests'),
+    records: total('records'),
+    bytes: total('bytes'),
+    errors: total('errors'),
+    sourceCount: count,
+  };
+}
+
+/** A rollup's items as RollupStore.put writes them. */
+function rollupItems(r: Rollup): WriteRequest[] {
+  const keyOf = (part: number) => ({
+    pk: `RU#${r.day.slice(0, 7)}`,
+    sk: `${r.day}#${r.app}#${String(part).padStart(5, '0')}`,
+  });
+  return splitRollup(r, keyOf).map((p) => ({ PutRequest: { Item: { ...keyOf(p.part), ...p } } }));
+}
+
+async function seed(doc: DynamoDBDocumentClient, table: string, objects: number) {
+  const perAppDay = objects / (LICENSEES * APPS * DAYS.length);
+  const at = '2026-11-01T00:30:00.000Z';
+  const token = `1@${at}`;
+  await batchWrite(doc, table, [
+    ...DAYS.map((d) => ({ PutRequest: { Item: { pk: `DAYS#${MONTH}`, sk: d, changedAt: at, rev: 1 } } })),
+    ...Array.from({ length: LICENSEES * APPS }, (_, i) => ({
+      PutRequest: { Item: { pk: `APPS#${MONTH}`, sk: appOf(Math.floor(i / APPS), i % APPS) } },
+    })),
+  ]);
+  let written = 0;
+  for (let l = 0; l < LICENSEES; l++) {
+    for (let a = 0; a < APPS; a++) {
+      const app = appOf(l, a);
+      const batch: WriteRequest[] = [];
+      for (const [d, day] of DAYS.entries()) {
+        // Spread evenly: this app-day's share of the objects (rounded so the month adds up).
+        const index = (l * APPS + a) * DAYS.length + d;
+        const count = Math.floor((index + 1) * perAppDay) - Math.floor(index * perAppDay);
+        if (l >= WITH_FINDINGS) {
+          batch.push(...rollupItems(syntheticRollup(app, day, count, token)));
+          continue;
+        }
+        const rows = Array.from({ length: count }, (_, n) => objectUsage(app, day, n));
+        const items = rows.flatMap((u) => {
+          const { sources, ...usage } = u;
+          const { key, gen } = sources[0] as { key: string; gen: string };
+          const wid = `${gen}.1.bench`;
+          return [
+            {
+              PutRequest: {
+                Item: {
+                  pk: `O#${key}`,
+                  sk: 'M',
+                  key,
+                  gen,
+                  wid,
+                  seq: '1'.padStart(40, '0'),
+                  status: 'ingested',
+                  format: 'jsonl',
+                  compressed: true,
+                  lines: u.requests,
+                  counted: u.requests,
+                  rejected: 0,
+                  chunks: 1,
+                  registryHash: 'bench',
+                  ingestedAt: at,
+                },
+              },
+            },
+            {
+              PutRequest: {
+                Item: {
+                  pk: `U#${app}#${MONTH}`,
+                  sk: `${day}#${keyHash(key)}#${wid}#0`,
+                  key,
+                  gen,
+                  wid,
+                  part: 0,
+                  ...usage,
+                },
+              },
+            },
+          ];
+        });
+        batch.push(...items, ...rollupItems(buildRollup(app, day, rows, token)));
+      }
+      await batchWrite(doc, table, batch, undefined, 8);
+      written++;
+      if (written % 80 === 0) process.stderr.write(`# seeded ${written} of ${LICENSEES * APPS} apps\n`);
+    }
+  }
+  return written;
+}
+
+function agreements(objects: number): Agreement[] {
+  const perLicensee = objects / LICENSEES;
+  return Array.from({ length: LICENSEES }, (_, l) => ({
+    licensee: licensee(l),
+    name: `Licensee ${l}`,
+    apps: Array.from({ length: APPS }, (_, a) => ({ id: appOf(l, a), use_case: 'bench' })),
+    term: { start: '2026-01-01', end: '2026-12-31' },
+    // The licensees with findings get a quota they exceed; the others one they never reach.
+    quotas: { monthly_records: l < WITH_FINDINGS ? Math.max(1, Math.round(perLicensee * 100)) : 1e15 },
+    prohibited_recipients: [],
+    approved_organisations: [],
+  }));
+}
+
+/** A plain read of what the audit needs: every rollup of W, and the findings' contributions and manifests. */
+async function plainRead(doc: DynamoDBDocumentClient, table: string): Promise<number> {
+  let n = 0;
+  for await (const _ of queryPartition(doc, table, `RU#${MONTH}`, { from: DAYS[0] as string, to: DATE })) n++;
+  for (let l = 0; l < WITH_FINDINGS; l++) {
+    for (let a = 0; a < APPS; a++) {
+      const keys = new Set<string>();
+      for await (const i of queryPartition(doc, table, `U#${appOf(l, a)}#${MONTH}`, {
+        from: DAYS[0] as string,
+        to: DATE,
+      })) {
+        keys.add(i.key as string);
+        n++;
+      }
+      n += (
+        await batchGet(
+          doc,
+          table,
+          [...keys].map((k) => ({ pk: `O#${k}`, sk: 'M' })),
+        )
+      ).length;
+    }
+  }
+  return n;
+}
+
+async function main(objects: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'auditor-scale-'));
+  const emulators = await startEmulators({
+    dataDir: dir,
+    dynamo: (process.env.AUDITOR_DYNAMODB as 'dynalite' | 'local' | undefined) ?? 'dynalite',
+  });
+  try {
+    const config = loadStoreConfig(emulators.env);
+    const stores = createStores({ s3: emulators.s3, dynamo: emulators.dynamo }, config);
+    const doc = documentClient(emulators.dynamo);
+    const t0 = performance.now();
+    await seed(doc, config.usageTable, objects);
+    await stores.control.putAgreements(agreements(objects));
+    const seedSeconds = (performance.now() - t0) / 1000;
+
+    const r0 = performance.now();
+    process.stderr.write(`# seeded in ${Math.round(seedSeconds)} s\n`);
+    const items = await plainRead(doc, config.usageTable);
+    const readSeconds = (performance.now() - r0) / 1000;
+
+    // The audit in a process of its own, against these emulators: its peak RSS is the audit's alone.
+    const child = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(import.meta.url), '--audit'],
+        { env: { ...process.env, ...emulators.env }, maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout),
+      );
+    });
+    const audit = JSON.parse(child.split('\n').find((l) => l.startsWith('{')) ?? '{}');
+    process.stdout.write(
+      `${JSON.stringify({ objects, seedSeconds, readSeconds, readItems: items, ...audit })}\n`,
+    );
+  } finally {
+    await emulators.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The audit of DATE against the emulators named by the environment (run by main). */
+async function auditChild(): Promise<void> {
+  const stores = createStores(processClients(), loadStoreConfig());
+  const deps = { ...auditDeps(stores, { now: () => new Date('2026-11-01T02:00:00Z') }), trigger: 'bench' };
+  const a0 = performance.now();
+  const result = await auditDate(deps, DATE, []);
+  const auditSeconds = (performance.now() - a0) / 1000;
+  const report = await stores.reports.readFile(DATE, 'report.json');
+  const findingsJsonl = await stores.reports.readFile(DATE, 'findings.jsonl');
+  const longest = Math.max(...(findingsJsonl ?? '').split('\n').map((l) => Buffer.byteLength(l)));
+  process.stdout.write(
+    `${JSON.stringify({
+      auditSeconds,
+      findings: result.findings,
+      reportJsonKb: Buffer.byteLength(report ?? '') / 1024,
+      longestFindingLine: longest,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    })}\n`,
+  );
+}
+
+if (process.argv[1]?.endsWith('audit-scale.ts')) {
+  if (process.argv[2] === '--audit') await auditChild();
+  else await main(Number(process.argv[2] ?? 100_000));
+  process.exit(0);
+}
+
+/** One child run's figures (see main). */
+export interface ScaleRun {
+  objects: number;
+  seedSeconds: number;
+  readSeconds: number;
+  readItems: number;
+  auditSeconds: number;
+  findings: number;
+  reportJsonKb: number;
+  longestFindingLine: number;
+  peakRssMb: number;
+}
+
+/** Runs the audit at `objects` objects a month in a child process (its own peak RSS). */
+export function runScale(objects: number): ScaleRun {
+  const out = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), String(objects)],
+    {
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    },
+  );
+  const line = out.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (out.status !== 0 || !line) throw new Error(`audit-scale ${objects}: ${out.stderr.slice(-2000)}`);
+  return JSON.parse(line) as ScaleRun;
+}
