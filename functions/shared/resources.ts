@@ -65,6 +65,8 @@ export const LOG_PREFIX = 'logs/';
 
 /** Prefixes inside the reports bucket. */
 export const REPORTS_PREFIX = 'reports/';
+/** Where a report folder's evidence files are (reports/date=D/evidence/FINDING_ID.jsonl), as an IAM object pattern. */
+export const EVIDENCE_PREFIX = `${REPORTS_PREFIX}date=*/evidence/`;
 
 /** The key of one file of a report date's folder. */
 export const reportKey = (date: string, name: string): string => `${REPORTS_PREFIX}date=${date}/${name}`;

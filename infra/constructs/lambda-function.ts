@@ -165,7 +165,12 @@ export class LambdaFunction extends Construct {
    * are refused. For objects under a prefix, cdk-nag's IAM5 finding for exactly that ARN is
    * acknowledged (the finding id names the bucket and prefix), so any other wildcard still fails.
    */
-  allow(sid: string, actions: readonly string[], target: GrantTarget): void {
+  allow(
+    sid: string,
+    actions: readonly string[],
+    target: GrantTarget,
+    conditions?: Record<string, Record<string, unknown>>,
+  ): void {
     const bad = actions.find((a) => a.includes('*') || !/^[a-z0-9-]+:[A-Za-z0-9]+$/.test(a));
     if (actions.length === 0 || bad !== undefined) {
       throw new Error(`${this.node.id}.allow ${sid}: actions: expected named actions, got ${bad ?? 'none'}`);
@@ -179,7 +184,12 @@ export class LambdaFunction extends Construct {
             ? target.queueArn
             : target.bucket.arnForObjects(`${target.prefix}*`);
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid, actions: [...actions], resources: [resource] }),
+      new iam.PolicyStatement({
+        sid,
+        actions: [...actions],
+        resources: [resource],
+        ...(conditions ? { conditions } : {}),
+      }),
     );
     if ('prefix' in target) this.acknowledgeObjectWildcard(target);
   }

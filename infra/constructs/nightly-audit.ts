@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { REPORTS_PREFIX, STATEMENTS_PREFIX } from '../../functions/shared/resources.ts';
+import { EVIDENCE_PREFIX, REPORTS_PREFIX, STATEMENTS_PREFIX } from '../../functions/shared/resources.ts';
 import { AuditFanOut } from './audit-fan-out.ts';
 import { ensureProps } from './checks.ts';
 import { type LambdaFunction, objectsUnder } from './lambda-function.ts';
@@ -54,12 +54,22 @@ export class NightlyAudit extends Construct {
     const fn = props.auditFunction;
 
     fn.allow('ReadUsage', ['dynamodb:Query', 'dynamodb:BatchGetItem'], props.usageTable);
+    // The per-(app, day) rollups the audit keeps as a cache in the usage table (rollup-store.ts):
+    // only items whose partition key starts RU#, never the ledger's own items.
+    fn.allow('WriteRollups', ['dynamodb:BatchWriteItem'], props.usageTable, {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RU#*'] },
+    });
     fn.allow('AgreementsAndBookkeeping', ['dynamodb:Query', 'dynamodb:PutItem'], props.controlTable);
     fn.allow(
       'ReadWriteReports',
-      ['s3:GetObject', 's3:PutObject'],
+      // Report files are streamed (multipart for large ones, aborted on failure).
+      ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
       objectsUnder(props.reportsBucket, REPORTS_PREFIX),
     );
+    // The evidence files of findings that are gone (audit-rollups.ts removeStaleEvidence), and only
+    // those: a delete marker over the current version; every version stays (Object Lock, and the
+    // bucket policy denies DeleteObjectVersion to the stack's roles).
+    fn.allow('RemoveStaleEvidence', ['s3:DeleteObject'], objectsUnder(props.reportsBucket, EVIDENCE_PREFIX));
     fn.allow('ListReports', ['s3:ListBucket'], props.reportsBucket);
     // Licensee statements, written after a month's last day (functions/audit/statements.ts).
     fn.allow(

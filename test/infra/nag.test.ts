@@ -61,6 +61,7 @@ describe('cdk-nag AwsSolutions', () => {
         `AwsSolutions-IAM5[Resource::<${logs}.Arn>/logs/*] @ IngestFunction/Role/DefaultPolicy/Resource`,
         `AwsSolutions-IAM5[Resource::<${reports}.Arn>/data-quality/*] @ IngestFunction/Role/DefaultPolicy/Resource`,
         `AwsSolutions-IAM5[Resource::<${reports}.Arn>/reports/*] @ AuditFunction/Role/DefaultPolicy/Resource`,
+        `AwsSolutions-IAM5[Resource::<${reports}.Arn>/reports/date=*/evidence/*] @ AuditFunction/Role/DefaultPolicy/Resource`,
         `AwsSolutions-IAM5[Resource::<${reports}.Arn>/statements/*] @ AuditFunction/Role/DefaultPolicy/Resource`,
         `AwsSolutions-IAM5[Resource::<${logs}.Arn>/logs/*] @ ReconcileFunction/Role/DefaultPolicy/Resource`,
         `AwsSolutions-IAM5[Resource::<${reports}.Arn>/data-quality/*] @ ReconcileFunction/Role/DefaultPolicy/Resource`,

@@ -128,10 +128,17 @@ describe('least privilege', () => {
     const want = [
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [getAtt(id.auditLogs as string)] },
       { actions: ['dynamodb:BatchGetItem', 'dynamodb:Query'], resources: [getAtt(id.usageTable as string)] },
+      // Rollups only (the condition is checked below).
+      { actions: ['dynamodb:BatchWriteItem'], resources: [getAtt(id.usageTable as string)] },
       { actions: ['dynamodb:PutItem', 'dynamodb:Query'], resources: [getAtt(id.controlTable as string)] },
       {
-        actions: ['s3:GetObject', 's3:PutObject'],
+        actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
         resources: [objectsUnder(id.reportsBucket as string, 'reports/*')],
+      },
+      // Only the evidence files (a finding that is gone): a delete marker, never a version.
+      {
+        actions: ['s3:DeleteObject'],
+        resources: [objectsUnder(id.reportsBucket as string, 'reports/date=*/evidence/*')],
       },
       { actions: ['s3:ListBucket'], resources: [getAtt(id.reportsBucket as string)] },
       {
@@ -148,6 +155,18 @@ describe('least privilege', () => {
     ].map((w) => ({ actions: w.actions, resources: w.resources.map((r) => JSON.stringify(r)).sort() }));
     expect(got).toHaveLength(want.length);
     expect(got).toEqual(expect.arrayContaining(want));
+  });
+
+  it('audit role: writes to the usage table only rollup items (partition keys RU#…)', () => {
+    const rollups = roleStatements(t, id.auditRole as string).filter(
+      (st: { Sid?: string }) => st.Sid === 'WriteRollups',
+    );
+    expect(rollups).toEqual([
+      expect.objectContaining({
+        Action: 'dynamodb:BatchWriteItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RU#*'] } },
+      }),
+    ]);
   });
 
   it('scheduler role (the id it had when it invoked the function): start the audit state machine and send to its DLQ, trusted by Scheduler only', () => {

@@ -219,7 +219,7 @@ describe('buckets', () => {
     expect(st.Condition).toBeUndefined();
   });
 
-  it('no policy of the stack allows deleting report versions or objects, or touching their lock', () => {
+  it('no policy of the stack allows deleting report versions or objects (but evidence files, by a delete marker), or touching their lock', () => {
     const forbidden = [
       's3:DeleteObjectVersion',
       's3:DeleteObject',
@@ -240,13 +240,23 @@ describe('buckets', () => {
       }
     }
     expect(allows.length).toBeGreaterThan(20);
+    // The one exception: the audit may put a delete marker on the evidence files of a finding that
+    // is gone (s3:DeleteObject on reports/date=*/evidence/* only; every version stays).
+    const evidenceOnly = JSON.stringify([
+      objectsUnder(id.reportsBucket as string, 'reports/date=*/evidence/*'),
+    ]);
+    const isEvidenceDelete = (st: Statement): boolean =>
+      JSON.stringify(asArray(st.Action)) === JSON.stringify(['s3:DeleteObject']) &&
+      JSON.stringify(asArray(st.Resource)) === evidenceOnly;
     const offending = allows.filter(
       ({ statement }) =>
         statement.Effect === 'Allow' &&
+        !isEvidenceDelete(statement) &&
         (statement.NotAction !== undefined ||
           asArray(statement.Action).some((a) => forbidden.some((f) => covers(a, f)))),
     );
     expect(offending).toEqual([]);
+    expect(allows.filter(({ statement }) => isEvidenceDelete(statement))).toHaveLength(1);
     expect(covers('s3:Delete*', 's3:DeleteObjectVersion')).toBe(true);
     expect(covers('s3:GetObject', 's3:DeleteObject')).toBe(false);
   });
