@@ -88,6 +88,7 @@ export function ingestDeps(
     registry: cachedRegistry(stores.control, opts.registryTtlMs),
     limits: config.limits,
     ...(config.bounds ? { bounds: config.bounds } : {}),
+    ...(config.maxRejectsFileBytes !== undefined ? { maxRejectsFileBytes: config.maxRejectsFileBytes } : {}),
     now: opts.now ?? (() => new Date()),
   };
 }

@@ -4,6 +4,7 @@
  */
 
 import { DEFAULT_BOUNDS, DEFAULT_LIMITS, type ReaderLimits, type UsageBounds } from '../core/log-reader.ts';
+import { DEFAULT_MAX_REJECTS_FILE_BYTES } from '../core/reader/limits.ts';
 import {
   CONTROL_TABLE,
   LOG_BUCKET,
@@ -49,6 +50,8 @@ export interface IngestConfig extends StoreConfig {
   bounds?: UsageBounds;
   /** Time kept after reading an object to record it (ms). */
   deadlineMarginMs?: number;
+  /** Most bytes of one object's rejects file (the rest are counted, not listed). */
+  maxRejectsFileBytes?: number;
   /** An SQS record is started only with at least this much of the invocation left (ms). */
   minRemainingMs?: number;
 }
@@ -85,8 +88,10 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
         'MAX_ORGANISATIONS_PER_CATEGORY',
         DEFAULT_BOUNDS.maxOrganisationsPerCategory,
       ),
+      maxAppDaysPerObject: positiveInt(env, 'MAX_APP_DAYS_PER_OBJECT', DEFAULT_BOUNDS.maxAppDaysPerObject),
     },
     deadlineMarginMs: positiveInt(env, 'DEADLINE_MARGIN_MS', 30_000),
+    maxRejectsFileBytes: positiveInt(env, 'MAX_REJECTS_FILE_BYTES', DEFAULT_MAX_REJECTS_FILE_BYTES),
     minRemainingMs: positiveInt(env, 'MIN_REMAINING_MS', 60_000),
   };
 }
