@@ -17,7 +17,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { boundReason } from '../core/ledger.ts';
-import { DEFAULT_DEADLINE_MARGIN_MS } from './create-handler.ts';
+import { DEFAULT_DEADLINE_MARGIN_MS, WRITE_MARGIN_MS } from './create-handler.ts';
 import { type IngestDeps, type IngestResult, ingestObject, OutOfTimeError } from './ingest-object.ts';
 import type { ManifestReader, ObjectLister } from './ports.ts';
 import { defaultWindow, type ReconcileReport, reconcile } from './reconcile.ts';
@@ -31,7 +31,17 @@ export interface ReconcileHandlerDeps extends IngestDeps {
   metrics: Metrics;
   /** Stop starting objects with less than this left of the invocation (default 120 s). */
   minRemainingMs?: number;
+  /**
+   * The read budget the ingest function gives an object (its timeout minus its deadline margin;
+   * default DEFAULT_INGEST_READ_BUDGET_MS, env INGEST_READ_BUDGET_MS). An object whose read passes
+   * the deadline is quarantined as too large only if it had at least this long; else it is left
+   * for the next run (deferred), since the ingest function itself might have finished it.
+   */
+  ingestReadBudgetMs?: number;
 }
+
+/** The ingest function's default timeout (300 s) minus its deadline margin (30 s). */
+export const DEFAULT_INGEST_READ_BUDGET_MS = 300_000 - DEFAULT_DEADLINE_MARGIN_MS;
 
 export class ReconcileFailedError extends Error {
   override name = 'ReconcileFailedError';
@@ -57,6 +67,7 @@ export const SCHEDULED_GRACE_MS = 3_600_000;
 export function createReconcileHandler(deps: ReconcileHandlerDeps) {
   const { logger, metrics } = deps;
   const minRemainingMs = deps.minRemainingMs ?? 120_000;
+  const ingestReadBudgetMs = deps.ingestReadBudgetMs ?? DEFAULT_INGEST_READ_BUDGET_MS;
 
   async function handle(event: unknown, context: Context): Promise<ReconcileReport> {
     const window = windowOf(event, deps.now(), deps.windowDays);
@@ -71,10 +82,15 @@ export function createReconcileHandler(deps: ReconcileHandlerDeps) {
         hasTime: () => outOfTime === 0 && context.getRemainingTimeInMillis() >= minRemainingMs,
         ingest: async (req): Promise<IngestResult> => {
           // Read under the invocation's deadline: only the first object, which had the whole
-          // invocation, is quarantined as too large; a later one is left for the next run.
-          const deadline = Date.now() + context.getRemainingTimeInMillis() - DEFAULT_DEADLINE_MARGIN_MS;
+          // invocation, and only when that was at least the ingest function's own read budget, is
+          // quarantined as too large; any other is left for the next run.
+          const now = Date.now();
+          const end = now + context.getRemainingTimeInMillis();
+          const deadline = end - DEFAULT_DEADLINE_MARGIN_MS;
+          const writeDeadline = Math.max(deadline, end - WRITE_MARGIN_MS);
+          const fullBudget = started++ === 0 && deadline - now >= ingestReadBudgetMs;
           try {
-            return await ingestObject(deps, req, { deadline, abandonAtDeadline: started++ > 0 });
+            return await ingestObject(deps, req, { deadline, writeDeadline, abandonAtDeadline: !fullBudget });
           } catch (err) {
             if (err instanceof OutOfTimeError) {
               outOfTime++;

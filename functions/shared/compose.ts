@@ -130,6 +130,7 @@ export function composeReconcileHandler(
     manifests: stores.usage,
     logBucket: config.logBucket,
     windowDays: config.windowDays,
+    ...(config.ingestReadBudgetMs !== undefined ? { ingestReadBudgetMs: config.ingestReadBudgetMs } : {}),
   });
 }
 

@@ -61,6 +61,8 @@ export interface ReconcileConfig extends IngestConfig {
   logBucket: string;
   /** How many days back a scheduled run looks (by LastModified). */
   windowDays: number;
+  /** The ingest function's read budget (its timeout minus its deadline margin), ms. */
+  ingestReadBudgetMs?: number;
 }
 
 export function loadStoreConfig(env: Env = process.env): StoreConfig {
@@ -103,5 +105,8 @@ export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
     ...ingest,
     logBucket: v[LOG_BUCKET.env] as string,
     windowDays: positiveInt(env, 'RECONCILE_WINDOW_DAYS', RECONCILE_WINDOW_DAYS_DEFAULT),
+    ...(env.INGEST_READ_BUDGET_MS !== undefined
+      ? { ingestReadBudgetMs: positiveInt(env, 'INGEST_READ_BUDGET_MS', 270_000) }
+      : {}),
   };
 }

@@ -1,7 +1,7 @@
 /** Issue 8 #9: the reconcile use case and its scheduled handler, on in-memory ports. */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ObjectManifest } from '../../../functions/core/ledger.ts';
 import { DEFAULT_LIMITS } from '../../../functions/core/log-reader.ts';
 import { EMPTY_MATCHER } from '../../../functions/core/recipients.ts';
@@ -169,5 +169,79 @@ describe('scheduled reconcile', () => {
     expect(full.listed).toBe(1000);
     expect(full.found).toHaveLength(900);
     expect(added).toContainEqual(['ReconcileListingIncomplete', 0]);
+  });
+});
+
+describe('scheduled reconcile: an object that does not fit in its read budget (review of issue 8, item 4)', () => {
+  /** One object whose read takes `jumpMs` of (fake) time between its two chunks. */
+  async function runWith(remainingMs: number, jumpMs: number) {
+    const bucket = new FakeVersionedBucket();
+    const { ledger, manifests } = memoryLedger();
+    bucket.put('logs/slow.jsonl', LINE.repeat(2));
+    const objects = {
+      open: async (b: string, k: string, v?: string) => {
+        const o = await bucket.open(b, k, v);
+        if (!o) return o;
+        const inner = o.body;
+        async function* slow() {
+          let n = 0;
+          for await (const c of inner) {
+            const bytes = c as Uint8Array;
+            const half = Math.floor(bytes.length / 2);
+            yield bytes.subarray(0, half);
+            if (n++ === 0) vi.setSystemTime(Date.now() + jumpMs);
+            yield bytes.subarray(half);
+          }
+        }
+        return { ...o, body: slow() };
+      },
+    };
+    const added: [string, number][] = [];
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'reconcile' });
+    metrics.addMetric = ((name: string, _u: unknown, v: number) => {
+      added.push([name, v]);
+    }) as Metrics['addMetric'];
+    const h = createReconcileHandler({
+      objects,
+      writer: { put: async () => undefined, putStream: async () => undefined },
+      store: ledger,
+      reportsBucket: 'reports',
+      registry: async () => ({ matcher: EMPTY_MATCHER, hash: 'h' }),
+      limits: DEFAULT_LIMITS,
+      now: () => new Date('2026-11-27T12:00:00Z'),
+      lister: bucket,
+      manifests: ledger,
+      logBucket: 'logs-bucket',
+      windowDays: 2,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics,
+      minRemainingMs: 1_000,
+    });
+    const context = { ...lambdaContext('reconcile'), getRemainingTimeInMillis: () => remainingMs };
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const report = await h({}, context);
+      return { report, manifests, added };
+    } finally {
+      vi.useRealTimers();
+    }
+  }
+
+  it('leaves it for the next run when it had less than the ingest function read budget (270 s)', async () => {
+    // 150 s left, 30 s margin: a 120 s read budget; the read takes 200 s.
+    const { report, manifests, added } = await runWith(150_000, 200_000);
+    expect(report.found.map((f) => f.result?.outcome)).toEqual(['skipped']);
+    expect(report.found[0]?.result?.reason).toBe('left for the next run: not enough time');
+    expect(manifests.size).toBe(0);
+    expect(added).toContainEqual(['ObjectsReconcileDeferred', 1]);
+  });
+
+  it('quarantines it as too large when it had at least the ingest function read budget', async () => {
+    // 400 s left: a 370 s read budget, more than the ingest function's 270 s; the read takes 400 s.
+    const { report, manifests } = await runWith(400_000, 400_000);
+    expect(report.found.map((f) => f.result?.outcome)).toEqual(['quarantined']);
+    expect(manifests.get('logs/slow.jsonl')?.reason).toMatch(
+      /^too large to finish within the function's time/,
+    );
   });
 });
