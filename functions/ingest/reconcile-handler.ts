@@ -19,7 +19,7 @@ import type { Context } from 'aws-lambda';
 import { boundReason } from '../core/ledger.ts';
 import { DEFAULT_DEADLINE_MARGIN_MS, WRITE_MARGIN_MS } from './create-handler.ts';
 import { type IngestDeps, type IngestResult, ingestObject, OutOfTimeError } from './ingest-object.ts';
-import type { ManifestReader, ObjectLister } from './ports.ts';
+import type { ListingCursor, ManifestReader, ObjectLister } from './ports.ts';
 import { defaultWindow, type ReconcileReport, reconcile } from './reconcile.ts';
 
 export interface ReconcileHandlerDeps extends IngestDeps {
@@ -38,6 +38,11 @@ export interface ReconcileHandlerDeps extends IngestDeps {
    * for the next run (deferred), since the ingest function itself might have finished it.
    */
   ingestReadBudgetMs?: number;
+  /**
+   * Where the last scheduled run's listing stopped short: a scheduled run (no explicit window)
+   * resumes after it and saves where it stops, so keys late in key order are reached across runs.
+   */
+  cursor?: ListingCursor;
 }
 
 /** The ingest function's default timeout (300 s) minus its deadline margin (30 s). */
@@ -47,9 +52,14 @@ export class ReconcileFailedError extends Error {
   override name = 'ReconcileFailedError';
 }
 
+function isExplicit(event: unknown): boolean {
+  const e = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  return typeof e.from === 'string' && typeof e.to === 'string';
+}
+
 function windowOf(event: unknown, now: Date, days: number): { from: Date; to: Date } {
   const e = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
-  if (typeof e.from === 'string' && typeof e.to === 'string') {
+  if (isExplicit(event) && typeof e.from === 'string' && typeof e.to === 'string') {
     const from = new Date(e.from);
     const to = new Date(e.to);
     if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to)
@@ -80,7 +90,8 @@ export function createReconcileHandler(deps: ReconcileHandlerDeps) {
         manifests: deps.manifests,
         objects: deps.objects,
         hasTime: () => outOfTime === 0 && context.getRemainingTimeInMillis() >= minRemainingMs,
-        ingest: async (req): Promise<IngestResult> => {
+        ...(deps.cursor && !isExplicit(event) ? { cursor: deps.cursor } : {}),
+        ingest: async (req): Promise<IngestResult | undefined> => {
           // Read under the invocation's deadline: only the first object, which had the whole
           // invocation, and only when that was at least the ingest function's own read budget, is
           // quarantined as too large; any other is left for the next run.
@@ -93,8 +104,9 @@ export function createReconcileHandler(deps: ReconcileHandlerDeps) {
             return await ingestObject(deps, req, { deadline, writeDeadline, abandonAtDeadline: !fullBudget });
           } catch (err) {
             if (err instanceof OutOfTimeError) {
+              // Given up (nothing written): deferred to the next run, like the objects after it.
               outOfTime++;
-              return { outcome: 'skipped', key: req.key, reason: 'left for the next run: not enough time' };
+              return undefined;
             }
             const message = boundReason(err instanceof Error ? err.message : String(err));
             failures.push({ key: req.key, message });
@@ -107,11 +119,7 @@ export function createReconcileHandler(deps: ReconcileHandlerDeps) {
     );
     metrics.addMetric('ObjectsReconciled', MetricUnit.Count, report.found.length);
     const listingShort = report.partial ? 1 : 0;
-    metrics.addMetric(
-      'ObjectsReconcileDeferred',
-      MetricUnit.Count,
-      report.deferred + outOfTime + listingShort,
-    );
+    metrics.addMetric('ObjectsReconcileDeferred', MetricUnit.Count, report.deferred + listingShort);
     metrics.addMetric('ReconcileListingIncomplete', MetricUnit.Count, listingShort);
     metrics.addMetric('ReconcileFailures', MetricUnit.Count, failures.length);
     logger.info('reconcile done', {
@@ -121,6 +129,7 @@ export function createReconcileHandler(deps: ReconcileHandlerDeps) {
       found: report.found.map((f) => ({ key: f.key, why: f.why, outcome: f.result?.outcome ?? 'deferred' })),
       deferred: report.deferred,
       ...(report.partial ? { listingStoppedAfter: report.partial } : {}),
+      ...(report.resumedAfter !== undefined ? { resumedAfter: report.resumedAfter } : {}),
     });
     if (report.partial) {
       logger.warn('reconcile listing stopped for lack of time', {

@@ -10,6 +10,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ControlStore } from '../adapters/control-store.ts';
 import { S3Objects } from '../adapters/object-store.ts';
+import { UsageTableListingCursor } from '../adapters/reconcile-cursor.ts';
 import { ReportStore } from '../adapters/report-store.ts';
 import { UsageStore } from '../adapters/usage-store.ts';
 import { createAuditHandler } from '../audit/create-handler.ts';
@@ -130,6 +131,7 @@ export function composeReconcileHandler(
     manifests: stores.usage,
     logBucket: config.logBucket,
     windowDays: config.windowDays,
+    cursor: new UsageTableListingCursor(documentClient(clients.dynamo), config.usageTable),
     ...(config.ingestReadBudgetMs !== undefined ? { ingestReadBudgetMs: config.ingestReadBudgetMs } : {}),
   });
 }

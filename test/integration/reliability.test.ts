@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlStore } from '../../functions/adapters/control-store.ts';
 import { UPLOAD_PART_BYTES } from '../../functions/adapters/object-store.ts';
+import { UsageTableListingCursor } from '../../functions/adapters/reconcile-cursor.ts';
 import { UsageStore } from '../../functions/adapters/usage-store.ts';
 import { runReconcile } from '../../functions/cli/commands/reconcile.ts';
 import { MAX_REASON_CHARS } from '../../functions/core/ledger.ts';
@@ -629,6 +630,20 @@ describe.each(BACKENDS)('reliability on %s', (backend) => {
     expect(mine(second)).toEqual([]);
     expect(second.listed).toBeGreaterThanOrEqual(2);
     for (const k of ['a', 'b']) await bed.deleteManifest(`${base}${k}.jsonl`);
+  });
+
+  it('#9 the scheduled reconcile listing position: kept in the usage table, and S3 lists after it', async () => {
+    const cursor = new UsageTableListingCursor(bed.doc, bed.usageTable);
+    expect(await cursor.load()).toBeUndefined();
+    await cursor.save(`logs/${'é'.repeat(500)}`);
+    expect(await cursor.load()).toBe(`logs/${'é'.repeat(500)}`);
+    await cursor.save(undefined);
+    expect(await cursor.load()).toBeUndefined();
+    const base = 'logs/rel/cursor/';
+    for (const k of ['a', 'b', 'c']) await bed.put(`${base}${k}.jsonl`, makeLog(221, 10).text);
+    const keys: string[] = [];
+    for await (const o of bed.objects.listObjects(bed.logBucket, base, `${base}a.jsonl`)) keys.push(o.key);
+    expect(keys).toEqual([`${base}b.jsonl`, `${base}c.jsonl`]);
   });
 });
 
