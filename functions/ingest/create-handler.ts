@@ -10,8 +10,11 @@
  * delivers them again) and counted as RecordsDeferred, not as failures.
  *
  * Each object must be read by the invocation's end minus `deadlineMarginMs` (default 30 s, to
- * write what was read): an object that cannot be is quarantined as too large to finish within the
- * function's time (split it or raise the timeout, then reprocess it), never retried in vain.
+ * write what was read), and its rejects file and contributions written by the end minus
+ * WRITE_MARGIN_MS (8 s, to commit): an object that cannot be is quarantined as too large to finish
+ * within the function's time (split it or raise the timeout, then reprocess it), never retried in
+ * vain. The stack hands over one SQS record per invocation, so no record is ever deferred (a
+ * deferred record's receive would count towards the queue's maxReceiveCount).
  *
  * Metrics (namespace POWERTOOLS_METRICS_NAMESPACE, default UsageAuditor; service "ingest"):
  * Invocations, Objects_<outcome> (ingested, empty, quarantined, duplicate, superseded, missing,

@@ -5,6 +5,9 @@
  * names another ETag than the object's current one. A second run over the same window finds
  * nothing. Ports only: the CLI (`auditor reconcile`) and the scheduled Lambda wire the adapters.
  *
+ * With a `cursor` (the scheduled run), the listing resumes where the previous run's stopped short
+ * (S3 StartAfter) and saves where this one stops, so keys late in key order are reached too.
+ *
  * A reconciled object is ingested without an S3 sequencer: it keeps its predecessor's place in
  * the order, and the LastModified its manifest records keeps a late event for an older version
  * from replacing it (functions/core/ledger.ts, olderThanCommitted).

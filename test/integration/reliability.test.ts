@@ -857,6 +857,8 @@ describe('#4 rejects are never built as one string', () => {
           hash: 'h',
         }),
         limits: (await import('../../functions/core/log-reader.ts')).DEFAULT_LIMITS,
+        // Past the default bound of the rejects file (64 MiB): the streaming itself is under test.
+        maxRejectsFileBytes: 2 ** 40,
         now: () => new Date('2026-11-28T00:00:00Z'),
       },
       { bucket: 'logs', key, etag: 'e', sequencer: '01' },
