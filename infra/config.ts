@@ -112,10 +112,16 @@ export const STACK_CONTEXT = {
   ingestMemoryMb: int(1024, FUNCTION_CHECKS.memorySizeMb),
   /** Ingest function timeout (1–900); the queue's visibility timeout is 6× this. */
   ingestTimeoutSeconds: int(300, FUNCTION_CHECKS.timeoutSeconds),
-  /** SQS messages per ingest invocation (1–10000; above 10 needs a batching window). */
-  ingestBatchSize: int(10, INGEST_CHECKS.batchSize),
+  /**
+   * SQS messages per ingest invocation (1–10000; above 10 needs a batching window). 1: every
+   * record then has the invocation's whole time, so none is ever deferred. With more, a record
+   * not started (or given up) for lack of time goes back to the queue as a batch item failure, and
+   * every such receive counts towards ingestMaxReceiveCount: a healthy object deferred that many
+   * times lands in the DLQ.
+   */
+  ingestBatchSize: int(1, INGEST_CHECKS.batchSize),
   /** How long Lambda gathers a batch (0–300). */
-  ingestMaxBatchingWindowSeconds: int(5, INGEST_CHECKS.maxBatchingWindowSeconds),
+  ingestMaxBatchingWindowSeconds: int(0, INGEST_CHECKS.maxBatchingWindowSeconds),
   /** Deliveries of one S3 notification before it goes to the ingest DLQ. */
   ingestMaxReceiveCount: int(5, INGEST_CHECKS.maxReceiveCount),
   /** Cap on concurrent ingest invocations from the queue (2–1000); 0 = no cap. */

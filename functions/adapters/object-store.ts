@@ -105,12 +105,17 @@ export class S3Objects implements ObjectReader, ObjectWriter, ObjectLister {
     }
   }
 
-  /** Objects under `prefix`, page by page, with ETag and LastModified. */
-  async *listObjects(bucket: string, prefix: string): AsyncGenerator<ListedObject> {
+  /** Objects under `prefix` (after the key `startAfter`), page by page, with ETag and LastModified. */
+  async *listObjects(bucket: string, prefix: string, startAfter?: string): AsyncGenerator<ListedObject> {
     let token: string | undefined;
     do {
       const out = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          ...(token === undefined && startAfter !== undefined ? { StartAfter: startAfter } : {}),
+          ContinuationToken: token,
+        }),
       );
       for (const o of out.Contents ?? []) {
         if (o.Key) yield { key: o.Key, etag: unquote(o.ETag), lastModified: o.LastModified, size: o.Size };

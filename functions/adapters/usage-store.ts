@@ -44,7 +44,7 @@ import {
   type UsageRow,
   type WriteRef,
 } from '../core/ledger.ts';
-import { DEFAULT_BOUNDS, type UsageBounds } from '../core/reader/limits.ts';
+import { DEFAULT_BOUNDS, type DistinctBounds } from '../core/reader/limits.ts';
 import { compareStrings } from '../core/support.ts';
 import type { DayUsage, SourceRef } from '../core/types.ts';
 import { compareAppDay, sumDayUsage } from '../core/usage-math.ts';
@@ -84,7 +84,7 @@ export class UsageStore implements UsageLedger, UsageReader {
     private readonly table: string,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     /** Distinct endpoints / organisations kept per app-day summed over objects (per-app-day rows). */
-    private readonly bounds: UsageBounds = DEFAULT_BOUNDS,
+    private readonly bounds: DistinctBounds = DEFAULT_BOUNDS,
   ) {}
 
   async getManifest(key: string): Promise<ObjectManifest | undefined> {

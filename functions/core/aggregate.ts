@@ -3,7 +3,13 @@
  * per endpoint; per recipient category the requests and records, with the part declared
  * on_behalf_of an organisation broken down by organisation.
  */
-import { DEFAULT_BOUNDS, OTHER_ENDPOINTS, OTHER_ORGANISATIONS, type UsageBounds } from './reader/limits.ts';
+import {
+  DEFAULT_BOUNDS,
+  type DistinctBounds,
+  OTHER_ENDPOINTS,
+  OTHER_ORGANISATIONS,
+  type UsageBounds,
+} from './reader/limits.ts';
 import type { UsageRecord } from './record.ts';
 import { compareStrings, setOwn } from './support.ts';
 import { dayString } from './timestamps.ts';
@@ -53,8 +59,14 @@ export class UsageAggregator {
   private lastDays: Map<number, DayAgg> | undefined;
   private lastDay = Number.NaN;
   private lastAgg: DayAgg | undefined;
+  private appDays = 0;
 
-  constructor(private readonly bounds: UsageBounds = DEFAULT_BOUNDS) {}
+  private readonly maxAppDays: number;
+
+  /** maxAppDaysPerObject defaults to DEFAULT_BOUNDS'. */
+  constructor(private readonly bounds: DistinctBounds & Partial<UsageBounds> = DEFAULT_BOUNDS) {
+    this.maxAppDays = bounds.maxAppDaysPerObject ?? DEFAULT_BOUNDS.maxAppDaysPerObject;
+  }
 
   /**
    * Count one valid record in the given categories. Returns a reason when a sum would exceed
@@ -62,6 +74,9 @@ export class UsageAggregator {
    */
   add(rec: UsageRecord, categories: readonly string[]): string | undefined {
     const agg = this.dayAgg(rec.app, rec.day);
+    if (agg === undefined) {
+      return `more than ${this.maxAppDays} distinct app × UTC day pairs in one object (MAX_APP_DAYS_PER_OBJECT): split the object or raise the bound, then reprocess it`;
+    }
     const isError = rec.status >= 400 ? 1 : 0;
     agg.requests += 1;
     agg.records += rec.records;
@@ -118,7 +133,8 @@ export class UsageAggregator {
     return undefined;
   }
 
-  private dayAgg(app: string, day: number): DayAgg {
+  /** The app-day's aggregate; undefined when it would be one more than maxAppDaysPerObject. */
+  private dayAgg(app: string, day: number): DayAgg | undefined {
     if (app === this.lastApp && day === this.lastDay && this.lastAgg) return this.lastAgg;
     let days = app === this.lastApp ? this.lastDays : this.apps.get(app);
     if (days === undefined) {
@@ -127,6 +143,8 @@ export class UsageAggregator {
     }
     let agg = days.get(day);
     if (agg === undefined) {
+      if (this.appDays >= this.maxAppDays) return undefined;
+      this.appDays++;
       agg = {
         requests: 0,
         records: 0,
@@ -254,7 +272,7 @@ export interface MergedOverflow {
  */
 export function boundDayUsage<T extends DayUsage>(
   u: T,
-  bounds: UsageBounds = DEFAULT_BOUNDS,
+  bounds: DistinctBounds = DEFAULT_BOUNDS,
 ): { usage: T; merged: MergedOverflow } {
   const endpoints = boundNamed(u.endpoints, OTHER_ENDPOINTS, bounds.maxEndpointsPerDay, addEndpointCounts);
   let organisations = 0;

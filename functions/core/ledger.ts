@@ -36,6 +36,11 @@ export interface ObjectManifest {
   rejectsKey?: string;
   /** Rejected lines per reason class (reject-classes.ts: bounded), most first; absent without rejects. */
   rejectReasons?: RejectClassCount[];
+  /**
+   * How many rejected lines the rejects file lists, when the file reached its byte bound and lists
+   * fewer than `rejected` (absent otherwise).
+   */
+  rejectsWritten?: number;
   quarantineKey?: string;
   /** Number of part-list items of this wid. */
   chunks: number;

@@ -10,8 +10,11 @@
  * delivers them again) and counted as RecordsDeferred, not as failures.
  *
  * Each object must be read by the invocation's end minus `deadlineMarginMs` (default 30 s, to
- * write what was read): an object that cannot be is quarantined as too large to finish within the
- * function's time (split it or raise the timeout, then reprocess it), never retried in vain.
+ * write what was read), and its rejects file and contributions written by the end minus
+ * WRITE_MARGIN_MS (8 s, to commit): an object that cannot be is quarantined as too large to finish
+ * within the function's time (split it or raise the timeout, then reprocess it), never retried in
+ * vain. The stack hands over one SQS record per invocation, so no record is ever deferred (a
+ * deferred record's receive would count towards the queue's maxReceiveCount).
  *
  * Metrics (namespace POWERTOOLS_METRICS_NAMESPACE, default UsageAuditor; service "ingest"):
  * Invocations, Objects_<outcome> (ingested, empty, quarantined, duplicate, superseded, missing,
@@ -52,6 +55,12 @@ export const DEFAULT_MIN_REMAINING_MS = 60_000;
 /** Default of IngestHandlerDeps.deadlineMarginMs. */
 export const DEFAULT_DEADLINE_MARGIN_MS = 30_000;
 
+/**
+ * The time kept, after writing an object's rejects file and contributions, to commit it or record
+ * its quarantine: the write phase must be done by the invocation's end minus this.
+ */
+export const WRITE_MARGIN_MS = 8_000;
+
 /** A record left for SQS to deliver again: it was not attempted. */
 export class NotAttemptedError extends Error {
   override name = 'NotAttemptedError';
@@ -70,8 +79,10 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
   async function run(req: IngestRequest, context: Context, fullBudget: boolean): Promise<IngestResult> {
     let result: IngestResult;
     try {
-      const deadline = Date.now() + context.getRemainingTimeInMillis() - deadlineMarginMs;
-      result = await ingestObject(deps, req, { deadline, abandonAtDeadline: !fullBudget });
+      const end = Date.now() + context.getRemainingTimeInMillis();
+      const deadline = end - deadlineMarginMs;
+      const writeDeadline = Math.max(deadline, end - WRITE_MARGIN_MS);
+      result = await ingestObject(deps, req, { deadline, writeDeadline, abandonAtDeadline: !fullBudget });
     } catch (err) {
       if (err instanceof OutOfTimeError) throw err;
       logger.error('object failed', {

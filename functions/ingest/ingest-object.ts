@@ -29,6 +29,7 @@ import {
   readLogObject,
   type UsageBounds,
 } from '../core/log-reader.ts';
+import { DEFAULT_MAX_REJECTS_FILE_BYTES } from '../core/reader/limits.ts';
 import { RejectTally } from '../core/reject-classes.ts';
 import type { Reject } from '../core/types.ts';
 import { LOG_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '../shared/resources.ts';
@@ -76,6 +77,12 @@ export interface IngestDeps {
   limits: ReaderLimits;
   /** Bounds on distinct endpoints and organisations per app-day (default DEFAULT_BOUNDS). */
   bounds?: UsageBounds;
+  /**
+   * Most UTF-8 bytes of a rejects file (default DEFAULT_MAX_REJECTS_FILE_BYTES): past it the rejected
+   * lines are still counted (manifest `rejected`, `rejectReasons`) but no longer listed; the
+   * manifest's `rejectsWritten` then says how many are, and the file ends with a line saying so.
+   */
+  maxRejectsFileBytes?: number;
   now: () => Date;
 }
 
@@ -90,7 +97,19 @@ export interface IngestTiming {
    * instead of quarantining it: for an object that did not get the invocation's whole time.
    */
   abandonAtDeadline?: boolean;
+  /**
+   * Epoch ms by which the rejects file and the contributions must be written (the handler passes
+   * the invocation's end minus a few seconds, to commit): checked before the rejects file, as it
+   * streams, and before the contributions; past it the object is quarantined as too large to
+   * finish within the function's time (nothing of it counts) instead of timing out on every retry.
+   */
+  writeDeadline?: number;
+  /** The clock the deadlines are checked against (default Date.now). */
+  now?: () => number;
 }
+
+/** The write phase passed IngestTiming.writeDeadline. */
+class WriteOutOfTime extends Error {}
 
 /** The object did not get enough of the invocation's time; nothing was written. */
 export class OutOfTimeError extends Error {
@@ -114,26 +133,61 @@ export function rejectLine(key: string, gen: string, r: Reject): string {
   return `${JSON.stringify({ key, gen, line: r.line, reason: boundReason(r.reason) })}\n`;
 }
 
+/** The last line of a rejects file cut at its byte bound. */
+export function rejectsTruncatedLine(written: number, rejected: number): string {
+  return `${JSON.stringify({ truncated: true, written, rejected })}\n`;
+}
+
+export interface RejectsFileOptions {
+  /** Stop listing rejects past this many UTF-8 bytes (they are still counted and tallied). */
+  maxBytes?: number;
+  /** Called before each chunk and every 4,096 rejects; throwing stops the file. */
+  check?: () => void;
+  /** Receives the number of rejects listed and counted once the file is complete. */
+  done?: (written: number, rejected: number) => void;
+}
+
 /**
  * The rejects file, in chunks of whole lines, as the rejects come: never held whole in memory, so it can be
- * streamed to S3 however many lines were rejected.
+ * streamed to S3 however many lines were rejected. Past `maxBytes` the rest are counted (and tallied) but
+ * not listed, and a last line `{"truncated":true,"written":W,"rejected":R}` says so.
  */
 export async function* rejectsFile(
   key: string,
   gen: string,
   rejects: AsyncIterable<Reject> | Iterable<Reject>,
   tally?: RejectTally,
+  opts: RejectsFileOptions = {},
 ): AsyncGenerator<string> {
+  const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
   let batch = '';
+  let bytes = 0;
+  let written = 0;
+  let seen = 0;
+  let full = false;
   for await (const r of rejects) {
     tally?.add(r.reason);
-    batch += rejectLine(key, gen, r);
+    seen++;
+    if (seen % 4096 === 0) opts.check?.();
+    if (full) continue;
+    const line = rejectLine(key, gen, r);
+    const n = Buffer.byteLength(line);
+    if (bytes + n > maxBytes) {
+      full = true;
+      continue;
+    }
+    bytes += n;
+    written++;
+    batch += line;
     if (batch.length >= REJECTS_CHUNK_CHARS) {
+      opts.check?.();
       yield batch;
       batch = '';
     }
   }
+  if (full) batch += rejectsTruncatedLine(written, seen);
   if (batch !== '') yield batch;
+  opts.done?.(written, seen);
 }
 
 /** Rejects-file lines are handed on in strings of about this many characters. */
@@ -226,7 +280,7 @@ export async function ingestObject(
     throw new OutOfTimeError(`${key}: ${outcome.reason}; left for a later invocation`);
   }
   try {
-    return await record(deps, req, before, opened, { gen, wid, seq: effectiveSeq, hash }, outcome);
+    return await record(deps, req, before, opened, { gen, wid, seq: effectiveSeq, hash }, outcome, timing);
   } finally {
     // The spilled rejects are deleted once streamed; this covers a failure before or during that.
     if (outcome.status !== 'quarantined') outcome.spill?.discard();
@@ -240,12 +294,66 @@ async function record(
   committed: ObjectManifest | undefined,
   opened: OpenedObject,
   write: { gen: string; wid: string; seq: string; hash: string },
-  outcome: ReadOutcome,
+  read: ReadOutcome,
+  timing: IngestTiming,
 ): Promise<IngestResult> {
   const { key } = req;
   const { gen, wid, hash } = write;
   const effectiveSeq = write.seq;
   let before = committed;
+  let outcome = read;
+  const now = timing.now ?? Date.now;
+  const { writeDeadline } = timing;
+  const late = (): boolean => writeDeadline !== undefined && now() > writeDeadline;
+  /** The read outcome turned into a quarantine: the write phase could not finish in time. */
+  const outOfTime = (what: string): ReadOutcome => {
+    if (read.status !== 'quarantined') read.spill?.discard();
+    return {
+      status: 'quarantined',
+      compressed: read.compressed,
+      lines: read.lines,
+      reason: `${OUT_OF_TIME_REASON}: read all ${read.lines} lines of the object, but ${what} before the deadline`,
+    };
+  };
+  if (outcome.status !== 'quarantined' && late())
+    outcome = outOfTime(
+      `had no time left to write its rejected lines and usage (${outcome.usage.length} app-days)`,
+    );
+
+  // Rejects are counted per reason class as they stream to the rejects file (bounded in the manifest).
+  let rejectsKey: string | undefined;
+  let rejectReasons: ReturnType<RejectTally['result']>;
+  let rejectsWritten: number | undefined;
+  if (outcome.status !== 'quarantined' && outcome.rejected > 0) {
+    const tally = new RejectTally();
+    let listed = 0;
+    rejectsKey = rejectsKeyFor(key, gen);
+    try {
+      await deps.writer.putStream(
+        deps.reportsBucket,
+        rejectsKey,
+        rejectsFile(key, gen, allRejects(outcome), tally, {
+          maxBytes: deps.maxRejectsFileBytes ?? DEFAULT_MAX_REJECTS_FILE_BYTES,
+          check: () => {
+            if (late()) throw new WriteOutOfTime();
+          },
+          done: (written, rejected) => {
+            listed = rejected;
+            if (written < rejected) rejectsWritten = written;
+          },
+        }),
+        'application/x-ndjson',
+      );
+    } catch (err) {
+      if (!(err instanceof WriteOutOfTime) && !late()) throw err;
+      outcome = outOfTime(
+        `could not write its rejects file of ${outcome.rejected} rejected lines (${listed} listed)`,
+      );
+    }
+    rejectReasons = tally.result();
+  }
+  if (outcome.status !== 'quarantined' && late())
+    outcome = outOfTime(`had no time left to write its usage (${outcome.usage.length} app-days)`);
 
   const manifest: ObjectManifest = {
     key,
@@ -264,6 +372,11 @@ async function record(
     etag: opened.etag,
     ...(opened.lastModified ? { modified: opened.lastModified.toISOString() } : {}),
   };
+  if (outcome.status !== 'quarantined' && rejectsKey !== undefined) {
+    manifest.rejectsKey = rejectsKey;
+    if (rejectReasons) manifest.rejectReasons = rejectReasons;
+    if (rejectsWritten !== undefined) manifest.rejectsWritten = rejectsWritten;
+  }
 
   if (outcome.status === 'quarantined') {
     manifest.reason = boundReason(outcome.reason);
@@ -274,18 +387,6 @@ async function record(
       `${JSON.stringify({ key, gen, reason: outcome.reason, lines_read: outcome.lines })}\n`,
       'application/json',
     );
-  } else if (outcome.rejected > 0) {
-    manifest.rejectsKey = rejectsKeyFor(key, gen);
-    // Rejects are counted per reason class as they stream to the rejects file (bounded in the manifest).
-    const tally = new RejectTally();
-    await deps.writer.putStream(
-      deps.reportsBucket,
-      manifest.rejectsKey,
-      rejectsFile(key, gen, allRejects(outcome), tally),
-      'application/x-ndjson',
-    );
-    const classes = tally.result();
-    if (classes) manifest.rejectReasons = classes;
   }
   const usage = outcome.status === 'quarantined' ? [] : outcome.usage;
   manifest.chunks = await deps.store.writeContributions(key, gen, wid, usage);

@@ -81,7 +81,19 @@ export interface ListedObject {
 
 /** Lists a bucket's objects under a prefix (reconcile). */
 export interface ObjectLister {
-  listObjects(bucket: string, prefix: string): AsyncIterable<ListedObject>;
+  /** Objects under `prefix` in key order, those after the key `startAfter` when it is given. */
+  listObjects(bucket: string, prefix: string, startAfter?: string): AsyncIterable<ListedObject>;
+}
+
+/**
+ * Where the scheduled reconcile's listing of `logs/` stopped short (the last key it looked at), so
+ * that the next run resumes after it instead of starting from the beginning again.
+ */
+export interface ListingCursor {
+  /** The key to list after; undefined to list from the beginning. */
+  load(): Promise<string | undefined>;
+  /** Remember `after` (undefined: the listing reached the end, start from the beginning next). */
+  save(after: string | undefined): Promise<void>;
 }
 
 /** Committed manifests by key (missing ones left out). */

@@ -17,9 +17,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { boundReason } from '../core/ledger.ts';
-import { DEFAULT_DEADLINE_MARGIN_MS } from './create-handler.ts';
+import { DEFAULT_DEADLINE_MARGIN_MS, WRITE_MARGIN_MS } from './create-handler.ts';
 import { type IngestDeps, type IngestResult, ingestObject, OutOfTimeError } from './ingest-object.ts';
-import type { ManifestReader, ObjectLister } from './ports.ts';
+import type { ListingCursor, ManifestReader, ObjectLister } from './ports.ts';
 import { defaultWindow, type ReconcileReport, reconcile } from './reconcile.ts';
 
 export interface ReconcileHandlerDeps extends IngestDeps {
@@ -31,15 +31,35 @@ export interface ReconcileHandlerDeps extends IngestDeps {
   metrics: Metrics;
   /** Stop starting objects with less than this left of the invocation (default 120 s). */
   minRemainingMs?: number;
+  /**
+   * The read budget the ingest function gives an object (its timeout minus its deadline margin;
+   * default DEFAULT_INGEST_READ_BUDGET_MS, env INGEST_READ_BUDGET_MS). An object whose read passes
+   * the deadline is quarantined as too large only if it had at least this long; else it is left
+   * for the next run (deferred), since the ingest function itself might have finished it.
+   */
+  ingestReadBudgetMs?: number;
+  /**
+   * Where the last scheduled run's listing stopped short: a scheduled run (no explicit window)
+   * resumes after it and saves where it stops, so keys late in key order are reached across runs.
+   */
+  cursor?: ListingCursor;
 }
+
+/** The ingest function's default timeout (300 s) minus its deadline margin (30 s). */
+export const DEFAULT_INGEST_READ_BUDGET_MS = 300_000 - DEFAULT_DEADLINE_MARGIN_MS;
 
 export class ReconcileFailedError extends Error {
   override name = 'ReconcileFailedError';
 }
 
+function isExplicit(event: unknown): boolean {
+  const e = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  return typeof e.from === 'string' && typeof e.to === 'string';
+}
+
 function windowOf(event: unknown, now: Date, days: number): { from: Date; to: Date } {
   const e = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
-  if (typeof e.from === 'string' && typeof e.to === 'string') {
+  if (isExplicit(event) && typeof e.from === 'string' && typeof e.to === 'string') {
     const from = new Date(e.from);
     const to = new Date(e.to);
     if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to)
@@ -57,6 +77,7 @@ export const SCHEDULED_GRACE_MS = 3_600_000;
 export function createReconcileHandler(deps: ReconcileHandlerDeps) {
   const { logger, metrics } = deps;
   const minRemainingMs = deps.minRemainingMs ?? 120_000;
+  const ingestReadBudgetMs = deps.ingestReadBudgetMs ?? DEFAULT_INGEST_READ_BUDGET_MS;
 
   async function handle(event: unknown, context: Context): Promise<ReconcileReport> {
     const window = windowOf(event, deps.now(), deps.windowDays);
@@ -69,16 +90,23 @@ export function createReconcileHandler(deps: ReconcileHandlerDeps) {
         manifests: deps.manifests,
         objects: deps.objects,
         hasTime: () => outOfTime === 0 && context.getRemainingTimeInMillis() >= minRemainingMs,
-        ingest: async (req): Promise<IngestResult> => {
+        ...(deps.cursor && !isExplicit(event) ? { cursor: deps.cursor } : {}),
+        ingest: async (req): Promise<IngestResult | undefined> => {
           // Read under the invocation's deadline: only the first object, which had the whole
-          // invocation, is quarantined as too large; a later one is left for the next run.
-          const deadline = Date.now() + context.getRemainingTimeInMillis() - DEFAULT_DEADLINE_MARGIN_MS;
+          // invocation, and only when that was at least the ingest function's own read budget, is
+          // quarantined as too large; any other is left for the next run.
+          const now = Date.now();
+          const end = now + context.getRemainingTimeInMillis();
+          const deadline = end - DEFAULT_DEADLINE_MARGIN_MS;
+          const writeDeadline = Math.max(deadline, end - WRITE_MARGIN_MS);
+          const fullBudget = started++ === 0 && deadline - now >= ingestReadBudgetMs;
           try {
-            return await ingestObject(deps, req, { deadline, abandonAtDeadline: started++ > 0 });
+            return await ingestObject(deps, req, { deadline, writeDeadline, abandonAtDeadline: !fullBudget });
           } catch (err) {
             if (err instanceof OutOfTimeError) {
+              // Given up (nothing written): deferred to the next run, like the objects after it.
               outOfTime++;
-              return { outcome: 'skipped', key: req.key, reason: 'left for the next run: not enough time' };
+              return undefined;
             }
             const message = boundReason(err instanceof Error ? err.message : String(err));
             failures.push({ key: req.key, message });
@@ -91,11 +119,7 @@ export function createReconcileHandler(deps: ReconcileHandlerDeps) {
     );
     metrics.addMetric('ObjectsReconciled', MetricUnit.Count, report.found.length);
     const listingShort = report.partial ? 1 : 0;
-    metrics.addMetric(
-      'ObjectsReconcileDeferred',
-      MetricUnit.Count,
-      report.deferred + outOfTime + listingShort,
-    );
+    metrics.addMetric('ObjectsReconcileDeferred', MetricUnit.Count, report.deferred + listingShort);
     metrics.addMetric('ReconcileListingIncomplete', MetricUnit.Count, listingShort);
     metrics.addMetric('ReconcileFailures', MetricUnit.Count, failures.length);
     logger.info('reconcile done', {
@@ -105,6 +129,7 @@ export function createReconcileHandler(deps: ReconcileHandlerDeps) {
       found: report.found.map((f) => ({ key: f.key, why: f.why, outcome: f.result?.outcome ?? 'deferred' })),
       deferred: report.deferred,
       ...(report.partial ? { listingStoppedAfter: report.partial } : {}),
+      ...(report.resumedAfter !== undefined ? { resumedAfter: report.resumedAfter } : {}),
     });
     if (report.partial) {
       logger.warn('reconcile listing stopped for lack of time', {

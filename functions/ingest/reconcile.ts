@@ -5,6 +5,9 @@
  * names another ETag than the object's current one. A second run over the same window finds
  * nothing. Ports only: the CLI (`auditor reconcile`) and the scheduled Lambda wire the adapters.
  *
+ * With a `cursor` (the scheduled run), the listing resumes where the previous run's stopped short
+ * (S3 StartAfter) and saves where this one stops, so keys late in key order are reached too.
+ *
  * A reconciled object is ingested without an S3 sequencer: it keeps its predecessor's place in
  * the order, and the LastModified its manifest records keeps a late event for an older version
  * from replacing it (functions/core/ledger.ts, olderThanCommitted).
@@ -13,16 +16,22 @@ import type { ObjectManifest } from '../core/ledger.ts';
 import { compareStrings } from '../core/support.ts';
 import { LOG_PREFIX } from '../shared/resources.ts';
 import { type IngestRequest, type IngestResult, isLogKey } from './ingest-object.ts';
-import type { ListedObject, ManifestReader, ObjectLister, ObjectReader } from './ports.ts';
+import type { ListedObject, ListingCursor, ManifestReader, ObjectLister, ObjectReader } from './ports.ts';
 
 export interface ReconcileDeps {
   lister: ObjectLister;
   manifests: ManifestReader;
   /** Used only for manifests written before the ETag was recorded, to see their version id. */
   objects: ObjectReader;
-  ingest: (req: IngestRequest) => Promise<IngestResult>;
+  /** Ingest one object; undefined when it was given up for lack of time (then it is deferred). */
+  ingest: (req: IngestRequest) => Promise<IngestResult | undefined>;
   /** Whether there is time to start ingesting one more object (a Lambda's remaining time). */
   hasTime?: () => boolean;
+  /**
+   * Where an earlier run's listing stopped short: listing resumes after it, and the new stopping
+   * point (or the end) is saved, so keys late in key order are reached across runs.
+   */
+  cursor?: ListingCursor;
 }
 
 export interface ReconcileWindow {
@@ -55,6 +64,8 @@ export interface ReconcileReport {
    * `listedThrough` were not looked at. Absent when the whole prefix was listed.
    */
   partial?: { listedThrough: string | null; scanned: number };
+  /** The listing resumed after this key, where the previous run's stopped (absent: from the start). */
+  resumedAfter?: string;
 }
 
 /** The default window: the last `days` days up to `now`. */
@@ -97,15 +108,24 @@ export async function reconcile(deps: ReconcileDeps, window: ReconcileWindow): P
   let lastKey: string | null = null;
   let partial = false;
   let batch: ListedObject[] = [];
+  const resumedAfter = await deps.cursor?.load();
+  // The key listed just before the current batch's first object, and where the next run must
+  // resume: after the last object before the first one deferred (`undefined`: from the start).
+  let beforeBatch: string | undefined = resumedAfter;
+  let prevScanned: string | undefined = resumedAfter;
+  let resume: { after: string | undefined } | undefined;
 
   const flush = async (): Promise<void> => {
     const objects = batch;
     batch = [];
     if (objects.length === 0) return;
+    let prev = beforeBatch;
     const manifests = new Map(
       (await deps.manifests.getManifests(objects.map((o) => o.key))).map((m) => [m.key, m]),
     );
     for (const o of objects.sort((a, b) => compareStrings(a.key, b.key))) {
+      const before = prev;
+      prev = o.key;
       const m = manifests.get(o.key);
       const why: ReconcileWhy | undefined = !m
         ? 'no manifest'
@@ -120,12 +140,18 @@ export async function reconcile(deps: ReconcileDeps, window: ReconcileWindow): P
         why,
       };
       found.push(f);
-      if (!hasTime()) deferred++;
-      else f.result = await deps.ingest({ bucket: window.bucket, key: f.key, etag: f.etag });
+      const result = hasTime()
+        ? await deps.ingest({ bucket: window.bucket, key: f.key, etag: f.etag })
+        : undefined;
+      if (result) f.result = result;
+      else {
+        deferred++;
+        resume ??= { after: before };
+      }
     }
   };
 
-  for await (const o of deps.lister.listObjects(window.bucket, LOG_PREFIX)) {
+  for await (const o of deps.lister.listObjects(window.bucket, LOG_PREFIX, resumedAfter)) {
     if (!hasTime()) {
       partial = true;
       break;
@@ -135,16 +161,25 @@ export async function reconcile(deps: ReconcileDeps, window: ReconcileWindow): P
     const t = o.lastModified?.getTime();
     if (isLogKey(o.key) && t !== undefined && t >= from && t <= to) {
       listed++;
+      if (batch.length === 0) beforeBatch = prevScanned;
       batch.push(o);
       if (batch.length >= BATCH) await flush();
     }
+    prevScanned = o.key;
   }
   await flush();
+  // The next run resumes just before the first object deferred, else after the last key looked at
+  // when the listing stopped short; once everything to the end was handled, from the beginning.
+  if (deps.cursor) {
+    const after = resume ? resume.after : partial ? (lastKey ?? resumedAfter) : undefined;
+    if (after !== resumedAfter) await deps.cursor.save(after);
+  }
   found.sort((a, b) => compareStrings(a.key, b.key));
   return {
     listed,
     found,
     deferred,
     ...(partial ? { partial: { listedThrough: lastKey, scanned } } : {}),
+    ...(resumedAfter !== undefined ? { resumedAfter } : {}),
   };
 }

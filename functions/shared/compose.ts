@@ -12,6 +12,7 @@ import { ControlStore } from '../adapters/control-store.ts';
 import { DigestTopicTarget, EventBusTarget, lazyEventBridge, lazySns } from '../adapters/event-bus.ts';
 import { FindingEventTable } from '../adapters/finding-event-store.ts';
 import { S3Objects } from '../adapters/object-store.ts';
+import { UsageTableListingCursor } from '../adapters/reconcile-cursor.ts';
 import { ReportStore } from '../adapters/report-store.ts';
 import { RollupStore } from '../adapters/rollup-store.ts';
 import { UsageStore } from '../adapters/usage-store.ts';
@@ -118,6 +119,7 @@ export function ingestDeps(
     registry: cachedRegistry(stores.control, opts.registryTtlMs),
     limits: config.limits,
     ...(config.bounds ? { bounds: config.bounds } : {}),
+    ...(config.maxRejectsFileBytes !== undefined ? { maxRejectsFileBytes: config.maxRejectsFileBytes } : {}),
     now: opts.now ?? (() => new Date()),
   };
 }
@@ -164,6 +166,8 @@ export function composeReconcileHandler(
     manifests: stores.usage,
     logBucket: config.logBucket,
     windowDays: config.windowDays,
+    cursor: new UsageTableListingCursor(documentClient(clients.dynamo), config.usageTable),
+    ...(config.ingestReadBudgetMs !== undefined ? { ingestReadBudgetMs: config.ingestReadBudgetMs } : {}),
   });
 }
 

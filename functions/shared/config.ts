@@ -4,6 +4,7 @@
  */
 
 import { DEFAULT_BOUNDS, DEFAULT_LIMITS, type ReaderLimits, type UsageBounds } from '../core/log-reader.ts';
+import { DEFAULT_MAX_REJECTS_FILE_BYTES } from '../core/reader/limits.ts';
 import {
   CONTROL_TABLE,
   LOG_BUCKET,
@@ -49,6 +50,8 @@ export interface IngestConfig extends StoreConfig {
   bounds?: UsageBounds;
   /** Time kept after reading an object to record it (ms). */
   deadlineMarginMs?: number;
+  /** Most bytes of one object's rejects file (the rest are counted, not listed). */
+  maxRejectsFileBytes?: number;
   /** An SQS record is started only with at least this much of the invocation left (ms). */
   minRemainingMs?: number;
 }
@@ -58,6 +61,8 @@ export interface ReconcileConfig extends IngestConfig {
   logBucket: string;
   /** How many days back a scheduled run looks (by LastModified). */
   windowDays: number;
+  /** The ingest function's read budget (its timeout minus its deadline margin), ms. */
+  ingestReadBudgetMs?: number;
 }
 
 export function loadStoreConfig(env: Env = process.env): StoreConfig {
@@ -85,8 +90,10 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
         'MAX_ORGANISATIONS_PER_CATEGORY',
         DEFAULT_BOUNDS.maxOrganisationsPerCategory,
       ),
+      maxAppDaysPerObject: positiveInt(env, 'MAX_APP_DAYS_PER_OBJECT', DEFAULT_BOUNDS.maxAppDaysPerObject),
     },
     deadlineMarginMs: positiveInt(env, 'DEADLINE_MARGIN_MS', 30_000),
+    maxRejectsFileBytes: positiveInt(env, 'MAX_REJECTS_FILE_BYTES', DEFAULT_MAX_REJECTS_FILE_BYTES),
     minRemainingMs: positiveInt(env, 'MIN_REMAINING_MS', 60_000),
   };
 }
@@ -98,5 +105,8 @@ export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
     ...ingest,
     logBucket: v[LOG_BUCKET.env] as string,
     windowDays: positiveInt(env, 'RECONCILE_WINDOW_DAYS', RECONCILE_WINDOW_DAYS_DEFAULT),
+    ...(env.INGEST_READ_BUDGET_MS !== undefined
+      ? { ingestReadBudgetMs: positiveInt(env, 'INGEST_READ_BUDGET_MS', 270_000) }
+      : {}),
   };
 }

@@ -100,15 +100,15 @@ describe('S3 -> SQS -> ingest', () => {
     });
   });
 
-  it('event source mapping: batch of 10, 5 s window, ReportBatchItemFailures', () => {
+  it('event source mapping: batch of 1 (no record is ever deferred, so none burns its receives), no window, ReportBatchItemFailures', () => {
     t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     const esm = Object.values(resourcesOfType(t, 'AWS::Lambda::EventSourceMapping'))[0] as Json;
     expect(esm.Properties).toEqual(
       expect.objectContaining({
         EventSourceArn: getAtt(id.ingestQueue as string),
         FunctionName: ref(id.ingestFn as string),
-        BatchSize: 10,
-        MaximumBatchingWindowInSeconds: 5,
+        BatchSize: 1,
+        MaximumBatchingWindowInSeconds: 0,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       }),
     );

@@ -345,10 +345,10 @@ export class FakeVersionedBucket {
     };
   }
 
-  async *listObjects(_bucket: string, prefix: string): AsyncGenerator<ListedObject> {
+  async *listObjects(_bucket: string, prefix: string, startAfter?: string): AsyncGenerator<ListedObject> {
     for (const [key, list] of [...this.versions].sort(([a], [b]) => compareStrings(a, b))) {
       const v = list.at(-1);
-      if (v && key.startsWith(prefix))
+      if (v && key.startsWith(prefix) && (startAfter === undefined || compareStrings(key, startAfter) > 0))
         yield { key, etag: v.etag, lastModified: v.lastModified, size: v.body.length };
     }
   }

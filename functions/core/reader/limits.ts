@@ -43,17 +43,32 @@ export interface UsageBounds {
   maxEndpointsPerDay: number;
   /** Distinct organisations kept per recipient category of an app-day; default 1,000. */
   maxOrganisationsPerCategory: number;
+  /**
+   * Distinct app × UTC day pairs one object may hold; default 10,000. Past it the object is
+   * quarantined (each app-day is at least one item to write: memory and write time grow with it).
+   */
+  maxAppDaysPerObject: number;
 }
+
+/** The bounds on distinct values per app-day (those that also apply across objects). */
+export type DistinctBounds = Pick<UsageBounds, 'maxEndpointsPerDay' | 'maxOrganisationsPerCategory'>;
 
 export const DEFAULT_BOUNDS: UsageBounds = Object.freeze({
   maxEndpointsPerDay: 10_000,
   maxOrganisationsPerCategory: 1_000,
+  maxAppDaysPerObject: 10_000,
 });
 
 /** The endpoint that endpoints past UsageBounds.maxEndpointsPerDay roll into. */
 export const OTHER_ENDPOINTS = '(other endpoints)';
 /** The organisation that organisations past UsageBounds.maxOrganisationsPerCategory roll into. */
 export const OTHER_ORGANISATIONS = '(other organisations)';
+
+/**
+ * Most UTF-8 bytes of one object's rejects file (env MAX_REJECTS_FILE_BYTES): past it the rejected
+ * lines are counted but not listed (ingest-object.ts rejectsFile).
+ */
+export const DEFAULT_MAX_REJECTS_FILE_BYTES = 64 * 1024 ** 2;
 
 /** Rejects held in memory (the first ones); the rest are spilled to a temporary file. */
 export const MAX_HELD_REJECTS = 1000;

@@ -330,4 +330,30 @@ describe('reader properties', () => {
       { numRuns: 150 },
     );
   });
+
+  it('the same records as JSON Lines and as CSV give the same usage (and the same counts)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        recArb,
+        fc.array(recArb, { maxLength: 40 }),
+        fc.shuffledSubarray(COLUMNS, { minLength: COLUMNS.length, maxLength: COLUMNS.length }),
+        fc.constantFrom('\n', '\r\n'),
+        chunkingArb,
+        async (first, rest, columns, eol, chunking) => {
+          const base = { first, columns, eol, bom: false, compressed: false, finalEol: true, chunking };
+          const items = rest.map((rec): Item => ({ kind: 'rec', rec }));
+          const jsonl = ingested(
+            await read(render({ ...base, csv: false, items }).data, { matcher }, chunking),
+          );
+          const csv = ingested(await read(render({ ...base, csv: true, items }).data, { matcher }, chunking));
+          expect([jsonl.format, csv.format]).toEqual(['jsonl', 'csv']);
+          expect(csv.rejects).toEqual([]);
+          expect(jsonl.rejects).toEqual([]);
+          expect(csv.counted).toBe(jsonl.counted);
+          expect(JSON.stringify(csv.usage)).toBe(JSON.stringify(jsonl.usage));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
 });

@@ -99,8 +99,12 @@ describe('rejects past the first ones are spilled, not held', () => {
 describe('distinct endpoints and organisations per app-day are bounded', () => {
   const registry = compileRegistry({ partners: { cidrs: ['10.0.0.0/8'], organisations: [] } });
 
-  it('defaults to 10,000 endpoints per app-day and 1,000 organisations per category', () => {
-    expect(DEFAULT_BOUNDS).toEqual({ maxEndpointsPerDay: 10_000, maxOrganisationsPerCategory: 1_000 });
+  it('defaults to 10,000 endpoints per app-day and 1,000 organisations per category (and 10,000 app-days per object)', () => {
+    expect(DEFAULT_BOUNDS).toEqual({
+      maxEndpointsPerDay: 10_000,
+      maxOrganisationsPerCategory: 1_000,
+      maxAppDaysPerObject: 10_000,
+    });
   });
 
   it('rolls endpoints past the bound into (other endpoints) with exact sums and says how many', async () => {
@@ -282,5 +286,46 @@ describe('a deadline quarantines an object too large to finish', () => {
   it('a deadline already past quarantines before any line', async () => {
     const out = await read(text, { deadline: 0, now: () => 1 });
     expect(out).toMatchObject({ status: 'quarantined', lines: 0 });
+  });
+});
+
+describe('distinct app-days per object (review of issue 8, item 3)', () => {
+  const lineOf = (app: number, day: number) =>
+    jl(rec({ app_id: `app-${app}`, timestamp: `2026-11-${String(10 + day).padStart(2, '0')}T10:00:00Z` }));
+
+  it('quarantines an object with more app-days than maxAppDaysPerObject, saying which bound', async () => {
+    const lines: string[] = [];
+    for (let a = 0; a < 4; a++) for (let d = 0; d < 3; d++) lines.push(lineOf(a, d), lineOf(a, d));
+    const at = await read(lines.join('\n'), { bounds: { maxAppDaysPerObject: 12 } });
+    expect(ingested(at).usage).toHaveLength(12);
+    const past = await read(`${lines.join('\n')}\n${lineOf(9, 0)}`, { bounds: { maxAppDaysPerObject: 12 } });
+    expect(past).toMatchObject({
+      status: 'quarantined',
+      reason:
+        'more than 12 distinct app × UTC day pairs in one object (MAX_APP_DAYS_PER_OBJECT): split the object or raise the bound, then reprocess it',
+    });
+  });
+
+  it('holds 10,000 app-days by default', async () => {
+    expect(DEFAULT_BOUNDS.maxAppDaysPerObject).toBe(10_000);
+    const agg = new UsageAggregator();
+    let reason: string | undefined;
+    for (let i = 0; i <= 10_000 && reason === undefined; i++) {
+      reason = agg.add(
+        {
+          app: `a${i}`,
+          day: 20_000,
+          endpoint: 'GET /x',
+          status: 200,
+          records: 1,
+          bytes: 0,
+          clientIp: undefined,
+          org: undefined,
+        },
+        [],
+      );
+    }
+    expect(reason).toMatch(/^more than 10000 distinct app × UTC day pairs/);
+    expect(agg.result()).toHaveLength(10_000);
   });
 });

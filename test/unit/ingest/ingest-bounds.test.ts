@@ -188,3 +188,72 @@ describe('ingest with the reader bounds', () => {
     });
   });
 });
+
+describe('the write phase: rejects file bound and deadline (review of issue 8, items 2 and 3)', () => {
+  const LONG = { ...req, key: `logs/${'k'.repeat(1015)}` };
+
+  it('stops listing rejects past maxRejectsFileBytes, still counts them all, and says so in the file and the manifest', async () => {
+    const bad = Array.from({ length: 2000 }, () => 'x');
+    const { deps, written, committed } = setup(`${GOOD}\n${bad.join('\n')}\n`);
+    const result = await ingestObject({ ...deps, maxRejectsFileBytes: 64 * 1024 }, LONG);
+    expect(result).toMatchObject({ outcome: 'ingested', counted: 1, rejected: 2000 });
+    const file = written.get(rejectsKeyFor(LONG.key, 'v1')) ?? '';
+    const lines = file.trimEnd().split('\n');
+    const listed = lines.length - 1;
+    // Each line repeats the 1,020-character key: ~1.1 KB a line, so ~58 fit in 64 KiB.
+    expect(Buffer.byteLength(file)).toBeLessThanOrEqual(64 * 1024 + 100);
+    expect(listed).toBeGreaterThan(50);
+    expect(listed).toBeLessThan(2000);
+    expect(JSON.parse(lines[listed] ?? '')).toEqual({ truncated: true, written: listed, rejected: 2000 });
+    expect(committed[0]).toMatchObject({ rejected: 2000, rejectsWritten: listed });
+    const reasons = committed[0]?.rejectReasons as { lines: number }[];
+    expect(reasons.reduce((n, r) => n + r.lines, 0)).toBe(2000);
+  });
+
+  it('a rejects file under the bound is unchanged and the manifest has no rejectsWritten', async () => {
+    const { deps, written, committed } = setup(`${GOOD}\nx\ny\n`);
+    await ingestObject({ ...deps, maxRejectsFileBytes: 64 * 1024 }, req);
+    expect(written.get(rejectsKeyFor(req.key, 'v1'))?.split('\n')).toHaveLength(3);
+    expect(committed[0]).not.toHaveProperty('rejectsWritten');
+  });
+
+  it('quarantines the object when the write deadline passes while the rejects file streams', async () => {
+    const bad = Array.from({ length: 20_000 }, () => 'x');
+    const { deps, written, committed } = setup(`${GOOD}\n${bad.join('\n')}\n`);
+    let t = 0;
+    const result = await ingestObject(deps, req, { writeDeadline: 2, now: () => ++t });
+    expect(result).toMatchObject({ outcome: 'quarantined', counted: 0, lines: 20_001 });
+    expect(result.reason).toMatch(
+      /^too large to finish within the function's time: read all 20001 lines of the object, but could not write its rejects file of 20000 rejected lines/,
+    );
+    expect(committed).toHaveLength(1);
+    expect(committed[0]).toMatchObject({ status: 'quarantined', counted: 0, rejected: 0 });
+    expect(committed[0]).not.toHaveProperty('rejectsKey');
+    expect(written.has(quarantineKeyFor(req.key, 'v1'))).toBe(true);
+  });
+
+  it('quarantines the object, writing no usage, when the write deadline has passed before the writes', async () => {
+    const { deps, committed } = setup(`${GOOD}\n`);
+    let contributions = 0;
+    const store = {
+      ...deps.store,
+      writeContributions: async (...a: unknown[]) => {
+        contributions += (a[3] as unknown[]).length;
+        return 1;
+      },
+    } as UsageLedger;
+    const result = await ingestObject({ ...deps, store }, req, { writeDeadline: 0, now: () => 1 });
+    expect(result).toMatchObject({ outcome: 'quarantined', counted: 0 });
+    expect(result.reason).toContain('had no time left to write its rejected lines and usage (1 app-days)');
+    expect(contributions).toBe(0);
+    expect(committed[0]).toMatchObject({ status: 'quarantined' });
+  });
+
+  it('reads MAX_REJECTS_FILE_BYTES (default 64 MiB) and MAX_APP_DAYS_PER_OBJECT (default 10,000)', () => {
+    const env = { USAGE_TABLE: 'u', CONTROL_TABLE: 'c', REPORTS_BUCKET: 'r' };
+    expect(loadIngestConfig(env).maxRejectsFileBytes).toBe(64 * 1024 ** 2);
+    expect(loadIngestConfig({ ...env, MAX_REJECTS_FILE_BYTES: '4096' }).maxRejectsFileBytes).toBe(4096);
+    expect(loadIngestConfig(env).bounds?.maxAppDaysPerObject).toBe(10_000);
+    expect(loadIngestConfig({ ...env, MAX_APP_DAYS_PER_OBJECT: '7' }).bounds?.maxAppDaysPerObject).toBe(7);
+  });
+});

@@ -1,7 +1,7 @@
 /** Issue 8 #9: the reconcile use case and its scheduled handler, on in-memory ports. */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ObjectManifest } from '../../../functions/core/ledger.ts';
 import { DEFAULT_LIMITS } from '../../../functions/core/log-reader.ts';
 import { EMPTY_MATCHER } from '../../../functions/core/recipients.ts';
@@ -169,5 +169,156 @@ describe('scheduled reconcile', () => {
     expect(full.listed).toBe(1000);
     expect(full.found).toHaveLength(900);
     expect(added).toContainEqual(['ReconcileListingIncomplete', 0]);
+  });
+});
+
+describe('scheduled reconcile: an object that does not fit in its read budget (review of issue 8, item 4)', () => {
+  /** One object whose read takes `jumpMs` of (fake) time between its two chunks. */
+  async function runWith(remainingMs: number, jumpMs: number) {
+    const bucket = new FakeVersionedBucket();
+    const { ledger, manifests } = memoryLedger();
+    bucket.put('logs/slow.jsonl', LINE.repeat(2));
+    const objects = {
+      open: async (b: string, k: string, v?: string) => {
+        const o = await bucket.open(b, k, v);
+        if (!o) return o;
+        const inner = o.body;
+        async function* slow() {
+          let n = 0;
+          for await (const c of inner) {
+            const bytes = c as Uint8Array;
+            const half = Math.floor(bytes.length / 2);
+            yield bytes.subarray(0, half);
+            if (n++ === 0) vi.setSystemTime(Date.now() + jumpMs);
+            yield bytes.subarray(half);
+          }
+        }
+        return { ...o, body: slow() };
+      },
+    };
+    const added: [string, number][] = [];
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'reconcile' });
+    metrics.addMetric = ((name: string, _u: unknown, v: number) => {
+      added.push([name, v]);
+    }) as Metrics['addMetric'];
+    const h = createReconcileHandler({
+      objects,
+      writer: { put: async () => undefined, putStream: async () => undefined },
+      store: ledger,
+      reportsBucket: 'reports',
+      registry: async () => ({ matcher: EMPTY_MATCHER, hash: 'h' }),
+      limits: DEFAULT_LIMITS,
+      now: () => new Date('2026-11-27T12:00:00Z'),
+      lister: bucket,
+      manifests: ledger,
+      logBucket: 'logs-bucket',
+      windowDays: 2,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics,
+      minRemainingMs: 1_000,
+    });
+    const context = { ...lambdaContext('reconcile'), getRemainingTimeInMillis: () => remainingMs };
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const report = await h({}, context);
+      return { report, manifests, added };
+    } finally {
+      vi.useRealTimers();
+    }
+  }
+
+  it('leaves it for the next run when it had less than the ingest function read budget (270 s)', async () => {
+    // 150 s left, 30 s margin: a 120 s read budget; the read takes 200 s.
+    const { report, manifests, added } = await runWith(150_000, 200_000);
+    expect(report.found.map((f) => f.key)).toEqual(['logs/slow.jsonl']);
+    expect(report.found[0]?.result).toBeUndefined();
+    expect(report.deferred).toBe(1);
+    expect(manifests.size).toBe(0);
+    expect(added).toContainEqual(['ObjectsReconcileDeferred', 1]);
+  });
+
+  it('quarantines it as too large when it had at least the ingest function read budget', async () => {
+    // 400 s left: a 370 s read budget, more than the ingest function's 270 s; the read takes 400 s.
+    const { report, manifests } = await runWith(400_000, 400_000);
+    expect(report.found.map((f) => f.result?.outcome)).toEqual(['quarantined']);
+    expect(manifests.get('logs/slow.jsonl')?.reason).toMatch(
+      /^too large to finish within the function's time/,
+    );
+  });
+});
+
+describe('scheduled reconcile: the listing resumes where the last run stopped (review of issue 8, item 6)', () => {
+  it('reaches keys late in key order across runs, then starts from the beginning again', async () => {
+    const bucket = new FakeVersionedBucket();
+    const { ledger, manifests } = memoryLedger();
+    for (let i = 0; i < 1000; i++) bucket.put(`logs/big/${String(i).padStart(4, '0')}.jsonl`, LINE);
+    let saved: string | undefined;
+    const saves: (string | undefined)[] = [];
+    const cursor = {
+      load: async () => saved,
+      save: async (after: string | undefined) => {
+        saved = after;
+        saves.push(after);
+      },
+    };
+    // Listing one object takes a (simulated) second: 300 s left at the start, 120 s needed.
+    let elapsed = 0;
+    const first: string[] = [];
+    const lister = {
+      async *listObjects(b: string, prefix: string, startAfter?: string) {
+        let n = 0;
+        for await (const o of bucket.listObjects(b, prefix, startAfter)) {
+          if (n++ === 0) first.push(o.key);
+          elapsed += 1_000;
+          yield o;
+        }
+      },
+    };
+    const context = { ...lambdaContext('reconcile'), getRemainingTimeInMillis: () => 300_000 - elapsed };
+    const h = createReconcileHandler({
+      objects: bucket,
+      writer: { put: async () => undefined, putStream: async () => undefined },
+      store: ledger,
+      reportsBucket: 'reports',
+      registry: async () => ({ matcher: EMPTY_MATCHER, hash: 'h' }),
+      limits: DEFAULT_LIMITS,
+      now: () => new Date('2026-11-27T12:00:00Z'),
+      lister,
+      manifests: ledger,
+      logBucket: 'logs-bucket',
+      windowDays: 2,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'Test', serviceName: 'reconcile' }),
+      cursor,
+    });
+    // Run 1: 180 listed, 100 ingested, 80 deferred: resume just before the first deferred one.
+    const r1 = await h({}, context);
+    expect(r1.partial).toEqual({ listedThrough: 'logs/big/0179.jsonl', scanned: 180 });
+    expect(r1.resumedAfter).toBeUndefined();
+    expect(saved).toBe('logs/big/0099.jsonl');
+    // Later runs go on from there (each lists 180, of which the first 100 are ingested).
+    let runs = 1;
+    while (manifests.size < 1000 && runs < 20) {
+      elapsed = 0;
+      const r = await h({}, context);
+      runs++;
+      if (runs === 2) expect(r.resumedAfter).toBe('logs/big/0099.jsonl');
+    }
+    expect(manifests.size).toBe(1000);
+    expect(runs).toBe(10);
+    expect(first.slice(0, 3)).toEqual(['logs/big/0000.jsonl', 'logs/big/0100.jsonl', 'logs/big/0200.jsonl']);
+    // The run that reached the end saved "from the beginning"; the next one lists from the start.
+    expect(saved).toBeUndefined();
+    elapsed = 0;
+    const again = await h({}, context);
+    expect(first.at(-1)).toBe('logs/big/0000.jsonl');
+    expect(again.found).toEqual([]);
+    // An explicit window ignores the cursor (lists from the start) and leaves it as it is.
+    saved = 'logs/big/0500.jsonl';
+    elapsed = -10_000_000;
+    const explicit = await h({ from: '2026-11-01T00:00:00Z', to: '2026-11-30T00:00:00Z' }, context);
+    expect(explicit.listed).toBe(1000);
+    expect(saved).toBe('logs/big/0500.jsonl');
+    expect(saves.length).toBeGreaterThan(0);
   });
 });

@@ -6,13 +6,18 @@
  * alongside are in the detail). Excused requests (those of approved organisations) are never
  * evidence: the evidence names only the log objects with requests in the category that are not
  * excused, each with that number of requests as its contribution.
+ *
+ * Excusing is decided per input row (one per log object), never on the window row: the window row
+ * is held to the distinct-organisation bound across objects (window.ts), which may fold a rarely
+ * seen approved organisation into `(other organisations)` and so stop excusing its requests. The
+ * observed number is therefore the sum of the evidence's contributions.
  */
 import { compareStrings, normaliseOrg, ownValue } from '../../support.ts';
 import type { DayUsage } from '../../types.ts';
 import { add } from '../../usage-math.ts';
 import type { Agreement } from '../agreements.ts';
 import { fmtInt } from '../format.ts';
-import type { AuditRule, FindingDraft } from '../types.ts';
+import type { AuditRule, FindingDraft, WindowRow } from '../types.ts';
 import { appsOf, evidenceOf, monthToDate, perAgreement, Tally } from './support.ts';
 
 const SEVERITY = 'critical';
@@ -35,6 +40,28 @@ function notExcused(
     excused = add(excused, oc.requests);
   }
   return { requests: Math.max(0, requests), records: Math.max(0, records), excused };
+}
+
+/** notExcused summed over the input rows behind a window row (the row itself when it has none). */
+function notExcusedRow(
+  r: WindowRow,
+  cat: string,
+  approved: ReadonlySet<string>,
+): { requests: number; records: number; excused: number } | null {
+  if (r.parts.length === 0) return notExcused(r, cat, approved);
+  let sum: { requests: number; records: number; excused: number } | null = null;
+  for (const p of r.parts) {
+    const n = notExcused(p, cat, approved);
+    if (!n) continue;
+    sum = sum
+      ? {
+          requests: add(sum.requests, n.requests),
+          records: add(sum.records, n.records),
+          excused: add(sum.excused, n.excused),
+        }
+      : n;
+  }
+  return sum;
 }
 
 export const prohibitedRecipient = {
@@ -62,7 +89,7 @@ export const prohibitedRecipient = {
       let approvedRequests = 0;
       for (const r of rows) {
         if (!prohibitedOn(r.day, cat)) continue;
-        const n = notExcused(r, cat, approvedOn(r.day));
+        const n = notExcusedRow(r, cat, approvedOn(r.day));
         if (!n) continue;
         approvedRequests = add(approvedRequests, n.excused);
         if (n.requests > 0 || n.records > 0) {

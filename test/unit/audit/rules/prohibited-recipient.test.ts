@@ -95,4 +95,32 @@ describe('prohibited_recipient', () => {
       ['government', 1, [{ key: 'logs/1', gen: 'x' }]],
     ]);
   });
+
+  it('excuses an approved organisation that the bound across objects folds into (other organisations)', () => {
+    // Object A: 1,000 unapproved organisations × 2 requests (the bound per category); object B: one
+    // request of the approved organisation, which the merged row folds into "(other organisations)".
+    const reqsA = [];
+    for (let i = 0; i < 1000; i++)
+      for (let k = 0; k < 2; k++)
+        reqsA.push({ app: 'a1', day: '2026-03-02', ip: '198.51.100.1', org: `org-${i}` });
+    const rowsA = rowsFromRequests(registry, reqsA).map((r) => ({
+      ...r,
+      sources: [{ key: 'logs/a', gen: '1' }],
+    }));
+    const rowsB = rowsFromRequests(registry, [
+      { app: 'a1', day: '2026-03-02', ip: '198.51.100.1', org: 'dept-of-examples' },
+    ]).map((r) => ({ ...r, sources: [{ key: 'logs/b', gen: '1' }] }));
+    for (const usage of [
+      [...rowsA, ...rowsB],
+      [...rowsB, ...rowsA],
+    ]) {
+      const fs = only(run('2026-03-02', [a], usage), 'prohibited_recipient');
+      expect(fs).toHaveLength(1);
+      expect(fs[0]?.observed).toBe(2000);
+      expect(fs[0]?.detail).toContain('1 request(s) for approved organisations not counted');
+      expect(fs[0]?.evidence.sources.map((s) => s.key)).toEqual(['logs/a']);
+    }
+    // Object B alone is fully excused.
+    expect(only(run('2026-03-02', [a], rowsB), 'prohibited_recipient')).toHaveLength(0);
+  });
 });
