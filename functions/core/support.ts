@@ -28,6 +28,9 @@ export function daysInMonth(year: number, month: number): number {
 /** SPEC §1: an app id as it appears in logs and agreements. */
 export const APP_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** A licensee id (SPEC §3): what agreements accept and the CLI checks before reading anything. */
+export const LICENSEE_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
 /** A small seeded PRNG (mulberry32): the same sequence for the same seed, values in [0, 1). */
 export function seededRandom(seed: number): () => number {
   let t = seed >>> 0;

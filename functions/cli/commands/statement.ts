@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { LICENSEE_ID_RE } from '../../core/audit/agreements.ts';
+import { LICENSEE_ID_RE } from '../../core/support.ts';
 import type { CommandContext } from '../command.ts';
 import type { Runtime } from '../context.ts';
 import { CliError } from '../errors.ts';

@@ -25,11 +25,11 @@
 import YAML from 'yaml';
 import { z } from 'zod';
 import { parseCidr } from '../recipients.ts';
-import { APP_ID_RE } from '../support.ts';
+import { APP_ID_RE, LICENSEE_ID_RE } from '../support.ts';
 import type { RecipientsRegistry } from '../types.ts';
 import { isRealDate } from './format.ts';
 
-export const LICENSEE_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export { LICENSEE_ID_RE };
 /** Recipient category names (registry keys and `prohibited_recipients`). */
 export const CATEGORY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

@@ -27,6 +27,14 @@ function importsOf(file: string): string[] {
 
 const rel = (p: string) => relative(root, p);
 
+/** Static, value (not type-only) imports of one file: relative ones resolved, packages by name. */
+function staticImportsOf(file: string): string[] {
+  const src = readFileSync(file, 'utf8');
+  return [...src.matchAll(/^import\s+(?!type\s)(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm)].flatMap((m) =>
+    m[1] === undefined ? [] : [m[1].startsWith('.') ? resolve(dirname(file), m[1]) : m[1]],
+  );
+}
+
 describe('module edges', () => {
   it('has no import cycle anywhere under functions/ and infra/ (type-only imports included)', () => {
     const files = LAYERS.flatMap((l) => tsFiles(join(root, l)));
@@ -59,5 +67,22 @@ describe('module edges', () => {
           .map((d) => `${rel(f)} → ${rel(d)}`),
       );
     expect(offending).toEqual([]);
+  });
+
+  it('keeps the CLI start cheap: what `auditor --help` loads statically reaches no YAML, zod or AWS SDK (they load when a command needs them)', () => {
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const walk = (f: string): void => {
+      if (seen.has(f)) return;
+      seen.add(f);
+      for (const d of staticImportsOf(f)) {
+        if (d.startsWith('/')) walk(d);
+        else packages.add(d);
+      }
+    };
+    walk(resolve(root, 'functions/cli/main.ts'));
+    expect(seen.size).toBeGreaterThan(10);
+    const heavy = [...packages].filter((p) => /^(yaml|zod|@aws-sdk\/|@smithy\/|s3rver|dynalite)/.test(p));
+    expect(heavy).toEqual([]);
   });
 });
