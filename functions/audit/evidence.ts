@@ -11,7 +11,8 @@
  *
  * Consistency: for every app-day, the parts' values must add up to the rollup's value (the rules'
  * values are sums over the usage); when they do not, the usage changed since the rollups were read
- * and EvidenceChangedError is thrown (the caller reads again).
+ * and EvidenceChangedError is thrown: the date's audit fails (the state machine retries the step,
+ * which reads again; a direct run fails and the next run reads again).
  */
 import { createHash } from 'node:crypto';
 import { windowOf } from '../core/audit/format.ts';
@@ -96,7 +97,12 @@ export async function streamedSources(
   for (const c of spec.cells) {
     const days = cellsByApp.get(c.app) ?? new Map();
     cellsByApp.set(c.app, days);
-    days.set(c.day, { expected: spec.value(c), seen: 0 });
+    // What the parts must add up to: the value over the cell's unbounded input rows (the rollups),
+    // not over the window row, whose distinct values the audit's bound may have folded (an approved
+    // organisation folded into `(other organisations)` would no longer be taken off).
+    const expected =
+      c.parts.length > 0 ? c.parts.reduce((sum, p) => add(sum, spec.value(p)), 0) : spec.value(c);
+    days.set(c.day, { expected, seen: 0 });
   }
   const sources = new Map<string, SourceContribution>();
   for (const [app, days] of cellsByApp) {
