@@ -150,7 +150,14 @@ export class UsageAuditorStack extends Stack {
       config.reconcileTimeoutSeconds,
       OBSERVABILITY.loggerService('reconcile'),
       'usage-auditor: daily reconcile, ingests log objects under logs/ that no S3 event brought',
-      { ...ingestEnvironment, RECONCILE_WINDOW_DAYS: String(config.reconcileWindowDays) },
+      {
+        ...ingestEnvironment,
+        RECONCILE_WINDOW_DAYS: String(config.reconcileWindowDays),
+        // The ingest function's read budget (its timeout less the 30 s it keeps to record an object,
+        // DEFAULT_DEADLINE_MARGIN_MS): reconcile quarantines an object as too large only when it
+        // had at least that long to read it.
+        INGEST_READ_BUDGET_MS: String(config.ingestTimeoutSeconds * 1000 - 30_000),
+      },
     );
 
     this.ingest = new IngestPipeline(this, 'Ingest', {

@@ -29,7 +29,7 @@ describe('reconcile function', () => {
     expect(fnProps(id.reconcileFn as string)).not.toHaveProperty('ReservedConcurrentExecutions');
   });
 
-  it("environment: the ingest function's, plus RECONCILE_WINDOW_DAYS and its own service name", () => {
+  it("environment: the ingest function's, plus RECONCILE_WINDOW_DAYS, the ingest read budget and its own service name", () => {
     const env = (fid: string): Record<string, unknown> =>
       (fnProps(fid).Environment as { Variables: Record<string, unknown> }).Variables;
     const reconcile = env(id.reconcileFn as string);
@@ -39,6 +39,8 @@ describe('reconcile function', () => {
       ...ingest,
       POWERTOOLS_SERVICE_NAME: 'usage-auditor-reconcile',
       RECONCILE_WINDOW_DAYS: '2',
+      // The ingest function's 300 s less its 30 s margin.
+      INGEST_READ_BUDGET_MS: '270000',
     });
     expect(reconcile).toMatchObject({
       [USAGE_TABLE.env]: ref(id.usageTable as string),
@@ -48,13 +50,21 @@ describe('reconcile function', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'UsageAuditor',
     });
     const v = synth({
-      context: { reconcileWindowDays: '7', reconcileMemoryMb: 2048, reconcileTimeoutSeconds: '600' },
+      context: {
+        reconcileWindowDays: '7',
+        reconcileMemoryMb: 2048,
+        reconcileTimeoutSeconds: '600',
+        ingestTimeoutSeconds: 900,
+      },
     });
     v.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('daily reconcile'),
       MemorySize: 2048,
       Timeout: 600,
-      Environment: { Variables: Match.objectLike({ RECONCILE_WINDOW_DAYS: '7' }) },
+      // Follows the ingest function's timeout: reconcile must not call "too large" what ingest can read.
+      Environment: {
+        Variables: Match.objectLike({ RECONCILE_WINDOW_DAYS: '7', INGEST_READ_BUDGET_MS: '870000' }),
+      },
     });
     expect(() => synth({ context: { reconcileWindowDays: 0 } })).toThrow(
       /^context reconcileWindowDays: expected an integer from 1 to 30/,
