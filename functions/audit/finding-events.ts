@@ -29,8 +29,11 @@ import {
   DEFAULT_CHANGE_THRESHOLD_PERCENT,
   diffFindings,
   digestOf,
+  eventIdOf,
   eventOf,
+  type FindingChange,
   type FindingLine,
+  type FindingState,
   stateAfter,
 } from '../core/audit/events.ts';
 import { addDays } from '../core/audit/format.ts';
@@ -73,6 +76,41 @@ export const EVENTS_LEASE_TRIES = 60;
 
 const monthOf = (date: string): string => date.slice(0, 7);
 
+/** `<finding_id>.v<version>` → its parts. */
+function parseEventId(id: string): { finding_id: string; version: number } | undefined {
+  const m = /^(.*)\.v(\d+)$/.exec(id);
+  return m?.[1] !== undefined && m[2] !== undefined ? { finding_id: m[1], version: Number(m[2]) } : undefined;
+}
+
+/**
+ * A pending row is committed when the state of each of its findings reached the version its event
+ * made: record() puts the states after the rows, so a row of a run that crashed in between is not
+ * (and never is, unless a retry makes the same change again and so puts the row again).
+ */
+function isCommitted(row: OutboxRow, states: ReadonlyMap<string, number>): boolean {
+  const ids = row.kind === 'event' ? [row.id] : (row.digest?.event_ids ?? []);
+  return ids.every((id) => {
+    const e = parseEventId(id);
+    return e !== undefined && (states.get(e.finding_id) ?? 0) >= e.version;
+  });
+}
+
+const versions = (states: readonly FindingState[]): Map<string, number> =>
+  new Map(states.map((s) => [s.finding_id, s.version]));
+
+/** The pending rows of a crashed run that the changes now being recorded do not put again. */
+function uncommitted(
+  rows: readonly OutboxRow[],
+  states: readonly FindingState[],
+  changes: readonly FindingChange[],
+): OutboxRow[] {
+  const v = versions(states);
+  const again = new Set(changes.map(eventIdOf));
+  return rows.filter(
+    (r) => r.status === 'pending' && !isCommitted(r, v) && !(r.kind === 'event' && again.has(r.id)),
+  );
+}
+
 export class FindingEvents implements FindingEventSink {
   private readonly months = new Set<string>();
   private readonly owner: string;
@@ -101,11 +139,15 @@ export class FindingEvents implements FindingEventSink {
       this.months.add(month);
       const head = await store.eventsHead(month);
       if (head !== undefined && date < head) return;
+      const states = await store.findingStates(month);
       const changes = diffFindings(
-        await store.findingStates(month),
+        states,
         findings,
         this.deps.thresholdPercent ?? DEFAULT_CHANGE_THRESHOLD_PERCENT,
       );
+      // Rows a crashed run put whose changes this diff does not make again never happened.
+      const orphans = uncommitted(await store.outbox(month), states, changes);
+      for (const r of orphans) await store.markOutbox(month, { ...r, status: 'superseded' });
       if (changes.length > 0) {
         const time = this.deps.now().toISOString();
         const events = changes.map((c) => eventOf(c, date, time));
@@ -143,8 +185,12 @@ export class FindingEvents implements FindingEventSink {
     const today = now.toISOString().slice(0, 10);
     const months = new Set([...this.months, monthOf(today), monthOf(addDays(`${monthOf(today)}-01`, -1))]);
     const pending: { month: string; row: OutboxRow }[] = [];
-    for (const month of [...months].sort())
-      for (const row of await store.outbox(month)) if (row.status === 'pending') pending.push({ month, row });
+    for (const month of [...months].sort()) {
+      const rows = (await store.outbox(month)).filter((r) => r.status === 'pending');
+      // A row whose change was never committed (its run crashed before the state) is not delivered.
+      const v = rows.length > 0 ? versions(await store.findingStates(month)) : new Map<string, number>();
+      for (const row of rows) if (isCommitted(row, v)) pending.push({ month, row });
+    }
     pending.sort(
       (a, b) => compareStrings(a.row.recorded_at, b.row.recorded_at) || compareStrings(a.row.id, b.row.id),
     );

@@ -170,8 +170,11 @@ export interface OutboxRow {
   id: string;
   report_date: string;
   recorded_at: string;
-  /** `sent` once every configured target has it. */
-  status: 'pending' | 'sent';
+  /**
+   * `sent` once every configured target has it; `superseded` when its run crashed before committing
+   * the change and the retry did not make the same change (it never happened; it is not delivered).
+   */
+  status: 'pending' | 'sent' | 'superseded';
   /** The targets that have it (none locally: there the control table is the record). */
   sent_to: string[];
   sent_at?: string;
@@ -186,7 +189,7 @@ export interface FindingEventStore {
   setEventsHead(month: string, date: string): Promise<void>;
   findingStates(month: string): Promise<FindingState[]>;
   putFindingStates(month: string, states: readonly FindingState[]): Promise<void>;
-  /** Puts each row unless a row with its id was already sent (conditional put). */
+  /** Puts each row unless a row with its id was already sent (conditional put; a superseded row is overwritten). */
   putOutbox(month: string, rows: readonly OutboxRow[]): Promise<void>;
   /** The outbox rows of `month` (by the month of their report date), pending and sent. */
   outbox(month: string): Promise<OutboxRow[]>;

@@ -126,6 +126,8 @@ describe.each(BACKENDS)('finding events on %s', (backend: DynamoBackend) => {
       if (at) now = new Date(at);
       const deps: AuditDeps = {
         ...auditDeps(stores, { now: () => now }),
+        // The fake usage is read directly (no rollups over it).
+        rollups: undefined,
         usage,
         events: sink(),
         sleep: noSleep,
@@ -220,6 +222,51 @@ describe.each(BACKENDS)('finding events on %s', (backend: DynamoBackend) => {
     expect(ids.every((id) => id.endsWith('.v1'))).toBe(true);
     await w.run(['2026-10-21'], '2026-10-22T03:00:00Z');
     expect(w.bus.delivered()).toEqual(ids);
+  });
+
+  it('a crash after the outbox, then a retry on different data: the crashed change is never delivered and the real later change is', async () => {
+    const events = stores.events;
+    let crash = false;
+    const crashing = Object.create(events, {
+      putFindingStates: {
+        value: async (...args: Parameters<FindingEventTable['putFindingStates']>) => {
+          if (crash) {
+            crash = false;
+            throw new Error('injected crash');
+          }
+          return events.putFindingStates(...args);
+        },
+      },
+    }) as FindingEventTable;
+    const w = world('2026-06', { store: crashing });
+    w.usage.rows.push(row('fab-lab', '2026-06-10', 500));
+    await w.run(['2026-06-10'], '2026-06-11T02:00:00Z');
+    const opened = w.bus.delivered();
+    const digests = w.topic.messages.length;
+    // The night of the 11th: unpaid records double, and the run crashes before the state is put.
+    const late = row('fab-lab', '2026-06-11', 500);
+    w.usage.rows.push(late);
+    crash = true;
+    await expect(w.run(['2026-06-11'], '2026-06-12T02:00:00Z')).rejects.toThrow('injected crash');
+    // The retry sees different data (that usage was reprocessed away): no change, nothing is published.
+    w.usage.rows = w.usage.rows.filter((r) => r !== late);
+    await w.run(['2026-06-11'], '2026-06-12T02:30:00Z');
+    expect(w.bus.delivered()).toEqual(opened);
+    expect(w.topic.messages).toHaveLength(digests);
+    expect((await events.outbox('2026-06')).filter((r) => r.status === 'pending')).toEqual([]);
+    // The 12th really doubles them: that Changed event (v2) and its digest are delivered.
+    w.usage.rows.push(row('fab-lab', '2026-06-12', 500));
+    await w.run(['2026-06-12'], '2026-06-13T02:00:00Z');
+    const changed = w.bus.calls
+      .flat()
+      .slice(opened.length)
+      .map((e) => [e.DetailType, JSON.parse(e.Detail ?? '{}')] as const)
+      .filter(([, d]) => d.finding.rule === 'unpaid_usage');
+    expect(changed.map(([t, d]) => [t, d.report_date, d.version, d.finding.observed])).toEqual([
+      ['Finding Changed', '2026-06-12', 2, 1000],
+    ]);
+    expect(w.topic.messages).toHaveLength(digests + 1);
+    expect(w.topic.messages.at(-1)?.Subject).toContain('2026-06-12');
   });
 
   it('partial PutEvents failures: only the failed entries are sent again; one that keeps failing stays pending for the next run', async () => {
