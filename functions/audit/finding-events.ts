@@ -176,14 +176,21 @@ export class FindingEvents implements FindingEventSink {
   }
 
   /**
-   * Delivers the pending rows of the months recorded in this run, this month and the previous
-   * one (so a run that crashed before delivering is caught up by the next night's run).
+   * Delivers the pending rows of the months recorded in this run (by this instance, or, on the
+   * state machine, whose Link step runs in another process, the months of the run's reports given
+   * as `extraMonths`), this month and the previous one (so a run that crashed before delivering is
+   * caught up by the next night's run).
    */
-  async flush(): Promise<void> {
+  async flush(extraMonths: readonly string[] = []): Promise<void> {
     const { store, targets, digest } = this.deps;
     const now = this.deps.now();
     const today = now.toISOString().slice(0, 10);
-    const months = new Set([...this.months, monthOf(today), monthOf(addDays(`${monthOf(today)}-01`, -1))]);
+    const months = new Set([
+      ...this.months,
+      ...extraMonths,
+      monthOf(today),
+      monthOf(addDays(`${monthOf(today)}-01`, -1)),
+    ]);
     const pending: { month: string; row: OutboxRow }[] = [];
     for (const month of [...months].sort()) {
       const rows = (await store.outbox(month)).filter((r) => r.status === 'pending');

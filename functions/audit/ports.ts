@@ -160,8 +160,11 @@ export interface ReportFiles {
 export interface FindingEventSink {
   /** Records the changes that `date`'s findings make (an outbox row each); publishes nothing yet. */
   record(date: string, findings: readonly FindingLine[]): Promise<void>;
-  /** Delivers every pending event and digest; throws when some stay pending (they go next time). */
-  flush(): Promise<void>;
+  /**
+   * Delivers every pending event and digest of the months recorded by this instance, of `months`
+   * (YYYY-MM), of this month and of last month; throws when some stay pending (they go next time).
+   */
+  flush(months?: readonly string[]): Promise<void>;
 }
 
 /** One event or digest to deliver, and what became of it. */

@@ -14,6 +14,7 @@ import type { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestTopicTarget, EventBusTarget } from '../../functions/adapters/event-bus.ts';
 import type { FindingEventTable } from '../../functions/adapters/finding-event-store.ts';
+import { auditOneDate, linkRun } from '../../functions/audit/fan-out.ts';
 import { FindingEventDeliveryError, FindingEvents } from '../../functions/audit/finding-events.ts';
 import { type AuditDeps, auditDates } from '../../functions/audit/run-audit.ts';
 import { parseAgreementsFile } from '../../functions/core/audit/agreements.ts';
@@ -43,6 +44,8 @@ class StubBus {
   calls: { DetailType?: string; Detail?: string; Source?: string; EventBusName?: string }[][] = [];
   failNext = new Set<string>();
   failAlways = new Set<string>();
+  /** Every entry fails while set. */
+  down = false;
   async send(cmd: PutEventsCommand): Promise<PutEventsCommandOutput> {
     const entries = cmd.input.Entries ?? [];
     this.calls.push(entries);
@@ -51,7 +54,7 @@ class StubBus {
       FailedEntryCount: 0,
       Entries: entries.map((e, i) => {
         const id = JSON.parse(e.Detail ?? '{}').event_id as string;
-        if (this.failAlways.has(id) || this.failNext.delete(id))
+        if (this.down || this.failAlways.has(id) || this.failNext.delete(id))
           return { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' };
         return { EventId: `eb-${this.calls.length}-${i}` };
       }),
@@ -134,7 +137,20 @@ describe.each(BACKENDS)('finding events on %s', (backend: DynamoBackend) => {
       };
       return auditDates(deps, dates);
     };
-    return { usage, bus, topic, run };
+    /** The state machine's way: each step (audit-date, link) in its own process, so its own sink. */
+    const steps = async (date: string, at: string) => {
+      now = new Date(at);
+      const deps = (): AuditDeps => ({
+        ...auditDeps(stores, { now: () => now }),
+        rollups: undefined,
+        usage,
+        events: sink(),
+        sleep: noSleep,
+      });
+      const result = await auditOneDate({ ...deps(), trigger: 'on-demand' }, date);
+      return { result, link: () => linkRun(deps(), [result]) };
+    };
+    return { usage, bus, topic, run, steps };
   }
 
   it('publishes one event per finding, then nothing on a re-run; a change past the threshold is one Changed event', async () => {
@@ -267,6 +283,26 @@ describe.each(BACKENDS)('finding events on %s', (backend: DynamoBackend) => {
     ]);
     expect(w.topic.messages).toHaveLength(digests + 1);
     expect(w.topic.messages.at(-1)?.Subject).toContain('2026-06-12');
+  });
+
+  it('state machine: a re-audit of a month-end older than last month is delivered by Link; its statements are written even when delivery fails', async () => {
+    const w = world('2026-04');
+    for (const day of ['2026-04-29', '2026-04-30'])
+      w.usage.rows.push(row('nw-insights', day, 700), row('bot-4', day, 1));
+    // June 3rd: April's last day audited (late data), two months back: this process records, Link delivers.
+    const { link } = await w.steps('2026-04-30', '2026-06-03T02:00:00Z');
+    w.bus.down = true;
+    await expect(link()).rejects.toBeInstanceOf(FindingEventDeliveryError);
+    expect(await stores.reports.readStatement('northwind', '2026-04', 'statement.csv')).toBeDefined();
+    expect((await stores.events.outbox('2026-04')).some((r) => r.status === 'pending')).toBe(true);
+    // Link retried (a new process): April's events go out.
+    w.bus.down = false;
+    const before = w.bus.calls.length;
+    await link();
+    const sent = w.bus.calls.slice(before).flat();
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.every((e) => JSON.parse(e.Detail ?? '{}').report_date === '2026-04-30')).toBe(true);
+    expect((await stores.events.outbox('2026-04')).every((r) => r.status === 'sent')).toBe(true);
   });
 
   it('partial PutEvents failures: only the failed entries are sent again; one that keeps failing stays pending for the next run', async () => {
