@@ -24,7 +24,8 @@ import type { StatementFinding, StatementInput } from './source.ts';
 export interface AmountLine {
   finding: StatementFinding;
   records: number;
-  rate: number;
+  /** null when the finding's detail does not give its rates (the amount is the finding's). */
+  rate: number | null;
   currency: string;
   /** records / 1000 × rate, exactly (a finite decimal). */
   exact: string;
@@ -44,27 +45,59 @@ function decimal(value: bigint, scale: number): string {
   return `${fmtInt(BigInt(whole))}.${frac}`;
 }
 
-/** The amounts owed: every unpaid_usage finding with an amount, with its arithmetic. */
+/** The rate groups an unpaid_usage finding's detail lists (`N records / 1000 × CUR rate`), in order. */
+export function rateGroups(detail: string): { records: number; currency: string; rate: number }[] {
+  return [...detail.matchAll(/([\d,]+) records \/ 1000 × ([A-Z]{3}) (\d+(?:\.\d+)?(?:e[+-]\d+)?)/g)].map(
+    (m) => ({
+      records: Number((m[1] ?? '').replace(/,/g, '')),
+      currency: m[2] ?? '',
+      rate: Number(m[3]),
+    }),
+  );
+}
+
+/**
+ * The amounts owed: every unpaid_usage finding with an amount, one line per rate it was valued at
+ * (under versioned terms the unpaid days may have had different rates; the finding's detail lists
+ * each), with its arithmetic. The lines of a finding always add up to its amount_owed: if its
+ * detail cannot be read back to that amount, one line shows the amount as the finding states it.
+ */
 export function amountLines(input: StatementInput): AmountLine[] {
   const rate = input.rate;
   if (rate === null) return [];
   return input.findings
     .filter((f) => f.rule === 'unpaid_usage' && f.amount_owed !== null)
-    .map((f) => {
-      const { num, den } = exactDecimal(rate.per_1000_records);
-      const scale = 3 + den.toString().length - 1;
-      const exact = decimal(BigInt(f.observed) * num, scale);
-      const cents = amountCents(f.observed, rate.per_1000_records);
+    .flatMap((f): AmountLine[] => {
       const currency = f.currency ?? rate.currency;
-      return {
-        finding: f,
-        records: f.observed,
-        rate: rate.per_1000_records,
-        currency,
-        exact,
-        cents,
-        arithmetic: `${fmtInt(f.observed)} / 1000 × ${rate.per_1000_records} = ${exact} → ${fmtCents(cents)} ${currency}`,
-      };
+      const owed = toCents(f.amount_owed ?? 0);
+      const groups = rateGroups(f.detail).filter((g) => g.currency === currency);
+      const lines = groups.map((g): AmountLine => {
+        const { num, den } = exactDecimal(g.rate);
+        const scale = 3 + den.toString().length - 1;
+        const exact = decimal(BigInt(g.records) * num, scale);
+        const cents = amountCents(g.records, g.rate);
+        return {
+          finding: f,
+          records: g.records,
+          rate: g.rate,
+          currency,
+          exact,
+          cents,
+          arithmetic: `${fmtInt(g.records)} / 1000 × ${g.rate} = ${exact} → ${fmtCents(cents)} ${currency}`,
+        };
+      });
+      if (lines.length > 0 && totalCents(lines) === owed) return lines;
+      return [
+        {
+          finding: f,
+          records: f.observed,
+          rate: null,
+          currency,
+          exact: fmtCents(owed),
+          cents: owed,
+          arithmetic: `as the finding states: ${fmtCents(owed)} ${currency}`,
+        },
+      ];
     });
 }
 
@@ -303,7 +336,7 @@ function amountsSection(input: StatementInput, amounts: readonly AmountLine[]): 
   const rows = amounts.map(
     (a) =>
       `<tr><td><code>${esc(a.finding.finding_id)}</code></td><td>${esc(a.finding.period_start)} to ${esc(a.finding.period_end)}</td>` +
-      `<td class="num">${num(a.records)}</td><td class="num">${esc(String(a.rate))}</td><td>${esc(a.arithmetic)}</td>` +
+      `<td class="num">${num(a.records)}</td><td class="num">${esc(String(a.rate ?? ''))}</td><td>${esc(a.arithmetic)}</td>` +
       `<td class="num">${esc(`${fmtCents(a.cents)} ${a.currency}`)}</td><td>${esc(stateLabel(a.finding))}</td></tr>`,
   );
   const currency = input.rate?.currency ?? '';

@@ -227,3 +227,56 @@ describe('statement of one licensee', () => {
     ).toEqual([]);
   });
 });
+
+/** A statement input by hand: one unpaid_usage finding valued at two rates (versioned terms). */
+function twoRates(extra: Record<string, unknown> = {}) {
+  const f = {
+    finding_id: 'a'.repeat(20),
+    rule: 'unpaid_usage',
+    severity: 'high',
+    metric: 'records',
+    subject: null,
+    period_start: '2026-11-01',
+    period_end: '2026-11-30',
+    observed: 1000,
+    limit: null,
+    excess: null,
+    amount_owed: 15,
+    currency: 'USD',
+    detail:
+      'paid through 2026-10-31: usage on 2 unpaid day(s) (2026-11-01, 2026-11-30), 1,000 records; 500 records / 1000 × USD 10 + 500 records / 1000 × USD 20 = USD 15.00',
+    state: 'open',
+    until: null,
+    last_change: null,
+    ...extra,
+  };
+  return {
+    licensee: 'acme',
+    name: 'Acme',
+    month: '2026-11',
+    through: '2026-11-30',
+    complete: true,
+    term: { start: '2026-01-01', end: '2026-12-31' },
+    paid_through: '2026-10-31',
+    rate: { per_1000_records: 20, currency: 'USD' },
+    totals: { requests: 1, records: 1000, bytes: 1, errors: 0 },
+    apps: [],
+    usage: [],
+    findings: [f],
+    report: { report_date: '2026-11-30', manifest_sha256: 'x', content_sha256: 'y', files: [] },
+  } as unknown as Parameters<typeof amountLines>[0];
+}
+
+describe('statement amounts under versioned rates', () => {
+  it('shows one line per rate, adding up to the finding’s amount_owed', () => {
+    const input = twoRates();
+    expect(amountLines(input).map((a) => [a.arithmetic, a.cents])).toEqual([
+      ['500 / 1000 × 10 = 5.00 → 5.00 USD', 500n],
+      ['500 / 1000 × 20 = 10.00 → 10.00 USD', 1000n],
+    ]);
+    const csv = statementCsv(input);
+    expect(csv).toContain('15.00');
+    expect(csv).not.toContain('20.00');
+    expect(statementHtml(input)).toContain('15.00 USD');
+  });
+});
