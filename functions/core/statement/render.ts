@@ -11,7 +11,8 @@
  * starts with its own header row (first cell `section`):
  *   statement  licensee, name, month, through, complete, currency, per_1000_records, requests, records, bytes, errors, amount_owed
  *   usage      app_id, usage_date, requests, records, bytes, errors
- *   finding    finding_id, rule, severity, metric, subject, period_start, period_end, observed, limit, excess, amount_owed, currency, state, until, note, by, at, detail
+ *   finding    finding_id, rule, severity, metric, subject, period_start, period_end, observed, limit, excess, amount_owed, currency, state, until, detail
+ *              (the state only: a lifecycle change's note and who made it are internal, not shown)
  *   amount     finding_id, period_start, period_end, records, per_1000_records, currency, exact, amount_owed, arithmetic, state
  *   report     report_date, file, sha256   (manifest.json, content_sha256, then each file read)
  */
@@ -167,9 +168,6 @@ export function statementCsv(input: StatementInput): string {
       'currency',
       'state',
       'until',
-      'note',
-      'by',
-      'at',
       'detail',
     ],
     ...input.findings.map((f) => [
@@ -188,9 +186,6 @@ export function statementCsv(input: StatementInput): string {
       f.currency,
       f.state,
       f.until,
-      f.last_change?.note ?? null,
-      f.last_change?.by ?? null,
-      f.last_change?.at ?? null,
       f.detail,
     ]),
     [
@@ -302,15 +297,12 @@ function findingsSection(input: StatementInput): string {
       f.limit === null ? '' : `<div class="note">limit ${num(f.limit)}</div>`,
       f.excess === null ? '' : `<div class="note">excess ${num(f.excess)}</div>`,
     ].join('');
-    const change = f.last_change
-      ? `<div class="note">${esc(f.last_change.action)} by ${esc(f.last_change.by)} at ${esc(f.last_change.at)}: ${esc(f.last_change.note)}</div>`
-      : '';
     return (
       `<tr data-finding="${esc(f.finding_id)}" data-state="${esc(f.state)}"><td>${esc(f.severity)}</td>` +
       `<td>${wbr(f.rule)}<div class="note">${wbr(f.metric)}</div></td><td><code>${esc(f.subject ?? '')}</code></td>` +
       `<td><span class="nw">${esc(f.period_start)}</span> <span class="nw">to ${esc(f.period_end)}</span></td><td class="num">${numbers}</td>` +
       `<td class="num">${f.amount_owed === null ? '' : esc(`${fmtCents(toCents(f.amount_owed))} ${f.currency ?? ''}`)}</td>` +
-      `<td><strong>${esc(stateLabel(f))}</strong>${change}</td>` +
+      `<td><strong>${esc(stateLabel(f))}</strong></td>` +
       `<td>${esc(f.detail)}<div class="note"><code>${esc(f.finding_id)}</code></div></td></tr>`
     );
   });

@@ -148,7 +148,7 @@ describe('statement of one licensee', () => {
     expect(csv).not.toMatch(/,=HYPERLINK/);
   });
 
-  it('gives each finding its state, and escapes every string from data', () => {
+  it('gives each finding its state (no lifecycle note or identity), and escapes every string from data', () => {
     const files = reportFiles((fs) => {
       const id = fs.find((f) => f.licensee === 'acme' && f.rule === 'unpaid_usage')?.finding_id ?? '';
       const waiver = {
@@ -158,7 +158,7 @@ describe('statement of one licensee', () => {
         state: 'waived' as const,
         note: 'credit <note>',
         until: '2026-12-31',
-        by: 'finance',
+        by: 'arn:aws:sts::123456789012:assumed-role/Compliance/alice',
         at: '2026-12-01T09:00:00.000Z',
         report_date: D,
         observed: 22_017_333,
@@ -176,7 +176,12 @@ describe('statement of one licensee', () => {
     );
     const html = statementHtml(input);
     expect(html).toContain('waived until 2026-12-31');
-    expect(html).toContain('credit &lt;note&gt;');
+    // The lifecycle's note and who made it are internal: the licensee sees the state only.
+    for (const text of [html, statementCsv(input)]) {
+      expect(text).not.toContain('credit');
+      expect(text).not.toContain('arn:aws');
+      expect(text).not.toContain('Compliance');
+    }
     expect(html).toContain('Acme &lt;i&gt;Data&lt;/i&gt; &amp; Sons');
     expect(html).not.toMatch(/<i>|<note>|<svg/);
     expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'"`);
@@ -247,7 +252,6 @@ function twoRates(extra: Record<string, unknown> = {}) {
       'paid through 2026-10-31: usage on 2 unpaid day(s) (2026-11-01, 2026-11-30), 1,000 records; 500 records / 1000 × USD 10 + 500 records / 1000 × USD 20 = USD 15.00',
     state: 'open',
     until: null,
-    last_change: null,
     ...extra,
   };
   return {
