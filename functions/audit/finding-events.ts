@@ -201,14 +201,24 @@ export class FindingEvents implements FindingEventSink {
     pending.sort(
       (a, b) => compareStrings(a.row.recorded_at, b.row.recorded_at) || compareStrings(a.row.id, b.row.id),
     );
-    const before = new Map(pending.map((p) => [p.row, p.row.sent_to.length]));
+    const marks = (r: OutboxRow) => r.sent_to.length + (r.rejected_by?.length ?? 0);
+    const before = new Map(pending.map((p) => [p.row, marks(p.row)]));
+    let rejected = 0;
     const errors: string[] = [];
     const events = pending.filter((p) => p.row.kind === 'event');
     for (const target of targets) {
-      const todo = events.filter((p) => !p.row.sent_to.includes(target.name));
+      const todo = events.filter(
+        (p) => !p.row.sent_to.includes(target.name) && !(p.row.rejected_by ?? []).includes(target.name),
+      );
       if (todo.length === 0) continue;
       const out = await target.deliver(todo.flatMap((p) => (p.row.event ? [p.row.event] : [])));
-      for (const p of todo) if (out.delivered.has(p.row.id)) p.row.sent_to = [...p.row.sent_to, target.name];
+      for (const p of todo) {
+        if (out.delivered.has(p.row.id)) p.row.sent_to = [...p.row.sent_to, target.name];
+        else if (out.rejected?.has(p.row.id)) {
+          p.row.rejected_by = [...(p.row.rejected_by ?? []), target.name];
+          rejected++;
+        }
+      }
       errors.push(...out.errors.map((e) => `${target.name}: ${e}`));
     }
     for (const p of pending.filter((x) => x.row.kind === 'digest')) {
@@ -224,18 +234,23 @@ export class FindingEvents implements FindingEventSink {
     let left = 0;
     for (const p of pending) {
       const wanted = p.row.kind === 'event' ? targets.map((t) => t.name) : digest ? [digest.name] : [];
-      const done = wanted.every((n) => p.row.sent_to.includes(n));
+      const done = wanted.every((n) => p.row.sent_to.includes(n) || (p.row.rejected_by ?? []).includes(n));
       if (!done) left++;
-      if (!done && p.row.sent_to.length === before.get(p.row)) continue;
+      if (!done && marks(p.row) === before.get(p.row)) continue;
       await store.markOutbox(p.month, {
         ...p.row,
-        status: done ? 'sent' : 'pending',
+        status: !done ? 'pending' : (p.row.rejected_by ?? []).length > 0 ? 'rejected' : 'sent',
         ...(done ? { sent_at: sentAt } : {}),
       });
     }
     if (left > 0)
       throw new FindingEventDeliveryError(
         `${left} finding event(s) not delivered; they stay pending for the next audit run: ${errors.slice(0, 5).join('; ')}`,
+      );
+    // A refusal is final (that target is not sent the event again) but fails this run, once.
+    if (rejected > 0)
+      throw new FindingEventDeliveryError(
+        `${rejected} finding event(s) rejected by a target (final: not sent to it again; see auditor alerts): ${errors.slice(0, 5).join('; ')}`,
       );
   }
 }

@@ -175,11 +175,14 @@ export interface OutboxRow {
   recorded_at: string;
   /**
    * `sent` once every configured target has it; `superseded` when its run crashed before committing
-   * the change and the retry did not make the same change (it never happened; it is not delivered).
+   * the change and the retry did not make the same change (it never happened; it is not delivered);
+   * `rejected` once every configured target has it or refused it for good, and one refused it.
    */
-  status: 'pending' | 'sent' | 'superseded';
+  status: 'pending' | 'sent' | 'superseded' | 'rejected';
   /** The targets that have it (none locally: there the control table is the record). */
   sent_to: string[];
+  /** The targets that refused it for good (a webhook's 4xx other than 408 and 429). */
+  rejected_by?: string[];
   sent_at?: string;
   event?: FindingEvent;
   digest?: Digest;
@@ -203,8 +206,13 @@ export interface FindingEventStore {
 /** A delivery target of finding events (the EventBridge bus, a webhook). */
 export interface EventTarget {
   readonly name: string;
-  /** Delivers what it can; answers the ids delivered and one line per failure. */
-  deliver(events: readonly FindingEvent[]): Promise<{ delivered: Set<string>; errors: string[] }>;
+  /**
+   * Delivers what it can; answers the ids delivered, the ids the target refused for good (a
+   * webhook's 4xx: not sent to it again) and one line per failure.
+   */
+  deliver(
+    events: readonly FindingEvent[],
+  ): Promise<{ delivered: Set<string>; rejected?: Set<string>; errors: string[] }>;
 }
 
 /** Where the digest of critical and high changes goes (the SNS topic). */

@@ -305,6 +305,46 @@ describe.each(BACKENDS)('finding events on %s', (backend: DynamoBackend) => {
     expect((await stores.events.outbox('2026-04')).every((r) => r.status === 'sent')).toBe(true);
   });
 
+  it('a target that refuses an event for good (a webhook 4xx): marked rejected, never sent to it again', async () => {
+    const w = world('2026-03');
+    for (const day of ['2026-03-10', '2026-03-11']) w.usage.rows.push(row('nw-insights', day, 700));
+    const posts: string[] = [];
+    const hook = {
+      name: 'webhook',
+      async deliver(evs: readonly { id: string }[]) {
+        posts.push(...evs.map((e) => e.id));
+        return {
+          delivered: new Set<string>(),
+          rejected: new Set(evs.map((e) => e.id)),
+          errors: ['HTTP 400'],
+        };
+      },
+    };
+    const sink = (at: string) =>
+      new FindingEvents({
+        store: stores.events,
+        targets: [hook],
+        now: () => new Date(at),
+        sleep: async () => {},
+      });
+    const first = sink('2026-03-12T02:00:00Z');
+    const { audit } = await import('../../functions/core/audit/rules.ts');
+    const parsed = parseAgreementsFile(AGREEMENTS, 'agreements.yaml');
+    if (!parsed.ok) throw new Error('agreements');
+    await first.record(
+      '2026-03-11',
+      audit({ reportDate: '2026-03-11', agreements: parsed.agreements, usage: w.usage.rows }),
+    );
+    await expect(first.flush()).rejects.toThrow('rejected by a target');
+    const tried = posts.length;
+    expect(tried).toBeGreaterThan(0);
+    const rows = (await stores.events.outbox('2026-03')).filter((r) => r.kind === 'event');
+    expect(rows.map((r) => [r.status, r.rejected_by])).toEqual(rows.map(() => ['rejected', ['webhook']]));
+    // The next night: nothing is POSTed again, and the run does not fail for it.
+    await sink('2026-03-13T02:00:00Z').flush();
+    expect(posts).toHaveLength(tried);
+  });
+
   it('partial PutEvents failures: only the failed entries are sent again; one that keeps failing stays pending for the next run', async () => {
     const w = world('2026-09');
     for (const day of ['2026-09-10', '2026-09-11'])
