@@ -9,7 +9,8 @@
  *
  * statement.csv is one table whose first column names the section of each row; each section
  * starts with its own header row (first cell `section`):
- *   statement  licensee, name, month, through, complete, currency, per_1000_records, requests, records, bytes, errors, amount_owed
+ *   statement  licensee, name, month, through, complete, currency, per_1000_records, requests, records, bytes, errors, amount_claimed, amount_waived_or_disputed
+ *              (claimed: the amounts of findings in any state but waived or disputed)
  *   usage      app_id, usage_date, requests, records, bytes, errors
  *   finding    finding_id, rule, severity, metric, subject, period_start, period_end, observed, limit, excess, amount_owed, currency, state, until, detail
  *              (the state only: a lifecycle change's note and who made it are internal, not shown)
@@ -104,6 +105,13 @@ export function amountLines(input: StatementInput): AmountLine[] {
 
 const totalCents = (amounts: readonly AmountLine[]): bigint => amounts.reduce((s, a) => s + a.cents, 0n);
 
+/** Amounts of findings waived or disputed: not claimed, so totalled apart. */
+const isHeld = (a: AmountLine): boolean => a.finding.state === 'waived' || a.finding.state === 'disputed';
+const claimedCents = (amounts: readonly AmountLine[]): bigint =>
+  totalCents(amounts.filter((a) => !isHeld(a)));
+const heldCents = (amounts: readonly AmountLine[]): bigint => totalCents(amounts.filter(isHeld));
+const plain = (cents: bigint): string => fmtCents(cents).replace(/,/g, '');
+
 function stateLabel(f: StatementFinding): string {
   if (f.state === 'waived') return f.until === null ? 'waived (no end)' : `waived until ${f.until}`;
   if (f.state === 'waiver_expired') return `waiver expired (until ${f.until ?? ''})`;
@@ -133,7 +141,8 @@ export function statementCsv(input: StatementInput): string {
       'records',
       'bytes',
       'errors',
-      'amount_owed',
+      'amount_claimed',
+      'amount_waived_or_disputed',
     ],
     [
       'statement',
@@ -148,7 +157,8 @@ export function statementCsv(input: StatementInput): string {
       input.totals.records,
       input.totals.bytes,
       input.totals.errors,
-      input.rate === null ? null : fmtCents(totalCents(amounts)).replace(/,/g, ''),
+      input.rate === null ? null : plain(claimedCents(amounts)),
+      input.rate === null ? null : plain(heldCents(amounts)),
     ],
     ['section', 'app_id', 'usage_date', 'requests', 'records', 'bytes', 'errors'],
     ...input.usage.map((u) => ['usage', u.app_id, u.usage_date, u.requests, u.records, u.bytes, u.errors]),
@@ -335,7 +345,8 @@ function amountsSection(input: StatementInput, amounts: readonly AmountLine[]): 
   const total =
     amounts.length === 0
       ? ''
-      : `<tr class="total"><td colspan="5">total of the amounts above, whatever their state</td><td class="num" id="total-owed">${esc(`${fmtCents(totalCents(amounts))} ${currency}`)}</td><td></td></tr>`;
+      : `<tr class="total"><td colspan="5">claimed: the amounts above not waived or disputed</td><td class="num" id="total-owed">${esc(`${fmtCents(claimedCents(amounts))} ${currency}`)}</td><td></td></tr>` +
+        `<tr class="total"><td colspan="5">waived or disputed (not claimed)</td><td class="num" id="total-held">${esc(`${fmtCents(heldCents(amounts))} ${currency}`)}</td><td></td></tr>`;
   const head: [string, boolean][] = [
     ['Finding', false],
     ['Period', false],
@@ -389,7 +400,11 @@ export function statementHtml(input: StatementInput): string {
   const rate = input.rate
     ? `${input.rate.currency} ${input.rate.per_1000_records} per 1,000 records`
     : 'no rate';
-  const owed = input.rate === null ? 'no rate' : `${fmtCents(totalCents(amounts))} ${input.rate.currency}`;
+  const held = heldCents(amounts);
+  const owed =
+    input.rate === null
+      ? 'no rate'
+      : `${fmtCents(claimedCents(amounts))} ${input.rate.currency}${held > 0n ? ` claimed (${fmtCents(held)} ${input.rate.currency} more waived or disputed)` : ''}`;
   return (
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">` +

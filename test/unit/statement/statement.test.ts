@@ -284,3 +284,18 @@ describe('statement amounts under versioned rates', () => {
     expect(statementHtml(input)).toContain('15.00 USD');
   });
 });
+
+describe('statement totals', () => {
+  it('splits what is claimed from what is waived or disputed', () => {
+    const waived = twoRates({ state: 'waived', until: null });
+    const csv = statementCsv(waived);
+    expect(csv).toContain(',amount_claimed,amount_waived_or_disputed\r\n');
+    expect(csv).toMatch(/\r\nstatement,acme,.*,0\.00,15\.00\r\n/);
+    const html = statementHtml(waived);
+    expect(html).toContain('id="total-owed">0.00 USD<');
+    expect(html).toContain('id="total-held">15.00 USD<');
+    expect(html).toContain('0.00 USD claimed (15.00 USD more waived or disputed)');
+    // Open: all of it is claimed.
+    expect(statementCsv(twoRates())).toMatch(/\r\nstatement,acme,.*,15\.00,0\.00\r\n/);
+  });
+});
