@@ -66,9 +66,9 @@ export class FindingEventTable extends ControlStore implements FindingEventStore
         await this.put(
           { pk: outboxPk(month), sk: `${row.kind}#${row.id}`, ...row },
           {
-            ConditionExpression: 'attribute_not_exists(pk) OR #status = :pending',
+            ConditionExpression: 'attribute_not_exists(pk) OR #status IN (:pending, :superseded)',
             ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':pending': 'pending' },
+            ExpressionAttributeValues: { ':pending': 'pending', ':superseded': 'superseded' },
           },
         );
       } catch (err) {

@@ -129,19 +129,24 @@ export class WebhookTarget implements EventTarget {
     return `${why} (gave up after ${this.policy.maxAttempts} attempts)`;
   }
 
-  async deliver(events: readonly FindingEvent[]): Promise<{ delivered: Set<string>; errors: string[] }> {
+  async deliver(
+    events: readonly FindingEvent[],
+  ): Promise<{ delivered: Set<string>; rejected: Set<string>; errors: string[] }> {
     const delivered = new Set<string>();
+    const rejected = new Set<string>();
     const errors: string[] = [];
     for (const [i, e] of events.entries()) {
       const problem = await this.send(e);
       if (problem === undefined) delivered.add(e.id);
       else errors.push(`${e.id}: ${problem}`);
+      // A 4xx other than 408/429 is the receiver refusing this event: final, not POSTed again.
+      if (problem?.endsWith('(not retried)')) rejected.add(e.id);
       // After retries ran out the webhook is down: the rest wait for the next run.
       if (problem?.includes('gave up')) {
         if (i + 1 < events.length) errors.push(`${events.length - i - 1} more event(s) not tried`);
         break;
       }
     }
-    return { delivered, errors };
+    return { delivered, rejected, errors };
   }
 }

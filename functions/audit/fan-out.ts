@@ -108,11 +108,13 @@ export async function linkRun(deps: AuditDeps, reports: readonly DateResult[]): 
   } finally {
     await leases.releaseAll();
   }
-  // Finding events are delivered after latest.json, outside the chain's lease.
-  await deps.events?.flush();
   // After a month's last day, each licensee's statement of that month (and any run that writes a
-  // month's last report again writes them again, so they follow it).
+  // month's last report again writes them again, so they follow it). Written before the events
+  // are delivered, so a delivery failure (which fails the run) cannot skip them.
   if (deps.statements) await writeMonthStatements({ ...deps, statements: deps.statements }, reports);
+  // Finding events are delivered after latest.json, outside the chain's lease. On the state
+  // machine this process recorded none: the months of the run's reports say where to look.
+  await deps.events?.flush(audited.map((d) => d.slice(0, 7)));
 }
 
 /**

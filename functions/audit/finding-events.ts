@@ -29,8 +29,11 @@ import {
   DEFAULT_CHANGE_THRESHOLD_PERCENT,
   diffFindings,
   digestOf,
+  eventIdOf,
   eventOf,
+  type FindingChange,
   type FindingLine,
+  type FindingState,
   stateAfter,
 } from '../core/audit/events.ts';
 import { addDays } from '../core/audit/format.ts';
@@ -73,6 +76,41 @@ export const EVENTS_LEASE_TRIES = 60;
 
 const monthOf = (date: string): string => date.slice(0, 7);
 
+/** `<finding_id>.v<version>` → its parts. */
+function parseEventId(id: string): { finding_id: string; version: number } | undefined {
+  const m = /^(.*)\.v(\d+)$/.exec(id);
+  return m?.[1] !== undefined && m[2] !== undefined ? { finding_id: m[1], version: Number(m[2]) } : undefined;
+}
+
+/**
+ * A pending row is committed when the state of each of its findings reached the version its event
+ * made: record() puts the states after the rows, so a row of a run that crashed in between is not
+ * (and never is, unless a retry makes the same change again and so puts the row again).
+ */
+function isCommitted(row: OutboxRow, states: ReadonlyMap<string, number>): boolean {
+  const ids = row.kind === 'event' ? [row.id] : (row.digest?.event_ids ?? []);
+  return ids.every((id) => {
+    const e = parseEventId(id);
+    return e !== undefined && (states.get(e.finding_id) ?? 0) >= e.version;
+  });
+}
+
+const versions = (states: readonly FindingState[]): Map<string, number> =>
+  new Map(states.map((s) => [s.finding_id, s.version]));
+
+/** The pending rows of a crashed run that the changes now being recorded do not put again. */
+function uncommitted(
+  rows: readonly OutboxRow[],
+  states: readonly FindingState[],
+  changes: readonly FindingChange[],
+): OutboxRow[] {
+  const v = versions(states);
+  const again = new Set(changes.map(eventIdOf));
+  return rows.filter(
+    (r) => r.status === 'pending' && !isCommitted(r, v) && !(r.kind === 'event' && again.has(r.id)),
+  );
+}
+
 export class FindingEvents implements FindingEventSink {
   private readonly months = new Set<string>();
   private readonly owner: string;
@@ -101,11 +139,15 @@ export class FindingEvents implements FindingEventSink {
       this.months.add(month);
       const head = await store.eventsHead(month);
       if (head !== undefined && date < head) return;
+      const states = await store.findingStates(month);
       const changes = diffFindings(
-        await store.findingStates(month),
+        states,
         findings,
         this.deps.thresholdPercent ?? DEFAULT_CHANGE_THRESHOLD_PERCENT,
       );
+      // Rows a crashed run put whose changes this diff does not make again never happened.
+      const orphans = uncommitted(await store.outbox(month), states, changes);
+      for (const r of orphans) await store.markOutbox(month, { ...r, status: 'superseded' });
       if (changes.length > 0) {
         const time = this.deps.now().toISOString();
         const events = changes.map((c) => eventOf(c, date, time));
@@ -134,28 +176,49 @@ export class FindingEvents implements FindingEventSink {
   }
 
   /**
-   * Delivers the pending rows of the months recorded in this run, this month and the previous
-   * one (so a run that crashed before delivering is caught up by the next night's run).
+   * Delivers the pending rows of the months recorded in this run (by this instance, or, on the
+   * state machine, whose Link step runs in another process, the months of the run's reports given
+   * as `extraMonths`), this month and the previous one (so a run that crashed before delivering is
+   * caught up by the next night's run).
    */
-  async flush(): Promise<void> {
+  async flush(extraMonths: readonly string[] = []): Promise<void> {
     const { store, targets, digest } = this.deps;
     const now = this.deps.now();
     const today = now.toISOString().slice(0, 10);
-    const months = new Set([...this.months, monthOf(today), monthOf(addDays(`${monthOf(today)}-01`, -1))]);
+    const months = new Set([
+      ...this.months,
+      ...extraMonths,
+      monthOf(today),
+      monthOf(addDays(`${monthOf(today)}-01`, -1)),
+    ]);
     const pending: { month: string; row: OutboxRow }[] = [];
-    for (const month of [...months].sort())
-      for (const row of await store.outbox(month)) if (row.status === 'pending') pending.push({ month, row });
+    for (const month of [...months].sort()) {
+      const rows = (await store.outbox(month)).filter((r) => r.status === 'pending');
+      // A row whose change was never committed (its run crashed before the state) is not delivered.
+      const v = rows.length > 0 ? versions(await store.findingStates(month)) : new Map<string, number>();
+      for (const row of rows) if (isCommitted(row, v)) pending.push({ month, row });
+    }
     pending.sort(
       (a, b) => compareStrings(a.row.recorded_at, b.row.recorded_at) || compareStrings(a.row.id, b.row.id),
     );
-    const before = new Map(pending.map((p) => [p.row, p.row.sent_to.length]));
+    const marks = (r: OutboxRow) => r.sent_to.length + (r.rejected_by?.length ?? 0);
+    const before = new Map(pending.map((p) => [p.row, marks(p.row)]));
+    let rejected = 0;
     const errors: string[] = [];
     const events = pending.filter((p) => p.row.kind === 'event');
     for (const target of targets) {
-      const todo = events.filter((p) => !p.row.sent_to.includes(target.name));
+      const todo = events.filter(
+        (p) => !p.row.sent_to.includes(target.name) && !(p.row.rejected_by ?? []).includes(target.name),
+      );
       if (todo.length === 0) continue;
       const out = await target.deliver(todo.flatMap((p) => (p.row.event ? [p.row.event] : [])));
-      for (const p of todo) if (out.delivered.has(p.row.id)) p.row.sent_to = [...p.row.sent_to, target.name];
+      for (const p of todo) {
+        if (out.delivered.has(p.row.id)) p.row.sent_to = [...p.row.sent_to, target.name];
+        else if (out.rejected?.has(p.row.id)) {
+          p.row.rejected_by = [...(p.row.rejected_by ?? []), target.name];
+          rejected++;
+        }
+      }
       errors.push(...out.errors.map((e) => `${target.name}: ${e}`));
     }
     for (const p of pending.filter((x) => x.row.kind === 'digest')) {
@@ -171,18 +234,23 @@ export class FindingEvents implements FindingEventSink {
     let left = 0;
     for (const p of pending) {
       const wanted = p.row.kind === 'event' ? targets.map((t) => t.name) : digest ? [digest.name] : [];
-      const done = wanted.every((n) => p.row.sent_to.includes(n));
+      const done = wanted.every((n) => p.row.sent_to.includes(n) || (p.row.rejected_by ?? []).includes(n));
       if (!done) left++;
-      if (!done && p.row.sent_to.length === before.get(p.row)) continue;
+      if (!done && marks(p.row) === before.get(p.row)) continue;
       await store.markOutbox(p.month, {
         ...p.row,
-        status: done ? 'sent' : 'pending',
+        status: !done ? 'pending' : (p.row.rejected_by ?? []).length > 0 ? 'rejected' : 'sent',
         ...(done ? { sent_at: sentAt } : {}),
       });
     }
     if (left > 0)
       throw new FindingEventDeliveryError(
         `${left} finding event(s) not delivered; they stay pending for the next audit run: ${errors.slice(0, 5).join('; ')}`,
+      );
+    // A refusal is final (that target is not sent the event again) but fails this run, once.
+    if (rejected > 0)
+      throw new FindingEventDeliveryError(
+        `${rejected} finding event(s) rejected by a target (final: not sent to it again; see auditor alerts): ${errors.slice(0, 5).join('; ')}`,
       );
   }
 }

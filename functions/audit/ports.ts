@@ -160,8 +160,11 @@ export interface ReportFiles {
 export interface FindingEventSink {
   /** Records the changes that `date`'s findings make (an outbox row each); publishes nothing yet. */
   record(date: string, findings: readonly FindingLine[]): Promise<void>;
-  /** Delivers every pending event and digest; throws when some stay pending (they go next time). */
-  flush(): Promise<void>;
+  /**
+   * Delivers every pending event and digest of the months recorded by this instance, of `months`
+   * (YYYY-MM), of this month and of last month; throws when some stay pending (they go next time).
+   */
+  flush(months?: readonly string[]): Promise<void>;
 }
 
 /** One event or digest to deliver, and what became of it. */
@@ -170,10 +173,16 @@ export interface OutboxRow {
   id: string;
   report_date: string;
   recorded_at: string;
-  /** `sent` once every configured target has it. */
-  status: 'pending' | 'sent';
+  /**
+   * `sent` once every configured target has it; `superseded` when its run crashed before committing
+   * the change and the retry did not make the same change (it never happened; it is not delivered);
+   * `rejected` once every configured target has it or refused it for good, and one refused it.
+   */
+  status: 'pending' | 'sent' | 'superseded' | 'rejected';
   /** The targets that have it (none locally: there the control table is the record). */
   sent_to: string[];
+  /** The targets that refused it for good (a webhook's 4xx other than 408 and 429). */
+  rejected_by?: string[];
   sent_at?: string;
   event?: FindingEvent;
   digest?: Digest;
@@ -186,7 +195,7 @@ export interface FindingEventStore {
   setEventsHead(month: string, date: string): Promise<void>;
   findingStates(month: string): Promise<FindingState[]>;
   putFindingStates(month: string, states: readonly FindingState[]): Promise<void>;
-  /** Puts each row unless a row with its id was already sent (conditional put). */
+  /** Puts each row unless a row with its id was already sent (conditional put; a superseded row is overwritten). */
   putOutbox(month: string, rows: readonly OutboxRow[]): Promise<void>;
   /** The outbox rows of `month` (by the month of their report date), pending and sent. */
   outbox(month: string): Promise<OutboxRow[]>;
@@ -197,8 +206,13 @@ export interface FindingEventStore {
 /** A delivery target of finding events (the EventBridge bus, a webhook). */
 export interface EventTarget {
   readonly name: string;
-  /** Delivers what it can; answers the ids delivered and one line per failure. */
-  deliver(events: readonly FindingEvent[]): Promise<{ delivered: Set<string>; errors: string[] }>;
+  /**
+   * Delivers what it can; answers the ids delivered, the ids the target refused for good (a
+   * webhook's 4xx: not sent to it again) and one line per failure.
+   */
+  deliver(
+    events: readonly FindingEvent[],
+  ): Promise<{ delivered: Set<string>; rejected?: Set<string>; errors: string[] }>;
 }
 
 /** Where the digest of critical and high changes goes (the SNS topic). */

@@ -216,12 +216,11 @@ describe('licensee statements on the embedded stack', () => {
     expect(out.reports.filter((r) => r.written).map((r) => r.date)).toEqual(['2026-11-30']);
     html = await statementFile('acme', 'statement.html');
     csv = await statementFile('acme', 'statement.csv');
-    expect(csv).toMatch(
-      new RegExp(
-        `\\r\\nfinding,${unpaid.finding_id},unpaid_usage,.*,disputed,,invoice <b>contested</b>,finance,`,
-      ),
-    );
+    expect(csv).toMatch(new RegExp(`\\r\\nfinding,${unpaid.finding_id},unpaid_usage,.*,disputed,,`));
     expect(html).toContain(`data-finding="${unpaid.finding_id}" data-state="disputed"`);
+    // The lifecycle note and who made it are internal: the statement shows the state only.
+    expect(csv).not.toContain('contested');
+    expect(html).not.toContain('contested');
   });
 
   it('renders in Chromium self-contained, its markup as text, its tables inside 1280 px', async () => {
@@ -231,7 +230,7 @@ describe('licensee statements on the embedded stack', () => {
     expect(title).toContain(HOSTILE_NAME);
     const findings = await page.locator('#findings').textContent();
     expect(findings).toContain(HOSTILE_ENDPOINT);
-    expect(findings).toContain('invoice <b>contested</b>');
+    expect(findings).toContain('disputed');
     expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
     expect(await page.locator('main script, main img, main iframe, main b').count()).toBe(0);
     // Usage per app and day: a row per app and day with usage.

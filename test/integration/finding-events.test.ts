@@ -14,6 +14,7 @@ import type { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestTopicTarget, EventBusTarget } from '../../functions/adapters/event-bus.ts';
 import type { FindingEventTable } from '../../functions/adapters/finding-event-store.ts';
+import { auditOneDate, linkRun } from '../../functions/audit/fan-out.ts';
 import { FindingEventDeliveryError, FindingEvents } from '../../functions/audit/finding-events.ts';
 import { type AuditDeps, auditDates } from '../../functions/audit/run-audit.ts';
 import { parseAgreementsFile } from '../../functions/core/audit/agreements.ts';
@@ -43,6 +44,8 @@ class StubBus {
   calls: { DetailType?: string; Detail?: string; Source?: string; EventBusName?: string }[][] = [];
   failNext = new Set<string>();
   failAlways = new Set<string>();
+  /** Every entry fails while set. */
+  down = false;
   async send(cmd: PutEventsCommand): Promise<PutEventsCommandOutput> {
     const entries = cmd.input.Entries ?? [];
     this.calls.push(entries);
@@ -51,7 +54,7 @@ class StubBus {
       FailedEntryCount: 0,
       Entries: entries.map((e, i) => {
         const id = JSON.parse(e.Detail ?? '{}').event_id as string;
-        if (this.failAlways.has(id) || this.failNext.delete(id))
+        if (this.down || this.failAlways.has(id) || this.failNext.delete(id))
           return { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' };
         return { EventId: `eb-${this.calls.length}-${i}` };
       }),
@@ -134,7 +137,20 @@ describe.each(BACKENDS)('finding events on %s', (backend: DynamoBackend) => {
       };
       return auditDates(deps, dates);
     };
-    return { usage, bus, topic, run };
+    /** The state machine's way: each step (audit-date, link) in its own process, so its own sink. */
+    const steps = async (date: string, at: string) => {
+      now = new Date(at);
+      const deps = (): AuditDeps => ({
+        ...auditDeps(stores, { now: () => now }),
+        rollups: undefined,
+        usage,
+        events: sink(),
+        sleep: noSleep,
+      });
+      const result = await auditOneDate({ ...deps(), trigger: 'on-demand' }, date);
+      return { result, link: () => linkRun(deps(), [result]) };
+    };
+    return { usage, bus, topic, run, steps };
   }
 
   it('publishes one event per finding, then nothing on a re-run; a change past the threshold is one Changed event', async () => {
@@ -222,6 +238,111 @@ describe.each(BACKENDS)('finding events on %s', (backend: DynamoBackend) => {
     expect(ids.every((id) => id.endsWith('.v1'))).toBe(true);
     await w.run(['2026-10-21'], '2026-10-22T03:00:00Z');
     expect(w.bus.delivered()).toEqual(ids);
+  });
+
+  it('a crash after the outbox, then a retry on different data: the crashed change is never delivered and the real later change is', async () => {
+    const events = stores.events;
+    let crash = false;
+    const crashing = Object.create(events, {
+      putFindingStates: {
+        value: async (...args: Parameters<FindingEventTable['putFindingStates']>) => {
+          if (crash) {
+            crash = false;
+            throw new Error('injected crash');
+          }
+          return events.putFindingStates(...args);
+        },
+      },
+    }) as FindingEventTable;
+    const w = world('2026-06', { store: crashing });
+    w.usage.rows.push(row('fab-lab', '2026-06-10', 500));
+    await w.run(['2026-06-10'], '2026-06-11T02:00:00Z');
+    const opened = w.bus.delivered();
+    const digests = w.topic.messages.length;
+    // The night of the 11th: unpaid records double, and the run crashes before the state is put.
+    const late = row('fab-lab', '2026-06-11', 500);
+    w.usage.rows.push(late);
+    crash = true;
+    await expect(w.run(['2026-06-11'], '2026-06-12T02:00:00Z')).rejects.toThrow('injected crash');
+    // The retry sees different data (that usage was reprocessed away): no change, nothing is published.
+    w.usage.rows = w.usage.rows.filter((r) => r !== late);
+    await w.run(['2026-06-11'], '2026-06-12T02:30:00Z');
+    expect(w.bus.delivered()).toEqual(opened);
+    expect(w.topic.messages).toHaveLength(digests);
+    expect((await events.outbox('2026-06')).filter((r) => r.status === 'pending')).toEqual([]);
+    // The 12th really doubles them: that Changed event (v2) and its digest are delivered.
+    w.usage.rows.push(row('fab-lab', '2026-06-12', 500));
+    await w.run(['2026-06-12'], '2026-06-13T02:00:00Z');
+    const changed = w.bus.calls
+      .flat()
+      .slice(opened.length)
+      .map((e) => [e.DetailType, JSON.parse(e.Detail ?? '{}')] as const)
+      .filter(([, d]) => d.finding.rule === 'unpaid_usage');
+    expect(changed.map(([t, d]) => [t, d.report_date, d.version, d.finding.observed])).toEqual([
+      ['Finding Changed', '2026-06-12', 2, 1000],
+    ]);
+    expect(w.topic.messages).toHaveLength(digests + 1);
+    expect(w.topic.messages.at(-1)?.Subject).toContain('2026-06-12');
+  });
+
+  it('state machine: a re-audit of a month-end older than last month is delivered by Link; its statements are written even when delivery fails', async () => {
+    const w = world('2026-04');
+    for (const day of ['2026-04-29', '2026-04-30'])
+      w.usage.rows.push(row('nw-insights', day, 700), row('bot-4', day, 1));
+    // June 3rd: April's last day audited (late data), two months back: this process records, Link delivers.
+    const { link } = await w.steps('2026-04-30', '2026-06-03T02:00:00Z');
+    w.bus.down = true;
+    await expect(link()).rejects.toBeInstanceOf(FindingEventDeliveryError);
+    expect(await stores.reports.readStatement('northwind', '2026-04', 'statement.csv')).toBeDefined();
+    expect((await stores.events.outbox('2026-04')).some((r) => r.status === 'pending')).toBe(true);
+    // Link retried (a new process): April's events go out.
+    w.bus.down = false;
+    const before = w.bus.calls.length;
+    await link();
+    const sent = w.bus.calls.slice(before).flat();
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.every((e) => JSON.parse(e.Detail ?? '{}').report_date === '2026-04-30')).toBe(true);
+    expect((await stores.events.outbox('2026-04')).every((r) => r.status === 'sent')).toBe(true);
+  });
+
+  it('a target that refuses an event for good (a webhook 4xx): marked rejected, never sent to it again', async () => {
+    const w = world('2026-03');
+    for (const day of ['2026-03-10', '2026-03-11']) w.usage.rows.push(row('nw-insights', day, 700));
+    const posts: string[] = [];
+    const hook = {
+      name: 'webhook',
+      async deliver(evs: readonly { id: string }[]) {
+        posts.push(...evs.map((e) => e.id));
+        return {
+          delivered: new Set<string>(),
+          rejected: new Set(evs.map((e) => e.id)),
+          errors: ['HTTP 400'],
+        };
+      },
+    };
+    const sink = (at: string) =>
+      new FindingEvents({
+        store: stores.events,
+        targets: [hook],
+        now: () => new Date(at),
+        sleep: async () => {},
+      });
+    const first = sink('2026-03-12T02:00:00Z');
+    const { audit } = await import('../../functions/core/audit/rules.ts');
+    const parsed = parseAgreementsFile(AGREEMENTS, 'agreements.yaml');
+    if (!parsed.ok) throw new Error('agreements');
+    await first.record(
+      '2026-03-11',
+      audit({ reportDate: '2026-03-11', agreements: parsed.agreements, usage: w.usage.rows }),
+    );
+    await expect(first.flush()).rejects.toThrow('rejected by a target');
+    const tried = posts.length;
+    expect(tried).toBeGreaterThan(0);
+    const rows = (await stores.events.outbox('2026-03')).filter((r) => r.kind === 'event');
+    expect(rows.map((r) => [r.status, r.rejected_by])).toEqual(rows.map(() => ['rejected', ['webhook']]));
+    // The next night: nothing is POSTed again, and the run does not fail for it.
+    await sink('2026-03-13T02:00:00Z').flush();
+    expect(posts).toHaveLength(tried);
   });
 
   it('partial PutEvents failures: only the failed entries are sent again; one that keeps failing stays pending for the next run', async () => {

@@ -104,7 +104,7 @@ describe('webhook target (real HTTP server)', () => {
     received.length = 0;
     const e = event('f-sig');
     const out = await target().t.deliver([e]);
-    expect(out).toEqual({ delivered: new Set([e.id]), errors: [] });
+    expect(out).toEqual({ delivered: new Set([e.id]), rejected: new Set(), errors: [] });
     expect(received).toHaveLength(1);
     const r = received[0] as Received;
     expect(JSON.parse(r.body)).toEqual(e);
@@ -160,7 +160,12 @@ describe('webhook target (real HTTP server)', () => {
     received.length = 0;
     const { t, waits } = target();
     const out = await t.deliver([event('f-4xx')]);
-    expect(out).toEqual({ delivered: new Set(), errors: ['f-4xx.v1: HTTP 400 (not retried)'] });
+    // Refused for good: the flush marks it rejected for this target and never POSTs it again.
+    expect(out).toEqual({
+      delivered: new Set(),
+      rejected: new Set(['f-4xx.v1']),
+      errors: ['f-4xx.v1: HTTP 400 (not retried)'],
+    });
     expect(received).toHaveLength(1);
     expect(waits).toEqual([]);
     script = [];

@@ -54,7 +54,11 @@ export function printAlerts(alerts: Alerts, json: boolean): void {
         num(f?.observed),
         d?.previous ? `${d.previous.severity} ${num(d.previous.observed)}` : '',
         r.id,
-        r.status === 'sent' ? `sent${r.sent_to.length ? ` (${r.sent_to.join(', ')})` : ''}` : 'pending',
+        r.status === 'sent'
+          ? `sent${r.sent_to.length ? ` (${r.sent_to.join(', ')})` : ''}`
+          : r.status === 'rejected'
+            ? `rejected (${(r.rejected_by ?? []).join(', ')})`
+            : r.status,
       ];
     }),
     new Set([5]),

@@ -11,9 +11,14 @@
  * Changes, for one month's state against one report of that month:
  *   opened    the finding_id is in the report and not open in the state (new, or back after it
  *             was resolved; then `previous` holds the values it was resolved with);
- *   changed   open in both, and its severity changed, its limit or currency changed, or one of
- *             observed / excess / amount_owed changed by at least `thresholdPercent` percent of
- *             the published value (from 0, or between null and a number: any change);
+ *   changed   open in both, and its severity, limit or currency changed, or observed changed by
+ *             at least `thresholdPercent` percent of the published observed (from 0: any
+ *             change), or excess or amount_owed appeared or went (null ↔ a number). Excess and
+ *             amount_owed follow observed; measured on their own, excess (observed − limit, small
+ *             when just over) would move by the threshold for a tiny move of observed. `changed`
+ *             lists every value field that moved by the threshold. A month-to-date finding
+ *             growing steadily: about 19 Changed events a month at 10% (every night for the
+ *             first ten days, then about every 10% of the days gone).
  *   resolved  open in the state and absent from the report.
  *
  * Scoping by month (the use case, functions/audit/finding-events.ts) is what keeps a month's
@@ -101,9 +106,17 @@ export function significantFields(
   const out: string[] = [];
   if (prev.severity !== cur.severity) out.push('severity');
   if (prev.limit !== cur.limit) out.push('limit');
+  if (prev.currency !== cur.currency) out.push('currency');
+  // What counts is observed (excess and amount_owed follow it, and excess, a small difference,
+  // moves by many percent for a small move of observed); excess or amount_owed only when one
+  // appears or goes (null ↔ a number). Those that moved past the threshold too are listed.
+  const derived = (['excess', 'amount_owed'] as const).filter(
+    (k) => (prev[k] === null) !== (cur[k] === null),
+  );
+  if (out.length === 0 && derived.length === 0 && !movedBy(prev.observed, cur.observed, thresholdPercent))
+    return [];
   for (const k of ['observed', 'excess', 'amount_owed'] as const)
     if (movedBy(prev[k], cur[k], thresholdPercent)) out.push(k);
-  if (prev.currency !== cur.currency) out.push('currency');
   return VALUE_FIELDS.filter((f) => out.includes(f));
 }
 

@@ -21,7 +21,8 @@
  *   - the changes with report_date ≤ D are the finding's history there, in the order made (seq);
  *   - the state is the last one's, except that a waiver whose `until` < D shows `waiver_expired`,
  *     and a resolved finding shows `reopened` when D is after the resolve's report date and the
- *     finding's observed value differs from the one it was resolved at (new usage brought it back).
+ *     finding's observed value has risen by more than REOPEN_PERCENT (10%) past the one it was
+ *     resolved at (new usage brought it back; a month-to-date value that grows a little does not).
  */
 import type { Finding } from './findings.ts';
 import { isRealDate } from './format.ts';
@@ -55,6 +56,18 @@ export const TRANSITIONS: Record<LifecycleState, readonly LifecycleAction[]> = {
   resolved: [],
 };
 
+/**
+ * How far (percent of the value it was resolved at) a resolved finding's observed value must rise
+ * for it to reopen: the finding-event change threshold's default. Most findings are month to date
+ * and only grow, so "any change" would reopen a resolved finding the next night; a value that
+ * stays, falls (late data reprocessed away) or grows a little keeps it resolved.
+ */
+export const REOPEN_PERCENT = 10;
+
+/** Whether `observed` has risen past `atResolve` by more than REOPEN_PERCENT (exact integers). */
+export const reopens = (atResolve: number, observed: number): boolean =>
+  BigInt(Math.round(observed)) * 100n > BigInt(Math.round(atResolve)) * BigInt(100 + REOPEN_PERCENT);
+
 /** The changes of one finding that apply to a report dated `reportDate`, in the order made. */
 function applying(changes: readonly LifecycleChange[], reportDate: string): LifecycleChange[] {
   return changes.filter((c) => c.report_date <= reportDate).sort((a, b) => a.seq - b.seq);
@@ -74,7 +87,8 @@ export function lifecycleAt(
   if (last === undefined) return undefined;
   let state = last.state;
   if (state === 'waived' && last.until !== null && reportDate > last.until) state = 'waiver_expired';
-  if (state === 'resolved' && reportDate > last.report_date && observed !== last.observed) state = 'reopened';
+  if (state === 'resolved' && reportDate > last.report_date && reopens(last.observed, observed))
+    state = 'reopened';
   const until = state === 'waived' || state === 'waiver_expired' ? last.until : null;
   return { state, until, history };
 }

@@ -9,9 +9,11 @@
  *
  * statement.csv is one table whose first column names the section of each row; each section
  * starts with its own header row (first cell `section`):
- *   statement  licensee, name, month, through, complete, currency, per_1000_records, requests, records, bytes, errors, amount_owed
+ *   statement  licensee, name, month, through, complete, currency, per_1000_records, requests, records, bytes, errors, amount_claimed, amount_waived_or_disputed
+ *              (claimed: the amounts of findings in any state but waived or disputed)
  *   usage      app_id, usage_date, requests, records, bytes, errors
- *   finding    finding_id, rule, severity, metric, subject, period_start, period_end, observed, limit, excess, amount_owed, currency, state, until, note, by, at, detail
+ *   finding    finding_id, rule, severity, metric, subject, period_start, period_end, observed, limit, excess, amount_owed, currency, state, until, detail
+ *              (the state only: a lifecycle change's note and who made it are internal, not shown)
  *   amount     finding_id, period_start, period_end, records, per_1000_records, currency, exact, amount_owed, arithmetic, state
  *   report     report_date, file, sha256   (manifest.json, content_sha256, then each file read)
  */
@@ -24,7 +26,8 @@ import type { StatementFinding, StatementInput } from './source.ts';
 export interface AmountLine {
   finding: StatementFinding;
   records: number;
-  rate: number;
+  /** null when the finding's detail does not give its rates (the amount is the finding's). */
+  rate: number | null;
   currency: string;
   /** records / 1000 × rate, exactly (a finite decimal). */
   exact: string;
@@ -44,31 +47,70 @@ function decimal(value: bigint, scale: number): string {
   return `${fmtInt(BigInt(whole))}.${frac}`;
 }
 
-/** The amounts owed: every unpaid_usage finding with an amount, with its arithmetic. */
+/** The rate groups an unpaid_usage finding's detail lists (`N records / 1000 × CUR rate`), in order. */
+export function rateGroups(detail: string): { records: number; currency: string; rate: number }[] {
+  return [...detail.matchAll(/([\d,]+) records \/ 1000 × ([A-Z]{3}) (\d+(?:\.\d+)?(?:e[+-]\d+)?)/g)].map(
+    (m) => ({
+      records: Number((m[1] ?? '').replace(/,/g, '')),
+      currency: m[2] ?? '',
+      rate: Number(m[3]),
+    }),
+  );
+}
+
+/**
+ * The amounts owed: every unpaid_usage finding with an amount, one line per rate it was valued at
+ * (under versioned terms the unpaid days may have had different rates; the finding's detail lists
+ * each), with its arithmetic. The lines of a finding always add up to its amount_owed: if its
+ * detail cannot be read back to that amount, one line shows the amount as the finding states it.
+ */
 export function amountLines(input: StatementInput): AmountLine[] {
   const rate = input.rate;
   if (rate === null) return [];
   return input.findings
     .filter((f) => f.rule === 'unpaid_usage' && f.amount_owed !== null)
-    .map((f) => {
-      const { num, den } = exactDecimal(rate.per_1000_records);
-      const scale = 3 + den.toString().length - 1;
-      const exact = decimal(BigInt(f.observed) * num, scale);
-      const cents = amountCents(f.observed, rate.per_1000_records);
+    .flatMap((f): AmountLine[] => {
       const currency = f.currency ?? rate.currency;
-      return {
-        finding: f,
-        records: f.observed,
-        rate: rate.per_1000_records,
-        currency,
-        exact,
-        cents,
-        arithmetic: `${fmtInt(f.observed)} / 1000 × ${rate.per_1000_records} = ${exact} → ${fmtCents(cents)} ${currency}`,
-      };
+      const owed = toCents(f.amount_owed ?? 0);
+      const groups = rateGroups(f.detail).filter((g) => g.currency === currency);
+      const lines = groups.map((g): AmountLine => {
+        const { num, den } = exactDecimal(g.rate);
+        const scale = 3 + den.toString().length - 1;
+        const exact = decimal(BigInt(g.records) * num, scale);
+        const cents = amountCents(g.records, g.rate);
+        return {
+          finding: f,
+          records: g.records,
+          rate: g.rate,
+          currency,
+          exact,
+          cents,
+          arithmetic: `${fmtInt(g.records)} / 1000 × ${g.rate} = ${exact} → ${fmtCents(cents)} ${currency}`,
+        };
+      });
+      if (lines.length > 0 && totalCents(lines) === owed) return lines;
+      return [
+        {
+          finding: f,
+          records: f.observed,
+          rate: null,
+          currency,
+          exact: fmtCents(owed),
+          cents: owed,
+          arithmetic: `as the finding states: ${fmtCents(owed)} ${currency}`,
+        },
+      ];
     });
 }
 
 const totalCents = (amounts: readonly AmountLine[]): bigint => amounts.reduce((s, a) => s + a.cents, 0n);
+
+/** Amounts of findings waived or disputed: not claimed, so totalled apart. */
+const isHeld = (a: AmountLine): boolean => a.finding.state === 'waived' || a.finding.state === 'disputed';
+const claimedCents = (amounts: readonly AmountLine[]): bigint =>
+  totalCents(amounts.filter((a) => !isHeld(a)));
+const heldCents = (amounts: readonly AmountLine[]): bigint => totalCents(amounts.filter(isHeld));
+const plain = (cents: bigint): string => fmtCents(cents).replace(/,/g, '');
 
 function stateLabel(f: StatementFinding): string {
   if (f.state === 'waived') return f.until === null ? 'waived (no end)' : `waived until ${f.until}`;
@@ -99,7 +141,8 @@ export function statementCsv(input: StatementInput): string {
       'records',
       'bytes',
       'errors',
-      'amount_owed',
+      'amount_claimed',
+      'amount_waived_or_disputed',
     ],
     [
       'statement',
@@ -114,7 +157,8 @@ export function statementCsv(input: StatementInput): string {
       input.totals.records,
       input.totals.bytes,
       input.totals.errors,
-      input.rate === null ? null : fmtCents(totalCents(amounts)).replace(/,/g, ''),
+      input.rate === null ? null : plain(claimedCents(amounts)),
+      input.rate === null ? null : plain(heldCents(amounts)),
     ],
     ['section', 'app_id', 'usage_date', 'requests', 'records', 'bytes', 'errors'],
     ...input.usage.map((u) => ['usage', u.app_id, u.usage_date, u.requests, u.records, u.bytes, u.errors]),
@@ -134,9 +178,6 @@ export function statementCsv(input: StatementInput): string {
       'currency',
       'state',
       'until',
-      'note',
-      'by',
-      'at',
       'detail',
     ],
     ...input.findings.map((f) => [
@@ -155,9 +196,6 @@ export function statementCsv(input: StatementInput): string {
       f.currency,
       f.state,
       f.until,
-      f.last_change?.note ?? null,
-      f.last_change?.by ?? null,
-      f.last_change?.at ?? null,
       f.detail,
     ]),
     [
@@ -269,15 +307,12 @@ function findingsSection(input: StatementInput): string {
       f.limit === null ? '' : `<div class="note">limit ${num(f.limit)}</div>`,
       f.excess === null ? '' : `<div class="note">excess ${num(f.excess)}</div>`,
     ].join('');
-    const change = f.last_change
-      ? `<div class="note">${esc(f.last_change.action)} by ${esc(f.last_change.by)} at ${esc(f.last_change.at)}: ${esc(f.last_change.note)}</div>`
-      : '';
     return (
       `<tr data-finding="${esc(f.finding_id)}" data-state="${esc(f.state)}"><td>${esc(f.severity)}</td>` +
       `<td>${wbr(f.rule)}<div class="note">${wbr(f.metric)}</div></td><td><code>${esc(f.subject ?? '')}</code></td>` +
       `<td><span class="nw">${esc(f.period_start)}</span> <span class="nw">to ${esc(f.period_end)}</span></td><td class="num">${numbers}</td>` +
       `<td class="num">${f.amount_owed === null ? '' : esc(`${fmtCents(toCents(f.amount_owed))} ${f.currency ?? ''}`)}</td>` +
-      `<td><strong>${esc(stateLabel(f))}</strong>${change}</td>` +
+      `<td><strong>${esc(stateLabel(f))}</strong></td>` +
       `<td>${esc(f.detail)}<div class="note"><code>${esc(f.finding_id)}</code></div></td></tr>`
     );
   });
@@ -303,14 +338,15 @@ function amountsSection(input: StatementInput, amounts: readonly AmountLine[]): 
   const rows = amounts.map(
     (a) =>
       `<tr><td><code>${esc(a.finding.finding_id)}</code></td><td>${esc(a.finding.period_start)} to ${esc(a.finding.period_end)}</td>` +
-      `<td class="num">${num(a.records)}</td><td class="num">${esc(String(a.rate))}</td><td>${esc(a.arithmetic)}</td>` +
+      `<td class="num">${num(a.records)}</td><td class="num">${esc(String(a.rate ?? ''))}</td><td>${esc(a.arithmetic)}</td>` +
       `<td class="num">${esc(`${fmtCents(a.cents)} ${a.currency}`)}</td><td>${esc(stateLabel(a.finding))}</td></tr>`,
   );
   const currency = input.rate?.currency ?? '';
   const total =
     amounts.length === 0
       ? ''
-      : `<tr class="total"><td colspan="5">total of the amounts above, whatever their state</td><td class="num" id="total-owed">${esc(`${fmtCents(totalCents(amounts))} ${currency}`)}</td><td></td></tr>`;
+      : `<tr class="total"><td colspan="5">claimed: the amounts above not waived or disputed</td><td class="num" id="total-owed">${esc(`${fmtCents(claimedCents(amounts))} ${currency}`)}</td><td></td></tr>` +
+        `<tr class="total"><td colspan="5">waived or disputed (not claimed)</td><td class="num" id="total-held">${esc(`${fmtCents(heldCents(amounts))} ${currency}`)}</td><td></td></tr>`;
   const head: [string, boolean][] = [
     ['Finding', false],
     ['Period', false],
@@ -364,7 +400,11 @@ export function statementHtml(input: StatementInput): string {
   const rate = input.rate
     ? `${input.rate.currency} ${input.rate.per_1000_records} per 1,000 records`
     : 'no rate';
-  const owed = input.rate === null ? 'no rate' : `${fmtCents(totalCents(amounts))} ${input.rate.currency}`;
+  const held = heldCents(amounts);
+  const owed =
+    input.rate === null
+      ? 'no rate'
+      : `${fmtCents(claimedCents(amounts))} ${input.rate.currency}${held > 0n ? ` claimed (${fmtCents(held)} ${input.rate.currency} more waived or disputed)` : ''}`;
   return (
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">` +

@@ -38,8 +38,6 @@ export interface StatementFinding {
   state: string;
   /** The waiver's last day (waived or waiver_expired), else null. */
   until: string | null;
-  /** The last change's note, by and at; null when open. */
-  last_change: { action: string; note: string; by: string; at: string } | null;
 }
 
 /** A report the statement draws on, by its hashes (SPEC §5 manifest). */
@@ -98,7 +96,6 @@ const lines = <T>(text: string): T[] =>
 
 function statementFinding(f: Finding): StatementFinding {
   const l: FindingLifecycle | undefined = f.lifecycle;
-  const last = l?.history.at(-1);
   return {
     finding_id: f.finding_id,
     rule: f.rule,
@@ -115,7 +112,6 @@ function statementFinding(f: Finding): StatementFinding {
     detail: f.detail,
     state: l?.state ?? 'open',
     until: l?.until ?? null,
-    last_change: last ? { action: last.action, note: last.note, by: last.by, at: last.at } : null,
   };
 }
 

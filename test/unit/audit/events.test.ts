@@ -79,6 +79,19 @@ describe('diffFindings', () => {
     ]);
   });
 
+  it('excess and amount_owed do not make a change on their own: a quota just exceeded grows its excess by many percent', () => {
+    // limit 800: observed 810 → 830 (+2.5%) moves excess 10 → 30 (+200%): no change.
+    const prev = [open(line('f1', { observed: 810, excess: 10, amount_owed: 1, currency: 'USD' }))];
+    expect(
+      diffFindings(prev, [line('f1', { observed: 830, excess: 30, amount_owed: 2, currency: 'USD' })], 10),
+    ).toEqual([]);
+    // observed +10%: a change, listing every value that moved by the threshold.
+    expect(
+      diffFindings(prev, [line('f1', { observed: 891, excess: 91, amount_owed: 1, currency: 'USD' })], 10)[0]
+        ?.changed,
+    ).toEqual(['observed', 'excess']);
+  });
+
   it('drift below the threshold accumulates against the published value, not the last one seen', () => {
     const published = open(line('f1', { observed: 1000, excess: null }));
     // 1000 -> 1060 (6%): no change, so the state keeps 1000; 1060 -> 1110 is 11% of 1000.

@@ -139,10 +139,13 @@ describe('the state a report shows', () => {
     expect(TRANSITIONS.waiver_expired).toEqual(['ack', 'dispute', 'waive', 'resolve']);
   });
 
-  it('reopens a resolved finding that comes back with another observed value in a later report', () => {
+  it('reopens a resolved finding whose observed value rises by more than 10% in a later report', () => {
     const changes = [change(), change({ seq: 2, action: 'resolve', state: 'resolved', observed: 100 })];
     expect(lifecycleAt(changes, '2026-11-20', 100)?.state).toBe('resolved');
     expect(lifecycleAt(changes, '2026-11-21', 100)?.state).toBe('resolved');
+    // A month-to-date value that grows a little (up to 10%), or falls, stays resolved.
+    expect(lifecycleAt(changes, '2026-11-21', 110)?.state).toBe('resolved');
+    expect(lifecycleAt(changes, '2026-11-21', 90)?.state).toBe('resolved');
     expect(lifecycleAt(changes, '2026-11-21', 130)).toEqual({
       state: 'reopened',
       until: null,

@@ -148,7 +148,7 @@ describe('statement of one licensee', () => {
     expect(csv).not.toMatch(/,=HYPERLINK/);
   });
 
-  it('gives each finding its state, and escapes every string from data', () => {
+  it('gives each finding its state (no lifecycle note or identity), and escapes every string from data', () => {
     const files = reportFiles((fs) => {
       const id = fs.find((f) => f.licensee === 'acme' && f.rule === 'unpaid_usage')?.finding_id ?? '';
       const waiver = {
@@ -158,7 +158,7 @@ describe('statement of one licensee', () => {
         state: 'waived' as const,
         note: 'credit <note>',
         until: '2026-12-31',
-        by: 'finance',
+        by: 'arn:aws:sts::123456789012:assumed-role/Compliance/alice',
         at: '2026-12-01T09:00:00.000Z',
         report_date: D,
         observed: 22_017_333,
@@ -176,7 +176,12 @@ describe('statement of one licensee', () => {
     );
     const html = statementHtml(input);
     expect(html).toContain('waived until 2026-12-31');
-    expect(html).toContain('credit &lt;note&gt;');
+    // The lifecycle's note and who made it are internal: the licensee sees the state only.
+    for (const text of [html, statementCsv(input)]) {
+      expect(text).not.toContain('credit');
+      expect(text).not.toContain('arn:aws');
+      expect(text).not.toContain('Compliance');
+    }
     expect(html).toContain('Acme &lt;i&gt;Data&lt;/i&gt; &amp; Sons');
     expect(html).not.toMatch(/<i>|<note>|<svg/);
     expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'"`);
@@ -225,5 +230,72 @@ describe('statement of one licensee', () => {
     expect(
       await writeMonthStatements({ reports, statements }, [{ date: D, findings: 3, written: false }]),
     ).toEqual([]);
+  });
+});
+
+/** A statement input by hand: one unpaid_usage finding valued at two rates (versioned terms). */
+function twoRates(extra: Record<string, unknown> = {}) {
+  const f = {
+    finding_id: 'a'.repeat(20),
+    rule: 'unpaid_usage',
+    severity: 'high',
+    metric: 'records',
+    subject: null,
+    period_start: '2026-11-01',
+    period_end: '2026-11-30',
+    observed: 1000,
+    limit: null,
+    excess: null,
+    amount_owed: 15,
+    currency: 'USD',
+    detail:
+      'paid through 2026-10-31: usage on 2 unpaid day(s) (2026-11-01, 2026-11-30), 1,000 records; 500 records / 1000 × USD 10 + 500 records / 1000 × USD 20 = USD 15.00',
+    state: 'open',
+    until: null,
+    ...extra,
+  };
+  return {
+    licensee: 'acme',
+    name: 'Acme',
+    month: '2026-11',
+    through: '2026-11-30',
+    complete: true,
+    term: { start: '2026-01-01', end: '2026-12-31' },
+    paid_through: '2026-10-31',
+    rate: { per_1000_records: 20, currency: 'USD' },
+    totals: { requests: 1, records: 1000, bytes: 1, errors: 0 },
+    apps: [],
+    usage: [],
+    findings: [f],
+    report: { report_date: '2026-11-30', manifest_sha256: 'x', content_sha256: 'y', files: [] },
+  } as unknown as Parameters<typeof amountLines>[0];
+}
+
+describe('statement amounts under versioned rates', () => {
+  it('shows one line per rate, adding up to the finding’s amount_owed', () => {
+    const input = twoRates();
+    expect(amountLines(input).map((a) => [a.arithmetic, a.cents])).toEqual([
+      ['500 / 1000 × 10 = 5.00 → 5.00 USD', 500n],
+      ['500 / 1000 × 20 = 10.00 → 10.00 USD', 1000n],
+    ]);
+    const csv = statementCsv(input);
+    expect(csv).toContain('15.00');
+    expect(csv).not.toContain('20.00');
+    expect(statementHtml(input)).toContain('15.00 USD');
+  });
+});
+
+describe('statement totals', () => {
+  it('splits what is claimed from what is waived or disputed', () => {
+    const waived = twoRates({ state: 'waived', until: null });
+    const csv = statementCsv(waived);
+    expect(csv).toContain(',amount_claimed,amount_waived_or_disputed\r\n');
+    expect(csv).toMatch(/\r\nstatement,acme,.*,0\.00,15\.00\r\n/);
+    const html = statementHtml(waived);
+    expect(html).toContain('id="total-owed">0.00 USD<');
+    expect(html).toContain('id="total-held">15.00 USD<');
+    expect(html).toContain('0.00 USD claimed (15.00 USD more waived or disputed)');
+    // Open: all of it is claimed.
+    expect(statementCsv(twoRates())).toMatch(/\r\nstatement,acme,.*,15\.00,0\.00\r\n/);
   });
 });
