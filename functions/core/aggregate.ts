@@ -60,17 +60,26 @@ export class UsageAggregator {
   private lastDay = Number.NaN;
   private lastAgg: DayAgg | undefined;
   private appDays = 0;
+  /** Endpoint and organisation entries created so far (overflow entries included): entries() without the walk. */
+  private entryCount = 0;
 
   private readonly maxAppDays: number;
+  private readonly maxEntries: number;
 
-  /** maxAppDaysPerObject defaults to DEFAULT_BOUNDS'. */
+  /** maxAppDaysPerObject and maxEntriesPerObject default to DEFAULT_BOUNDS'. */
   constructor(private readonly bounds: DistinctBounds & Partial<UsageBounds> = DEFAULT_BOUNDS) {
     this.maxAppDays = bounds.maxAppDaysPerObject ?? DEFAULT_BOUNDS.maxAppDaysPerObject;
+    this.maxEntries = bounds.maxEntriesPerObject ?? DEFAULT_BOUNDS.maxEntriesPerObject;
+  }
+
+  /** The quarantine reason once the object holds more than maxEntriesPerObject entries. */
+  private tooManyEntries(): string {
+    return `more than ${this.maxEntries} distinct endpoint and organisation entries in one object (MAX_ENTRIES_PER_OBJECT): split the object or raise the bound, then reprocess it`;
   }
 
   /**
    * Count one valid record in the given categories. Returns a reason when a sum would exceed
-   * 2^53 − 1 (the object must then be quarantined), else undefined.
+   * 2^53 − 1 or a per-object bound is passed (the object must then be quarantined), else undefined.
    */
   add(rec: UsageRecord, categories: readonly string[]): string | undefined {
     const agg = this.dayAgg(rec.app, rec.day);
@@ -95,6 +104,8 @@ export class UsageAggregator {
         ep = agg.endpoints.get(name);
       }
       if (ep === undefined) {
+        if (this.entryCount >= this.maxEntries) return this.tooManyEntries();
+        this.entryCount++;
         ep = { requests: 0, records: 0, bytes: 0, errors: 0 };
         agg.endpoints.set(name, ep);
       }
@@ -122,6 +133,8 @@ export class UsageAggregator {
             org = cat.orgs.get(name);
           }
           if (org === undefined) {
+            if (this.entryCount >= this.maxEntries) return this.tooManyEntries();
+            this.entryCount++;
             org = { requests: 0, records: 0 };
             cat.orgs.set(name, org);
           }

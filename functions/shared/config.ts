@@ -91,6 +91,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
         DEFAULT_BOUNDS.maxOrganisationsPerCategory,
       ),
       maxAppDaysPerObject: positiveInt(env, 'MAX_APP_DAYS_PER_OBJECT', DEFAULT_BOUNDS.maxAppDaysPerObject),
+      maxEntriesPerObject: positiveInt(env, 'MAX_ENTRIES_PER_OBJECT', DEFAULT_BOUNDS.maxEntriesPerObject),
     },
     deadlineMarginMs: positiveInt(env, 'DEADLINE_MARGIN_MS', 30_000),
     maxRejectsFileBytes: positiveInt(env, 'MAX_REJECTS_FILE_BYTES', DEFAULT_MAX_REJECTS_FILE_BYTES),

@@ -48,6 +48,12 @@ export interface UsageBounds {
    * quarantined (each app-day is at least one item to write: memory and write time grow with it).
    */
   maxAppDaysPerObject: number;
+  /**
+   * Distinct (app-day, endpoint) plus (app-day, category, organisation) entries one object may
+   * hold, the overflow entries included; default 1,000,000. Past it the object is quarantined (the
+   * per-app-day bounds times maxAppDaysPerObject would otherwise allow 100M entries in memory).
+   */
+  maxEntriesPerObject: number;
 }
 
 /** The bounds on distinct values per app-day (those that also apply across objects). */
@@ -57,6 +63,7 @@ export const DEFAULT_BOUNDS: UsageBounds = Object.freeze({
   maxEndpointsPerDay: 10_000,
   maxOrganisationsPerCategory: 1_000,
   maxAppDaysPerObject: 10_000,
+  maxEntriesPerObject: 1_000_000,
 });
 
 /** The endpoint that endpoints past UsageBounds.maxEndpointsPerDay roll into. */

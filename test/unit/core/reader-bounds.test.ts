@@ -104,6 +104,7 @@ describe('distinct endpoints and organisations per app-day are bounded', () => {
       maxEndpointsPerDay: 10_000,
       maxOrganisationsPerCategory: 1_000,
       maxAppDaysPerObject: 10_000,
+      maxEntriesPerObject: 1_000_000,
     });
   });
 
@@ -286,6 +287,64 @@ describe('a deadline quarantines an object too large to finish', () => {
   it('a deadline already past quarantines before any line', async () => {
     const out = await read(text, { deadline: 0, now: () => 1 });
     expect(out).toMatchObject({ status: 'quarantined', lines: 0 });
+  });
+});
+
+describe('distinct endpoint and organisation entries per object (issue 8, B2)', () => {
+  const registry = compileRegistry({ partners: { cidrs: ['10.0.0.0/8'], organisations: [] } });
+  const line = (day: number, endpoint: string, org?: string) =>
+    jl(
+      rec({
+        timestamp: `2026-11-${10 + day}T10:00:00Z`,
+        endpoint,
+        client_ip: org === undefined ? undefined : '10.1.2.3',
+        on_behalf_of: org,
+      }),
+    );
+  // Entries: (day 0, e0), (day 0, partners, a), (day 0, e1), (day 1, e0), (day 1, partners, a),
+  // (day 0, partners, b); repeated lines create none.
+  const lines = [line(0, 'e0', 'a'), line(0, 'e1', 'a'), line(1, 'e0', 'a'), line(0, 'e0', 'b')];
+  const text = [...lines, ...lines, ...lines].join('\n');
+  const entries = (u: { endpoints: object; categories: Record<string, { orgs: object }> }[]) =>
+    u.reduce(
+      (n, d) =>
+        n +
+        Object.keys(d.endpoints).length +
+        Object.values(d.categories).reduce((m, c) => m + Object.keys(c.orgs).length, 0),
+      0,
+    );
+
+  it('quarantines an object with more entries than maxEntriesPerObject, saying which bound', async () => {
+    const at = ingested(await read(text, { matcher: registry, bounds: { maxEntriesPerObject: 6 } }));
+    expect(entries(at.usage)).toBe(6);
+    expect(at.counted).toBe(12);
+    const past = await read(`${text}\n${line(1, 'e1')}`, {
+      matcher: registry,
+      bounds: { maxEntriesPerObject: 6 },
+    });
+    expect(past).toMatchObject({
+      status: 'quarantined',
+      reason:
+        'more than 6 distinct endpoint and organisation entries in one object (MAX_ENTRIES_PER_OBJECT): split the object or raise the bound, then reprocess it',
+    });
+    const org = await read(`${text}\n${line(1, 'e0', 'c')}`, {
+      matcher: registry,
+      bounds: { maxEntriesPerObject: 6 },
+    });
+    expect(org).toMatchObject({
+      status: 'quarantined',
+      reason: expect.stringMatching(/^more than 6 distinct endpoint/),
+    });
+  });
+
+  it('counts the overflow entries too, not the values rolled into them', async () => {
+    const many = Array.from({ length: 50 }, (_, i) => line(0, `e${i}`));
+    const bounds = { maxEndpointsPerDay: 3, maxEntriesPerObject: 4 };
+    const out = ingested(await read(many.join('\n'), { bounds }));
+    expect(Object.keys(out.usage[0]?.endpoints ?? {})).toHaveLength(4);
+    expect(await read(many.join('\n'), { bounds: { ...bounds, maxEntriesPerObject: 3 } })).toMatchObject({
+      status: 'quarantined',
+    });
   });
 });
 

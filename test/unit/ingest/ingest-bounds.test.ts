@@ -6,7 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, readLogObject } from '../../../functions/core/log-reader.ts';
+import { DEFAULT_BOUNDS, DEFAULT_LIMITS, readLogObject } from '../../../functions/core/log-reader.ts';
 import { EMPTY_MATCHER } from '../../../functions/core/recipients.ts';
 import { createIngestHandler } from '../../../functions/ingest/create-handler.ts';
 import {
@@ -249,11 +249,29 @@ describe('the write phase: rejects file bound and deadline (review of issue 8, i
     expect(committed[0]).toMatchObject({ status: 'quarantined' });
   });
 
-  it('reads MAX_REJECTS_FILE_BYTES (default 64 MiB) and MAX_APP_DAYS_PER_OBJECT (default 10,000)', () => {
+  it('quarantines an object with more endpoint and organisation entries than the bound; nothing of it counts', async () => {
+    const text = ['a', 'b', 'c', 'd'].map((e) => GOOD.replace('GET /x', `GET /${e}`)).join('\n');
+    const { deps, written, committed } = setup(text);
+    const result = await ingestObject(
+      { ...deps, bounds: { ...DEFAULT_BOUNDS, maxEntriesPerObject: 3 } },
+      req,
+    );
+    const reason =
+      'more than 3 distinct endpoint and organisation entries in one object (MAX_ENTRIES_PER_OBJECT): split the object or raise the bound, then reprocess it';
+    expect(result).toMatchObject({ outcome: 'quarantined', counted: 0, reason });
+    expect(JSON.parse(written.get(quarantineKeyFor('logs/big.jsonl', 'v1')) ?? '{}')).toMatchObject({
+      reason,
+    });
+    expect(committed[0]).toMatchObject({ status: 'quarantined', counted: 0 });
+  });
+
+  it('reads MAX_REJECTS_FILE_BYTES (default 64 MiB), MAX_APP_DAYS_PER_OBJECT (default 10,000) and MAX_ENTRIES_PER_OBJECT (default 1,000,000)', () => {
     const env = { USAGE_TABLE: 'u', CONTROL_TABLE: 'c', REPORTS_BUCKET: 'r' };
     expect(loadIngestConfig(env).maxRejectsFileBytes).toBe(64 * 1024 ** 2);
     expect(loadIngestConfig({ ...env, MAX_REJECTS_FILE_BYTES: '4096' }).maxRejectsFileBytes).toBe(4096);
     expect(loadIngestConfig(env).bounds?.maxAppDaysPerObject).toBe(10_000);
     expect(loadIngestConfig({ ...env, MAX_APP_DAYS_PER_OBJECT: '7' }).bounds?.maxAppDaysPerObject).toBe(7);
+    expect(loadIngestConfig(env).bounds?.maxEntriesPerObject).toBe(1_000_000);
+    expect(loadIngestConfig({ ...env, MAX_ENTRIES_PER_OBJECT: '9' }).bounds?.maxEntriesPerObject).toBe(9);
   });
 });
