@@ -386,10 +386,11 @@ export async function auditDates(
     if (first !== undefined) await checkChain(deps, first);
     const results: DateResult[] = [];
     let known = await deps.reports.listDates();
-    // Usage is read once per month of the run (from its newest date there), not once per date.
+    // Usage is read once per month of the run (from its newest date there), not once per date;
+    // with rollups auditDate reads those instead, so the per-object month is not read at all.
     let month: { name: string; usage: MonthUsage } | undefined;
     for (const date of newestFirst) {
-      if (!skipped.has(date) && month?.name !== date.slice(0, 7))
+      if (!deps.rollups && !skipped.has(date) && month?.name !== date.slice(0, 7))
         month = { name: date.slice(0, 7), usage: await readMonthUsage(deps, date) };
       const result = skipped.get(date) ?? (await auditDate(deps, date, known, month?.usage));
       results.push(result);
