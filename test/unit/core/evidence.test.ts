@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DuplicateCounter, fingerprintInto } from '../../../functions/core/evidence.ts';
+import { checkLines } from '../../../functions/core/evidence-check.ts';
 import { type ReadOutcome, readLogObject } from '../../../functions/core/log-reader.ts';
 import { compileRegistry } from '../../../functions/core/recipients.ts';
 import { cut, source } from './helpers.ts';
@@ -155,5 +156,40 @@ describe('duplicate request_ids within an object', () => {
     const lo = new Set<number>();
     for (let i = 0; i < n; i++) lo.add(words[i * 2] as number);
     expect(lo.size).toBeGreaterThan(n - 20); // each half is a hash of its own
+  });
+});
+
+describe('checkLines (what `auditor evidence` runs on the fetched object)', () => {
+  const lines = Array.from({ length: 30 }, (_, i) => json(i, { request_id: `r-${i}` }));
+  const text = `\uFEFF${lines.join('\r\n')}\n`;
+
+  it('finds every recorded line, plain or gzip, in any chunking, and each still hashes to its record', async () => {
+    const out = await read(text);
+    const refs = [
+      ...(out.evidence?.[0]?.lines ?? []),
+      ...Object.values(out.evidence?.[0]?.endpoints ?? {}).flat(),
+    ];
+    expect(refs.length).toBeGreaterThan(3);
+    for (const data of [Buffer.from(text), gzipSync(Buffer.from(text))]) {
+      for (const chunking of ['whole', 5] as const) {
+        const checked = await checkLines(source(cut(data, chunking)), refs);
+        expect(checked.every((c) => c.ok)).toBe(true);
+        expect(checked.map((c) => c.text)).toEqual(refs.map((r) => lines[r.line - 1]));
+      }
+    }
+  });
+
+  it('names the line that no longer matches, and a line the object no longer has', async () => {
+    const out = await read(text);
+    const refs = out.evidence?.[0]?.lines ?? [];
+    const tampered = text.replace('"r-1"', '"r-X"');
+    const checked = await checkLines(source([Buffer.from(tampered)]), refs);
+    expect(checked.map((c) => [c.ref.line, c.ok])).toEqual([
+      [1, true],
+      [2, false],
+      [3, true],
+    ]);
+    const short = await checkLines(source([Buffer.from(lines.slice(0, 2).join('\n'))]), refs);
+    expect(short[2]).toMatchObject({ ok: false, text: null, sha256: null });
   });
 });
