@@ -126,8 +126,11 @@ describe('duplicate request_ids within an object', () => {
     expect(capped.duplicates()).toBe(0);
   });
 
-  it('agrees with an exact Set count on 100,000 ids drawn with repeats', () => {
-    const d = new DuplicateCounter();
+  it.each([
+    ['one block', undefined],
+    ['blocks of 7,777 merged', 7777],
+  ])('agrees with an exact Set count on 100,000 ids drawn with repeats (%s)', (_, block) => {
+    const d = new DuplicateCounter(undefined, block);
     const seen = new Set<string>();
     let expected = 0;
     let x = 12345;
