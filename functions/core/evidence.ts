@@ -18,10 +18,11 @@ import { createHash } from 'node:crypto';
 export const EVIDENCE_LINES = 5;
 
 /**
- * Fingerprints held per object at most (12M × 8 bytes = 96 MB, reached only by an object of more
- * than 12M lines with a request_id); past it the duplicate count is a lower bound.
+ * Fingerprints held per object at most: 7M × 8 bytes = 56 MB, so that a 10M-line object stays
+ * within the reader's 200 MB peak (120 MB without evidence). Past it the duplicate count is a
+ * lower bound (`capped`).
  */
-export const MAX_FINGERPRINTS = 12_000_000;
+export const MAX_FINGERPRINTS = 7_000_000;
 
 /** One line of a log object, as evidence. */
 export interface LineRef {
@@ -107,7 +108,7 @@ export class DuplicateCounter {
         this.words = next;
       } else {
         this.full.push(this.words);
-        this.words = new Uint32Array(this.block * 2);
+        this.words = new Uint32Array(Math.min(this.block, this.max - this.total) * 2);
         n = 0;
       }
     }

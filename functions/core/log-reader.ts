@@ -24,7 +24,7 @@
  *   with how far it got in the reason.
  * - evidence (opt-in, `evidenceLines`, evidence.ts): N line references per app-day, endpoint and
  *   category (so at most N × (1 + endpoints + categories) per app-day), and 8 bytes per counted
- *   line with a request_id for the duplicate count (capped at MAX_FINGERPRINTS: 96 MB).
+ *   line with a request_id for the duplicate count (capped at MAX_FINGERPRINTS: 56 MB).
  *
  * The parts, under reader/: decompress.ts (gzip), lines.ts (line splitting and the line limit),
  * jsonl.ts and csv-format.ts (one format each, behind format.ts's LogFormat), each format with a
@@ -112,6 +112,8 @@ export type ReadOutcome =
        * of the object (exact up to MAX_FINGERPRINTS request_ids, a lower bound past it).
        */
       duplicateRequestIds?: number;
+      /** Set when more than MAX_FINGERPRINTS lines had a request_id: duplicateRequestIds is then a lower bound. */
+      duplicateRequestIdsLowerBound?: true;
     }
   | { status: 'quarantined'; reason: string; compressed: boolean; lines: number };
 
@@ -476,7 +478,11 @@ class LineReader implements LineSink, RecordSink, RefSource {
       usage: this.usage.result(),
       ...(overflow.length > 0 ? { overflow } : {}),
       ...(this.duplicates
-        ? { evidence: this.usage.evidence(), duplicateRequestIds: this.duplicates.duplicates() }
+        ? {
+            evidence: this.usage.evidence(),
+            duplicateRequestIds: this.duplicates.duplicates(),
+            ...(this.duplicates.capped ? { duplicateRequestIdsLowerBound: true as const } : {}),
+          }
         : {}),
     };
   }
