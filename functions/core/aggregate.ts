@@ -3,6 +3,7 @@
  * per endpoint; per recipient category the requests and records, with the part declared
  * on_behalf_of an organisation broken down by organisation.
  */
+import type { DayEvidence, LineRef } from './evidence.ts';
 import {
   DEFAULT_BOUNDS,
   type DistinctBounds,
@@ -25,10 +26,21 @@ interface CategoryAgg {
   requests: number;
   records: number;
   orgs: Map<string, OrgCounts>;
+  lines: LineRef[];
+}
+
+interface EndpointAgg extends Counts {
+  lines: LineRef[];
+}
+
+/** The line being counted, as evidence (built only when some key still has room). */
+export interface RefSource {
+  ref(): LineRef;
 }
 
 interface DayAgg extends Counts {
-  endpoints: Map<string, Counts>;
+  endpoints: Map<string, EndpointAgg>;
+  lines: LineRef[];
   categories: Map<string, CategoryAgg>;
   /** Hashes of the distinct endpoints / organisations rolled into an overflow entry (capped). */
   overEndpoints: Set<number> | undefined;
@@ -66,8 +78,14 @@ export class UsageAggregator {
   private readonly maxAppDays: number;
   private readonly maxEntries: number;
 
-  /** maxAppDaysPerObject and maxEntriesPerObject default to DEFAULT_BOUNDS'. */
-  constructor(private readonly bounds: DistinctBounds & Partial<UsageBounds> = DEFAULT_BOUNDS) {
+  /**
+   * maxAppDaysPerObject and maxEntriesPerObject default to DEFAULT_BOUNDS'. `evidenceLines`: line
+   * references kept per key (app-day, endpoint, category) when add() is given a RefSource.
+   */
+  constructor(
+    private readonly bounds: DistinctBounds & Partial<UsageBounds> = DEFAULT_BOUNDS,
+    private readonly evidenceLines = 0,
+  ) {
     this.maxAppDays = bounds.maxAppDaysPerObject ?? DEFAULT_BOUNDS.maxAppDaysPerObject;
     this.maxEntries = bounds.maxEntriesPerObject ?? DEFAULT_BOUNDS.maxEntriesPerObject;
   }
@@ -81,7 +99,7 @@ export class UsageAggregator {
    * Count one valid record in the given categories. Returns a reason when a sum would exceed
    * 2^53 − 1 or a per-object bound is passed (the object must then be quarantined), else undefined.
    */
-  add(rec: UsageRecord, categories: readonly string[]): string | undefined {
+  add(rec: UsageRecord, categories: readonly string[], refs?: RefSource): string | undefined {
     const agg = this.dayAgg(rec.app, rec.day);
     if (agg === undefined) {
       return `more than ${this.maxAppDays} distinct app × UTC day pairs in one object (MAX_APP_DAYS_PER_OBJECT): split the object or raise the bound, then reprocess it`;
@@ -106,7 +124,7 @@ export class UsageAggregator {
       if (ep === undefined) {
         if (this.entryCount >= this.maxEntries) return this.tooManyEntries();
         this.entryCount++;
-        ep = { requests: 0, records: 0, bytes: 0, errors: 0 };
+        ep = { requests: 0, records: 0, bytes: 0, errors: 0, lines: [] };
         agg.endpoints.set(name, ep);
       }
     }
@@ -114,15 +132,21 @@ export class UsageAggregator {
     ep.records += rec.records;
     ep.bytes += rec.bytes;
     ep.errors += isError;
+    const keep = refs === undefined ? 0 : this.evidenceLines;
+    if (keep > 0) {
+      if (agg.lines.length < keep) agg.lines.push((refs as RefSource).ref());
+      if (ep.lines.length < keep) ep.lines.push((refs as RefSource).ref());
+    }
     for (let i = 0; i < categories.length; i++) {
       const name = categories[i] as string;
       let cat = agg.categories.get(name);
       if (cat === undefined) {
-        cat = { requests: 0, records: 0, orgs: new Map() };
+        cat = { requests: 0, records: 0, orgs: new Map(), lines: [] };
         agg.categories.set(name, cat);
       }
       cat.requests += 1;
       cat.records += rec.records;
+      if (cat.lines.length < keep) cat.lines.push((refs as RefSource).ref());
       if (rec.org !== undefined) {
         let org = cat.orgs.get(rec.org);
         if (org === undefined) {
@@ -164,6 +188,7 @@ export class UsageAggregator {
         bytes: 0,
         errors: 0,
         endpoints: new Map(),
+        lines: [],
         categories: new Map(),
         overEndpoints: undefined,
         overOrgs: undefined,
@@ -206,6 +231,29 @@ export class UsageAggregator {
       }
     }
     return n;
+  }
+
+  /** The line references per app-day (sorted like result()); empty lists when evidence is off. */
+  evidence(): DayEvidence[] {
+    const out: DayEvidence[] = [];
+    for (const app of [...this.apps.keys()].sort(compareStrings)) {
+      const days = this.apps.get(app) as Map<number, DayAgg>;
+      for (const day of [...days.keys()].sort((a, b) => a - b)) {
+        const agg = days.get(day) as DayAgg;
+        const endpoints: Record<string, LineRef[]> = {};
+        for (const name of [...agg.endpoints.keys()].sort(compareStrings)) {
+          const lines = (agg.endpoints.get(name) as EndpointAgg).lines;
+          if (lines.length > 0) setOwn(endpoints, name, lines);
+        }
+        const categories: Record<string, LineRef[]> = {};
+        for (const name of [...agg.categories.keys()].sort(compareStrings)) {
+          const lines = (agg.categories.get(name) as CategoryAgg).lines;
+          if (lines.length > 0) setOwn(categories, name, lines);
+        }
+        out.push({ app, day: dayString(day), lines: agg.lines, endpoints, categories });
+      }
+    }
+    return out;
   }
 
   /** Usage sorted by app then day; every object's keys inserted in sorted order. */

@@ -22,6 +22,9 @@
  *   `overflow` says how many distinct values rolled over per app-day.
  * - time: past `deadline` the reader stops and the object is quarantined (nothing of it counts),
  *   with how far it got in the reason.
+ * - evidence (opt-in, `evidenceLines`, evidence.ts): N line references per app-day, endpoint and
+ *   category (so at most N × (1 + endpoints + categories) per app-day), and 8 bytes per counted
+ *   line with a request_id for the duplicate count (capped at MAX_FINGERPRINTS: 56 MB).
  *
  * The parts, under reader/: decompress.ts (gzip), lines.ts (line splitting and the line limit),
  * jsonl.ts and csv-format.ts (one format each, behind format.ts's LogFormat), each format with a
@@ -29,7 +32,8 @@
  * line it is not sure of. This file detects the format and gathers usage and rejects.
  */
 import { isUtf8 } from 'node:buffer';
-import { type DayOverflow, UsageAggregator } from './aggregate.ts';
+import { type DayOverflow, type RefSource, UsageAggregator } from './aggregate.ts';
+import { type DayEvidence, DuplicateCounter, type LineRef, lineSha256 } from './evidence.ts';
 import { CsvFormat, parseCsvHeader } from './reader/csv-format.ts';
 import { gunzipInto, gzipErrorReason, isGzip } from './reader/decompress.ts';
 import type { LogFormat, RecordSink } from './reader/format.ts';
@@ -79,6 +83,11 @@ export interface ReadOptions {
   maxHeldRejects?: number;
   /** Where the spill file goes (default os.tmpdir()). */
   spillDirectory?: string;
+  /**
+   * Request-level evidence (evidence.ts): keep this many line references per app-day, endpoint and
+   * category, and count duplicate request_ids. Default 0: neither (the outcome then has neither field).
+   */
+  evidenceLines?: number;
 }
 
 export type ReadOutcome =
@@ -96,6 +105,15 @@ export type ReadOutcome =
       usage: DayUsage[];
       /** The app-days where a UsageBounds bound was reached; absent when none was. */
       overflow?: DayOverflow[];
+      /** With `evidenceLines`: the line references per app-day, sorted like `usage`. */
+      evidence?: DayEvidence[];
+      /**
+       * With `evidenceLines`: counted lines whose request_id repeats one of an earlier counted line
+       * of the object (exact up to MAX_FINGERPRINTS request_ids, a lower bound past it).
+       */
+      duplicateRequestIds?: number;
+      /** Set when more than MAX_FINGERPRINTS lines had a request_id: duplicateRequestIds is then a lower bound. */
+      duplicateRequestIdsLowerBound?: true;
     }
   | { status: 'quarantined'; reason: string; compressed: boolean; lines: number };
 
@@ -171,10 +189,16 @@ export async function readLogObject(
   }
   const firstBytes = head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head);
   const compressed = isGzip(firstBytes);
-  const reader = new LineReader(limits, bounds, options.matcher ?? EMPTY_MATCHER, {
-    held: options.maxHeldRejects ?? MAX_HELD_REJECTS,
-    directory: options.spillDirectory,
-  });
+  const reader = new LineReader(
+    limits,
+    bounds,
+    options.matcher ?? EMPTY_MATCHER,
+    {
+      held: options.maxHeldRejects ?? MAX_HELD_REJECTS,
+      directory: options.spillDirectory,
+    },
+    options.evidenceLines ?? 0,
+  );
   lines = new LineSplitter(limits.maxLineBytes, reader);
   const push = (chunk: Buffer): void => {
     checkDeadline();
@@ -237,7 +261,7 @@ const OPEN_BRACE = 123;
 const MAX_INTERNED_REASONS = 10_000;
 
 /** Detects the format from the first lines, hands lines to it, and gathers usage and rejects. */
-class LineReader implements LineSink, RecordSink {
+class LineReader implements LineSink, RecordSink, RefSource {
   readonly record: UsageRecord = newRecord();
   private readonly lineLimitText: string;
   private format: LogFormat | undefined;
@@ -250,23 +274,38 @@ class LineReader implements LineSink, RecordSink {
   private readonly rejects: Reject[] = [];
   private spill: RejectSpill | undefined;
   private readonly reasons = new Map<string, string>();
+  // The physical line being read (for evidence): buf[curStart, curEnd), line curLine (0 while a
+  // CSV record spans lines: no reference is taken for it).
+  private curBuf: Buffer | undefined;
+  private curStart = 0;
+  private curEnd = 0;
+  private curLine = 0;
+  private lastRef: LineRef | undefined;
+  private readonly duplicates: DuplicateCounter | undefined;
 
   constructor(
     private readonly limits: ReaderLimits,
     bounds: UsageBounds,
     private readonly matcher: RecipientMatcher,
     private readonly spillTo: { held: number; directory: string | undefined },
+    evidenceLines: number,
   ) {
     this.lineLimitText = `line exceeds ${formatBytes(limits.maxLineBytes)}`;
-    this.usage = new UsageAggregator(bounds);
+    this.usage = new UsageAggregator(bounds, evidenceLines);
+    this.duplicates = evidenceLines > 0 ? new DuplicateCounter() : undefined;
   }
 
   line(buf: Buffer, start: number, end: number, lineNo: number, at: number, utf8Valid: boolean): void {
     const format = this.format;
+    this.curBuf = buf;
+    this.curStart = start;
+    this.curEnd = end;
     if (format?.open) {
+      this.curLine = 0;
       format.line(buf, start, end, lineNo, utf8Valid);
       return;
     }
+    this.curLine = lineNo;
     if (start === end) return;
     const first = buf[start] as number;
     if ((first === 32 || first === 9) && isBlank(buf, start, end)) return;
@@ -340,7 +379,13 @@ class LineReader implements LineSink, RecordSink {
     this.format = format;
     for (const p of this.pending) {
       if (p.bytes === undefined) this.reject(p.line, this.lineLimitText);
-      else format.line(p.bytes, 0, p.bytes.length, p.line, false);
+      else {
+        this.curBuf = p.bytes;
+        this.curStart = 0;
+        this.curEnd = p.bytes.length;
+        this.curLine = p.line;
+        format.line(p.bytes, 0, p.bytes.length, p.line, false);
+      }
     }
     this.pending.length = 0;
     return format;
@@ -350,9 +395,36 @@ class LineReader implements LineSink, RecordSink {
 
   count(categories: readonly string[] | undefined): void {
     const rec = this.record;
-    const overflow = this.usage.add(rec, categories ?? this.matcher.categoriesFor(rec.clientIp, rec.org));
+    const cats = categories ?? this.matcher.categoriesFor(rec.clientIp, rec.org);
+    const dup = this.duplicates;
+    let overflow: string | undefined;
+    if (dup === undefined) overflow = this.usage.add(rec, cats);
+    else {
+      if (rec.ridStart >= 0) dup.add(this.curBuf as Buffer, rec.ridStart, rec.ridEnd);
+      else if (rec.requestId !== undefined) {
+        const bytes = Buffer.from(rec.requestId, 'utf8');
+        dup.add(bytes, 0, bytes.length);
+      }
+      overflow = this.usage.add(rec, cats, this.curLine > 0 ? this : undefined);
+    }
     if (overflow !== undefined) throw new Quarantine(overflow);
     this.counted++;
+  }
+
+  /** The line being counted as evidence (built once per line, on demand). */
+  ref(): LineRef {
+    const last = this.lastRef;
+    if (last !== undefined && last.line === this.curLine) return last;
+    const rec = this.record;
+    const buf = this.curBuf as Buffer;
+    const ref: LineRef = {
+      line: this.curLine,
+      request_id:
+        rec.ridStart >= 0 ? buf.toString('utf8', rec.ridStart, rec.ridEnd) : (rec.requestId ?? null),
+      sha256: lineSha256(buf, this.curStart, this.curEnd),
+    };
+    this.lastRef = ref;
+    return ref;
   }
 
   reject(line: number, reason: string): void {
@@ -405,6 +477,13 @@ class LineReader implements LineSink, RecordSink {
       ...(this.spill ? { spill: this.spill } : {}),
       usage: this.usage.result(),
       ...(overflow.length > 0 ? { overflow } : {}),
+      ...(this.duplicates
+        ? {
+            evidence: this.usage.evidence(),
+            duplicateRequestIds: this.duplicates.duplicates(),
+            ...(this.duplicates.capped ? { duplicateRequestIdsLowerBound: true as const } : {}),
+          }
+        : {}),
     };
   }
 }

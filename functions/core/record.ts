@@ -18,6 +18,14 @@ export interface UsageRecord {
   bytes: number;
   clientIp: string | undefined;
   org: string | undefined;
+  /**
+   * The request_id (non-empty): on the fast paths its raw UTF-8 bytes are line[ridStart, ridEnd) of
+   * the line just read (requestId undefined); on the general paths it is `requestId` (ridStart -1).
+   * Neither when absent, null or empty.
+   */
+  ridStart: number;
+  ridEnd: number;
+  requestId: string | undefined;
 }
 
 export function newRecord(): UsageRecord {
@@ -30,6 +38,9 @@ export function newRecord(): UsageRecord {
     bytes: 0,
     clientIp: undefined,
     org: undefined,
+    ridStart: -1,
+    ridEnd: -1,
+    requestId: undefined,
   };
 }
 
@@ -165,6 +176,8 @@ export function validateJsonRecord(value: unknown, out: UsageRecord): string | u
   out.bytes = bytes as number;
   out.clientIp = ip as string | undefined;
   out.org = org as string | undefined;
+  out.ridStart = -1;
+  out.requestId = requestId === '' || requestId === null ? undefined : (requestId as string | undefined);
   return undefined;
 }
 
@@ -212,6 +225,9 @@ export function validateCsvRecord(fields: string[], cols: CsvColumns, out: Usage
   out.bytes = bytes;
   out.clientIp = ipText === '' ? undefined : ipText;
   out.org = org === '' ? undefined : org;
+  const requestId = cols.request_id < 0 ? '' : (fields[cols.request_id] ?? '');
+  out.ridStart = -1;
+  out.requestId = requestId === '' ? undefined : requestId;
   return undefined;
 }
 

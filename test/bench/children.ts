@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
+import { EVIDENCE_LINES } from '../../functions/core/evidence.ts';
 import { readLogObject } from '../../functions/core/log-reader.ts';
 import { GUNZIP_OPTIONS } from '../../functions/core/reader/decompress.ts';
 import { compileRegistry } from '../../functions/core/recipients.ts';
@@ -88,6 +89,7 @@ async function read([file = '']: string[]): Promise<ReadResult> {
   const stop = stopwatch();
   const outcome = await readLogObject(createReadStream(file, { highWaterMark: HIGH_WATER_MARK }), {
     matcher: compileRegistry(GENERATOR_RECIPIENTS),
+    evidenceLines: EVIDENCE_LINES,
   });
   const time = stop();
   const ok = outcome.status !== 'quarantined';

@@ -130,6 +130,18 @@ export class CsvFastPath {
     out.bytes = bytes;
     out.clientIp = ip?.ip;
     out.org = org?.org;
+    // request_id: its raw bytes, unless a doubled quote makes them differ from its value.
+    col = cols.request_id;
+    out.ridStart = -1;
+    out.requestId = undefined;
+    if (col >= 0 && (ends[col] as number) > (starts[col] as number)) {
+      if ((flags[col] as number) & DOUBLED)
+        out.requestId = buf.toString('utf8', starts[col], ends[col]).replaceAll('""', '"');
+      else {
+        out.ridStart = starts[col] as number;
+        out.ridEnd = ends[col] as number;
+      }
+    }
     this.categories = this.known.categories(ip, org);
     return true;
   }

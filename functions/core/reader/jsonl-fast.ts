@@ -254,6 +254,8 @@ export class JsonlFastPath {
     let bytes = 0;
     let ip: IpEntry | undefined;
     let org: OrgEntry | undefined;
+    let ridStart = -1;
+    let ridEnd = -1;
     if (buf[i] === CLOSE_BRACE) return false; // {} lacks the required fields
     for (;;) {
       if (i >= end || buf[i] !== QUOTE) return false;
@@ -382,7 +384,9 @@ export class JsonlFastPath {
           } else {
             if (c !== QUOTE) return false;
             const e = this.stringEnd(buf, i + 1, end);
-            if (e < 0) return false;
+            if (e < 0 || this.escaped) return false;
+            ridStart = i + 1;
+            ridEnd = e;
             i = e + 1;
           }
           break;
@@ -414,6 +418,9 @@ export class JsonlFastPath {
     out.bytes = bytes;
     out.clientIp = ip?.ip;
     out.org = org?.org;
+    out.ridStart = ridEnd > ridStart ? ridStart : -1;
+    out.ridEnd = ridEnd;
+    out.requestId = undefined;
     this.categories = this.known.categories(ip, org);
     return true;
   }

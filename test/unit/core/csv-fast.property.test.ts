@@ -12,6 +12,7 @@ import { type CsvHeader, parseCsvHeader } from '../../../functions/core/reader/c
 import { compileRegistry } from '../../../functions/core/recipients.ts';
 import { newRecord, type UsageRecord, validateCsvRecord } from '../../../functions/core/record.ts';
 import { generateLogs } from '../../support/log-generator.ts';
+import { withRequestId } from './helpers.ts';
 
 const matcher = compileRegistry({
   government: { cidrs: ['198.51.100.0/24', '2001:db8:a000::/36'], organisations: ['gov-org'] },
@@ -129,7 +130,7 @@ function agree(fast: CsvFastPath, header: CsvHeader, line: Buffer): boolean {
   if (!fast.scan(line, 0, line.length, false, rec)) return false;
   const expected = newRecord();
   expect(general(line, header, expected)).toBeUndefined();
-  expect(rec).toEqual(expected);
+  expect(withRequestId(rec, line)).toEqual(expected);
   expect(fast.categories).toEqual(matcher.categoriesFor(expected.clientIp, expected.org));
   return true;
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import { type ReadOptions, type ReadOutcome, readLogObject } from '../../../functions/core/log-reader.ts';
+import type { UsageRecord } from '../../../functions/core/record.ts';
 import type { RecipientsRegistry } from '../../../functions/core/types.ts';
 
 export const fixture = (name: string): Buffer =>
@@ -73,4 +74,13 @@ export function rec(overrides: Record<string, unknown> = {}): Record<string, unk
     else base[k] = v;
   }
   return base;
+}
+
+/**
+ * A fast path's record with its request_id as the general path holds it (a string in `requestId`,
+ * no byte range): the fast paths point at the request_id's bytes in `line` instead.
+ */
+export function withRequestId(rec: UsageRecord, line: Buffer): UsageRecord {
+  const requestId = rec.ridStart >= 0 ? line.toString('utf8', rec.ridStart, rec.ridEnd) : rec.requestId;
+  return { ...rec, ridStart: -1, ridEnd: -1, requestId };
 }

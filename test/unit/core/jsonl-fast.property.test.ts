@@ -12,6 +12,7 @@ import { JsonlFastPath } from '../../../functions/core/reader/jsonl-fast.ts';
 import { compileRegistry } from '../../../functions/core/recipients.ts';
 import { newRecord } from '../../../functions/core/record.ts';
 import { generateLogs } from '../../support/log-generator.ts';
+import { withRequestId } from './helpers.ts';
 
 const matcher = compileRegistry({
   government: { cidrs: ['198.51.100.0/24', '2001:db8:a000::/36'], organisations: ['gov-org'] },
@@ -218,7 +219,7 @@ function agree(fast: JsonlFastPath, line: Buffer, utf8Valid: boolean): boolean {
   const rec = newRecord();
   if (!fast.scan(line, 0, line.length, utf8Valid, rec)) return false;
   expect(reason).toBeUndefined();
-  expect(rec).toEqual(general);
+  expect(withRequestId(rec, line)).toEqual(general);
   expect(fast.categories).toEqual(matcher.categoriesFor(general.clientIp, general.org));
   return true;
 }

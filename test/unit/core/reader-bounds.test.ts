@@ -181,7 +181,13 @@ describe('distinct endpoints and organisations per app-day are bounded', () => {
             maxOrganisationsPerCategory: 1e9,
           });
           for (const r of recs) {
-            const u: UsageRecord = { ...r, clientIp: undefined };
+            const u: UsageRecord = {
+              ...r,
+              clientIp: undefined,
+              ridStart: -1,
+              ridEnd: -1,
+              requestId: undefined,
+            };
             bounded.add(u, r.cats);
             unbounded.add(u, r.cats);
           }
@@ -243,6 +249,9 @@ describe('distinct endpoints and organisations per app-day are bounded', () => {
           endpoint: `/e${i}`,
           status: 200,
           records: 1,
+          ridStart: -1,
+          ridEnd: -1,
+          requestId: undefined,
           bytes: 1,
           clientIp: undefined,
           org: `o${i}`,
@@ -380,6 +389,9 @@ describe('distinct app-days per object (review of issue 8, item 3)', () => {
           bytes: 0,
           clientIp: undefined,
           org: undefined,
+          ridStart: -1,
+          ridEnd: -1,
+          requestId: undefined,
         },
         [],
       );
