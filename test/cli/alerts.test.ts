@@ -1,34 +1,18 @@
-/**
- * `auditor alerts` on the embedded stack, as a child process: the events an audit recorded, and
- * nothing more after a re-run; with AUDITOR_WEBHOOK_URL/SECRET set, the same events reach a local
- * HTTP server (in this process) signed, and `alerts` names the webhook as their target.
- */
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../../functions/adapters/webhook.ts';
+import { runAuditor } from '../support/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/auditor.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'auditor-alerts-'));
 const SECRET = 'local-secret';
 
-async function auditor(dataDir: string, args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      env: { ...process.env, AUDITOR_DATA_DIR: dataDir, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const auditor = (dataDir: string, args: string[], env: Record<string, string> = {}) =>
+  runAuditor(dataDir, args, env);
 
 const received: { headers: IncomingMessage['headers']; body: string }[] = [];
 let server: Server;

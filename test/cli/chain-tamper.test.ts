@@ -1,54 +1,28 @@
-/**
- * Issue 11, "the hash chain heals tampering", end to end on the embedded stack: a report changed
- * consistently (a finding dropped, the file re-hashed in its manifest) or a date folder deleted is
- * never re-linked over by a later audit, which fails naming the date and the file, and
- * `auditor reports verify` exits 1 naming them. `verify --dir` checks a plain copy of reports/.
- */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlStore } from '../../functions/adapters/control-store.ts';
 import { S3Objects } from '../../functions/adapters/object-store.ts';
-import { ReportStore, reportKey } from '../../functions/adapters/report-store.ts';
+import { type ReportStore, reportKey } from '../../functions/adapters/report-store.ts';
 import { parseAgreementsFile } from '../../functions/core/audit/agreements.ts';
 import { recomputeContentSha256 } from '../../functions/core/audit/chain.ts';
 import { sha256Hex, stableJson } from '../../functions/core/audit/format.ts';
-import { type LocalStack, startLocalStack } from '../../functions/local/stack.ts';
+import type { LocalStack } from '../../functions/local/stack.ts';
 import { documentClient } from '../../functions/shared/clients.ts';
 import { REPORTS_PREFIX } from '../../functions/shared/resources.ts';
+import { runAuditor, withLocalStack } from '../support/cli.ts';
 import { GENERATOR_RECIPIENTS, generateLogs } from '../support/log-generator.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/auditor.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'auditor-chain-'));
 const dataDir = join(dir, 'state');
 const DAYS = ['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05'];
 
-async function auditor(args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      env: { ...process.env, AUDITOR_DATA_DIR: dataDir },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const auditor = (args: string[]) => runAuditor(dataDir, args);
 
-/** Runs `fn` on the embedded stack (in this process), then stops it for the CLI to use. */
-async function withStack<T>(fn: (stack: LocalStack, reports: ReportStore) => Promise<T>): Promise<T> {
-  const stack = await startLocalStack({ dataDir, logLevel: 'SILENT' });
-  try {
-    return await fn(stack, new ReportStore(new S3Objects(stack.s3), stack.reportsBucket));
-  } finally {
-    await stack.stop();
-  }
-}
+const withStack = <T>(fn: (stack: LocalStack, reports: ReportStore) => Promise<T>): Promise<T> =>
+  withLocalStack(dataDir, fn);
 
 const put = (stack: LocalStack, date: string, name: string, body: string) =>
   stack.s3.send(

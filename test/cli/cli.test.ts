@@ -1,13 +1,7 @@
-/**
- * The `auditor` command as people and scripts run it: a child process per command, against the
- * embedded stack in a temp data dir. Errors are one line and a non-zero exit, with nothing stored.
- */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,22 +9,12 @@ import { S3Objects } from '../../functions/adapters/object-store.ts';
 import { reportKey } from '../../functions/adapters/report-store.ts';
 import { startLocalStack } from '../../functions/local/stack.ts';
 import { CONTROL_TABLE } from '../../functions/shared/resources.ts';
+import { runAuditor } from '../support/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/auditor.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'auditor-cli-'));
 const dataDir = join(dir, 'state');
 
-async function auditor(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      env: { ...process.env, AUDITOR_DATA_DIR: dataDir, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const auditor = (args: string[], env: Record<string, string> = {}) => runAuditor(dataDir, args, env);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

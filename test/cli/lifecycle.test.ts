@@ -1,39 +1,21 @@
-/**
- * `auditor findings ack|dispute|waive|resolve` and `auditor statement` as people run them: a child
- * process per command against the embedded stack in a temp data dir. A refused change is one line,
- * exit 1, and nothing is stored; an accepted one is appended to the control table and reaches the
- * report with the next audit of that date.
- */
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../functions/core/audit/rules.ts';
 import { startLocalStack } from '../../functions/local/stack.ts';
 import { CONTROL_TABLE } from '../../functions/shared/resources.ts';
+import { runAuditor } from '../support/cli.ts';
 
 /** Each test runs several child processes, each a few seconds on a busy machine. */
 const SLOW = 300_000;
-const BIN = fileURLToPath(new URL('../../bin/auditor.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'auditor-lifecycle-'));
 const dataDir = join(dir, 'state');
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
-async function auditor(args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      env: { ...process.env, AUDITOR_DATA_DIR: dataDir },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const auditor = (args: string[]) => runAuditor(dataDir, args);
 
 /** The control table's lifecycle items (read between commands: the data dir has one user at a time). */
 async function storedChanges(): Promise<Record<string, unknown>[]> {

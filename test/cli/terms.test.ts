@@ -1,53 +1,28 @@
-/**
- * Versioned terms (issue 11) end to end on the embedded stack, through the CLI: `agreements load
- * --effective-from --note` appends a version, `agreements history` shows them, the next nightly run
- * re-audits the reports the change alters and writes a restatement, `reports verify` accepts it,
- * and a report rewritten without one still fails verification.
- */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3Objects } from '../../functions/adapters/object-store.ts';
-import { ReportStore, reportKey } from '../../functions/adapters/report-store.ts';
+import { type ReportStore, reportKey } from '../../functions/adapters/report-store.ts';
 import { auditDates, nightlyDates } from '../../functions/audit/run-audit.ts';
 import { recomputeContentSha256 } from '../../functions/core/audit/chain.ts';
 import { sha256Hex, stableJson } from '../../functions/core/audit/format.ts';
-import { type LocalStack, startLocalStack } from '../../functions/local/stack.ts';
+import type { LocalStack } from '../../functions/local/stack.ts';
 import { auditDeps, createStores } from '../../functions/shared/compose.ts';
+import { runAuditor, withLocalStack } from '../support/cli.ts';
 import { generateLogs } from '../support/log-generator.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/auditor.js', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'auditor-terms-'));
 const dataDir = join(dir, 'state');
 const DAYS = ['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05'];
 const AMENDED = join(dir, 'amended.yaml');
 
-async function auditor(args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      env: { ...process.env, AUDITOR_DATA_DIR: dataDir },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const auditor = (args: string[]) => runAuditor(dataDir, args);
 
-async function withStack<T>(fn: (stack: LocalStack, reports: ReportStore) => Promise<T>): Promise<T> {
-  const stack = await startLocalStack({ dataDir, logLevel: 'SILENT' });
-  try {
-    return await fn(stack, new ReportStore(new S3Objects(stack.s3), stack.reportsBucket));
-  } finally {
-    await stack.stop();
-  }
-}
+const withStack = <T>(fn: (stack: LocalStack, reports: ReportStore) => Promise<T>): Promise<T> =>
+  withLocalStack(dataDir, fn);
 
 const reportOf = (reports: ReportStore, date: string) =>
   reports.readFile(date, 'report.json').then((t) => JSON.parse(t ?? '{}'));
