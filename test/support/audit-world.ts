@@ -17,7 +17,8 @@ const AGREEMENTS = readFileSync(new URL('../fixtures/agreements.yaml', import.me
 export const NOW = new Date('2026-11-28T02:00:00Z');
 export const DAYS = ['2026-11-24', '2026-11-25', '2026-11-26', '2026-11-27'];
 
-function row(app: string, day: string, records: number): UsageRow {
+/** One usage row of `app` on `day`: 10 requests of `records` records, one endpoint, one source. */
+export function usageRow(app: string, day: string, records: number): UsageRow {
   const counts = { requests: 10, records, bytes: 100 * records, errors: 0 };
   return {
     app,
@@ -37,7 +38,7 @@ export function auditWorld() {
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
   for (const a of parsed.agreements) control.agreements.set(a.licensee, a);
   for (const day of DAYS) {
-    usage.rows.push(row('nw-search', day, 500));
+    usage.rows.push(usageRow('nw-search', day, 500));
     usage.changed.set(day, `${day}T10:00:00.000Z`);
   }
   const deps: AuditDeps = {

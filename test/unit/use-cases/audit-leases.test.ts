@@ -1,65 +1,27 @@
-/**
- * One audit run at a time per report date (issue 10 item 4): the leases of the control table
- * (functions/audit/run-audit.ts) against the in-memory fakes, the newest-first order, and the
- * handler's answer to a direct request for a date another run holds.
- */
-import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it, vi } from 'vitest';
 import { createAuditHandler, LEASE_MARGIN_MS } from '../../../functions/audit/create-handler.ts';
 import { MANIFEST, parseJson } from '../../../functions/audit/ports.ts';
 import {
-  type AuditDeps,
   auditDates,
   CHAIN_LEASE,
   LEASE_MS,
   LeaseHeldError,
   nightlyDates,
 } from '../../../functions/audit/run-audit.ts';
-import { parseAgreementsFile } from '../../../functions/core/audit/agreements.ts';
 import { sha256Hex } from '../../../functions/core/audit/format.ts';
 import type { Manifest } from '../../../functions/core/audit/report.ts';
-import type { UsageRow } from '../../../functions/core/ledger.ts';
 import { lambdaContext } from '../../../functions/local/stack.ts';
-import { FakeControl, FakeReports, FakeUsage } from '../../support/fakes.ts';
+import { auditWorld, usageRow, NOW as WORLD_NOW } from '../../support/audit-world.ts';
+import type { FakeReports } from '../../support/fakes.ts';
 
-const AGREEMENTS = readFileSync(new URL('../../fixtures/agreements.yaml', import.meta.url), 'utf8');
-const NOW = new Date('2026-11-28T02:00:00Z');
+const NOW = WORLD_NOW;
 
-function row(app: string, day: string, records: number): UsageRow {
-  const counts = { requests: 10, records, bytes: 100 * records, errors: 0 };
-  return {
-    app,
-    day,
-    ...counts,
-    endpoints: { 'GET /2/tweets/search/recent': counts },
-    categories: {},
-    sources: [{ key: `logs/${day}.jsonl`, gen: `g-${day}` }],
-  };
-}
-
-/** Fakes with the fixture agreements and usage on 11-24 … 11-27; sleeping only yields. */
+/** The fan-out tests' world (fixture agreements, usage on 11-24 … 11-27), on demand. */
 function world() {
-  const usage = new FakeUsage();
-  const control = new FakeControl();
-  const reports = new FakeReports();
-  const parsed = parseAgreementsFile(AGREEMENTS, 'agreements.yaml');
-  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-  for (const a of parsed.agreements) control.agreements.set(a.licensee, a);
-  for (const day of ['2026-11-24', '2026-11-25', '2026-11-26', '2026-11-27']) {
-    usage.rows.push(row('nw-search', day, 500));
-    usage.changed.set(day, `${day}T10:00:00.000Z`);
-  }
-  const deps: AuditDeps = {
-    usage,
-    control,
-    reports,
-    now: () => NOW,
-    trigger: 'on-demand',
-    sleep: () => new Promise<void>((r) => setTimeout(r, 0)),
-  };
-  return { usage, control, reports, deps };
+  const w = auditWorld();
+  return { ...w, deps: { ...w.deps, trigger: 'on-demand' as const } };
 }
 
 const manifestText = (reports: FakeReports, date: string): string =>
@@ -211,7 +173,7 @@ describe('newest first', () => {
 
   it('reads usage once per month of the run, not once per date', async () => {
     const w = world();
-    w.usage.rows.push(row('nw-search', '2026-10-30', 7));
+    w.usage.rows.push(usageRow('nw-search', '2026-10-30', 7));
     const reads: string[] = [];
     const query = w.usage.queryUsage.bind(w.usage);
     w.usage.queryUsage = async (opts) => {
@@ -222,7 +184,7 @@ describe('newest first', () => {
     expect(reads).toEqual(['2026-11-01..2026-11-27', '2026-10-01..2026-10-31']);
     // The same bytes as one date per run (each reading its own window).
     const oneByOne = world();
-    oneByOne.usage.rows.push(row('nw-search', '2026-10-30', 7));
+    oneByOne.usage.rows.push(usageRow('nw-search', '2026-10-30', 7));
     for (const d of ['2026-10-30', '2026-10-31', '2026-11-25', '2026-11-26', '2026-11-27'])
       await auditDates(oneByOne.deps, [d]);
     expect(w.reports.snapshot()).toEqual(oneByOne.reports.snapshot());
