@@ -22,16 +22,26 @@
  * `monthly_record` would otherwise silently drop a quota); a quota is an integer 0 … 2^53 − 1
  * (`null` is not "no quota": leave the field out); an agreement covers at least one app.
  */
-import YAML from 'yaml';
 import { z } from 'zod';
-import { parseCidr } from '../recipients.ts';
 import { APP_ID_RE, LICENSEE_ID_RE } from '../support.ts';
-import type { RecipientsRegistry } from '../types.ts';
 import { isRealDate } from './format.ts';
+import {
+  CATEGORY_RE,
+  dedupe,
+  describe,
+  expect,
+  formatPath,
+  issueLines,
+  MSG,
+  nonEmptyText,
+  type ParseResult,
+  type Path,
+  readYaml,
+  valueAt,
+} from './input-file.ts';
 
-export { LICENSEE_ID_RE };
-/** Recipient category names (registry keys and `prohibited_recipients`). */
-export const CATEGORY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export { cidrProblem, parseRecipientsFile } from './recipients-file.ts';
+export { CATEGORY_RE, LICENSEE_ID_RE, type ParseResult };
 
 /** An agreement after validation and normalisation. */
 export interface Agreement {
@@ -57,46 +67,6 @@ export interface Agreement {
   rate?: { per_1000_records: number; currency: string };
 }
 
-export type ParseResult<K extends string, T> =
-  | ({ ok: true } & { [key in K]: T })
-  | { ok: false; errors: string[] };
-
-// ---------------------------------------------------------------------------------------------
-// Messages
-
-const MSG = {
-  nonNegInt: 'expected a non-negative integer',
-  nonNegNumber: 'expected a non-negative number',
-  date: 'expected a date YYYY-MM-DD',
-  dateOrNull: 'expected a date YYYY-MM-DD or null',
-  licensee: 'expected a licensee id ([a-z0-9][a-z0-9-]{0,62})',
-  app: 'expected an app id ([A-Za-z0-9._:-]{1,128})',
-  appEntry: 'expected an app id or { id, use_case }',
-  category: 'expected a recipient category name ([A-Za-z0-9][A-Za-z0-9._-]{0,63})',
-  currency: 'expected a currency code of 3 upper-case letters',
-  text: 'expected a non-empty string',
-  useCase: 'expected a string or null',
-  list: (what: string) => `expected a list of ${what}`,
-  mapping: (what: string) => `expected a mapping (${what})`,
-} as const;
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (v instanceof Date) return `a timestamp ${Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString()}`;
-  if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
-  return String(v);
-}
-
-/** zod error option: "required" for a missing value, else the expectation and what was found. */
-function expect(message: string) {
-  return {
-    error: (iss: { input?: unknown }) =>
-      iss.input === undefined ? 'required' : `${message}, got ${describe(iss.input)}`,
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Schemas
 
@@ -113,12 +83,6 @@ function dateFromTimestamp(v: unknown): unknown {
 
 const date = (message: string) =>
   z.preprocess(dateFromTimestamp, z.string(expect(message)).refine(isRealDate, expect(message)));
-
-const nonEmptyText = (max: number) =>
-  z
-    .string(expect(MSG.text))
-    .refine((s) => s.trim().length > 0, expect(MSG.text))
-    .refine((s) => s.length <= max, expect(`expected at most ${max} characters`));
 
 const appId = z.string(expect(MSG.app)).regex(APP_ID_RE, expect(MSG.app));
 const category = z.string(expect(MSG.category)).regex(CATEGORY_RE, expect(MSG.category));
@@ -172,99 +136,6 @@ const agreementSchema = z.strictObject(
 );
 
 type RawAgreement = z.output<typeof agreementSchema>;
-
-const categorySchema = z.strictObject(
-  {
-    cidrs: z.array(z.string(expect('expected a CIDR string')), expect(MSG.list('CIDRs'))).optional(),
-    organisations: z.array(nonEmptyText(256), expect(MSG.list('organisations'))).optional(),
-  },
-  expect(MSG.mapping('cidrs, organisations')),
-);
-
-// ---------------------------------------------------------------------------------------------
-// Paths and issues
-
-type Path = readonly PropertyKey[];
-
-/** `[0].quotas.monthly_records`, `apps[3]`, `government.cidrs[1]`, `["odd key"]`. */
-export function formatPath(path: Path): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else {
-      const s = String(seg);
-      out += /^[A-Za-z_][A-Za-z0-9_-]*$/.test(s) ? (out === '' ? s : `.${s}`) : `[${JSON.stringify(s)}]`;
-    }
-  }
-  return out === '' ? '(root)' : out;
-}
-
-function valueAt(root: unknown, path: Path): unknown {
-  let v = root;
-  for (const seg of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[seg as string];
-  }
-  return v;
-}
-
-/** zod issues of `raw` as `PATH: message` lines, the path prefixed by `prefix`. */
-function issueLines(error: z.ZodError, raw: unknown, prefix: Path): string[] {
-  const out: string[] = [];
-  for (const iss of error.issues) {
-    let path: Path = iss.path;
-    // An app given as a bare string is validated as { id }: name the element, not its `.id`.
-    if (
-      path.length >= 2 &&
-      path[path.length - 1] === 'id' &&
-      typeof valueAt(raw, path.slice(0, -1)) === 'string'
-    ) {
-      path = path.slice(0, -1);
-    }
-    if (iss.code === 'unrecognized_keys') {
-      for (const key of iss.keys) out.push(`${formatPath([...prefix, ...path, key])}: unknown field`);
-    } else {
-      out.push(`${formatPath([...prefix, ...path])}: ${iss.message}`);
-    }
-  }
-  return out;
-}
-
-function dedupe<T>(items: T[]): T[] {
-  return [...new Set(items)];
-}
-
-// ---------------------------------------------------------------------------------------------
-// YAML
-
-function readYaml(
-  text: string,
-  fileName: string,
-): { ok: true; value: unknown } | { ok: false; errors: string[] } {
-  const doc = YAML.parseDocument(text, {
-    schema: 'core',
-    uniqueKeys: true,
-    prettyErrors: true,
-    logLevel: 'error',
-    strict: true,
-  });
-  const problems = [...doc.errors, ...doc.warnings];
-  if (problems.length > 0) {
-    return {
-      ok: false,
-      errors: problems.map((e) => {
-        const at = e.linePos?.[0];
-        const where = at ? `${fileName}:${at.line}:${at.col}` : fileName;
-        return `${where}: ${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`;
-      }),
-    };
-  }
-  try {
-    return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
-  } catch (err) {
-    return { ok: false, errors: [`${fileName}: ${(err as Error).message}`] };
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Agreements
@@ -423,62 +294,4 @@ export function appConflicts(stored: readonly Agreement[], incoming: readonly Ag
     }
   }
   return errors;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Recipients registry
-
-/**
- * Why a CIDR is invalid, or undefined when valid: the verdict of parseCidr in core/recipients.ts,
- * the parser compileRegistry compiles with (so a registry that loads always compiles). Accepted:
- * IPv4 in dotted four-part decimal without leading zeros and IPv6 in RFC 4291 text form (no zone
- * id, an embedded IPv4 part without leading zeros), no whitespace, with a prefix length (/0–32,
- * /0–128) or none (a single address).
- */
-export function cidrProblem(cidr: string): string | undefined {
-  const parsed = parseCidr(cidr);
-  return parsed.ok ? undefined : parsed.problem;
-}
-
-/**
- * Parses a recipients registry file: a mapping of category name → `{ cidrs, organisations }` (each
- * optional, default []; duplicates within a list dropped). Every error is reported with its path.
- */
-export function parseRecipientsFile(
-  text: string,
-  fileName: string,
-): ParseResult<'registry', RecipientsRegistry> {
-  const read = readYaml(text, fileName);
-  if (!read.ok) return read;
-  const root = read.value;
-  if (root === null || typeof root !== 'object' || Array.isArray(root) || root instanceof Date) {
-    return {
-      ok: false,
-      errors: [`(root): expected a mapping of recipient categories, got ${describe(root)}`],
-    };
-  }
-  const errors: string[] = [];
-  const registry: RecipientsRegistry = {};
-  for (const [name, raw] of Object.entries(root as Record<string, unknown>)) {
-    if (!CATEGORY_RE.test(name)) errors.push(`${formatPath([name])}: ${MSG.category}`);
-    const parsed = categorySchema.safeParse(raw ?? {});
-    if (!parsed.success) errors.push(...issueLines(parsed.error, raw, [name]));
-    // CIDRs are checked on the raw list, so they are reported beside any other error.
-    const rawCidrs = valueAt(raw, ['cidrs']);
-    if (Array.isArray(rawCidrs)) {
-      rawCidrs.forEach((cidr: unknown, i) => {
-        const problem = typeof cidr === 'string' ? cidrProblem(cidr) : undefined;
-        if (problem)
-          errors.push(`${formatPath([name, 'cidrs', i])}: invalid CIDR ${JSON.stringify(cidr)} (${problem})`);
-      });
-    }
-    if (parsed.success) {
-      registry[name] = {
-        cidrs: dedupe(parsed.data.cidrs ?? []),
-        organisations: dedupe(parsed.data.organisations ?? []),
-      };
-    }
-  }
-  if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, registry };
 }
