@@ -50,6 +50,7 @@ import { CliError } from './errors.ts';
 import { callerIdentity } from './identity.ts';
 import { progressBar } from './output.ts';
 import {
+  type ProgressLine,
   runExecution,
   type StateMachinePort,
   sfnStateMachine,
@@ -89,8 +90,10 @@ export interface RemoteOptions {
   lambda?: LambdaInvoker;
   /** Default: Step Functions StartExecution and DescribeExecution (the audit). */
   stateMachine?: StateMachinePort;
-  /** The audit's wait for its execution (tests: sleep, interrupts, progress). */
-  wait?: WaitOptions;
+  /** The audit's wait for its execution (tests: sleep, interrupts, clock). */
+  wait?: Omit<WaitOptions, 'progress'>;
+  /** The audit's progress line, unless --json (default: on stderr when it is a terminal). */
+  progress?: () => ProgressLine | undefined;
   /** Where AUDITOR_S3_ENDPOINT / AUDITOR_DYNAMODB_ENDPOINT are read (default process.env). */
   env?: Env;
   /** First interval between manifest polls during `upload` (default 1 s, growing to 5 s). */
@@ -336,10 +339,10 @@ export async function openRemoteRuntime(opts: RemoteOptions): Promise<Runtime> {
           `stack ${stack} in ${region} has no output ${RUN_OUTPUTS.auditStateMachineArn}: ` +
             'deploy this version of the stack to run audits with --stack',
         );
-      const progress = o.quiet ? undefined : stderrProgress();
+      const progress = o.quiet ? undefined : (opts.progress ?? stderrProgress)();
       return runExecution(await machinePort(), machine, event, {
-        ...(progress ? { progress } : {}),
         ...opts.wait,
+        ...(progress ? { progress } : {}),
       });
     },
     async reingest(key) {
