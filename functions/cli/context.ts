@@ -46,8 +46,12 @@ export interface UploadOptions {
 }
 
 export interface Runtime extends Stores {
-  /** Invokes the audit function (locally: the same handler module, in this process). */
-  invokeAudit(event: unknown): Promise<unknown>;
+  /**
+   * Runs the audit function with a request and returns its answer: locally the same handler
+   * module, in this process; against a stack, one execution of the audit state machine, waited for
+   * (with a progress line on stderr for people unless `quiet`).
+   */
+  invokeAudit(event: unknown, opts?: { quiet?: boolean }): Promise<unknown>;
   /** Reads a stored log object again with the current recipients registry (ingest function). */
   reingest(key: string): Promise<IngestResult>;
   /**

@@ -9,6 +9,8 @@ import { terminalSafe } from './terminal-safe.ts';
  */
 export class CliError extends Error {
   override name = 'CliError';
+  /** The process's exit code when this error ends a command. */
+  exitCode = 1;
   constructor(message: string, details: readonly string[] = []) {
     super([terminalSafe(message), ...details.map((d) => `  ${terminalSafe(d)}`)].join('\n'));
   }

@@ -42,5 +42,5 @@ try {
   process.stderr.write(`auditor: ${message}\n`);
   if (!(err instanceof CliError) && process.env.AUDITOR_DEBUG)
     process.stderr.write(`${(err as Error).stack}\n`);
-  process.exitCode = 1;
+  process.exitCode = err instanceof CliError ? err.exitCode : 1;
 }

@@ -1,16 +1,17 @@
 /**
  * The CLI against a deployed stack (`--stack NAME [--region R]`). The stack's resources come from
  * its CloudFormation outputs (output names in functions/shared/resources.ts). Reads and writes of agreements,
- * usage and reports go straight to DynamoDB and S3; `audit` and `reprocess` invoke the deployed
- * functions (RequestResponse), so they run with the functions' own code, memory and permissions.
+ * usage and reports go straight to DynamoDB and S3; `reprocess` invokes the deployed ingest function
+ * (RequestResponse) and `audit` starts an execution of the audit state machine and waits for it
+ * (state-machine.ts), so they run with the functions' own code, memory and permissions.
  *
  * `upload` puts the files in the log bucket; S3 → SQS → the ingest function then runs on its own.
  * The wait polls each object's manifest in the usage table until it names the uploaded version
  * (the PutObject response's VersionId, or the ETag where the bucket is not versioned), which the
  * ingest function commits as the last step of processing that version.
  *
- * The two AWS calls beyond S3 and DynamoDB (reading the outputs, invoking a function) go through
- * small interfaces so tests can stand in for them.
+ * The AWS calls beyond S3 and DynamoDB (reading the outputs, invoking a function, starting and
+ * describing an execution) go through small interfaces so tests can stand in for them.
  */
 import {
   CloudFormationClient,
@@ -33,6 +34,7 @@ import {
   LOG_BUCKET,
   OPS_OUTPUTS,
   REPORTS_BUCKET,
+  RUN_OUTPUTS,
   USAGE_TABLE,
 } from '../shared/resources.ts';
 import {
@@ -47,6 +49,14 @@ import { DEFAULT_UPLOAD_WAIT_SECONDS } from './defaults.ts';
 import { CliError } from './errors.ts';
 import { callerIdentity } from './identity.ts';
 import { progressBar } from './output.ts';
+import {
+  type ProgressLine,
+  runExecution,
+  type StateMachinePort,
+  sfnStateMachine,
+  stderrProgress,
+  type WaitOptions,
+} from './state-machine.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -78,6 +88,12 @@ export interface RemoteOptions {
   outputs?: StackOutputsLookup;
   /** Default: Lambda Invoke. */
   lambda?: LambdaInvoker;
+  /** Default: Step Functions StartExecution and DescribeExecution (the audit). */
+  stateMachine?: StateMachinePort;
+  /** The audit's wait for its execution (tests: sleep, interrupts, clock). */
+  wait?: Omit<WaitOptions, 'progress'>;
+  /** The audit's progress line, unless --json (default: on stderr when it is a terminal). */
+  progress?: () => ProgressLine | undefined;
   /** Where AUDITOR_S3_ENDPOINT / AUDITOR_DYNAMODB_ENDPOINT are read (default process.env). */
   env?: Env;
   /** First interval between manifest polls during `upload` (default 1 s, growing to 5 s). */
@@ -97,6 +113,8 @@ const REQUIRED_OUTPUTS = {
 export type StackResources = Record<keyof typeof REQUIRED_OUTPUTS, string> & {
   /** Where S3 notifications go after repeated ingest failures (named in upload timeouts). */
   ingestDeadLetterQueue?: string;
+  /** The audit state machine `audit` starts (absent in a stack deployed before it). */
+  auditStateMachine?: string;
 };
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -176,6 +194,8 @@ export async function stackResources(
   ) as StackResources;
   const dlq = outputs[OPS_OUTPUTS.ingestDeadLetterQueueUrl];
   if (dlq) resources.ingestDeadLetterQueue = dlq;
+  const machine = outputs[RUN_OUTPUTS.auditStateMachineArn];
+  if (machine) resources.auditStateMachine = machine;
   return resources;
 }
 
@@ -299,13 +319,32 @@ export async function openRemoteRuntime(opts: RemoteOptions): Promise<Runtime> {
   const lambdaClient = opts.lambda ? undefined : new LambdaClient({ region });
   const lambda = opts.lambda ?? lambdaInvoker(lambdaClient as LambdaClient);
 
+  // The Step Functions client loads with the first audit.
+  let sfn: Promise<StateMachinePort & { destroy?(): void }> | undefined;
+  const machinePort = () => {
+    sfn ??= opts.stateMachine ? Promise.resolve(opts.stateMachine) : sfnStateMachine(region);
+    return sfn;
+  };
+
   const stores = createStores({ s3, dynamo }, resources);
   const { usage } = stores;
-  const { logBucket, reportsBucket, ingestFunction, auditFunction } = resources;
+  const { logBucket, reportsBucket, ingestFunction } = resources;
 
   return {
     ...stores,
-    invokeAudit: (event) => invokeJson(lambda, 'audit', auditFunction, event),
+    async invokeAudit(event, o = {}) {
+      const machine = resources.auditStateMachine;
+      if (!machine)
+        throw new CliError(
+          `stack ${stack} in ${region} has no output ${RUN_OUTPUTS.auditStateMachineArn}: ` +
+            'deploy this version of the stack to run audits with --stack',
+        );
+      const progress = o.quiet ? undefined : (opts.progress ?? stderrProgress)();
+      return runExecution(await machinePort(), machine, event, {
+        ...opts.wait,
+        ...(progress ? { progress } : {}),
+      });
+    },
     async reingest(key) {
       const out = (await invokeJson(lambda, 'ingest', ingestFunction, {
         action: 'reprocess',
@@ -336,6 +375,7 @@ export async function openRemoteRuntime(opts: RemoteOptions): Promise<Runtime> {
       s3.destroy();
       dynamo.destroy();
       lambdaClient?.destroy();
+      if (sfn && !opts.stateMachine) (await sfn).destroy?.();
     },
   };
 }

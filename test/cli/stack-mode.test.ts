@@ -3,8 +3,10 @@
  *
  * The remote runtime (functions/cli/remote.ts) is opened exactly as `auditor --stack` opens it,
  * except that its outputs lookup returns the emulators' table and bucket names, its SDK clients
- * point at the emulators (AUDITOR_S3_ENDPOINT / AUDITOR_DYNAMODB_ENDPOINT) and its Lambda invoker
- * runs the real handler factories in this process. Uploads are not processed by the CLI: as in AWS
+ * point at the emulators (AUDITOR_S3_ENDPOINT / AUDITOR_DYNAMODB_ENDPOINT), its Lambda invoker
+ * runs the real handler factories in this process, and its state machine runs an audit execution
+ * as the stack's does (infra/constructs/audit-fan-out.ts): each step one invocation of the audit
+ * function through that invoker. Uploads are not processed by the CLI: as in AWS
  * (S3 → SQS → Lambda), a delivery independent of the CLI hands an SQS message carrying the S3
  * notification (key URL-encoded) to the real ingest handler a little later, so `upload` really has
  * to wait for the object's manifest to be committed.
@@ -40,6 +42,7 @@ import {
   stackResources,
 } from '../../functions/cli/remote.ts';
 import { openRuntime, type Runtime } from '../../functions/cli/runtime.ts';
+import type { ExecutionDescription, StateMachinePort } from '../../functions/cli/state-machine.ts';
 import { DEFAULT_LIMITS } from '../../functions/core/log-reader.ts';
 import {
   type Emulators,
@@ -57,12 +60,14 @@ import {
   INGEST_FUNCTION,
   LOG_BUCKET,
   REPORTS_BUCKET,
+  RUN_OUTPUTS,
   USAGE_TABLE,
 } from '../../functions/shared/resources.ts';
 
 const STACK = 'usage-auditor-test';
 const REGION = 'eu-central-1';
 const FN = { ingest: 'usage-auditor-IngestFunction-T35T', audit: 'usage-auditor-AuditFunction-T35T' };
+const MACHINE = `arn:aws:states:${REGION}:000000000000:stateMachine:AuditStateMachine-T35T`;
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -81,6 +86,8 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 let ingest: Handler;
 
 const invocations: { fn: string; event: unknown }[] = [];
+/** The audit state machine's executions: their input and their end. */
+const executions: { arn: string; input: unknown; done: Promise<ExecutionDescription> }[] = [];
 /** Keys whose S3 notification is never delivered (the upload timeout test). */
 const undelivered = new Set<string>();
 const deliveries = new Set<Promise<void>>();
@@ -166,6 +173,7 @@ beforeAll(async () => {
     [CONTROL_TABLE.output]: emu.env.CONTROL_TABLE as string,
     [INGEST_FUNCTION.output]: FN.ingest,
     [AUDIT_FUNCTION.output]: FN.audit,
+    [RUN_OUTPUTS.auditStateMachineArn]: MACHINE,
   };
 
   // The deployed functions: the handlers' own composition root, wired to the emulators.
@@ -215,11 +223,53 @@ beforeAll(async () => {
   };
   emu.s3rver.on('event', deliverLater);
 
+  /** One step: an invocation of the audit function; a function error fails the execution as Step Functions does. */
+  const step = async (event: unknown): Promise<unknown> => {
+    const res = await lambda.invoke(FN.audit, event);
+    if (res.functionError) {
+      const { errorType } = JSON.parse(res.payload) as { errorType: string };
+      throw Object.assign(new Error(errorType), { cause: res.payload });
+    }
+    return JSON.parse(res.payload);
+  };
+  /** Plan ──> per date, newest first, AuditDate ──> FinishDate ──> Link: the output is Link's. */
+  const execute = async (request: unknown): Promise<ExecutionDescription> => {
+    try {
+      const plan = (await step({ step: 'plan', request })) as { dates: string[]; trigger: string };
+      const reports: unknown[] = [];
+      for (const date of plan.dates) {
+        const result = await step({ step: 'audit-date', date, trigger: plan.trigger });
+        reports.push(await step({ step: 'finish-date', result }));
+      }
+      const out = await step({ step: 'link', trigger: plan.trigger, reports });
+      return { status: 'SUCCEEDED', output: JSON.stringify(out) };
+    } catch (err) {
+      return { status: 'FAILED', error: (err as Error).message, cause: (err as Error).cause as string };
+    }
+  };
+  const stateMachine: StateMachinePort = {
+    async start(stateMachineArn, input) {
+      if (stateMachineArn !== MACHINE) throw new Error(`State machine does not exist: ${stateMachineArn}`);
+      const arn = `${MACHINE.replace(':stateMachine:', ':execution:')}:run-${executions.length + 1}`;
+      const request = JSON.parse(JSON.stringify(input));
+      executions.push({ arn, input: request, done: execute(request) });
+      return { executionArn: arn };
+    },
+    async describe(executionArn) {
+      const execution = executions.find((e) => e.arn === executionArn);
+      if (!execution) throw new Error(`Execution does not exist: ${executionArn}`);
+      return execution.done;
+    },
+  };
+
   remote = await openRemoteRuntime({
     stack: STACK,
     region: REGION,
     outputs: outputsStub,
     lambda,
+    stateMachine,
+    // The fake's DescribeExecution answers once the execution has ended: no need to wait between polls.
+    wait: { sleep: async () => {} },
     env: emu.env,
     pollMs: 20,
   });
@@ -276,15 +326,15 @@ describe('auditor --stack against the emulators', () => {
     expect(northwind.every((r) => r.app.startsWith('nw-'))).toBe(true);
   });
 
-  it('audits by invoking the audit function, then lists, shows and verifies its reports', async () => {
+  it('audits with an execution of the audit state machine, then lists, shows and verifies its reports', async () => {
     const results = await runAudit(remote, { date: '2026-11-27' });
-    expect(invocations.at(-1)).toEqual({ fn: FN.audit, event: { date: '2026-11-27' } });
+    expect(executions.at(-1)?.input).toEqual({ date: '2026-11-27' });
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ date: '2026-11-27', written: true });
     expect(results[0]?.findings).toBeGreaterThan(0);
 
     const nightly = await runAudit(remote, {});
-    expect(invocations.at(-1)).toEqual({ fn: FN.audit, event: {} });
+    expect(executions.at(-1)?.input).toEqual({});
     expect(nightly.map((r) => r.date)).toContain('2026-11-27');
 
     const listed = JSON.parse(await stdoutOf(() => listReports(remote, true)));
@@ -305,11 +355,17 @@ describe('auditor --stack against the emulators', () => {
     );
   });
 
-  it('audits --from --to with exactly one invocation of the audit function, newest first', async () => {
-    const before = invocations.length;
+  it('audits --from --to with one execution, one invocation per step, newest first', async () => {
+    const [before, started] = [invocations.length, executions.length];
     const results = await runAudit(remote, { from: '2026-11-25', to: '2026-11-27' });
-    expect(invocations.slice(before)).toEqual([
-      { fn: FN.audit, event: { from: '2026-11-25', to: '2026-11-27' } },
+    expect(executions.slice(started).map((e) => e.input)).toEqual([{ from: '2026-11-25', to: '2026-11-27' }]);
+    expect(invocations.slice(before).map((i) => [i.fn, (i.event as { step: string }).step])).toEqual([
+      [FN.audit, 'plan'],
+      ...['2026-11-27', '2026-11-26', '2026-11-25'].flatMap(() => [
+        [FN.audit, 'audit-date'],
+        [FN.audit, 'finish-date'],
+      ]),
+      [FN.audit, 'link'],
     ]);
     expect(results.map((r) => r.date)).toEqual(['2026-11-27', '2026-11-26', '2026-11-25']);
     expect(results.every((r) => r.skipped === undefined)).toBe(true);
@@ -330,11 +386,11 @@ describe('auditor --stack against the emulators', () => {
     );
   });
 
-  it('turns a FunctionError into a CliError carrying the function’s errorMessage', async () => {
+  it('turns a failed execution into a CliError naming it and carrying the function’s errorMessage', async () => {
     const err = await remote.invokeAudit({ date: '2026-13-45' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CliError);
     expect((err as Error).message).toBe(
-      `the audit function ${FN.audit} failed: AuditRequestError: date: expected a date YYYY-MM-DD, got "2026-13-45"`,
+      `the audit execution ${executions.at(-1)?.arn} FAILED: AuditRequestError: date: expected a date YYYY-MM-DD, got "2026-13-45"`,
     );
   });
 
@@ -415,6 +471,7 @@ describe('auditor --stack: finding the stack', () => {
         controlTable: outputs[CONTROL_TABLE.output],
         ingestFunction: FN.ingest,
         auditFunction: FN.audit,
+        auditStateMachine: MACHINE,
       });
       cfn
         .on(DescribeStacksCommand)
@@ -434,7 +491,10 @@ describe('auditor --stack: finding the stack', () => {
       const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v)) as never;
       mock
         .on(InvokeCommand)
-        .resolvesOnce({ StatusCode: 200, Payload: encode({ reports: [] }) })
+        .resolvesOnce({
+          StatusCode: 200,
+          Payload: encode({ results: [{ key: 'logs/a.jsonl', outcome: 'ingested' }] }),
+        })
         .resolvesOnce({
           StatusCode: 200,
           FunctionError: 'Unhandled',
@@ -451,21 +511,22 @@ describe('auditor --stack: finding the stack', () => {
         env: emu.env,
       });
       try {
-        expect(await rt.invokeAudit({})).toEqual({ reports: [] });
-        await expect(rt.invokeAudit({ date: '2026-11-27' })).rejects.toThrow(
-          `the audit function ${FN.audit} failed: Sandbox.Timedout: Task timed out after 900.00 seconds`,
+        expect(await rt.reingest('logs/a.jsonl')).toEqual({ key: 'logs/a.jsonl', outcome: 'ingested' });
+        await expect(rt.reingest('logs/b.jsonl')).rejects.toThrow(
+          `the ingest function ${FN.ingest} failed: Sandbox.Timedout: Task timed out after 900.00 seconds`,
         );
       } finally {
         await rt.close();
       }
       const calls = mock.commandCalls(InvokeCommand).map((c) => c.args[0].input);
       expect(calls.map((c) => [c.FunctionName, c.InvocationType])).toEqual([
-        [FN.audit, 'RequestResponse'],
-        [FN.audit, 'RequestResponse'],
+        [FN.ingest, 'RequestResponse'],
+        [FN.ingest, 'RequestResponse'],
       ]);
+      const bucket = outputs[LOG_BUCKET.output];
       expect(calls.map((c) => JSON.parse(new TextDecoder().decode(c.Payload as Uint8Array)))).toEqual([
-        {},
-        { date: '2026-11-27' },
+        { action: 'reprocess', bucket, key: 'logs/a.jsonl' },
+        { action: 'reprocess', bucket, key: 'logs/b.jsonl' },
       ]);
     } finally {
       mock.restore();

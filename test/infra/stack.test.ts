@@ -5,6 +5,7 @@ import { App, type CfnElement, CfnOutput, CfnParameter, CfnRule, Names, Stack } 
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { stackResources } from '../../functions/cli/remote.ts';
 import {
   ALARM_TOPIC,
   ANALYTICS,
@@ -59,6 +60,15 @@ describe('outputs', () => {
     expect(outputs[RUN_OUTPUTS.reconcileScheduleName]?.Value).toEqual(ref(id.reconcileSchedule as string));
     for (const b of BUCKETS) expect(outputs).toHaveProperty(b.output);
     for (const tb of TABLES) expect(outputs).toHaveProperty(tb.output);
+  });
+
+  it('gives `auditor --stack` every resource it reads, the audit state machine included', async () => {
+    const outputs = Object.fromEntries(
+      Object.keys(t.toJSON().Outputs as Record<string, unknown>).map((k) => [k, `value-of-${k}`]),
+    );
+    const resources = await stackResources('UsageAuditor', 'eu-west-1', async () => ({ outputs }));
+    expect(resources.auditStateMachine).toBe(`value-of-${RUN_OUTPUTS.auditStateMachineArn}`);
+    expect(resources.auditFunction).toBe(`value-of-${AUDIT_FUNCTION.output}`);
   });
 });
 

@@ -10,6 +10,8 @@ export interface AuditOptions {
   date?: string;
   from?: string;
   to?: string;
+  /** --json: no progress line on stderr. */
+  json?: boolean;
 }
 
 /**
@@ -27,8 +29,8 @@ export async function runAudit(rt: Runtime, opts: AuditOptions): Promise<DateRes
     if (from > to) throw new CliError(`--from ${from} is after --to ${to}`);
     event = { from, to };
   }
-  // One invocation, whatever the range: the function audits the dates newest first.
-  return ((await rt.invokeAudit(event)) as { reports: DateResult[] }).reports;
+  // One request, whatever the range: the function (locally) or the state machine (--stack) audits the dates newest first.
+  return ((await rt.invokeAudit(event, { quiet: opts.json === true })) as { reports: DateResult[] }).reports;
 }
 
 export function printAudit(results: readonly DateResult[], json: boolean): void {
