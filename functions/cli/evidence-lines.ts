@@ -12,6 +12,7 @@
  * through the reader's own line splitter (core/evidence-check.ts). Nothing is written.
  */
 
+import { mapLimit } from '../adapters/dynamo-batch.ts';
 import type { LineRef } from '../core/evidence.ts';
 import { checkLines } from '../core/evidence-check.ts';
 import { gzipErrorReason } from '../core/reader/decompress.ts';
@@ -94,6 +95,9 @@ export const CHECK_LIMITS: ReaderLimits = Object.freeze({
   maxCompressionRatio: Number.POSITIVE_INFINITY,
 });
 
+/** Objects streamed at once (a gzip object is read to its end: large ones take a while). */
+export const OBJECTS_AT_ONCE = 4;
+
 type Opened = { object: OpenedObject } | { status: Exclude<LineStatus, 'ok'>; reason: string };
 
 const errorName = (err: unknown): string => (err instanceof Error ? err.name : '');
@@ -155,7 +159,7 @@ const short = (sha: string): string => `${sha.slice(0, 16)}…`;
 /**
  * Each ref checked, in the order given: `ok` when its line still hashes to the recorded sha256,
  * `changed` when it does not (or the object cannot be the one read at ingest), `missing` when the
- * object, its version or the line is gone. Objects are read one at a time.
+ * object, its version or the line is gone. Up to OBJECTS_AT_ONCE objects are read at a time.
  */
 export async function checkEvidenceLines(
   objects: ObjectReader,
@@ -174,12 +178,12 @@ export async function checkEvidenceLines(
   const set = (i: number, status: LineStatus, text: string | null, reason: string | null) => {
     out[i] = { ...(refs[i] as EvidenceLineRef), status, text, reason };
   };
-  for (const indexes of groups.values()) {
+  await mapLimit([...groups.values()], OBJECTS_AT_ONCE, async (indexes) => {
     const { key, gen } = refs[indexes[0] as number] as EvidenceLineRef;
     const opened = await openGeneration(objects, bucket, key, gen);
     if (!('object' in opened)) {
       for (const i of indexes) set(i, opened.status, null, opened.reason);
-      continue;
+      return;
     }
     const wanted = indexes.map((i) => refs[i] as EvidenceLineRef);
     let checked: Awaited<ReturnType<typeof checkLines>>;
@@ -191,7 +195,7 @@ export async function checkEvidenceLines(
       if (why === undefined) throw err;
       for (const i of indexes)
         set(i, 'changed', null, `the object cannot be what was read at ingest: ${why}`);
-      continue;
+      return;
     }
     checked.forEach((c, n) => {
       const i = indexes[n] as number;
@@ -205,6 +209,6 @@ export async function checkEvidenceLines(
           `the line now hashes to ${short(c.sha256)}, the evidence recorded ${short(c.ref.sha256)}`,
         );
     });
-  }
+  });
   return out;
 }
