@@ -4,6 +4,7 @@ import * as agreements from './agreements.ts';
 import * as alerts from './alerts.ts';
 import * as audit from './audit.ts';
 import * as demo from './demo.ts';
+import * as evidence from './evidence.ts';
 import * as findingLifecycle from './finding-lifecycle.ts';
 import * as findings from './findings.ts';
 import * as recipients from './recipients.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly CommandModule[] = [
   usage,
   reports,
   findings,
+  evidence,
   alerts,
   findingLifecycle,
   statement,
