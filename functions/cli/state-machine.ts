@@ -11,6 +11,7 @@
  * The two Step Functions calls go through StateMachinePort, so tests stand in for them; the SDK
  * client is loaded only when an audit runs (sfnStateMachine).
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CliError } from './errors.ts';
 
@@ -25,7 +26,11 @@ export interface ExecutionDescription {
 
 /** StartExecution and DescribeExecution. */
 export interface StateMachinePort {
-  start(stateMachineArn: string, input: unknown): Promise<{ executionArn: string }>;
+  /**
+   * Starts an execution named `name` (the client's, so a start the SDK retries after a lost answer
+   * finds the same execution instead of starting a second run).
+   */
+  start(stateMachineArn: string, input: unknown, name: string): Promise<{ executionArn: string }>;
   describe(executionArn: string, signal?: AbortSignal): Promise<ExecutionDescription>;
 }
 
@@ -41,9 +46,26 @@ export interface WaitOptions {
   /** Subscribes to interrupts (default SIGINT, once); returns the unsubscribe. */
   onInterrupt?: (interrupt: () => void) => () => void;
   progress?: ProgressLine;
-  /** Clock of the progress line's elapsed time (default Date.now). */
+  /** Clock of the progress line's elapsed time and the execution's name (default Date.now). */
   now?: () => number;
+  /** The execution's name (default executionName(now())). */
+  name?: string;
 }
+
+/** `cli-20261201T031500Z-1a2b3c4d`: unique, at most 80 characters of [A-Za-z0-9-]. */
+export function executionName(at: number): string {
+  const stamp = new Date(at)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `cli-${stamp}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Polls in a row that may fail (throttling, a network blip) before the wait gives up. */
+export const MAX_POLL_FAILURES = 5;
+
+/** DescribeExecution errors that another poll cannot mend. */
+const FINAL_DESCRIBE_ERRORS = new Set(['AccessDeniedException', 'ExecutionDoesNotExist', 'InvalidArn']);
 
 /** First interval between polls, and the most it grows to. */
 export const FIRST_POLL_MS = 2000;
@@ -65,12 +87,18 @@ const lookAt = (executionArn: string): string =>
 /** Ctrl-C while waiting: the execution goes on. Exit code 130. */
 export class WaitInterrupted extends CliError {
   override exitCode = 130;
-  constructor(executionArn: string) {
+  constructor(executionArn: string, starting = false) {
     super(
-      `stopped waiting; the audit execution ${executionArn} continues (see it with: ${lookAt(executionArn)})`,
+      starting
+        ? `stopped while starting the audit execution ${executionArn}: it may have started and, if so, continues (see it with: ${lookAt(executionArn)})`
+        : `stopped waiting; the audit execution ${executionArn} continues (see it with: ${lookAt(executionArn)})`,
     );
   }
 }
+
+/** The ARN an execution named `name` of `stateMachineArn` has. */
+const executionArnOf = (stateMachineArn: string, name: string): string =>
+  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 
 /** A Lambda error's cause is its response ({errorType, errorMessage, trace}) as JSON text. */
 function causeText(error: string | undefined, cause: string | undefined): string {
@@ -120,35 +148,57 @@ export async function runExecution(
   const now = opts.now ?? Date.now;
   const { progress } = opts;
 
-  let executionArn: string;
-  try {
-    ({ executionArn } = await port.start(stateMachineArn, input));
-  } catch (err) {
-    throw new CliError(`starting the audit state machine ${stateMachineArn}: ${messageOf(err)}`);
-  }
-  const name = executionArn.slice(executionArn.lastIndexOf(':') + 1);
-  const started = now();
-  const show = (status: string) =>
-    progress?.show(
-      `audit execution ${name}: ${status}, ${elapsed(now() - started)} (Ctrl-C stops waiting, not the run)`,
-    );
-
+  const name = opts.name ?? executionName(now());
+  // Ctrl-C is heard from before the start: an interrupted start still names the execution.
   const interrupted = new AbortController();
   const unsubscribe = (opts.onInterrupt ?? sigint)(() => interrupted.abort());
+  let executionArn = executionArnOf(stateMachineArn, name);
   let described: ExecutionDescription;
   try {
+    const aborted = new Promise<never>((_, reject) =>
+      interrupted.signal.addEventListener('abort', () => reject(new WaitInterrupted(executionArn, true)), {
+        once: true,
+      }),
+    );
+    aborted.catch(() => undefined);
+    try {
+      ({ executionArn } = await Promise.race([port.start(stateMachineArn, input, name), aborted]));
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw new CliError(
+        `starting the audit execution ${name} of the state machine ${stateMachineArn}: ${messageOf(err)}`,
+      );
+    }
+    const started = now();
+    const shown = executionArn.slice(executionArn.lastIndexOf(':') + 1);
+    const show = (status: string) =>
+      progress?.show(
+        `audit execution ${shown}: ${status}, ${elapsed(now() - started)} (Ctrl-C stops waiting, not the run)`,
+      );
     show('RUNNING');
     let interval = FIRST_POLL_MS;
+    let failures = 0;
     for (;;) {
       await sleep(interval, interrupted.signal);
       if (interrupted.signal.aborted) throw new WaitInterrupted(executionArn);
-      described = await port.describe(executionArn, interrupted.signal);
+      try {
+        described = await port.describe(executionArn, interrupted.signal);
+        failures = 0;
+      } catch (err) {
+        // A transient failure (throttling, the network) is polled through; the run goes on anyway.
+        failures++;
+        if (interrupted.signal.aborted || failures >= MAX_POLL_FAILURES) throw err;
+        if (err instanceof Error && FINAL_DESCRIBE_ERRORS.has(err.name)) throw err;
+        interval = nextPollMs(interval);
+        continue;
+      }
       if (interrupted.signal.aborted) throw new WaitInterrupted(executionArn);
       if (TERMINAL.has(described.status)) break;
       show(described.status);
       interval = nextPollMs(interval);
     }
   } catch (err) {
+    if (err instanceof WaitInterrupted) throw err;
     if (interrupted.signal.aborted) throw new WaitInterrupted(executionArn);
     if (err instanceof CliError) throw err;
     throw new CliError(
@@ -190,9 +240,9 @@ export async function sfnStateMachine(region: string): Promise<StateMachinePort 
   const { SFNClient, StartExecutionCommand, DescribeExecutionCommand } = await import('@aws-sdk/client-sfn');
   const client = new SFNClient({ region });
   return {
-    async start(stateMachineArn, input) {
+    async start(stateMachineArn, input, name) {
       const out = await client.send(
-        new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input ?? {}) }),
+        new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input ?? {}) }),
       );
       if (!out.executionArn) throw new Error('StartExecution answered no executionArn');
       return { executionArn: out.executionArn };

@@ -30,7 +30,15 @@ export async function runAudit(rt: Runtime, opts: AuditOptions): Promise<DateRes
     event = { from, to };
   }
   // One request, whatever the range: the function (locally) or the state machine (--stack) audits the dates newest first.
-  return ((await rt.invokeAudit(event, { quiet: opts.json === true })) as { reports: DateResult[] }).reports;
+  const { reports } = (await rt.invokeAudit(event, { quiet: opts.json === true })) as {
+    reports: DateResult[];
+  };
+  // One date another run holds fails with that one line, as the function answers a direct request
+  // (the state machine's run answers it as skipped).
+  const only = reports[0];
+  if (event.date !== undefined && reports.length === 1 && only?.skipped)
+    throw new CliError(`${only.date}: ${only.skipped}`);
+  return reports;
 }
 
 export function printAudit(results: readonly DateResult[], json: boolean): void {

@@ -18,6 +18,8 @@ import { CliError } from '../../../functions/cli/errors.ts';
 import { type LambdaInvoker, openRemoteRuntime, type RemoteOptions } from '../../../functions/cli/remote.ts';
 import {
   type ExecutionDescription,
+  executionName,
+  MAX_POLL_FAILURES,
   type ProgressLine,
   type StateMachinePort,
   sfnStateMachine,
@@ -57,11 +59,13 @@ const REPORTS: DateResult[] = [
 /** A state machine whose executions answer the given descriptions in turn (the last one repeats). */
 class FakeMachine implements StateMachinePort {
   readonly starts: { stateMachineArn: string; input: unknown }[] = [];
+  readonly names: string[] = [];
   readonly describes: string[] = [];
   constructor(private readonly answers: ExecutionDescription[]) {}
-  async start(stateMachineArn: string, input: unknown) {
+  async start(stateMachineArn: string, input: unknown, name: string) {
     // The SDK sends the input as JSON text: what the state machine gets is its round trip.
     this.starts.push({ stateMachineArn, input: JSON.parse(JSON.stringify(input)) });
+    this.names.push(name);
     return { executionArn: EXECUTION };
   }
   async describe(executionArn: string) {
@@ -339,8 +343,8 @@ describe('auditor --stack audit: one execution of the audit state machine', () =
       describe: async () => ({ status: 'RUNNING' }),
     };
     const { rt } = await remoteWith(refusing);
-    expect((await failure(runAudit(rt, {}))).message).toBe(
-      `starting the audit state machine ${MACHINE}: User is not authorized to perform: states:StartExecution`,
+    expect((await failure(runAudit(rt, {}))).message).toMatch(
+      /^starting the audit execution cli-\d{8}T\d{6}Z-[0-9a-f]{8} of the state machine arn:aws:states:eu-west-1:123456789012:stateMachine:AuditStateMachine-X1: User is not authorized to perform: states:StartExecution$/,
     );
 
     const old = await remoteWith(new FakeMachine([]), {
@@ -355,17 +359,89 @@ describe('auditor --stack audit: one execution of the audit state machine', () =
     );
   });
 
-  it('a DescribeExecution that fails says the execution continues', async () => {
-    const machine: StateMachinePort = {
+  it('DescribeExecution failing 5 times in a row says the execution continues; fewer are polled through', async () => {
+    let calls = 0;
+    const machine = (failUntil: number, name = 'ThrottlingException'): StateMachinePort => ({
       start: async () => ({ executionArn: EXECUTION }),
       describe: async () => {
-        throw new Error('Rate exceeded');
+        calls++;
+        if (calls <= failUntil) throw Object.assign(new Error('Rate exceeded'), { name });
+        return succeeded({ reports: REPORTS });
       },
-    };
-    const { rt } = await remoteWith(machine);
-    expect((await failure(runAudit(rt, {}))).message).toBe(
+    });
+    const gaveUp = await remoteWith(machine(Number.POSITIVE_INFINITY));
+    expect((await failure(runAudit(gaveUp.rt, {}))).message).toBe(
       `reading the audit execution ${EXECUTION}: Rate exceeded (it continues; see it with: aws stepfunctions describe-execution --execution-arn ${EXECUTION})`,
     );
+    expect(calls).toBe(MAX_POLL_FAILURES);
+
+    calls = 0;
+    const through = await remoteWith(machine(MAX_POLL_FAILURES - 1));
+    expect(await runAudit(through.rt, {})).toEqual(REPORTS);
+    expect(calls).toBe(MAX_POLL_FAILURES);
+
+    calls = 0;
+    const denied = await remoteWith(machine(Number.POSITIVE_INFINITY, 'AccessDeniedException'));
+    await failure(runAudit(denied.rt, {}));
+    expect(calls).toBe(1);
+  });
+
+  it('names the execution on the client (a retried start finds the same one)', async () => {
+    const machine = new FakeMachine([succeeded({ reports: [] })]);
+    const { rt } = await remoteWith(machine);
+    await runAudit(rt, {});
+    await runAudit(rt, {});
+    const [a, b] = machine.names;
+    expect(a).toMatch(/^cli-\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+    expect(b).toMatch(/^cli-\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+    expect(a).not.toBe(b);
+    expect(executionName(Date.UTC(2026, 11, 1, 3, 15, 0))).toMatch(/^cli-20261201T031500Z-[0-9a-f]{8}$/);
+  });
+
+  it('Ctrl-C while the start is in flight names the execution it may have started, exit code 130', async () => {
+    let interrupt: (() => void) | undefined;
+    const machine: StateMachinePort = {
+      start: () => {
+        interrupt?.();
+        return new Promise(() => undefined);
+      },
+      describe: async () => ({ status: 'RUNNING' }),
+    };
+    const { rt } = await remoteWith(machine, {
+      wait: {
+        sleep: async () => undefined,
+        name: 'cli-20261201T031500Z-00000000',
+        onInterrupt: (fn) => {
+          interrupt = fn;
+          return () => {
+            interrupt = undefined;
+          };
+        },
+      },
+    });
+    const err = await failure(runAudit(rt, { date: '2026-11-27' }));
+    const arn =
+      'arn:aws:states:eu-west-1:123456789012:execution:AuditStateMachine-X1:cli-20261201T031500Z-00000000';
+    expect(err.exitCode).toBe(130);
+    expect(err.message).toBe(
+      `stopped while starting the audit execution ${arn}: it may have started and, if so, continues (see it with: aws stepfunctions describe-execution --execution-arn ${arn})`,
+    );
+    expect(interrupt).toBeUndefined();
+  });
+
+  it('one --date another run holds fails with that one line, as a direct invocation does; a range names it skipped', async () => {
+    const held = {
+      date: '2026-11-27',
+      findings: 0,
+      written: false,
+      skipped: 'lease held by another audit run until 2026-11-28T02:15:00.000Z',
+    };
+    const { rt } = await remoteWith(new FakeMachine([succeeded({ reports: [held] })]));
+    const err = await failure(runAudit(rt, { date: '2026-11-27' }));
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toBe('2026-11-27: lease held by another audit run until 2026-11-28T02:15:00.000Z');
+    const range = await remoteWith(new FakeMachine([succeeded({ reports: [held] })]));
+    expect(await runAudit(range.rt, { from: '2026-11-27', to: '2026-11-27' })).toEqual([held]);
   });
 
   it('reprocess still invokes the ingest function', async () => {
@@ -411,7 +487,7 @@ describe('the Step Functions adapter', () => {
         });
       const port = await sfnStateMachine(REGION);
       try {
-        expect(await port.start(MACHINE, { from: '2026-11-01', to: '2026-11-27' })).toEqual({
+        expect(await port.start(MACHINE, { from: '2026-11-01', to: '2026-11-27' }, 'cli-x')).toEqual({
           executionArn: EXECUTION,
         });
         expect(await port.describe(EXECUTION)).toEqual({
@@ -426,7 +502,9 @@ describe('the Step Functions adapter', () => {
       const start = sfn
         .commandCalls(StartExecutionCommand)
         .map((c) => c.args[0].input as StartExecutionCommandInput);
-      expect(start).toEqual([{ stateMachineArn: MACHINE, input: '{"from":"2026-11-01","to":"2026-11-27"}' }]);
+      expect(start).toEqual([
+        { stateMachineArn: MACHINE, name: 'cli-x', input: '{"from":"2026-11-01","to":"2026-11-27"}' },
+      ]);
       expect(sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input)).toEqual([
         { executionArn: EXECUTION },
         { executionArn: EXECUTION },
