@@ -5,6 +5,7 @@
  * (functions/adapters/usage-store.ts) stores these shapes; the ingest use case applies the rules.
  */
 import type { RejectClassCount } from './reject-classes.ts';
+import type { RowEvidence } from './request-evidence.ts';
 import { compareStrings, ownValue, setOwn } from './support.ts';
 import type { CategoryCounts, Counts, DayUsage, SourceRef } from './types.ts';
 
@@ -53,11 +54,19 @@ export interface ObjectManifest {
   etag?: string;
   /** S3 LastModified of the version read, ISO (absent in manifests written before it was recorded). */
   modified?: string;
+  /**
+   * Request_ids of the counted lines (issue 11 item 5): how many lines had one, how many of those
+   * repeat one of an earlier line of the object (exact), and `capped` when more than
+   * MAX_FINGERPRINTS had one (duplicates is then a lower bound). Absent before evidence was kept.
+   */
+  requestIds?: { ids: number; duplicates: number; capped?: true };
 }
 
 /** Usage of one app on one day, summed over the committed objects behind it. */
 export interface UsageRow extends DayUsage {
   sources: SourceRef[];
+  /** Request-level evidence of the row (request-evidence.ts), when its objects were read with it. */
+  evidence?: RowEvidence;
 }
 
 export type CommitResult = { committed: true } | { committed: false; current: ObjectManifest | undefined };
