@@ -34,6 +34,7 @@ import {
   chunkEntries,
   type Entry,
   entryOf,
+  evidenceForItems,
   fitManifest,
   ITEM_BUDGET_BYTES,
   itemBytes,
@@ -42,16 +43,10 @@ import {
   parseEntry,
   splitUsageForItems,
   type UsageRow,
-  valueBytes,
   type WriteRef,
 } from '../core/ledger.ts';
 import { DEFAULT_BOUNDS, type DistinctBounds } from '../core/reader/limits.ts';
-import {
-  joinEvidence,
-  type RowEvidence,
-  type StoredEvidence,
-  splitEvidence,
-} from '../core/request-evidence.ts';
+import { joinEvidence, type RowEvidence, type StoredEvidence } from '../core/request-evidence.ts';
 import { compareStrings } from '../core/support.ts';
 import type { DayUsage, SourceRef } from '../core/types.ts';
 import { compareAppDay, sumDayUsage } from '../core/usage-math.ts';
@@ -125,28 +120,12 @@ export class UsageStore implements UsageLedger, UsageReader {
         wid,
         part: 99_999,
       });
-      const pieces = splitUsageForItems(u, fixed);
+      const pieces: (DayUsage & { ev?: StoredEvidence })[] = splitUsageForItems(u, fixed);
+      const ev = evidence?.[n];
+      if (ev) pieces.push(...evidenceForItems(u, ev, fixed, pieces.at(-1) as DayUsage));
       pieces.forEach((piece, index) => {
         items.push({ entry: entryOf(u.app, u.day, index), piece, index });
       });
-      const ev = evidence?.[n];
-      if (ev) {
-        const zero: DayUsage = {
-          app: u.app,
-          day: u.day,
-          requests: 0,
-          records: 0,
-          bytes: 0,
-          errors: 0,
-          endpoints: {},
-          categories: {},
-        };
-        const budget = ITEM_BUDGET_BYTES - fixed - itemBytes({ ...zero }) - 8;
-        splitEvidence(ev, budget, valueBytes).forEach((part, i) => {
-          const index = pieces.length + i;
-          items.push({ entry: entryOf(u.app, u.day, index), piece: { ...zero, ev: part }, index });
-        });
-      }
     }
     const listFixed = itemBytes({ ...chunkKey(key, wid, 99_999), entries: [] });
     const parts = chunkEntries(
@@ -269,8 +248,10 @@ export class UsageStore implements UsageLedger, UsageReader {
         group.items.push(i);
       }
     }
-    const rowOf = (g: NonNullable<typeof group>): UsageRow[] =>
-      sumDayUsage(g.items.map(toDayUsage)).map((u) => ({ ...u, sources: [g.source] }));
+    const rowOf = (g: NonNullable<typeof group>): UsageRow[] => {
+      const evs = evidenceByDay(g.items);
+      return sumDayUsage(g.items.map(toDayUsage)).map((u) => withEvidence(u, [g.source], evs));
+    };
     for (const month of monthsBetween(from, to)) {
       for await (const item of this.query(`U#${app}#${month}`, from, to)) {
         page.push(item);
@@ -485,10 +466,7 @@ export class UsageStore implements UsageLedger, UsageReader {
       for (const [key, items] of byKey) {
         const source = { key, gen: items[0]?.gen as string };
         const evs = evidenceByDay(items);
-        for (const u of sumDayUsage(items.map(toDayUsage))) {
-          const evidence = joinEvidence(evs.get(`${u.app}\u0000${u.day}`) ?? []);
-          rows.push({ ...u, sources: [source], ...(evidence ? { evidence } : {}) });
-        }
+        for (const u of sumDayUsage(items.map(toDayUsage))) rows.push(withEvidence(u, [source], evs));
       }
       return rows.sort(
         (a, b) => compareAppDay(a, b) || compareStrings(a.sources[0]?.key ?? '', b.sources[0]?.key ?? ''),
@@ -513,6 +491,12 @@ export class UsageStore implements UsageLedger, UsageReader {
   private query(pk: string, from?: string, to?: string): AsyncGenerator<Record<string, unknown>> {
     return queryPartition(this.doc, this.table, pk, from && to ? { from, to } : undefined);
   }
+}
+
+/** One object's row of an app-day, with its evidence when it has any (perSource rows only). */
+function withEvidence(u: DayUsage, sources: SourceRef[], evs: Map<string, StoredEvidence[]>): UsageRow {
+  const evidence = joinEvidence(evs.get(`${u.app}\u0000${u.day}`) ?? []);
+  return { ...u, sources, ...(evidence ? { evidence } : {}) };
 }
 
 /** The stored evidence parts of some contribution items, by `<app>\0<day>`. */

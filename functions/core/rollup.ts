@@ -7,14 +7,14 @@
  */
 import { EVIDENCE_MAX_SOURCES, type SourceContribution } from './audit/types.ts';
 import { compareSources } from './audit/window.ts';
-import { ITEM_BUDGET_BYTES, itemBytes, splitUsageForItems, type UsageRow, valueBytes } from './ledger.ts';
 import {
-  joinEvidence,
-  mergeEvidence,
-  type RowEvidence,
-  type StoredEvidence,
-  splitEvidence,
-} from './request-evidence.ts';
+  evidenceForItems,
+  ITEM_BUDGET_BYTES,
+  itemBytes,
+  splitUsageForItems,
+  type UsageRow,
+} from './ledger.ts';
+import { joinEvidence, mergeEvidence, type RowEvidence, type StoredEvidence } from './request-evidence.ts';
 import type { DayUsage, SourceRef } from './types.ts';
 import { add, sumDayUsage } from './usage-math.ts';
 
@@ -98,20 +98,7 @@ export function splitRollup(
   const { top, sourceCount, token, evidence, ...usage } = r;
   const fixed = itemBytes({ ...keyOf(99_999), part: 99_999, of: 99_999, token, top, sourceCount });
   const pieces: (DayUsage & { ev?: StoredEvidence })[] = splitUsageForItems(usage, fixed, budget);
-  if (evidence) {
-    const zero: DayUsage = {
-      app: r.app,
-      day: r.day,
-      requests: 0,
-      records: 0,
-      bytes: 0,
-      errors: 0,
-      endpoints: {},
-      categories: {},
-    };
-    const room = budget - itemBytes({ ...keyOf(99_999), part: 99_999, of: 99_999, token, ...zero }) - 8;
-    for (const ev of splitEvidence(evidence, room, valueBytes)) pieces.push({ ...zero, ev });
-  }
+  if (evidence) pieces.push(...evidenceForItems(usage, evidence, fixed, pieces.at(-1) as DayUsage, budget));
   return pieces.map((p, part) => ({
     ...p,
     part,
