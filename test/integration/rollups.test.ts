@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RollupSource, RollupStore } from '../../functions/adapters/rollup-store.ts';
 import type { UsageRow } from '../../functions/core/ledger.ts';
-import type { Rollup } from '../../functions/core/rollup.ts';
 import { mergeEvidence } from '../../functions/core/request-evidence.ts';
+import type { Rollup } from '../../functions/core/rollup.ts';
 import { ingestObject } from '../../functions/ingest/ingest-object.ts';
 import { BACKENDS, startTestBed, type TestBed } from '../support/emulators.ts';
 import { makeLog } from '../support/logs.ts';
@@ -54,7 +54,12 @@ describe.each(BACKENDS)('rollups on %s', (backend) => {
     const perSource = await bed.store.queryUsage({ from: FROM, to: TO, perSource: true });
     for (const r of first.rows) {
       const mine = perSource.filter((p) => p.app === r.app && p.day === r.day);
-      expect(r.evidence).toEqual(mergeEvidence(mine.map((p) => p.evidence), r));
+      expect(r.evidence).toEqual(
+        mergeEvidence(
+          mine.map((p) => p.evidence),
+          r,
+        ),
+      );
       expect(r.evidence?.lines.length).toBeGreaterThan(0);
     }
     expect(first.rebuilt).toBe(9); // 3 apps × 3 days
