@@ -34,6 +34,7 @@ import {
   chunkEntries,
   type Entry,
   entryOf,
+  evidenceForItems,
   fitManifest,
   ITEM_BUDGET_BYTES,
   itemBytes,
@@ -45,6 +46,7 @@ import {
   type WriteRef,
 } from '../core/ledger.ts';
 import { DEFAULT_BOUNDS, type DistinctBounds } from '../core/reader/limits.ts';
+import { joinEvidence, type RowEvidence, type StoredEvidence } from '../core/request-evidence.ts';
 import { compareStrings } from '../core/support.ts';
 import type { DayUsage, SourceRef } from '../core/types.ts';
 import { compareAppDay, sumDayUsage } from '../core/usage-math.ts';
@@ -97,15 +99,19 @@ export class UsageStore implements UsageLedger, UsageReader {
   /**
    * Puts one write's part lists, then its contributions (each app-day split into parts under
    * DynamoDB's item size limit) and the month app index. Idempotent. Returns the part-list count.
+   * `evidence` (aligned with `usage`): each app-day's request-level evidence, stored in further
+   * parts of zero usage with an `ev` attribute (request-evidence.ts splitEvidence), so that the
+   * part lists, commits and cleanups cover them like any part.
    */
   async writeContributions(
     key: string,
     gen: string,
     wid: string,
     usage: readonly DayUsage[],
+    evidence?: readonly (RowEvidence | undefined)[],
   ): Promise<number> {
-    const items: { entry: Entry; piece: DayUsage; index: number }[] = [];
-    for (const u of usage) {
+    const items: { entry: Entry; piece: DayUsage & { ev?: StoredEvidence }; index: number }[] = [];
+    for (const [n, u] of usage.entries()) {
       // Every attribute but the usage itself, measured with the longest part number it may get.
       const fixed = itemBytes({
         ...contributionKey(key, wid, entryOf(u.app, u.day, 99_999)),
@@ -114,7 +120,10 @@ export class UsageStore implements UsageLedger, UsageReader {
         wid,
         part: 99_999,
       });
-      splitUsageForItems(u, fixed).forEach((piece, index) => {
+      const pieces: (DayUsage & { ev?: StoredEvidence })[] = splitUsageForItems(u, fixed);
+      const ev = evidence?.[n];
+      if (ev) pieces.push(...evidenceForItems(u, ev, fixed, pieces.at(-1) as DayUsage));
+      pieces.forEach((piece, index) => {
         items.push({ entry: entryOf(u.app, u.day, index), piece, index });
       });
     }
@@ -239,8 +248,10 @@ export class UsageStore implements UsageLedger, UsageReader {
         group.items.push(i);
       }
     }
-    const rowOf = (g: NonNullable<typeof group>): UsageRow[] =>
-      sumDayUsage(g.items.map(toDayUsage)).map((u) => ({ ...u, sources: [g.source] }));
+    const rowOf = (g: NonNullable<typeof group>): UsageRow[] => {
+      const evs = evidenceByDay(g.items);
+      return sumDayUsage(g.items.map(toDayUsage)).map((u) => withEvidence(u, [g.source], evs));
+    };
     for (const month of monthsBetween(from, to)) {
       for await (const item of this.query(`U#${app}#${month}`, from, to)) {
         page.push(item);
@@ -454,7 +465,8 @@ export class UsageStore implements UsageLedger, UsageReader {
       const rows: UsageRow[] = [];
       for (const [key, items] of byKey) {
         const source = { key, gen: items[0]?.gen as string };
-        for (const u of sumDayUsage(items.map(toDayUsage))) rows.push({ ...u, sources: [source] });
+        const evs = evidenceByDay(items);
+        for (const u of sumDayUsage(items.map(toDayUsage))) rows.push(withEvidence(u, [source], evs));
       }
       return rows.sort(
         (a, b) => compareAppDay(a, b) || compareStrings(a.sources[0]?.key ?? '', b.sources[0]?.key ?? ''),
@@ -479,6 +491,25 @@ export class UsageStore implements UsageLedger, UsageReader {
   private query(pk: string, from?: string, to?: string): AsyncGenerator<Record<string, unknown>> {
     return queryPartition(this.doc, this.table, pk, from && to ? { from, to } : undefined);
   }
+}
+
+/** One object's row of an app-day, with its evidence when it has any (perSource rows only). */
+function withEvidence(u: DayUsage, sources: SourceRef[], evs: Map<string, StoredEvidence[]>): UsageRow {
+  const evidence = joinEvidence(evs.get(`${u.app}\u0000${u.day}`) ?? []);
+  return { ...u, sources, ...(evidence ? { evidence } : {}) };
+}
+
+/** The stored evidence parts of some contribution items, by `<app>\0<day>`. */
+function evidenceByDay(items: readonly Record<string, unknown>[]): Map<string, StoredEvidence[]> {
+  const out = new Map<string, StoredEvidence[]>();
+  for (const i of items) {
+    if (i.ev === undefined) continue;
+    const k = `${i.app}\u0000${i.day}`;
+    const list = out.get(k) ?? [];
+    out.set(k, list);
+    list.push(i.ev as StoredEvidence);
+  }
+  return out;
 }
 
 function toDayUsage(i: Record<string, unknown>): DayUsage {

@@ -165,7 +165,7 @@ export async function auditWithStreamedEvidence(
     files[name] = sha;
     if (storedFiles[name] !== sha)
       await write({ name, body: chunks(evidenceJsonl(full)), contentType: 'application/x-ndjson' });
-    findings.push({ ...finding, evidence: boundEvidence(full) });
+    findings.push({ ...finding, evidence: boundEvidence(full, finding.evidence.lines) });
   }
   return { findings, files };
 }

@@ -33,7 +33,9 @@ import {
   verifyReport,
 } from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
+import type { DataQuality } from '../core/audit/types.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
+import { duplicateRequestIds } from '../core/request-evidence.ts';
 import { removeStaleEvidence, rollupEvidence } from './audit-rollups.ts';
 import { readTerms, restatedFiles, termsStale } from './audit-terms.ts';
 import {
@@ -132,6 +134,17 @@ function toDataQuality(m: ObjectManifest): DataQualityObject {
   };
 }
 
+/** Data quality with the window's duplicate request_ids (issue 11 item 5), when there are any. */
+function withDuplicates(
+  dq: DataQuality,
+  usage: readonly UsageRow[],
+  start: string,
+  end: string,
+): DataQuality {
+  const dup = duplicateRequestIds(usage, start, end);
+  return dup ? { ...dq, duplicate_request_ids: dup } : dq;
+}
+
 async function previousManifest(
   deps: AuditDeps,
   date: string,
@@ -194,7 +207,7 @@ export async function auditDate(
     agreements,
     usage,
     findings,
-    dataQuality: summariseDataQuality(manifests.map(toDataQuality)),
+    dataQuality: withDuplicates(summariseDataQuality(manifests.map(toDataQuality)), usage, start, end),
     run: { generated_at: deps.now().toISOString(), trigger: deps.trigger ?? 'on-demand' },
     previousManifestSha256: await previousManifest(deps, date, dates),
     terms: terms.used,

@@ -4,6 +4,7 @@
  * on_behalf_of an organisation broken down by organisation.
  */
 import type { DayEvidence, LineRef } from './evidence.ts';
+import { KmvBuilder } from './kmv.ts';
 import {
   DEFAULT_BOUNDS,
   type DistinctBounds,
@@ -12,6 +13,7 @@ import {
   type UsageBounds,
 } from './reader/limits.ts';
 import type { UsageRecord } from './record.ts';
+import { MAX_EVIDENCE_ORGS } from './request-evidence.ts';
 import { compareStrings, setOwn } from './support.ts';
 import { dayString } from './timestamps.ts';
 import type { CategoryCounts, Counts, DayUsage } from './types.ts';
@@ -26,7 +28,8 @@ interface CategoryAgg {
   requests: number;
   records: number;
   orgs: Map<string, OrgCounts>;
-  lines: LineRef[];
+  /** Line refs per declared organisation ('' for none): '' and the first MAX_EVIDENCE_ORGS seen. */
+  lines: Map<string, LineRef[]>;
 }
 
 interface EndpointAgg extends Counts {
@@ -42,6 +45,8 @@ interface DayAgg extends Counts {
   endpoints: Map<string, EndpointAgg>;
   lines: LineRef[];
   categories: Map<string, CategoryAgg>;
+  /** The request_ids' sketch (kmv.ts), with evidence. */
+  sketch: KmvBuilder | undefined;
   /** Hashes of the distinct endpoints / organisations rolled into an overflow entry (capped). */
   overEndpoints: Set<number> | undefined;
   overOrgs: Set<number> | undefined;
@@ -96,10 +101,11 @@ export class UsageAggregator {
   }
 
   /**
-   * Count one valid record in the given categories. Returns a reason when a sum would exceed
+   * Count one valid record in the given categories (with `refs`, as evidence; with `ridHash` ≥ 0,
+   * its request_id's 52-bit hash goes into the app-day's sketch). Returns a reason when a sum would exceed
    * 2^53 − 1 or a per-object bound is passed (the object must then be quarantined), else undefined.
    */
-  add(rec: UsageRecord, categories: readonly string[], refs?: RefSource): string | undefined {
+  add(rec: UsageRecord, categories: readonly string[], refs?: RefSource, ridHash = -1): string | undefined {
     const agg = this.dayAgg(rec.app, rec.day);
     if (agg === undefined) {
       return `more than ${this.maxAppDays} distinct app × UTC day pairs in one object (MAX_APP_DAYS_PER_OBJECT): split the object or raise the bound, then reprocess it`;
@@ -137,16 +143,28 @@ export class UsageAggregator {
       if (agg.lines.length < keep) agg.lines.push((refs as RefSource).ref());
       if (ep.lines.length < keep) ep.lines.push((refs as RefSource).ref());
     }
+    if (ridHash >= 0) {
+      agg.sketch ??= new KmvBuilder();
+      agg.sketch.add(ridHash);
+    }
     for (let i = 0; i < categories.length; i++) {
       const name = categories[i] as string;
       let cat = agg.categories.get(name);
       if (cat === undefined) {
-        cat = { requests: 0, records: 0, orgs: new Map(), lines: [] };
+        cat = { requests: 0, records: 0, orgs: new Map(), lines: new Map() };
         agg.categories.set(name, cat);
       }
       cat.requests += 1;
       cat.records += rec.records;
-      if (cat.lines.length < keep) cat.lines.push((refs as RefSource).ref());
+      if (keep > 0) {
+        const orgName = rec.org ?? '';
+        let lines = cat.lines.get(orgName);
+        if (lines === undefined && (orgName === '' || cat.lines.size < MAX_EVIDENCE_ORGS + 1)) {
+          lines = [];
+          cat.lines.set(orgName, lines);
+        }
+        if (lines !== undefined && lines.length < keep) lines.push((refs as RefSource).ref());
+      }
       if (rec.org !== undefined) {
         let org = cat.orgs.get(rec.org);
         if (org === undefined) {
@@ -190,6 +208,7 @@ export class UsageAggregator {
         endpoints: new Map(),
         lines: [],
         categories: new Map(),
+        sketch: undefined,
         overEndpoints: undefined,
         overOrgs: undefined,
       };
@@ -245,12 +264,24 @@ export class UsageAggregator {
           const lines = (agg.endpoints.get(name) as EndpointAgg).lines;
           if (lines.length > 0) setOwn(endpoints, name, lines);
         }
-        const categories: Record<string, LineRef[]> = {};
+        const categories: Record<string, Record<string, LineRef[]>> = {};
         for (const name of [...agg.categories.keys()].sort(compareStrings)) {
-          const lines = (agg.categories.get(name) as CategoryAgg).lines;
-          if (lines.length > 0) setOwn(categories, name, lines);
+          const byOrg = (agg.categories.get(name) as CategoryAgg).lines;
+          const orgs: Record<string, LineRef[]> = {};
+          for (const org of [...byOrg.keys()].sort(compareStrings)) {
+            const lines = byOrg.get(org) as LineRef[];
+            if (lines.length > 0) setOwn(orgs, org, lines);
+          }
+          if (Object.keys(orgs).length > 0) setOwn(categories, name, orgs);
         }
-        out.push({ app, day: dayString(day), lines: agg.lines, endpoints, categories });
+        out.push({
+          app,
+          day: dayString(day),
+          lines: agg.lines,
+          endpoints,
+          categories,
+          ...(agg.sketch ? { sketch: agg.sketch.result() } : {}),
+        });
       }
     }
     return out;

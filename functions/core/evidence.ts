@@ -13,6 +13,7 @@
  *   probability ~n²/2^65 (10M ids: ~3·10⁻⁶).
  */
 import { createHash } from 'node:crypto';
+import type { Kmv } from './kmv.ts';
 
 /** Lines kept per key by default (ingest). */
 export const EVIDENCE_LINES = 5;
@@ -41,8 +42,13 @@ export interface DayEvidence {
   lines: LineRef[];
   /** Per endpoint: its first lines (an endpoint past the UsageBounds keeps none of its own). */
   endpoints: Record<string, LineRef[]>;
-  /** Per recipient category: its first lines. */
-  categories: Record<string, LineRef[]>;
+  /**
+   * Per recipient category, per declared organisation ('' for lines without on_behalf_of; besides
+   * it the first MAX_EVIDENCE_ORGS organisations seen): its first lines.
+   */
+  categories: Record<string, Record<string, LineRef[]>>;
+  /** A KMV sketch of the app-day's request_ids (kmv.ts); absent when no line had one. */
+  sketch?: Kmv;
 }
 
 /** The sha256 of a line's bytes, as evidence records and `auditor evidence` checks it. */
@@ -73,6 +79,11 @@ export function fingerprintInto(buf: Uint8Array, s: number, e: number, out: Uint
   out[at + 1] = b >>> 0;
 }
 
+/** A fingerprint (out[at], out[at + 1]) as an integer in [0, 2^52): the top 20 bits of the second word, then the first. */
+export function hash52(w: Uint32Array, at: number): number {
+  return ((w[at + 1] as number) >>> 12) * 4294967296 + (w[at] as number);
+}
+
 /** Fingerprints per block (8 MB): blocks are never copied to grow, so the peak is the fingerprints plus one block. */
 export const FINGERPRINT_BLOCK = 1 << 20;
 
@@ -88,6 +99,9 @@ export class DuplicateCounter {
   private total = 0;
   /** True once `max` fingerprints were held (the count is then a lower bound). */
   capped = false;
+  /** The last request_id's fingerprint as a 52-bit integer (kmv.ts sketches), -1 before any. */
+  lastHash = -1;
+  private readonly scratch = new Uint32Array(2);
 
   constructor(
     private readonly max: number = MAX_FINGERPRINTS,
@@ -98,6 +112,8 @@ export class DuplicateCounter {
   add(buf: Uint8Array, s: number, e: number): void {
     if (this.total >= this.max) {
       this.capped = true;
+      fingerprintInto(buf, s, e, this.scratch, 0);
+      this.lastHash = hash52(this.scratch, 0);
       return;
     }
     let n = this.n;
@@ -113,6 +129,7 @@ export class DuplicateCounter {
       }
     }
     fingerprintInto(buf, s, e, this.words, n * 2);
+    this.lastHash = hash52(this.words, n * 2);
     this.n = n + 1;
     this.total++;
   }

@@ -5,6 +5,7 @@
  * (functions/adapters/usage-store.ts) stores these shapes; the ingest use case applies the rules.
  */
 import type { RejectClassCount } from './reject-classes.ts';
+import { type RowEvidence, type StoredEvidence, splitEvidence } from './request-evidence.ts';
 import { compareStrings, ownValue, setOwn } from './support.ts';
 import type { CategoryCounts, Counts, DayUsage, SourceRef } from './types.ts';
 
@@ -53,11 +54,19 @@ export interface ObjectManifest {
   etag?: string;
   /** S3 LastModified of the version read, ISO (absent in manifests written before it was recorded). */
   modified?: string;
+  /**
+   * Request_ids of the counted lines (issue 11 item 5): how many lines had one, how many of those
+   * repeat one of an earlier line of the object (exact), and `capped` when more than
+   * MAX_FINGERPRINTS had one (duplicates is then a lower bound). Absent before evidence was kept.
+   */
+  requestIds?: { ids: number; duplicates: number; capped?: true };
 }
 
 /** Usage of one app on one day, summed over the committed objects behind it. */
 export interface UsageRow extends DayUsage {
   sources: SourceRef[];
+  /** Request-level evidence of the row (request-evidence.ts), when its objects were read with it. */
+  evidence?: RowEvidence;
 }
 
 export type CommitResult = { committed: true } | { committed: false; current: ObjectManifest | undefined };
@@ -209,6 +218,38 @@ export function splitUsageForItems(u: DayUsage, fixedBytes: number, budget = ITE
   }
   parts.push(current);
   return parts;
+}
+
+/**
+ * One app-day's evidence as stored parts (request-evidence.ts splitEvidence): the first goes into
+ * `last` (the app-day's last usage part) when it fits there, the others are parts of their own
+ * with zero usage. Returns the parts of their own.
+ */
+export function evidenceForItems(
+  u: DayUsage,
+  ev: RowEvidence,
+  fixed: number,
+  last: DayUsage & { ev?: StoredEvidence },
+  limit = ITEM_BUDGET_BYTES,
+): (DayUsage & { ev: StoredEvidence })[] {
+  const zero: DayUsage = {
+    app: u.app,
+    day: u.day,
+    requests: 0,
+    records: 0,
+    bytes: 0,
+    errors: 0,
+    endpoints: {},
+    categories: {},
+  };
+  const budget = limit - fixed - itemBytes({ ...zero }) - 8;
+  const parts = splitEvidence(ev, budget, valueBytes);
+  const first = parts[0];
+  if (first && fixed + itemBytes({ ...last }) + 3 + valueBytes(first) <= limit) {
+    last.ev = first;
+    parts.shift();
+  }
+  return parts.map((p) => ({ ...zero, ev: p }));
 }
 
 // ---------------------------------------------------------------------------------------------

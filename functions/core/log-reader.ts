@@ -112,6 +112,8 @@ export type ReadOutcome =
        * of the object (exact up to MAX_FINGERPRINTS request_ids, a lower bound past it).
        */
       duplicateRequestIds?: number;
+      /** With `evidenceLines`: counted lines with a request_id (up to MAX_FINGERPRINTS). */
+      requestIds?: number;
       /** Set when more than MAX_FINGERPRINTS lines had a request_id: duplicateRequestIds is then a lower bound. */
       duplicateRequestIdsLowerBound?: true;
     }
@@ -281,6 +283,7 @@ class LineReader implements LineSink, RecordSink, RefSource {
   private curEnd = 0;
   private curLine = 0;
   private lastRef: LineRef | undefined;
+  private curHash = -1;
   private readonly duplicates: DuplicateCounter | undefined;
 
   constructor(
@@ -400,12 +403,16 @@ class LineReader implements LineSink, RecordSink, RefSource {
     let overflow: string | undefined;
     if (dup === undefined) overflow = this.usage.add(rec, cats);
     else {
-      if (rec.ridStart >= 0) dup.add(this.curBuf as Buffer, rec.ridStart, rec.ridEnd);
-      else if (rec.requestId !== undefined) {
+      this.curHash = -1;
+      if (rec.ridStart >= 0) {
+        dup.add(this.curBuf as Buffer, rec.ridStart, rec.ridEnd);
+        this.curHash = dup.lastHash;
+      } else if (rec.requestId !== undefined) {
         const bytes = Buffer.from(rec.requestId, 'utf8');
         dup.add(bytes, 0, bytes.length);
+        this.curHash = dup.lastHash;
       }
-      overflow = this.usage.add(rec, cats, this.curLine > 0 ? this : undefined);
+      overflow = this.usage.add(rec, cats, this.curLine > 0 ? this : undefined, this.curHash);
     }
     if (overflow !== undefined) throw new Quarantine(overflow);
     this.counted++;
@@ -480,6 +487,7 @@ class LineReader implements LineSink, RecordSink, RefSource {
       ...(this.duplicates
         ? {
             evidence: this.usage.evidence(),
+            requestIds: this.duplicates.count,
             duplicateRequestIds: this.duplicates.duplicates(),
             ...(this.duplicates.capped ? { duplicateRequestIdsLowerBound: true as const } : {}),
           }

@@ -7,7 +7,14 @@
  */
 import { EVIDENCE_MAX_SOURCES, type SourceContribution } from './audit/types.ts';
 import { compareSources } from './audit/window.ts';
-import { ITEM_BUDGET_BYTES, itemBytes, splitUsageForItems, type UsageRow } from './ledger.ts';
+import {
+  evidenceForItems,
+  ITEM_BUDGET_BYTES,
+  itemBytes,
+  splitUsageForItems,
+  type UsageRow,
+} from './ledger.ts';
+import { joinEvidence, mergeEvidence, type RowEvidence, type StoredEvidence } from './request-evidence.ts';
 import type { DayUsage, SourceRef } from './types.ts';
 import { add, sumDayUsage } from './usage-math.ts';
 
@@ -21,6 +28,8 @@ export interface Rollup extends DayUsage {
   sourceCount: number;
   /** The day's change token when the read behind this rollup began. */
   token: string;
+  /** The objects' request-level evidence merged (request-evidence.ts mergeEvidence), when they have any. */
+  evidence?: RowEvidence;
 }
 
 /** Contribution descending, then key, then gen. */
@@ -53,7 +62,11 @@ export function buildRollup(app: string, day: string, rows: readonly UsageRow[],
     categories: {},
   };
   const top = [...perSource.values()].sort(byContribution).slice(0, ROLLUP_TOP_SOURCES).sort(compareSources);
-  return { ...sum, top, sourceCount: perSource.size, token };
+  const evidence = mergeEvidence(
+    mine.map((r) => r.evidence),
+    sum,
+  );
+  return { ...sum, top, sourceCount: perSource.size, token, ...(evidence ? { evidence } : {}) };
 }
 
 /** A rollup as the audit reads it: usage with the top objects as its sources. */
@@ -69,6 +82,8 @@ export interface RollupPart extends DayUsage {
   token: string;
   top?: SourceContribution[];
   sourceCount?: number;
+  /** A part of the rollup's evidence (the parts after the usage's; their usage is zero). */
+  ev?: StoredEvidence;
 }
 
 /**
@@ -80,9 +95,10 @@ export function splitRollup(
   keyOf: (part: number) => Record<string, string>,
   budget = ITEM_BUDGET_BYTES,
 ): RollupPart[] {
-  const { top, sourceCount, token, ...usage } = r;
+  const { top, sourceCount, token, evidence, ...usage } = r;
   const fixed = itemBytes({ ...keyOf(99_999), part: 99_999, of: 99_999, token, top, sourceCount });
-  const pieces = splitUsageForItems(usage, fixed, budget);
+  const pieces: (DayUsage & { ev?: StoredEvidence })[] = splitUsageForItems(usage, fixed, budget);
+  if (evidence) pieces.push(...evidenceForItems(usage, evidence, fixed, pieces.at(-1) as DayUsage, budget));
   return pieces.map((p, part) => ({
     ...p,
     part,
@@ -105,7 +121,14 @@ export function joinRollup(parts: readonly RollupPart[]): Rollup | undefined {
     return undefined;
   const sum = sumDayUsage(mine.map(dayUsageOf))[0];
   if (!sum) return undefined;
-  return { ...sum, top: first.top, sourceCount: first.sourceCount, token: first.token };
+  const evidence = joinEvidence(mine.map((p) => p.ev));
+  return {
+    ...sum,
+    top: first.top,
+    sourceCount: first.sourceCount,
+    token: first.token,
+    ...(evidence ? { evidence } : {}),
+  };
 }
 
 function dayUsageOf(p: RollupPart): DayUsage {

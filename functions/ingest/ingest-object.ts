@@ -11,6 +11,7 @@
  *    redelivery finishes this if a crash interrupted it.
  */
 
+import { EVIDENCE_LINES } from '../core/evidence.ts';
 import {
   boundReason,
   cleanupAfter,
@@ -31,6 +32,7 @@ import {
 } from '../core/log-reader.ts';
 import { DEFAULT_MAX_REJECTS_FILE_BYTES } from '../core/reader/limits.ts';
 import { RejectTally } from '../core/reject-classes.ts';
+import { readEvidence } from '../core/request-evidence.ts';
 import type { Reject } from '../core/types.ts';
 import { LOG_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '../shared/resources.ts';
 import type { ObjectReader, ObjectWriter, OpenedObject, RegistrySource, UsageLedger } from './ports.ts';
@@ -83,6 +85,8 @@ export interface IngestDeps {
    * manifest's `rejectsWritten` then says how many are, and the file ends with a line saying so.
    */
   maxRejectsFileBytes?: number;
+  /** Line references kept per app-day, endpoint and category (default EVIDENCE_LINES; 0: no evidence). */
+  evidenceLines?: number;
   now: () => Date;
 }
 
@@ -271,6 +275,7 @@ export async function ingestObject(
     limits: deps.limits,
     ...(deps.bounds ? { bounds: deps.bounds } : {}),
     ...(timing.deadline !== undefined ? { deadline: timing.deadline } : {}),
+    evidenceLines: deps.evidenceLines ?? EVIDENCE_LINES,
   });
   if (
     timing.abandonAtDeadline &&
@@ -377,6 +382,13 @@ async function record(
     if (rejectReasons) manifest.rejectReasons = rejectReasons;
     if (rejectsWritten !== undefined) manifest.rejectsWritten = rejectsWritten;
   }
+  if (outcome.status !== 'quarantined' && outcome.duplicateRequestIds !== undefined) {
+    manifest.requestIds = {
+      ids: outcome.requestIds ?? 0,
+      duplicates: outcome.duplicateRequestIds,
+      ...(outcome.duplicateRequestIdsLowerBound ? { capped: true as const } : {}),
+    };
+  }
 
   if (outcome.status === 'quarantined') {
     manifest.reason = boundReason(outcome.reason);
@@ -389,7 +401,8 @@ async function record(
     );
   }
   const usage = outcome.status === 'quarantined' ? [] : outcome.usage;
-  manifest.chunks = await deps.store.writeContributions(key, gen, wid, usage);
+  const evidence = outcome.status === 'quarantined' ? undefined : readEvidence({ key, gen }, outcome);
+  manifest.chunks = await deps.store.writeContributions(key, gen, wid, usage, evidence);
   if (manifest.status !== 'ingested' || manifest.rejected > 0) await deps.store.indexDataQuality(manifest);
 
   // Commit on the condition that the manifest is still the one we read; if another write got in

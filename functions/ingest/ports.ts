@@ -4,6 +4,7 @@
  */
 import type { CommitResult, Entry, ObjectManifest, WriteRef } from '../core/ledger.ts';
 import type { RecipientMatcher } from '../core/recipients.ts';
+import type { RowEvidence } from '../core/request-evidence.ts';
 import type { DayUsage, RecipientsRegistry, SourceRef } from '../core/types.ts';
 
 export interface OpenedObject {
@@ -40,7 +41,14 @@ export interface ObjectWriter {
 export interface UsageLedger {
   getManifest(key: string): Promise<ObjectManifest | undefined>;
   /** Puts one write's part lists and contributions (idempotent); returns the part-list count. */
-  writeContributions(key: string, gen: string, wid: string, usage: readonly DayUsage[]): Promise<number>;
+  writeContributions(
+    key: string,
+    gen: string,
+    wid: string,
+    usage: readonly DayUsage[],
+    /** Request-level evidence per app-day, aligned with `usage` (request-evidence.ts). */
+    evidence?: readonly (RowEvidence | undefined)[],
+  ): Promise<number>;
   /** The contributions a write made (empty if its part lists are gone or were never written). */
   entries(key: string, ref: WriteRef): Promise<Entry[]>;
   /** Deletes a write's contributions, then its part lists; returns the deleted entries. Idempotent. */

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RollupSource, RollupStore } from '../../functions/adapters/rollup-store.ts';
 import type { UsageRow } from '../../functions/core/ledger.ts';
+import { mergeEvidence } from '../../functions/core/request-evidence.ts';
 import type { Rollup } from '../../functions/core/rollup.ts';
 import { ingestObject } from '../../functions/ingest/ingest-object.ts';
 import { BACKENDS, startTestBed, type TestBed } from '../support/emulators.ts';
@@ -48,7 +49,19 @@ describe.each(BACKENDS)('rollups on %s', (backend) => {
     const first = await rollups.window(FROM, TO);
     const ledger = await bed.store.queryUsage({ from: FROM, to: TO });
     expect(totalsOf(first.rows)).toEqual(totalsOf(ledger));
-    expect(first.rows.map(({ sourceCount: _n, ...r }) => r)).toEqual(ledger);
+    // Rows per app-day without per-object rows carry no evidence; the rollups' is the objects' merged.
+    expect(first.rows.map(({ sourceCount: _n, evidence: _e, ...r }) => r)).toEqual(ledger);
+    const perSource = await bed.store.queryUsage({ from: FROM, to: TO, perSource: true });
+    for (const r of first.rows) {
+      const mine = perSource.filter((p) => p.app === r.app && p.day === r.day);
+      expect(r.evidence).toEqual(
+        mergeEvidence(
+          mine.map((p) => p.evidence),
+          r,
+        ),
+      );
+      expect(r.evidence?.lines.length).toBeGreaterThan(0);
+    }
     expect(first.rebuilt).toBe(9); // 3 apps × 3 days
     expect((await rollups.window(FROM, TO)).rebuilt).toBe(0);
 

@@ -305,7 +305,18 @@ function dataQualitySection(dq: DataQuality, overflow: readonly UsageOverflow[] 
       : '<table><thead><tr><th>Object</th><th>Status</th><th class="num">Lines</th><th class="num">Counted</th>' +
         `<th class="num">Rejected</th><th>Reason</th></tr></thead><tbody>${rows}</tbody></table>${more}`) +
     overflowNote(overflow) +
+    duplicatesNote(dq) +
     '</section>'
+  );
+}
+
+/** Duplicate request_ids (issue 11 item 5), only when some were found. */
+function duplicatesNote(dq: DataQuality): string {
+  const d = dq.duplicate_request_ids;
+  if (!d) return '';
+  return (
+    `<p class="note" id="duplicate-request-ids">Duplicate request_ids: ${fmtInt(d.within_objects)} line(s) repeat a request_id of the same object (exact); ` +
+    `about ${fmtInt(d.across_objects_estimate)} request_id(s) occur in more than one object of the same app and day (estimate, ${esc(d.method)}).</p>`
   );
 }
 

@@ -156,10 +156,26 @@ export function canonicalFinding(f: Finding): Finding {
       sources: f.evidence.sources.map((s: SourceRef) => ({ key: s.key, gen: s.gen })),
       source_count: f.evidence.source_count,
       truncated: f.evidence.truncated,
+      ...(f.evidence.lines && f.evidence.lines.length > 0
+        ? {
+            lines: f.evidence.lines.map((l) => ({
+              key: l.key,
+              gen: l.gen,
+              line: l.line,
+              request_id: l.request_id,
+              sha256: l.sha256,
+            })),
+          }
+        : {}),
     },
     // Last, and only on a finding someone changed (lifecycle.ts): other lines keep their bytes.
     ...(f.lifecycle ? { lifecycle: f.lifecycle } : {}),
   };
+  // Lines go before sources (request-level evidence is the bulkier and the CLI can do without some).
+  while (Buffer.byteLength(`${stableJson(out)}\n`) > MAX_FINDING_LINE_BYTES && out.evidence.lines) {
+    out.evidence.lines.pop();
+    if (out.evidence.lines.length === 0) delete out.evidence.lines;
+  }
   while (
     Buffer.byteLength(`${stableJson(out)}\n`) > MAX_FINDING_LINE_BYTES &&
     out.evidence.sources.length > 0
@@ -198,6 +214,8 @@ function dataQualityJson(
     ...(gaps.length > 0 ? { registry_gaps: gaps } : {}),
     // Only when the objects behind the usage were not all looked up (REPORT_MAX_SOURCES, rollups).
     ...(truncated ? { objects_truncated: true } : {}),
+    // Only when some request_id repeats (issue 11 item 5).
+    ...(dq.duplicate_request_ids ? { duplicate_request_ids: dq.duplicate_request_ids } : {}),
     totals: sorted.totals,
     objects: sorted.objects.map((o) => ({
       key: o.key,
@@ -361,7 +379,17 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
     'findings.jsonl': findings.map((f) => `${stableJson(f)}\n`).join(''),
     'usage.jsonl': usageJsonl(model, input.usage),
     'findings.csv': findingsCsv(findings),
-    'report.html': renderHtml(model, findings, summariseDataQuality(input.dataQuality.objects), overflow),
+    'report.html': renderHtml(
+      model,
+      findings,
+      {
+        ...summariseDataQuality(input.dataQuality.objects),
+        ...(input.dataQuality.duplicate_request_ids
+          ? { duplicate_request_ids: input.dataQuality.duplicate_request_ids }
+          : {}),
+      },
+      overflow,
+    ),
   };
   const content = contentSha256((n) =>
     n === 'report.json'

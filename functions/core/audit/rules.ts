@@ -20,6 +20,7 @@
  *
  * finding_id and the order of findings: see findings.ts.
  */
+import type { EvidenceLine } from '../request-evidence.ts';
 import { compareStrings } from '../support.ts';
 import type { SourceRef } from '../types.ts';
 import type { Agreement } from './agreements.ts';
@@ -106,12 +107,17 @@ export function ruleContext(input: AuditInput): RuleContext {
  * A finding's bounded evidence from its full source list (ordered by contribution descending, then
  * key, then gen): the first EVIDENCE_MAX_SOURCES of it, listed by key then gen.
  */
-export function boundEvidence(full: readonly SourceContribution[]): FindingEvidence {
+export function boundEvidence(
+  full: readonly SourceContribution[],
+  lines?: readonly EvidenceLine[],
+): FindingEvidence {
   const top = full.slice(0, EVIDENCE_MAX_SOURCES).map((s): SourceRef => ({ key: s.key, gen: s.gen }));
   return {
     sources: top.sort(compareSources),
     source_count: full.length,
     truncated: full.length > top.length,
+    // Request-level evidence (issue 11): only when the rule found lines, so other findings keep their bytes.
+    ...(lines && lines.length > 0 ? { lines: [...lines] } : {}),
   };
 }
 
@@ -119,7 +125,7 @@ export function boundEvidence(full: readonly SourceContribution[]): FindingEvide
 function toFinding(reportDate: string, { periodKey, ...d }: FindingDraft & { rule: Rule }): Finding {
   return inFieldOrder({
     ...d,
-    evidence: boundEvidence(d.evidence),
+    evidence: boundEvidence(d.evidence, d.lines),
     report_date: reportDate,
     finding_id: findingId({
       licensee: d.licensee,

@@ -7,12 +7,15 @@
  * The union of rule names is not written here: the rule registry (rules/registry.ts) derives it,
  * so a finding here is generic in its rule name (FindingOf) and findings.ts names the real one.
  */
+import type { EvidenceLine, RowEvidence } from '../request-evidence.ts';
 import type { DayUsage, SourceRef } from '../types.ts';
 import type { Agreement } from './agreements.ts';
 
 /** Usage of one app on one day with the log objects behind it (adapters' UsageRow is compatible). */
 export interface AuditUsageRow extends DayUsage {
   sources: SourceRef[];
+  /** Request-level evidence (issue 11 item 5), when the row's objects were read with it. */
+  evidence?: RowEvidence;
 }
 
 export interface AuditInput {
@@ -154,7 +157,16 @@ export interface FindingEvidence {
   sources: SourceRef[];
   source_count: number;
   truncated: boolean;
+  /**
+   * prohibited_recipient, unauthorized_endpoint and unknown_app only, and only when some line was
+   * kept: up to EVIDENCE_MAX_LINES log lines behind the finding, by key, gen, then line (absent
+   * otherwise, so other findings keep their bytes). What `auditor evidence` fetches and checks.
+   */
+  lines?: EvidenceLine[];
 }
+
+/** The most log lines a finding's evidence lists. */
+export const EVIDENCE_MAX_LINES = 20;
 
 /**
  * The fields of a finding, in the fixed order of audit()'s findings, findings.jsonl and the columns
@@ -192,6 +204,8 @@ export interface FindingDraft
    * then key, then gen (rules/support.ts evidenceOf); the audit bounds it into FindingEvidence.
    */
   evidence: SourceContribution[];
+  /** The log lines behind the finding (rules/evidence-lines.ts), at most EVIDENCE_MAX_LINES. */
+  lines?: EvidenceLine[];
 }
 
 /**
@@ -271,7 +285,21 @@ export interface DataQualityTotals {
   rejected: number;
 }
 
+/**
+ * Duplicate request_ids of W's usage (issue 11 item 5): `within_objects`, lines whose request_id
+ * repeats an earlier line of the same object (exact, summed over the objects); and
+ * `across_objects_estimate`, request_ids found in two or more objects of the same app-day (a
+ * KMV sketch's estimate, kmv.ts), summed over W's app-days.
+ */
+export interface DuplicateRequestIds {
+  within_objects: number;
+  across_objects_estimate: number;
+  method: string;
+}
+
 export interface DataQuality {
   objects: DataQualityObject[];
   totals: DataQualityTotals;
+  /** Only when some duplicate was found (reports of logs without duplicates keep their bytes). */
+  duplicate_request_ids?: DuplicateRequestIds;
 }

@@ -36,8 +36,12 @@ describe('line references', () => {
     expect(ev?.day).toBe('2026-11-27');
     expect(ev?.lines).toEqual([ref(1), ref(2), ref(3)]);
     expect(ev?.endpoints).toEqual({ '/e0': [ref(1), ref(3), ref(5)], '/e1': [ref(2), ref(4), ref(6)] });
-    expect(ev?.categories).toEqual({ government: [ref(1), ref(4), ref(7)] });
+    // Category lines are kept per declared organisation ('' for none: issue 11's store step).
+    expect(ev?.categories).toEqual({ government: { '': [ref(1), ref(4), ref(7)] } });
     expect(out.duplicateRequestIds).toBe(0);
+    expect(out.requestIds).toBe(20);
+    // Fewer than KMV_K request_ids: the app-day's sketch holds every one.
+    expect(ev?.sketch?.h).toHaveLength(20);
   });
 
   it('hashes the line as split: without CRLF and the BOM; request_id null when absent, null or empty', async () => {

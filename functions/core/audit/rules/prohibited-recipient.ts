@@ -18,6 +18,7 @@ import { add } from '../../usage-math.ts';
 import type { Agreement } from '../agreements.ts';
 import { fmtInt } from '../format.ts';
 import type { AuditRule, FindingDraft, WindowRow } from '../types.ts';
+import { findingLines } from './evidence-lines.ts';
 import { appsOf, evidenceOf, monthToDate, perAgreement, Tally } from './support.ts';
 
 const SEVERITY = 'critical';
@@ -112,6 +113,13 @@ export const prohibitedRecipient = {
           apps: appsOf(req),
           detail: `${fmtInt(req.total)} request(s) (${fmtInt(records)} records) attributed to prohibited recipient category ${JSON.stringify(cat)}${excused}`,
           evidence: evidenceOf(req.rows, (p) => notExcused(p, cat, approvedOn(p.day))?.requests ?? 0),
+          // Lines of approved organisations are excused requests: never evidence.
+          lines: findingLines(req.rows, (ev, r) => {
+            const approved = approvedOn(r.day);
+            return Object.entries(ownValue(ev.categories, cat) ?? {})
+              .filter(([org]) => org === '' || !approved.has(normaliseOrg(org)))
+              .flatMap(([, l]) => l);
+          }),
         }),
       );
     }

@@ -10,6 +10,7 @@ import { OTHER_ENDPOINTS } from '../../reader/limits.ts';
 import { compareStrings, ownValue } from '../../support.ts';
 import { fmtInt } from '../format.ts';
 import type { AuditRule } from '../types.ts';
+import { findingLines } from './evidence-lines.ts';
 import { appsOf, daysOf, evidenceOf, monthToDate, perAgreement, Tally } from './support.ts';
 
 const SEVERITY = 'medium';
@@ -59,6 +60,7 @@ export const unauthorizedEndpoint = {
         apps: appsOf(t),
         detail: `${fmtInt(t.total)} request(s) to endpoint ${JSON.stringify(ep)}, which is not among the ${listed.length} allowed endpoint(s)`,
         evidence: evidenceOf(t.rows, (p) => ownValue(p.endpoints, ep)?.requests ?? 0),
+        lines: findingLines(t.rows, (ev) => ownValue(ev.endpoints, ep) ?? []),
       });
     });
   }),

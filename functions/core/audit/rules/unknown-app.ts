@@ -6,7 +6,8 @@
  */
 import { compareStrings } from '../../support.ts';
 import type { AuditRule, FindingDraft } from '../types.ts';
-import { monthToDate, requestsOf } from './support.ts';
+import { findingLines } from './evidence-lines.ts';
+import { hasUsage, monthToDate, requestsOf } from './support.ts';
 
 const SEVERITY = 'low';
 
@@ -17,10 +18,10 @@ export const unknownApp = {
     const drafts: FindingDraft[] = [];
     for (const app of [...ctx.byApp.keys()].sort(compareStrings)) {
       // Versioned terms: the days on which no agreement in force covered the app.
-      const used = requestsOf(
-        [...(ctx.byApp.get(app)?.values() ?? [])].filter((r) => !ctx.coveredOn(app, r.day)),
-      );
+      const rows = [...(ctx.byApp.get(app)?.values() ?? [])].filter((r) => !ctx.coveredOn(app, r.day));
+      const used = requestsOf(rows);
       if (used === null) continue;
+      const lines = findingLines(rows.filter(hasUsage), (ev) => ev.lines);
       drafts.push(
         monthToDate(ctx, {
           licensee: null,
@@ -29,6 +30,7 @@ export const unknownApp = {
           subject: app,
           ...used.numbers,
           detail: `app ${JSON.stringify(app)} is covered by no agreement: ${used.text}`,
+          lines,
         }),
       );
     }
