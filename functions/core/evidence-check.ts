@@ -1,7 +1,8 @@
 /**
  * Checking recorded line references against a log object (issue 11 item 5): the object is streamed
- * (gzip cannot be read by range) through the reader's own line splitter, so line numbers and the
- * bytes hashed are exactly what the reader recorded (evidence.ts); only the wanted lines are kept.
+ * (gzip cannot be read by range), told gzip or plain by the reader's own peek (reader/head.ts) and
+ * split by the reader's own line splitter, so line numbers and the bytes hashed are exactly what
+ * the reader recorded (evidence.ts); only the wanted lines are kept, and reading stops at the last.
  * No AWS.
  */
 
