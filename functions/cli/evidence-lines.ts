@@ -28,7 +28,7 @@ export interface EvidenceLineRef extends LineRef {
   gen: string;
 }
 
-export type LineStatus = 'ok' | 'changed' | 'missing';
+export type LineStatus = 'ok' | 'changed' | 'missing' | 'unreadable';
 
 /** A ref as checked now: the line's current text (null when it cannot be read) and why it is not ok. */
 export interface CheckedEvidenceLine extends EvidenceLineRef {
@@ -95,32 +95,43 @@ export const CHECK_LIMITS: ReaderLimits = Object.freeze({
   maxCompressionRatio: Number.POSITIVE_INFINITY,
 });
 
-/** Objects streamed at once (a gzip object is read to its end: large ones take a while). */
+/** Objects streamed at once (each up to its last wanted line: a large gzip one takes a while). */
 export const OBJECTS_AT_ONCE = 4;
 
 type Opened = { object: OpenedObject } | { status: Exclude<LineStatus, 'ok'>; reason: string };
 
 const errorName = (err: unknown): string => (err instanceof Error ? err.name : '');
 
-/** GetObject; access denied becomes a CliError naming the permissions the command needs. */
+/**
+ * Why the lines of an object S3 refused are `unreadable`: without s3:ListBucket S3 answers a
+ * missing key with 403 rather than 404, so a deleted object and a missing permission look alike.
+ */
+export const ACCESS_DENIED_REASON =
+  'access denied: the object may be gone (without s3:ListBucket S3 answers a missing key with 403), ' +
+  'or reading it needs s3:GetObject and s3:GetObjectVersion on the log bucket';
+
+const isAccessDenied = (err: unknown): boolean =>
+  errorName(err) === 'AccessDenied' ||
+  (err as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode === 403;
+
+/** GetObject: undefined when the object (or version) is not there, 'denied' on access denied. */
 async function openObject(
   objects: ObjectReader,
   bucket: string,
   key: string,
   versionId?: string,
-): Promise<OpenedObject | undefined | 'invalid-version'> {
+): Promise<OpenedObject | undefined | 'denied'> {
   try {
     return await objects.open(bucket, key, versionId);
   } catch (err) {
-    if (errorName(err) === 'AccessDenied')
-      throw new CliError(
-        `reading s3://${bucket}/${key}: access denied (auditor evidence needs s3:GetObject and s3:GetObjectVersion on the log bucket)`,
-      );
+    if (isAccessDenied(err)) return 'denied';
     // S3 answers a version id it cannot parse with InvalidArgument: no such version.
-    if (versionId !== undefined && errorName(err) === 'InvalidArgument') return 'invalid-version';
+    if (versionId !== undefined && errorName(err) === 'InvalidArgument') return undefined;
     throw err;
   }
 }
+
+const DENIED: Opened = { status: 'unreadable', reason: ACCESS_DENIED_REASON };
 
 /** The object version `gen` names, or why its lines cannot be checked. */
 async function openGeneration(
@@ -131,13 +142,14 @@ async function openGeneration(
 ): Promise<Opened> {
   if (!isEtagGen(gen)) {
     const version = await openObject(objects, bucket, key, gen);
-    if (version === undefined || version === 'invalid-version')
+    if (version === 'denied') return DENIED;
+    if (version === undefined)
       return { status: 'missing', reason: `version ${gen} of the object no longer exists` };
     return { object: version };
   }
   const current = await openObject(objects, bucket, key);
-  if (current === undefined || current === 'invalid-version')
-    return { status: 'missing', reason: 'the object no longer exists' };
+  if (current === 'denied') return DENIED;
+  if (current === undefined) return { status: 'missing', reason: 'the object no longer exists' };
   if (current.etag === gen) return { object: current };
   current.abort();
   return {
@@ -159,7 +171,8 @@ const short = (sha: string): string => `${sha.slice(0, 16)}…`;
 /**
  * Each ref checked, in the order given: `ok` when its line still hashes to the recorded sha256,
  * `changed` when it does not (or the object cannot be the one read at ingest), `missing` when the
- * object, its version or the line is gone. Up to OBJECTS_AT_ONCE objects are read at a time.
+ * object, its version or the line is gone, `unreadable` when S3 denies access to the object (the
+ * other objects are still read). Up to OBJECTS_AT_ONCE objects are read at a time.
  */
 export async function checkEvidenceLines(
   objects: ObjectReader,

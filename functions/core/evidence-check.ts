@@ -1,14 +1,19 @@
 /**
  * Checking recorded line references against a log object (issue 11 item 5): the object is streamed
- * (gzip cannot be read by range) through the reader's own line splitter, so line numbers and the
- * bytes hashed are exactly what the reader recorded (evidence.ts); only the wanted lines are kept.
+ * (gzip cannot be read by range), told gzip or plain by the reader's own peek (reader/head.ts) and
+ * split by the reader's own line splitter, so line numbers and the bytes hashed are exactly what
+ * the reader recorded (evidence.ts); only the wanted lines are kept, and reading stops at the last.
  * No AWS.
  */
 
 import { type LineRef, lineSha256 } from './evidence.ts';
-import { gunzipInto, isGzip } from './reader/decompress.ts';
+import { gunzipInto } from './reader/decompress.ts';
+import { readHead } from './reader/head.ts';
 import { DEFAULT_LIMITS, type ReaderLimits } from './reader/limits.ts';
 import { LineSplitter } from './reader/lines.ts';
+
+/** Thrown by the line sink to stop gunzipping once the last wanted line is found. */
+const STOP = new Error('every wanted line was found');
 
 /** What one recorded line is now. */
 export interface CheckedLine {
@@ -46,28 +51,32 @@ export async function checkLines(
     },
   });
   const iterator = source[Symbol.asyncIterator]();
-  // Plain text stops at the last wanted line; gzip is read to its end (cutting it short is an error).
-  let gzip = false;
+  // Nothing more is read once the last wanted line is found.
   const next = async (): Promise<Buffer | undefined> => {
-    if (done && !gzip) return undefined;
+    if (done) return undefined;
     const r = await iterator.next();
     if (r.done) return undefined;
     return Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
   };
-  const first = await next();
-  if (first !== undefined) {
-    const push = (chunk: Buffer): void => {
-      if (!done) splitter.push(chunk);
-    };
-    gzip = isGzip(first);
-    if (gzip) await gunzipInto([first], next, lim, push);
+  const push = (chunk: Buffer): void => {
+    if (done) return;
+    splitter.push(chunk);
+    // Cutting gzip short: this unwinds gunzipInto, whose pipeline destroys the gunzip.
+    if (done && gzip) throw STOP;
+  };
+  const { chunks: head, ended, gzip } = await readHead(next);
+  try {
+    if (gzip) await gunzipInto(head, ended ? async () => undefined : next, lim, push);
     else {
-      push(first);
-      for (let c = await next(); c !== undefined; c = await next()) push(c);
+      for (const chunk of head) push(chunk);
+      if (!ended) for (let c = await next(); c !== undefined; c = await next()) push(c);
     }
+  } catch (err) {
+    // Once every wanted line is in hand, what the rest of the object holds does not matter.
+    if (!done) throw err;
   }
   if (!done) splitter.finish();
-  else if (!gzip) await iterator.return?.();
+  else await iterator.return?.();
   return refs.map((ref) => {
     const got = wanted.get(ref.line) ?? null;
     return { ref, text: got?.text ?? null, sha256: got?.sha256 ?? null, ok: got?.sha256 === ref.sha256 };

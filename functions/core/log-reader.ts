@@ -35,8 +35,9 @@ import { isUtf8 } from 'node:buffer';
 import { type DayOverflow, type RefSource, UsageAggregator } from './aggregate.ts';
 import { type DayEvidence, DuplicateCounter, type LineRef, lineSha256 } from './evidence.ts';
 import { CsvFormat, parseCsvHeader } from './reader/csv-format.ts';
-import { gunzipInto, gzipErrorReason, isGzip } from './reader/decompress.ts';
+import { gunzipInto, gzipErrorReason } from './reader/decompress.ts';
 import type { LogFormat, RecordSink } from './reader/format.ts';
+import { readHead } from './reader/head.ts';
 import { JsonlFormat } from './reader/jsonl.ts';
 import {
   DEFAULT_BOUNDS,
@@ -176,21 +177,7 @@ export async function readLogObject(
   };
 
   // Peek at the first two bytes: gzip magic 1f 8b?
-  const head: Buffer[] = [];
-  let headLength = 0;
-  let ended = false;
-  while (headLength < 2) {
-    const chunk = await next();
-    if (chunk === undefined) {
-      ended = true;
-      break;
-    }
-    if (chunk.length === 0) continue;
-    head.push(chunk);
-    headLength += chunk.length;
-  }
-  const firstBytes = head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head);
-  const compressed = isGzip(firstBytes);
+  const { chunks: head, ended, gzip: compressed } = await readHead(next);
   const reader = new LineReader(
     limits,
     bounds,

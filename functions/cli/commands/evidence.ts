@@ -5,8 +5,9 @@
  * referenced object version is read from the log bucket and every line checked against its
  * recorded sha256 (evidence-lines.ts, loaded when the command runs). Prints each line with its
  * status: `ok`, `changed` (it no longer hashes to what was recorded, or the object was
- * overwritten) or `missing` (the object, its version or the line is gone). Exit 1 unless every
- * line is ok. Reads only.
+ * overwritten), `missing` (the object, its version or the line is gone) or `unreadable` (S3
+ * denied access to the object: without s3:ListBucket that is also how a deleted object answers).
+ * Exit 1 unless every line is ok. Reads only.
  */
 import type { Command } from 'commander';
 import type { CommandContext } from '../command.ts';
@@ -19,7 +20,7 @@ import { readFindings, resolveDate } from './findings.ts';
 /** The rules whose findings carry line references. */
 export const EVIDENCE_RULES = ['prohibited_recipient', 'unauthorized_endpoint', 'unknown_app'] as const;
 
-/** Characters of a line shown in the table (the rest is cut, with an ellipsis); --json is exact. */
+/** Characters of a line shown in the table (the rest is cut, with an ellipsis); --json has it all. */
 export const TEXT_BOUND = 2000;
 
 export interface EvidenceResult {
@@ -73,7 +74,7 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${fmt(n)} 
 function statusCounts(lines: readonly CheckedEvidenceLine[]): string {
   const counts = new Map<string, number>();
   for (const l of lines) counts.set(l.status, (counts.get(l.status) ?? 0) + 1);
-  return ['ok', 'changed', 'missing']
+  return ['ok', 'changed', 'missing', 'unreadable']
     .filter((s) => counts.has(s))
     .map((s) => `${fmt(counts.get(s) as number)} ${s}`)
     .join(', ');

@@ -11,6 +11,7 @@ import { displayText, register, TEXT_BOUND } from '../../../functions/cli/comman
 import type { Runtime } from '../../../functions/cli/context.ts';
 import { CliError } from '../../../functions/cli/errors.ts';
 import {
+  ACCESS_DENIED_REASON,
   checkEvidenceLines,
   type EvidenceLineRef,
   isEtagGen,
@@ -32,20 +33,24 @@ interface FakeVersion {
   versionId?: string;
   etag: string;
   body: Uint8Array;
+  /** What S3 answers instead of the object (AccessDenied, InvalidArgument). */
+  error?: Error;
 }
+
+const s3Error = (name: string, httpStatusCode: number): Error =>
+  Object.assign(new Error(name), { name, $metadata: { httpStatusCode } });
 
 class FakeBucket implements ObjectReader {
   readonly opens: { key: string; versionId: string | undefined }[] = [];
   aborted = 0;
-  error: Error | undefined;
   constructor(readonly objects: Map<string, FakeVersion[]>) {}
 
   async open(_bucket: string, key: string, versionId?: string): Promise<OpenedObject | undefined> {
     this.opens.push({ key, versionId });
-    if (this.error) throw this.error;
     const versions = this.objects.get(key) ?? [];
     const v = versionId === undefined ? versions.at(-1) : versions.find((x) => x.versionId === versionId);
     if (!v) return undefined;
+    if (v.error) throw v.error;
     const body = v.body;
     return {
       body: (async function* () {
@@ -168,22 +173,104 @@ describe('checkEvidenceLines', () => {
       ]),
     );
     const checked = await checkEvidenceLines(bucket, 'logs', [
-      ref(1, VERSION, 'logs/bad.gz'),
+      ref(3, VERSION, 'logs/bad.gz'),
+      ref(4, VERSION, 'logs/bad.gz', 'past the end'),
       ref(1, VERSION, 'logs/nul.jsonl', 'a'),
     ]);
-    expect(checked.map((c) => c.status)).toEqual(['changed', 'changed']);
+    expect(checked.map((c) => c.status)).toEqual(['changed', 'changed', 'changed']);
     expect(checked[0]?.reason).toMatch(/^the object cannot be what was read at ingest: truncated gzip/);
-    expect(checked[1]?.reason).toMatch(/^the object cannot be what was read at ingest: binary content/);
+    expect(checked[2]?.reason).toMatch(/^the object cannot be what was read at ingest: binary content/);
   });
 
-  it('access denied names the permissions the command needs', async () => {
-    const bucket = new FakeBucket(new Map());
-    bucket.error = Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
-    await expect(checkEvidenceLines(bucket, 'logs', [ref(1, VERSION)])).rejects.toThrow(
-      new CliError(
-        'reading s3://logs/logs/a.jsonl: access denied (auditor evidence needs s3:GetObject and s3:GetObjectVersion on the log bucket)',
-      ),
+  it('a gzip object is read only up to the last wanted line (its cut trailer is not reached)', async () => {
+    const gz = gzipSync(CONTENT);
+    const bucket = new FakeBucket(
+      new Map([['logs/a.gz', [{ versionId: VERSION, etag: ETAG, body: gz.subarray(0, gz.length - 6) }]]]),
     );
+    const checked = await checkEvidenceLines(bucket, 'logs', [ref(1, VERSION, 'logs/a.gz')]);
+    expect(checked.map((c) => c.status)).toEqual(['ok']);
+  });
+
+  it('a gzip object whose first chunks are empty or 1 byte is still read as gzip', async () => {
+    const gz = gzipSync(CONTENT);
+    const bucket = new FakeBucket(new Map());
+    for (const chunks of [
+      [gz.subarray(0, 1), gz.subarray(1)],
+      [Buffer.alloc(0), gz],
+    ]) {
+      bucket.open = async () => ({
+        body: (async function* () {
+          yield* chunks;
+        })(),
+        etag: ETAG,
+        versionId: VERSION,
+        lastModified: undefined,
+        size: gz.length,
+        abort: () => {},
+      });
+      const checked = await checkEvidenceLines(bucket, 'logs', [ref(1, VERSION), ref(3, VERSION)]);
+      expect(checked.map((c) => [c.status, c.text])).toEqual([
+        ['ok', LINES[0]],
+        ['ok', LINES[2]],
+      ]);
+    }
+  });
+
+  it('access denied (403: a missing permission, or without s3:ListBucket a deleted object) makes that object unreadable; the others are read', async () => {
+    const bucket = new FakeBucket(
+      new Map([
+        [
+          'logs/denied.jsonl',
+          [{ versionId: VERSION, etag: ETAG, body: CONTENT, error: s3Error('AccessDenied', 403) }],
+        ],
+        ['logs/forbidden.jsonl', [{ etag: ETAG, body: CONTENT, error: s3Error('Forbidden', 403) }]],
+        ['logs/a.jsonl', [{ versionId: VERSION, etag: ETAG, body: CONTENT }]],
+      ]),
+    );
+    const checked = await checkEvidenceLines(bucket, 'logs', [
+      ref(1, VERSION, 'logs/denied.jsonl'),
+      ref(2, ETAG, 'logs/forbidden.jsonl'),
+      ref(2, VERSION),
+    ]);
+    expect(checked.map((c) => [c.status, c.text, c.reason])).toEqual([
+      ['unreadable', null, ACCESS_DENIED_REASON],
+      ['unreadable', null, ACCESS_DENIED_REASON],
+      ['ok', LINES[1], null],
+    ]);
+    expect(ACCESS_DENIED_REASON).toBe(
+      'access denied: the object may be gone (without s3:ListBucket S3 answers a missing key with 403), ' +
+        'or reading it needs s3:GetObject and s3:GetObjectVersion on the log bucket',
+    );
+  });
+
+  it('a version id S3 cannot parse (InvalidArgument) is a missing version; other errors stop the command', async () => {
+    const bucket = new FakeBucket(
+      new Map([
+        [
+          'logs/a.jsonl',
+          [{ versionId: 'not a version', etag: ETAG, body: CONTENT, error: s3Error('InvalidArgument', 400) }],
+        ],
+      ]),
+    );
+    expect((await checkEvidenceLines(bucket, 'logs', [ref(1, 'not a version')]))[0]).toMatchObject({
+      status: 'missing',
+      text: null,
+      reason: 'version not a version of the object no longer exists',
+    });
+    bucket.objects.set('logs/a.jsonl', [
+      { versionId: VERSION, etag: ETAG, body: CONTENT, error: s3Error('SlowDown', 503) },
+    ]);
+    await expect(checkEvidenceLines(bucket, 'logs', [ref(1, VERSION)])).rejects.toThrow('SlowDown');
+  });
+
+  it('a multipart ETag ("-N") as gen is compared, not read by version', async () => {
+    const multipart = `${ETAG}-3`;
+    const bucket = new FakeBucket(new Map([['logs/a.jsonl', [{ etag: multipart, body: CONTENT }]]]));
+    const checked = await checkEvidenceLines(bucket, 'logs', [ref(1, multipart), ref(2, multipart)]);
+    expect(checked.map((c) => c.status)).toEqual(['ok', 'ok']);
+    expect(bucket.opens).toEqual([{ key: 'logs/a.jsonl', versionId: undefined }]);
+    bucket.objects.set('logs/a.jsonl', [{ etag: `${ETAG}-4`, body: CONTENT }]);
+    expect((await checkEvidenceLines(bucket, 'logs', [ref(1, multipart)]))[0]?.status).toBe('changed');
   });
 
   it('tells ETags from version ids', () => {
@@ -321,6 +408,24 @@ describe('auditor evidence', () => {
       `finding ${FINDING}: 2 of 2 evidence lines no longer check (2 missing)`,
     );
     expect(JSON.parse(stdout).lines.map((l: { status: string }) => l.status)).toEqual(['missing', 'missing']);
+  });
+
+  it('an object S3 denies: its lines unreadable, the others still checked, exit 1 counting them', async () => {
+    const other = 'logs/other.jsonl';
+    objects.set(other, [
+      { versionId: VERSION, etag: ETAG, body: Buffer.from('x\n'), error: s3Error('AccessDenied', 403) },
+    ]);
+    findingsJsonl = JSON.stringify(
+      finding(FINDING, 'unknown_app', [ref(1, VERSION, KEY, HOSTILE), ref(1, VERSION, other, 'x')]),
+    );
+    await expect(evidence([FINDING])).rejects.toThrow(
+      new CliError(`finding ${FINDING}: 1 of 2 evidence lines no longer check (1 unreadable)`),
+    );
+    expect(stdout.split('\n')[0]).toBe(
+      `finding ${FINDING} (unknown_app, report ${DATE}): 2 lines from 2 objects: 1 ok, 1 unreadable`,
+    );
+    expect(stdout).toContain(`logs/other.jsonl line 1: unreadable: ${ACCESS_DENIED_REASON}`);
+    expect(stdout).toMatch(/│ +1 │ r1 +│ unreadable +│ — +│/);
   });
 
   it('an unknown finding id or one without lines: one line, exit 1, nothing printed', async () => {
