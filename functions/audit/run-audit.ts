@@ -43,6 +43,7 @@ import {
   type FindingEventSink,
   type LifecycleLog,
   MANIFEST,
+  type PartResults,
   parseJson,
   type ReportFiles,
   type ReportLog,
@@ -74,6 +75,10 @@ export interface AuditDeps {
    * streams each finding's evidence into evidence/FINDING_ID.jsonl (audit/evidence.ts).
    */
   rollups?: RollupUsage;
+  /** Where the parts of a split date leave their results (audit/parts.ts); without it no date is split. */
+  partResults?: PartResults;
+  /** The size past which a date is split into parts, in objects (default AUDIT_PART_OBJECTS). */
+  partObjects?: number;
 }
 
 export interface DateResult {

@@ -63,7 +63,7 @@ const STEP_RETRIES = [
 const CATCH = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'SendFailedRun' }];
 
 describe('the audit state machine', () => {
-  it('standard; Plan, then one date at a time newest first (AuditDate, FinishDate), then Link; failures to the on-failure queue', () => {
+  it('standard; Plan, then one date at a time newest first (its parts 4 at once, AuditDate, FinishDate), then Link; failures to the on-failure queue', () => {
     expect(sm.StateMachineType).toBe('STANDARD');
     const task = (comment: string, parameters: Json, more: Json) => ({
       Type: 'Task',
@@ -87,18 +87,60 @@ describe('the audit state machine', () => {
           Type: 'Map',
           Comment: 'One date at a time, newest first.',
           ItemsPath: '$.dates',
-          ItemSelector: { 'date.$': '$$.Map.Item.Value', 'trigger.$': '$.trigger' },
+          ItemSelector: {
+            'date.$': '$$.Map.Item.Value.date',
+            'parts.$': '$$.Map.Item.Value.parts',
+            'trigger.$': '$.trigger',
+            'run.$': '$.run',
+          },
           MaxConcurrency: 1,
           ResultPath: '$.reports',
           Next: 'Link',
           Catch: CATCH,
           ItemProcessor: {
             ProcessorConfig: { Mode: 'INLINE' },
-            StartAt: 'AuditDate',
+            StartAt: 'AuditParts',
             States: {
+              AuditParts: {
+                Type: 'Map',
+                Comment: 'The date’s parts (none for a date within the size), a few at once.',
+                ItemsPath: '$.parts',
+                ItemSelector: {
+                  'date.$': '$.date',
+                  'trigger.$': '$.trigger',
+                  'run.$': '$.run',
+                  'part.$': '$$.Map.Item.Value',
+                },
+                MaxConcurrency: 4,
+                ResultPath: '$.parts',
+                Next: 'AuditDate',
+                ItemProcessor: {
+                  ProcessorConfig: { Mode: 'INLINE' },
+                  StartAt: 'AuditPart',
+                  States: {
+                    AuditPart: task(
+                      'One part of a split date, under the date’s lease.',
+                      {
+                        step: 'audit-part',
+                        'date.$': '$.date',
+                        'trigger.$': '$.trigger',
+                        'run.$': '$.run',
+                        'part.$': '$.part',
+                      },
+                      { End: true },
+                    ),
+                  },
+                },
+              },
               AuditDate: task(
-                'One report date, under its lease.',
-                { step: 'audit-date', 'date.$': '$.date', 'trigger.$': '$.trigger' },
+                'One report date (the join of its parts), under its lease.',
+                {
+                  step: 'audit-date',
+                  'date.$': '$.date',
+                  'trigger.$': '$.trigger',
+                  'run.$': '$.run',
+                  'parts.$': '$.parts',
+                },
                 { Next: 'FinishDate' },
               ),
               FinishDate: task(
@@ -157,13 +199,13 @@ describe('the audit state machine', () => {
   });
 });
 
-/** A JSON value at a path of the forms the definition uses: `$`, `$.name`, `$$.Map.Item.Value`. */
+/** A JSON value at a path of the forms the definition uses: `$`, `$.name`, `$$.Map.Item.Value[.name]`. */
 function at(path: string, data: unknown, item: unknown): unknown {
   if (path === '$') return data;
   if (path === '$$.Map.Item.Value') return item;
-  const m = /^\$\.([A-Za-z]+)$/.exec(path);
-  if (!m?.[1]) throw new Error(`path ${path} not supported here`);
-  return (data as Json)[m[1]];
+  const m = /^(\$|\$\$\.Map\.Item\.Value)\.([A-Za-z]+)$/.exec(path);
+  if (!m?.[2]) throw new Error(`path ${path} not supported here`);
+  return ((m[1] === '$' ? data : item) as Json)[m[2]];
 }
 
 /** Parameters / ItemSelector filled in from the state's input (`key.$` fields are paths). */
@@ -247,8 +289,9 @@ describe('the synthesized definition, run against the audit function', () => {
     const fired = { ...JSON.parse(sched.Target.Input), time: '2026-11-28T02:00:00Z' };
     const plan = (definition.States as Record<string, StateJson>).Plan?.Parameters ?? {};
     expect(await fn(fill(plan, fired), lambdaContext('audit'))).toEqual({
-      dates: [...DAYS].reverse(),
+      dates: [...DAYS].reverse().map((date) => ({ date, parts: [] })),
       trigger: 'schedule',
+      run: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
   });
 });
