@@ -173,12 +173,17 @@ describe('a split date', () => {
     for (const part of [0, 1, 3])
       await auditPart(w.deps, 'run-1', PARTS_DATE, EXPECTED_PARTS[part] as PartPlan);
     const before = w.rollups.rebuilt.length;
-    await joinDate(
-      w.deps,
-      'run-1',
-      PARTS_DATE,
-      EXPECTED_PARTS.map((p) => ({ part: p.part, of: 4, findings: 0 })),
-    );
+    // The join reads no object's usage: every finding's evidence is a part's.
+    const parts = w.rollups.parts.bind(w.rollups);
+    const read: string[] = [];
+    w.rollups.parts = (app, from, to) => {
+      read.push(app);
+      return parts(app, from, to);
+    };
+    const outcomes = EXPECTED_PARTS.map((p) => ({ part: p.part, of: 4, findings: 0 }));
+    const result = await joinDate(w.deps, 'run-1', PARTS_DATE, outcomes);
+    expect(result.findings).toBeGreaterThan(0);
+    expect(read).toEqual([]);
     expect(w.rollups.rebuilt.length).toBe(before);
   });
 
