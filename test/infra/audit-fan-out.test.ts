@@ -8,10 +8,12 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
+import { auditInProcess } from '../../functions/audit/fan-out.ts';
 import { auditDates } from '../../functions/audit/run-audit.ts';
 import { lambdaContext } from '../../functions/local/stack.ts';
 import { AuditFanOut, type AuditFanOutProps } from '../../infra/constructs/audit-fan-out.ts';
 import { auditFunction, auditWorld, DAYS } from '../support/audit-world.ts';
+import { PARTS_DATE, partsWorld } from '../support/parts-world.ts';
 import { bareStack, getAtt, logicalId, mainIds, normalize, ref, roleStatements, synth } from './helpers.ts';
 
 type Json = Record<string, unknown>;
@@ -282,6 +284,32 @@ describe('the synthesized definition, run against the audit function', () => {
     expect(w.reports.latestText).toBe(single.reports.latestText);
   });
 
+  it('a date past the size: its parts through the inner Map, then its join, with the unsplit audit’s bytes', async () => {
+    const split = partsWorld({ split: true });
+    await split.rollups.usage('2026-11-01', PARTS_DATE);
+    const fn = auditFunction(split.deps);
+    const steps: string[] = [];
+    await execute(definition as unknown as Machine, { date: PARTS_DATE }, (p) => {
+      const part = (p.part as { part?: number } | undefined)?.part;
+      steps.push(`${p.step}${part === undefined ? '' : ` ${part}`}`);
+      return fn(JSON.parse(JSON.stringify(p)), lambdaContext('audit'));
+    });
+    expect(steps).toEqual([
+      'plan',
+      'audit-part 0',
+      'audit-part 1',
+      'audit-part 2',
+      'audit-part 3',
+      'audit-date',
+      'finish-date',
+      'link',
+    ]);
+    const whole = partsWorld();
+    await auditInProcess(whole.deps, { kind: 'dates', dates: [PARTS_DATE] });
+    expect(split.reports.snapshot()).toEqual(whole.reports.snapshot());
+    expect(split.reports.latestText).toBe(whole.reports.latestText);
+  });
+
   it('the schedule’s event plans the nightly run', async () => {
     const w = auditWorld();
     const fn = auditFunction(w.deps);
@@ -312,6 +340,18 @@ describe('AuditFanOut props', () => {
     return Template.fromStack(stack);
   };
 
+  it('parts at once', () => {
+    const text = JSON.stringify(
+      (
+        Object.values(build({ partConcurrency: 8 }).toJSON().Resources).find(
+          (r) => (r as Json).Type === 'AWS::StepFunctions::StateMachine',
+        ) as { Properties: Json }
+      ).Properties.DefinitionString,
+    );
+    expect(text).toContain('\\"ResultPath\\":\\"$.parts\\"');
+    expect(text).toContain('\\"MaxConcurrency\\":8');
+  });
+
   it('step retries and the execution timeout', () => {
     const props = Object.values(build({ stepRetryAttempts: 0, timeoutHours: 2 }).toJSON().Resources).find(
       (r) => (r as Json).Type === 'AWS::StepFunctions::StateMachine',
@@ -326,6 +366,7 @@ describe('AuditFanOut props', () => {
   it.each([
     [{ stepRetryAttempts: 11 }, /^AuditFanOut: stepRetryAttempts: expected an integer from 0 to 10/],
     [{ timeoutHours: 0 }, /^AuditFanOut: timeoutHours: expected an integer from 1 to 168/],
+    [{ partConcurrency: 0 }, /^AuditFanOut: partConcurrency: expected an integer from 1 to 40/],
   ])('refuses %o, naming the prop', (bad, message) => {
     expect(() => build(bad)).toThrow(message);
   });
