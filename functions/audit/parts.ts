@@ -126,6 +126,19 @@ async function* hashing(body: AsyncIterable<string>, hash: Hash): AsyncGenerator
   }
 }
 
+/**
+ * The evidence files that records say were written (name → sha256): a file written with two
+ * different contents (by two attempts or runs) maps to '' — its content is not known, so it is
+ * written again rather than taken for the manifest's.
+ */
+function mergeWritten(records: readonly PartRecord[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of records)
+    for (const [name, sha] of Object.entries(r.written))
+      out[name] = Object.hasOwn(out, name) && out[name] !== sha ? '' : sha;
+  return out;
+}
+
 /** The complete set of a part's records of one run, or undefined when the part is not done. */
 function completeRecords(records: readonly PartRecord[], run: string): PartRecord[] | undefined {
   const last = records.find((r) => r.run === run && r.complete);
@@ -168,7 +181,8 @@ export async function auditPart(
   // A retry of this run's part over the same usage resumes where it stopped.
   const resumed = previous.filter((r) => r.run === run && r.tokens === sha);
   const done = new Map<string, PartEntry>(resumed.flatMap((r) => r.done.map((e) => [e.fp, e])));
-  const written: Record<string, string> = Object.assign({}, ...resumed.map((r) => r.written));
+  // Files any attempt (of any run) of this part wrote: what the folder may hold besides the manifest's.
+  const written = mergeWritten(previous);
   let chunk = resumed.reduce((n, r) => Math.max(n, r.chunk + 1), 0);
   const put = async (record: Pick<PartRecord, 'done' | 'written' | 'complete'>) =>
     store.put(date, plan.part, chunk, { run, chunk: chunk++, tokens: sha, ...record });
@@ -257,16 +271,17 @@ export async function joinDate(
     const { start, end } = windowOf(date);
     const current = tokensSha(await split.dayTokens(start, end));
     const done = new Map<string, PartEntry>();
-    const written: Record<string, string> = {};
+    const all: PartRecord[] = [];
     const of = outcomes[0]?.of ?? 0;
     for (let part = 0; part < of; part++) {
       const records = await store.get(date, part);
-      for (const r of records) if (r.run === run) Object.assign(written, r.written);
+      all.push(...records);
       const complete = completeRecords(records, run);
       // Usage changed since the part read it: the join computes that part's evidence itself.
       if (!complete || complete[0]?.tokens !== current) continue;
       for (const r of complete) for (const e of r.done) done.set(e.fp, e);
     }
+    const written = mergeWritten(all);
     const partsDone: PartsDone = { evidence: (f) => done.get(fingerprint(f)), written };
     const joined: RollupUsage = {
       usage: (from, to) => rollups.usage(from, to),
@@ -277,7 +292,8 @@ export async function joinDate(
     const result = await auditDate({ ...deps, rollups: joined }, date);
     // Files of findings that are gone by the join (usage changed under the parts).
     const listed = parseJson<Manifest>(await deps.reports.readFile(date, MANIFEST))?.files ?? {};
-    const orphans = Object.keys(written).filter((n) => !Object.hasOwn(listed, n));
+    const mine = Object.keys(mergeWritten(all.filter((r) => r.run === run)));
+    const orphans = mine.filter((n) => !Object.hasOwn(listed, n));
     if (orphans.length > 0) await deps.reports.remove?.(date, orphans);
     return result;
   } finally {

@@ -11,6 +11,7 @@ import { auditInProcess, planAudit } from '../../../functions/audit/fan-out.ts';
 import { parseFanOutStep } from '../../../functions/audit/fan-out-handler.ts';
 import { auditPart, joinDate, type PartOutcome } from '../../../functions/audit/parts.ts';
 import type { ReportFileBody } from '../../../functions/audit/ports.ts';
+import type { Agreement } from '../../../functions/core/audit/agreements.ts';
 import { windowOf } from '../../../functions/core/audit/format.ts';
 import { estimateObjects, type PartPlan, planParts } from '../../../functions/core/audit-parts.ts';
 import { lambdaContext } from '../../../functions/local/stack.ts';
@@ -234,6 +235,25 @@ describe('a split date', () => {
     whole.usage.changed.set('2026-11-03', '2026-11-06T01:00:00.000Z');
     await auditInProcess(whole.deps, { kind: 'dates', dates: [PARTS_DATE] });
     expect(w.reports.folders.get(PARTS_DATE)).toEqual(whole.reports.folders.get(PARTS_DATE));
+  });
+
+  it('a finding gone by the join (terms changed after the parts): its evidence file is removed', async () => {
+    const w = await warmed({ split: true });
+    const outcomes: PartOutcome[] = [];
+    for (const part of EXPECTED_PARTS) outcomes.push(await auditPart(w.deps, 'run-1', PARTS_DATE, part));
+    const written = [...(w.reports.folders.get(PARTS_DATE)?.keys() ?? [])];
+    const roomy = (a: Agreement | undefined): Agreement => ({
+      ...(a as Agreement),
+      quotas: { monthly_records: 1e9, daily_records: 1e9 },
+    });
+    w.control.agreements.set('gamma', roomy(w.control.agreements.get('gamma')));
+    await joinDate({ ...w.deps, trigger: 'on-demand' }, 'run-1', PARTS_DATE, outcomes);
+    const whole = await warmed();
+    whole.control.agreements.set('gamma', roomy(whole.control.agreements.get('gamma')));
+    await auditInProcess(whole.deps, { kind: 'dates', dates: [PARTS_DATE] });
+    const folder = w.reports.folders.get(PARTS_DATE);
+    expect(folder).toEqual(whole.reports.folders.get(PARTS_DATE));
+    expect(written.filter((n) => !folder?.has(n)).length).toBeGreaterThan(0);
   });
 
   it('runs under the date’s lease: another run holding it skips every part and the join', async () => {
