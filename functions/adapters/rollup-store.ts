@@ -15,8 +15,9 @@
  * usage went away is replaced too.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { RollupUsage } from '../audit/ports.ts';
+import type { RollupSplit, RollupUsage } from '../audit/ports.ts';
 import { addDays } from '../core/audit/format.ts';
+import { estimateObjects } from '../core/audit-parts.ts';
 import { monthsBetween, type UsageRow } from '../core/ledger.ts';
 import {
   buildRollup,
@@ -83,7 +84,7 @@ function rebuildRuns(stale: readonly StaleRollup[]): StaleRollup[][] {
 
 const partSk = (day: string, app: string, part: number) => `${day}#${app}#${String(part).padStart(5, '0')}`;
 
-export class RollupStore implements RollupUsage {
+export class RollupStore implements RollupUsage, RollupSplit {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
@@ -92,6 +93,33 @@ export class RollupStore implements RollupUsage {
     /** App-day rebuilds run at once. */
     private readonly concurrency = 8,
   ) {}
+
+  /** RollupUsage: what splitting a report date into parts needs (audit/parts.ts). */
+  readonly split: RollupSplit = this;
+
+  /** RollupSplit: objects behind each listed app-day, from the stored rollups and day markers. */
+  async objectsPerAppDay(from: string, to: string): Promise<Map<string, Map<string, number>>> {
+    const [tokens, apps, stored] = await Promise.all([
+      this.ledger.dayTokens(from, to),
+      this.ledger.listApps(from, to),
+      this.stored(from, to),
+    ]);
+    return estimateObjects(apps, tokens, stored);
+  }
+
+  /** RollupSplit: the day tokens (UsageStore.dayTokens). */
+  dayTokens(from: string, to: string): Promise<Map<string, string>> {
+    return this.ledger.dayTokens(from, to);
+  }
+
+  /** RollupSplit: the rows of the picked apps, their stale rollups rebuilt (window). */
+  refreshApps(
+    from: string,
+    to: string,
+    pick: (listed: readonly string[]) => readonly string[],
+  ): Promise<RollupWindow> {
+    return this.window(from, to, pick);
+  }
 
   /** RollupUsage: the window's usage rows (stale rollups rebuilt first). */
   async usage(from: string, to: string): Promise<UsageRow[]> {
@@ -127,9 +155,13 @@ export class RollupStore implements RollupUsage {
    * Usage of [from, to] from rollups: the day tokens first, then every app-day's rollup, each one
    * whose token is not its day's rebuilt from the ledger and stored.
    */
-  async window(from: string, to: string): Promise<RollupWindow> {
+  async window(
+    from: string,
+    to: string,
+    pick: (listed: readonly string[]) => readonly string[] = (listed) => listed,
+  ): Promise<RollupWindow> {
     const tokens = await this.ledger.dayTokens(from, to);
-    const apps = await this.ledger.listApps(from, to);
+    const apps = pick(await this.ledger.listApps(from, to));
     const stored = await this.stored(from, to);
     const rollups: Rollup[] = [];
     const stale: StaleRollup[] = [];

@@ -157,13 +157,20 @@ export async function auditWithStreamedEvidence(
   const { start, end } = windowOf(input.reportDate);
   const window = new WindowParts(parts, start, end);
   for (const { finding, sources, spec } of auditWithEvidence(input)) {
-    const full = spec ? await streamedSources(window, spec) : sources;
     const name = evidenceFileName(finding.finding_id);
+    // Computed and written by one of the date's parts (audit/parts.ts).
+    const done = parts.partsDone?.evidence(finding);
+    if (done) {
+      files[name] = done.sha256;
+      findings.push({ ...finding, evidence: done.evidence });
+      continue;
+    }
+    const full = spec ? await streamedSources(window, spec) : sources;
     const hash = createHash('sha256');
     for (const line of evidenceJsonl(full)) hash.update(line);
     const sha = hash.digest('hex');
     files[name] = sha;
-    if (storedFiles[name] !== sha)
+    if ((parts.partsDone?.written[name] ?? storedFiles[name]) !== sha)
       await write({ name, body: chunks(evidenceJsonl(full)), contentType: 'application/x-ndjson' });
     findings.push({ ...finding, evidence: boundEvidence(full, finding.evidence.lines) });
   }

@@ -2,8 +2,10 @@
  * The audit function's fan-out steps, as the state machine invokes them (infra/constructs/
  * audit-fan-out.ts), one invocation each:
  *
- *   { "step": "plan", "request": <the execution's input> }             -> { dates, trigger }
- *   { "step": "audit-date", "date": "YYYY-MM-DD", "trigger": … }        -> DateResult
+ *   { "step": "plan", "request": <the execution's input> }    -> { dates: [{ date, parts }], trigger, run }
+ *   { "step": "audit-part", "date", "trigger", "run", "part": PartPlan }  -> PartOutcome
+ *   { "step": "audit-date", "date": "YYYY-MM-DD", "trigger": …, "run"?, "parts"?: PartOutcome[] }
+ *                                                                        -> DateResult
  *   { "step": "finish-date", "result": DateResult }                     -> DateResult
  *   { "step": "link", "trigger": …, "reports": DateResult[] }           -> { reports }
  *
@@ -27,6 +29,7 @@ import {
   rethrowCounted,
 } from './create-handler.ts';
 import { type AuditPlan, auditOneDate, finishDate, linkRun, planAudit, type Trigger } from './fan-out.ts';
+import { auditPart, joinDate, type PartOutcome, type PartPlan } from './parts.ts';
 import type { DateResult } from './run-audit.ts';
 
 /** The field that marks an event as one of the state machine's steps. */
@@ -34,11 +37,12 @@ export const STEP_FIELD = 'step';
 
 export type FanOutStep =
   | { step: 'plan'; request: unknown }
-  | { step: 'audit-date'; date: string; trigger: Trigger }
+  | { step: 'audit-part'; date: string; trigger: Trigger; run: string; part: PartPlan }
+  | { step: 'audit-date'; date: string; trigger: Trigger; run?: string; parts: PartOutcome[] }
   | { step: 'finish-date'; result: DateResult }
   | { step: 'link'; trigger: Trigger; reports: DateResult[] };
 
-export type StepOutput = AuditPlan | DateResult | { reports: DateResult[] };
+export type StepOutput = AuditPlan | PartOutcome | DateResult | { reports: DateResult[] };
 
 /** True for an object carrying the step field (anything else is a direct request). */
 export function isFanOutStep(event: unknown): event is Record<string, unknown> {
@@ -71,20 +75,90 @@ function resultOf(v: unknown): DateResult {
   };
 }
 
+function runOf(v: unknown): string {
+  return typeof v === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(v) ? v : refuse('expected a run id', v);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+function partOf(v: unknown): PartPlan {
+  const p = isObject(v) ? v : refuse('expected a part', v);
+  const name = (x: unknown) => x === undefined || (typeof x === 'string' && x.length > 0);
+  if (
+    !isCount(p.part) ||
+    !isCount(p.of) ||
+    p.part >= p.of ||
+    !name(p.first) ||
+    !name(p.last) ||
+    (p.first === undefined) !== (p.last === undefined) ||
+    (p.unlicensed !== undefined && p.unlicensed !== true) ||
+    (p.first === undefined && p.unlicensed !== true)
+  )
+    refuse('expected a part', v);
+  return {
+    part: p.part,
+    of: p.of,
+    ...(typeof p.first === 'string' && typeof p.last === 'string' ? { first: p.first, last: p.last } : {}),
+    ...(p.unlicensed === true ? { unlicensed: true as const } : {}),
+  };
+}
+
+function outcomeOf(v: unknown, of: number): PartOutcome {
+  const o = isObject(v) ? v : refuse('expected a part outcome', v);
+  if (!isCount(o.part) || o.of !== of || o.part >= of || !isCount(o.findings))
+    refuse('expected a part outcome', v);
+  if (o.skipped !== undefined && typeof o.skipped !== 'string') refuse('expected a part outcome', v);
+  return {
+    part: o.part,
+    of,
+    findings: o.findings,
+    ...(typeof o.skipped === 'string' ? { skipped: o.skipped } : {}),
+  };
+}
+
+function outcomesOf(v: unknown): PartOutcome[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) return refuse('audit-date: expected parts', v);
+  const of = isObject(v[0]) && isCount(v[0].of) ? v[0].of : 0;
+  const out = v.map((o) => outcomeOf(o, of));
+  if (new Set(out.map((o) => o.part)).size !== of) refuse('audit-date: expected one outcome per part', v);
+  return out;
+}
+
 /** Reads one step event; throws AuditRequestError naming what is wrong. */
 export function parseFanOutStep(e: Record<string, unknown>): FanOutStep {
   switch (e[STEP_FIELD]) {
     case 'plan':
       return { step: 'plan', request: e.request };
-    case 'audit-date':
-      return { step: 'audit-date', date: dateOf(e.date), trigger: triggerOf(e.trigger) };
+    case 'audit-part':
+      return {
+        step: 'audit-part',
+        date: dateOf(e.date),
+        trigger: triggerOf(e.trigger),
+        run: runOf(e.run),
+        part: partOf(e.part),
+      };
+    case 'audit-date': {
+      const parts = outcomesOf(e.parts);
+      if (e.run === undefined && parts.length > 0) refuse('audit-date: parts without a run', e.run);
+      return {
+        step: 'audit-date',
+        date: dateOf(e.date),
+        trigger: triggerOf(e.trigger),
+        ...(e.run === undefined ? {} : { run: runOf(e.run) }),
+        parts,
+      };
+    }
     case 'finish-date':
       return { step: 'finish-date', result: resultOf(e.result) };
     case 'link':
       if (!Array.isArray(e.reports)) refuse('link: expected reports', e.reports);
       return { step: 'link', trigger: triggerOf(e.trigger), reports: e.reports.map(resultOf) };
     default:
-      return refuse('expected plan, audit-date, finish-date or link', e[STEP_FIELD]);
+      return refuse('expected plan, audit-part, audit-date, finish-date or link', e[STEP_FIELD]);
   }
 }
 
@@ -99,8 +173,17 @@ export function createFanOutStepHandler(deps: AuditHandlerDeps) {
       switch (step.step) {
         case 'plan':
           return await planAudit(run, parseAuditEvent(step.request, deps.now()));
+        case 'audit-part': {
+          const outcome = await auditPart({ ...run, trigger: step.trigger }, step.run, step.date, step.part);
+          logger.info(outcome.skipped ? 'part skipped' : 'part', { date: step.date, ...outcome });
+          return outcome;
+        }
         case 'audit-date': {
-          const result = await auditOneDate({ ...run, trigger: step.trigger }, step.date);
+          const dateRun = { ...run, trigger: step.trigger };
+          const result =
+            step.run === undefined
+              ? await auditOneDate(dateRun, step.date)
+              : await joinDate(dateRun, step.run, step.date, step.parts);
           logger.info(result.skipped ? 'report skipped' : 'report', { ...result });
           return result;
         }

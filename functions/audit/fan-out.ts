@@ -3,9 +3,13 @@
  *
  *   plan         the run's report dates, newest first (a request's dates, or the nightly run's:
  *                yesterday, then the stale and missing ones), after checking the part of the
- *                chain the run may touch (checkChain from its earliest date).
- *   audit-date   one report date: its lease in the control table, then auditDate (usage of its
- *                window, every report file, the anchor). A date another run holds is skipped.
+ *                chain the run may touch (checkChain from its earliest date); each date past a
+ *                size split into parts, groups of licensees (parts.ts), and the run's id.
+ *   audit-part   one part of a split date, under the date's lease held as the run: its apps'
+ *                stale rollups rebuilt, its findings' evidence files written, its results stored.
+ *   audit-date   one report date (a split date's join): its lease in the control table, then
+ *                auditDate (usage of its window, every report file, the anchor), taking the
+ *                parts' evidence. A date another run holds is skipped.
  *   finish-date  the join of one date's parts: when the date is the newest report there is, it is
  *                linked to its predecessor and latest.json moved to it, under the chain's lease,
  *                at once (yesterday's report is published before any re-audit of an older date).
@@ -15,16 +19,19 @@
  *                audited and moves latest.json to the newest report (relinkAndMoveLatest).
  *
  * In AWS a Step Functions state machine runs these steps (infra/constructs/audit-fan-out.ts):
- * plan, then a Map over the dates (one at a time, in the plan's order) of audit-date and
- * finish-date, then link; each step is one invocation of the audit function. Locally, and for a
- * direct invocation of the function (`auditor audit`), auditInProcess runs the same steps in
- * order in one process.
+ * plan, then a Map over the dates (one at a time, in the plan's order) of an inner Map over the
+ * date's parts (audit-part, up to 4 at once), audit-date and finish-date, then link; each step is
+ * one invocation of the audit function. Locally, and for a direct invocation of the function
+ * (`auditor audit`), auditInProcess runs the same steps in order in one process (a date's parts
+ * one after another).
  *
  * Every step is idempotent: a date audited again finds its report unchanged and rewrites nothing
  * (written: false), re-linking a linked chain writes nothing, and latest.json is only moved when it
  * does not already name the newest report. A step that fails leaves the chain and latest.json as
  * they were for its date (they are only written after the date's report is), and is retried.
  */
+import { randomUUID } from 'node:crypto';
+import { auditPart, joinDate, type PartOutcome, type PartPlan, planDateParts } from './parts.ts';
 import {
   type AuditDeps,
   auditDate,
@@ -44,20 +51,36 @@ export type AuditRequest = { kind: 'dates'; dates: string[] } | { kind: 'nightly
 /** What report.json's run field records as the run's trigger. */
 export type Trigger = 'schedule' | 'on-demand';
 
+/** One date of a run's plan: its parts (parts.ts), none when it is audited in one invocation. */
+export interface DatePlan {
+  date: string;
+  parts: PartPlan[];
+}
+
 /** The plan of one run: what the state machine's Map iterates over. */
 export interface AuditPlan {
   /** Newest first. */
-  dates: string[];
+  dates: DatePlan[];
   trigger: Trigger;
+  /** The run's id: the owner of its dates' leases, the key of its parts' results. */
+  run: string;
 }
 
-/** Plans a run: its dates newest first; the chain checked from the earliest (nothing written yet). */
+/**
+ * Plans a run: its dates newest first, each split into parts when it is past the size (parts.ts);
+ * the chain checked from the earliest (nothing written yet).
+ */
 export async function planAudit(deps: AuditDeps, request: AuditRequest): Promise<AuditPlan> {
   const requested = request.kind === 'dates' ? request.dates : await nightlyDates(deps, request.time);
   const dates = [...new Set(requested)].sort().reverse();
   const earliest = dates.at(-1);
   if (earliest !== undefined) await checkChain(deps, earliest);
-  return { dates, trigger: request.kind === 'nightly' ? 'schedule' : 'on-demand' };
+  const parts = await planDateParts(deps, dates);
+  return {
+    dates: dates.map((date) => ({ date, parts: parts.get(date) ?? [] })),
+    trigger: request.kind === 'nightly' ? 'schedule' : 'on-demand',
+    run: randomUUID(),
+  };
 }
 
 /**
@@ -130,8 +153,15 @@ export async function auditInProcess(
   const plan = await planAudit(deps, request);
   const run: AuditDeps = { ...deps, trigger: plan.trigger };
   const reports: DateResult[] = [];
-  for (const [i, date] of plan.dates.entries()) {
-    const result = await auditOneDate(run, date);
+  for (const [i, { date, parts }] of plan.dates.entries()) {
+    // The date's parts one after another, then its join (the state machine runs parts at once).
+    const outcomes: PartOutcome[] = [];
+    for (const part of parts) {
+      const outcome = await auditPart(run, plan.run, date, part);
+      outcomes.push(outcome);
+      if (outcome.skipped !== undefined) break;
+    }
+    const result = await joinDate(run, plan.run, date, outcomes);
     reports.push(i < plan.dates.length - 1 ? await finishDate(run, result) : result);
     onProgress?.(reports.length, plan.dates.length, result);
   }

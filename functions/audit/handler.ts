@@ -4,11 +4,12 @@
  */
 
 import { composeAuditHandler, observability, processClients } from '../shared/compose.ts';
-import { loadStoreConfig } from '../shared/config.ts';
+import { loadAuditPartObjects, loadStoreConfig } from '../shared/config.ts';
 import { loadEventsConfig } from '../shared/events-config.ts';
 
 const config = loadStoreConfig();
 
 export const handler = composeAuditHandler(processClients(), config, observability('audit'), {
   events: loadEventsConfig(),
+  partObjects: loadAuditPartObjects(),
 });

@@ -4,8 +4,9 @@
  */
 import type { Agreement } from '../core/audit/agreements.ts';
 import type { Digest, FindingEvent, FindingLine, FindingState } from '../core/audit/events.ts';
+import type { Finding } from '../core/audit/findings.ts';
 import type { AgreementVersion, RegistryVersion } from '../core/audit/terms.ts';
-import type { LifecycleChange } from '../core/audit/types.ts';
+import type { FindingEvidence, LifecycleChange } from '../core/audit/types.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 
@@ -247,6 +248,72 @@ export interface RollupUsage {
   usage(from: string, to: string): Promise<UsageRow[]>;
   /** The committed usage of one app on [from, to], one row per object and day, streamed. */
   parts(app: string, from: string, to: string): AsyncIterable<UsageRow>;
+  /** What the parts of a split date already did (audit/parts.ts); nothing without it. */
+  partsDone?: PartsDone;
+  /** What splitting a report date into parts needs (audit/parts.ts); without it a date is one part. */
+  split?: RollupSplit;
+}
+
+/** What the parts of a split report date did before its join (audit/parts.ts). */
+export interface PartsDone {
+  /**
+   * A finding whose evidence a part computed and wrote: its bounded evidence and the sha256 of its
+   * evidence file; undefined when it is to be computed.
+   */
+  evidence(finding: Finding): { evidence: FindingEvidence; sha256: string } | undefined;
+  /** Every evidence file the parts wrote (name → sha256): what the folder holds, whatever the manifest says. */
+  written: Readonly<Record<string, string>>;
+}
+
+/** The rollups' side of a report date split into parts (audit/parts.ts). */
+export interface RollupSplit {
+  /**
+   * Per app listed for [from, to] and per day, about how many objects are behind the app-day, from
+   * the stored rollups and the day markers only (no contribution is read): core/audit-parts.ts.
+   */
+  objectsPerAppDay(from: string, to: string): Promise<Map<string, Map<string, number>>>;
+  /** The day tokens of [from, to] (what a rollup is checked against). */
+  dayTokens(from: string, to: string): Promise<Map<string, string>>;
+  /**
+   * Rebuilds the stale rollups of the apps `pick` chooses from those listed, and only those;
+   * answers their usage rows (as usage() does) and the day tokens read first.
+   */
+  refreshApps(
+    from: string,
+    to: string,
+    pick: (listed: readonly string[]) => readonly string[],
+  ): Promise<{ rows: UsageRow[]; tokens: Map<string, string> }>;
+}
+
+/**
+ * Where the parts of a split report date leave their results for the date's join (audit/parts.ts):
+ * one record per chunk, overwritten by the next run's parts of the same date and part number.
+ */
+export interface PartResults {
+  put(date: string, part: number, chunk: number, record: PartRecord): Promise<void>;
+  /** Every stored record of one part of `date` (of any run), by chunk. */
+  get(date: string, part: number): Promise<PartRecord[]>;
+}
+
+/** One stored record of a part: a chunk of its results, or the files it has written so far. */
+export interface PartRecord {
+  run: string;
+  chunk: number;
+  /** sha256 of the window's day tokens the part read its rollups against. */
+  tokens: string;
+  /** Findings done (finding fingerprint → bounded evidence and file sha256). */
+  done: PartEntry[];
+  /** Evidence files written so far (name → sha256), before their findings are done. */
+  written: Record<string, string>;
+  /** On the part's last record: how many records it wrote, and that it is complete. */
+  complete?: { records: number; findings: number };
+}
+
+export interface PartEntry {
+  /** sha256 of the finding without its evidence (stableJson). */
+  fp: string;
+  evidence: FindingEvidence;
+  sha256: string;
 }
 
 /** The manifest's file name in every report folder (written last; hashes the others). */

@@ -45,6 +45,7 @@ import {
   type FindingEventSink,
   type LifecycleLog,
   MANIFEST,
+  type PartResults,
   parseJson,
   type ReportFiles,
   type ReportLog,
@@ -76,6 +77,10 @@ export interface AuditDeps {
    * streams each finding's evidence into evidence/FINDING_ID.jsonl (audit/evidence.ts).
    */
   rollups?: RollupUsage;
+  /** Where the parts of a split date leave their results (audit/parts.ts); without it no date is split. */
+  partResults?: PartResults;
+  /** The size past which a date is split into parts, in objects (default AUDIT_PART_OBJECTS). */
+  partObjects?: number;
 }
 
 export interface DateResult {

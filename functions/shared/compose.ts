@@ -12,6 +12,7 @@ import { ControlStore } from '../adapters/control-store.ts';
 import { DigestTopicTarget, EventBusTarget, lazyEventBridge, lazySns } from '../adapters/event-bus.ts';
 import { FindingEventTable } from '../adapters/finding-event-store.ts';
 import { S3Objects } from '../adapters/object-store.ts';
+import { PartResultStore } from '../adapters/part-store.ts';
 import { UsageTableListingCursor } from '../adapters/reconcile-cursor.ts';
 import { ReportStore } from '../adapters/report-store.ts';
 import { RollupStore } from '../adapters/rollup-store.ts';
@@ -45,6 +46,8 @@ export interface Stores {
   events: FindingEventTable;
   /** Per-(app, day) rollups over `usage`, in the same table (what the audit reads). */
   rollups: RollupStore;
+  /** The results of a split date's parts, in the control table (audit/parts.ts). */
+  partResults: PartResultStore;
 }
 
 /** Clients for this process (AWS defaults, or the emulators named by AUDITOR_*_ENDPOINT). */
@@ -63,6 +66,7 @@ export function createStores(clients: Clients, config: StoreConfig): Stores {
     objects,
     reports: new ReportStore(objects, config.reportsBucket),
     events: new FindingEventTable(doc, config.controlTable),
+    partResults: new PartResultStore(doc, config.controlTable),
   };
 }
 
@@ -89,6 +93,8 @@ export interface ComposeOptions {
   now?: () => Date;
   /** Finding events (functions/shared/events-config.ts); absent: none are recorded. */
   events?: EventsConfig;
+  /** The size past which a report date is split into parts (AUDIT_PART_OBJECTS). */
+  partObjects?: number;
 }
 
 /** The finding-event sink: the bus, the digest topic and the webhook that `config` names. */
@@ -135,6 +141,8 @@ export function auditDeps(stores: Stores, opts: ComposeOptions = {}): AuditDeps 
     lifecycle: stores.control,
     statements: stores.reports,
     rollups: stores.rollups,
+    partResults: stores.partResults,
+    ...(opts.partObjects !== undefined ? { partObjects: opts.partObjects } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * naming every variable that is missing.
  */
 
+import { AUDIT_PART_OBJECTS } from '../core/audit-parts.ts';
 import { DEFAULT_BOUNDS, DEFAULT_LIMITS, type ReaderLimits, type UsageBounds } from '../core/log-reader.ts';
 import { DEFAULT_MAX_REJECTS_FILE_BYTES } from '../core/reader/limits.ts';
 import {
@@ -72,6 +73,11 @@ export function loadStoreConfig(env: Env = process.env): StoreConfig {
     controlTable: v[CONTROL_TABLE.env] as string,
     reportsBucket: v[REPORTS_BUCKET.env] as string,
   };
+}
+
+/** The size past which the audit splits a report date into parts (audit/parts.ts), from AUDIT_PART_OBJECTS. */
+export function loadAuditPartObjects(env: Env = process.env): number {
+  return positiveInt(env, 'AUDIT_PART_OBJECTS', AUDIT_PART_OBJECTS);
 }
 
 export function loadIngestConfig(env: Env = process.env): IngestConfig {

@@ -3,12 +3,17 @@
  * audit function (functions/audit/fan-out-handler.ts), with its own 900 s.
  *
  *   Plan ──> AuditDates (Map over the plan's dates, newest first, one at a time) ──> Link ──> {reports}
- *              └─ AuditDate ──> FinishDate
+ *              └─ AuditParts (Map over the date's parts, 4 at once; none for most dates)
+ *                   └─ AuditPart
+ *                 ──> AuditDate ──> FinishDate
  *   any step failed after its retries ──> SendFailedRun (the audit's on-failure queue) ──> RunFailed
  *
- * Plan answers the dates and checks the chain; AuditDate writes one date's report under the
- * date's lease; FinishDate is the join of the date's parts (the newest report is linked and made
- * latest at once); Link re-links the run's older dates once and moves latest.json. One date at a
+ * Plan answers the dates (each with its parts: groups of licensees, when the date is past a
+ * size; functions/audit/parts.ts) and checks the chain; AuditPart rebuilds the stale rollups of
+ * its licensees' apps and writes their findings' evidence files, under the date's lease held as the
+ * run; AuditDate (the join) writes one date's report under the same lease, taking the parts'
+ * evidence; FinishDate, once every part of the date is done, links the newest report and makes
+ * it latest at once; Link re-links the run's older dates once and moves latest.json. One date at a
  * time (MaxConcurrency 1): a date's report written while another date re-links the chain could
  * have its manifest overwritten by the re-link, and the run's length is not what bounds anything
  * (each invocation is one date; the execution may run for hours).
@@ -32,6 +37,7 @@ import { transparent } from './logical-ids.ts';
 /** The rules for the fan-out props. */
 export const FAN_OUT_CHECKS = {
   stepRetryAttempts: integer(0, 10),
+  partConcurrency: integer(1, 40),
   timeoutHours: integer(1, 24 * 7),
 } satisfies Record<string, Check<number>>;
 
@@ -65,6 +71,11 @@ export interface AuditFanOutProps {
    * @default 2
    */
   readonly stepRetryAttempts?: number;
+  /**
+   * Parts of one split date audited at once (each its own invocation of the audit function).
+   * @default 4
+   */
+  readonly partConcurrency?: number;
   /**
    * An execution that runs longer is stopped (it times out; an alarm tells).
    * @default 23
@@ -120,10 +131,32 @@ export class AuditFanOut extends Construct {
       step: 'plan',
       request: sfn.JsonPath.entirePayload,
     });
-    const auditDate = step('AuditDate', 'One report date, under its lease.', {
+    const auditPart = step('AuditPart', 'One part of a split date, under the date’s lease.', {
+      step: 'audit-part',
+      date: sfn.JsonPath.stringAt('$.date'),
+      trigger: sfn.JsonPath.stringAt('$.trigger'),
+      run: sfn.JsonPath.stringAt('$.run'),
+      part: sfn.JsonPath.objectAt('$.part'),
+    });
+    const parts = new sfn.Map(this, 'AuditParts', {
+      comment: 'The date’s parts (none for a date within the size), a few at once.',
+      itemsPath: '$.parts',
+      itemSelector: {
+        date: sfn.JsonPath.stringAt('$.date'),
+        trigger: sfn.JsonPath.stringAt('$.trigger'),
+        run: sfn.JsonPath.stringAt('$.run'),
+        part: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
+      },
+      maxConcurrency: props.partConcurrency ?? 4,
+      resultPath: '$.parts',
+    });
+    parts.itemProcessor(auditPart);
+    const auditDate = step('AuditDate', 'One report date (the join of its parts), under its lease.', {
       step: 'audit-date',
       date: sfn.JsonPath.stringAt('$.date'),
       trigger: sfn.JsonPath.stringAt('$.trigger'),
+      run: sfn.JsonPath.stringAt('$.run'),
+      parts: sfn.JsonPath.listAt('$.parts'),
     });
     const finishDate = step('FinishDate', 'The date done: the newest is linked and made latest.', {
       step: 'finish-date',
@@ -133,13 +166,15 @@ export class AuditFanOut extends Construct {
       comment: 'One date at a time, newest first.',
       itemsPath: '$.dates',
       itemSelector: {
-        date: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
+        date: sfn.JsonPath.stringAt('$$.Map.Item.Value.date'),
+        parts: sfn.JsonPath.listAt('$$.Map.Item.Value.parts'),
         trigger: sfn.JsonPath.stringAt('$.trigger'),
+        run: sfn.JsonPath.stringAt('$.run'),
       },
       maxConcurrency: 1,
       resultPath: '$.reports',
     });
-    dates.itemProcessor(auditDate.next(finishDate));
+    dates.itemProcessor(parts.next(auditDate).next(finishDate));
     const link = step('Link', 'The run’s older dates re-linked once, latest.json moved.', {
       step: 'link',
       trigger: sfn.JsonPath.stringAt('$.trigger'),

@@ -30,7 +30,9 @@ import {
   queryPartition,
   type WriteRequest,
 } from '../../functions/adapters/dynamo-batch.ts';
-import { auditDate } from '../../functions/audit/run-audit.ts';
+import { planAudit } from '../../functions/audit/fan-out.ts';
+import { auditPart, joinDate, type PartOutcome } from '../../functions/audit/parts.ts';
+import { type AuditDeps, auditDate } from '../../functions/audit/run-audit.ts';
 import type { Agreement } from '../../functions/core/audit/agreements.ts';
 import type { UsageRow } from '../../functions/core/ledger.ts';
 import { buildRollup, ROLLUP_TOP_SOURCES, type Rollup, splitRollup } from '../../functions/core/rollup.ts';
@@ -270,10 +272,45 @@ async function main(objects: number): Promise<void> {
   }
 }
 
+/**
+ * DATE split into parts of AUDIT_SCALE_PART_OBJECTS objects (audit/parts.ts), one after another:
+ * the plan, each part and the join timed (the figures of README's fan-out section).
+ */
+async function auditParts(deps: AuditDeps, partObjects: number): Promise<void> {
+  const p0 = performance.now();
+  const plan = await planAudit({ ...deps, partObjects }, { kind: 'dates', dates: [DATE] });
+  const planSeconds = (performance.now() - p0) / 1000;
+  const { run, dates } = plan;
+  const parts = dates[0]?.parts ?? [];
+  const partSeconds: number[] = [];
+  const outcomes: PartOutcome[] = [];
+  for (const part of parts) {
+    const t = performance.now();
+    outcomes.push(await auditPart(deps, run, DATE, part));
+    partSeconds.push((performance.now() - t) / 1000);
+  }
+  const j0 = performance.now();
+  const result = await joinDate(deps, run, DATE, outcomes);
+  const joinSeconds = (performance.now() - j0) / 1000;
+  process.stdout.write(
+    `${JSON.stringify({
+      partObjects,
+      parts: parts.length,
+      planSeconds,
+      partSeconds,
+      joinSeconds,
+      findings: result.findings,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    })}\n`,
+  );
+}
+
 /** The audit of DATE against the emulators named by the environment (run by main). */
 async function auditChild(): Promise<void> {
   const stores = createStores(processClients(), loadStoreConfig());
   const deps = { ...auditDeps(stores, { now: () => new Date('2026-11-01T02:00:00Z') }), trigger: 'bench' };
+  const partObjects = Number(process.env.AUDIT_SCALE_PART_OBJECTS ?? 0);
+  if (partObjects > 0) return auditParts(deps, partObjects);
   const a0 = performance.now();
   const result = await auditDate(deps, DATE, []);
   const auditSeconds = (performance.now() - a0) / 1000;

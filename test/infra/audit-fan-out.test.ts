@@ -8,10 +8,12 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
+import { auditInProcess } from '../../functions/audit/fan-out.ts';
 import { auditDates } from '../../functions/audit/run-audit.ts';
 import { lambdaContext } from '../../functions/local/stack.ts';
 import { AuditFanOut, type AuditFanOutProps } from '../../infra/constructs/audit-fan-out.ts';
 import { auditFunction, auditWorld, DAYS } from '../support/audit-world.ts';
+import { PARTS_DATE, partsWorld } from '../support/parts-world.ts';
 import { bareStack, getAtt, logicalId, mainIds, normalize, ref, roleStatements, synth } from './helpers.ts';
 
 type Json = Record<string, unknown>;
@@ -63,7 +65,7 @@ const STEP_RETRIES = [
 const CATCH = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'SendFailedRun' }];
 
 describe('the audit state machine', () => {
-  it('standard; Plan, then one date at a time newest first (AuditDate, FinishDate), then Link; failures to the on-failure queue', () => {
+  it('standard; Plan, then one date at a time newest first (its parts 4 at once, AuditDate, FinishDate), then Link; failures to the on-failure queue', () => {
     expect(sm.StateMachineType).toBe('STANDARD');
     const task = (comment: string, parameters: Json, more: Json) => ({
       Type: 'Task',
@@ -87,18 +89,60 @@ describe('the audit state machine', () => {
           Type: 'Map',
           Comment: 'One date at a time, newest first.',
           ItemsPath: '$.dates',
-          ItemSelector: { 'date.$': '$$.Map.Item.Value', 'trigger.$': '$.trigger' },
+          ItemSelector: {
+            'date.$': '$$.Map.Item.Value.date',
+            'parts.$': '$$.Map.Item.Value.parts',
+            'trigger.$': '$.trigger',
+            'run.$': '$.run',
+          },
           MaxConcurrency: 1,
           ResultPath: '$.reports',
           Next: 'Link',
           Catch: CATCH,
           ItemProcessor: {
             ProcessorConfig: { Mode: 'INLINE' },
-            StartAt: 'AuditDate',
+            StartAt: 'AuditParts',
             States: {
+              AuditParts: {
+                Type: 'Map',
+                Comment: 'The date’s parts (none for a date within the size), a few at once.',
+                ItemsPath: '$.parts',
+                ItemSelector: {
+                  'date.$': '$.date',
+                  'trigger.$': '$.trigger',
+                  'run.$': '$.run',
+                  'part.$': '$$.Map.Item.Value',
+                },
+                MaxConcurrency: 4,
+                ResultPath: '$.parts',
+                Next: 'AuditDate',
+                ItemProcessor: {
+                  ProcessorConfig: { Mode: 'INLINE' },
+                  StartAt: 'AuditPart',
+                  States: {
+                    AuditPart: task(
+                      'One part of a split date, under the date’s lease.',
+                      {
+                        step: 'audit-part',
+                        'date.$': '$.date',
+                        'trigger.$': '$.trigger',
+                        'run.$': '$.run',
+                        'part.$': '$.part',
+                      },
+                      { End: true },
+                    ),
+                  },
+                },
+              },
               AuditDate: task(
-                'One report date, under its lease.',
-                { step: 'audit-date', 'date.$': '$.date', 'trigger.$': '$.trigger' },
+                'One report date (the join of its parts), under its lease.',
+                {
+                  step: 'audit-date',
+                  'date.$': '$.date',
+                  'trigger.$': '$.trigger',
+                  'run.$': '$.run',
+                  'parts.$': '$.parts',
+                },
                 { Next: 'FinishDate' },
               ),
               FinishDate: task(
@@ -157,13 +201,13 @@ describe('the audit state machine', () => {
   });
 });
 
-/** A JSON value at a path of the forms the definition uses: `$`, `$.name`, `$$.Map.Item.Value`. */
+/** A JSON value at a path of the forms the definition uses: `$`, `$.name`, `$$.Map.Item.Value[.name]`. */
 function at(path: string, data: unknown, item: unknown): unknown {
   if (path === '$') return data;
   if (path === '$$.Map.Item.Value') return item;
-  const m = /^\$\.([A-Za-z]+)$/.exec(path);
-  if (!m?.[1]) throw new Error(`path ${path} not supported here`);
-  return (data as Json)[m[1]];
+  const m = /^(\$|\$\$\.Map\.Item\.Value)\.([A-Za-z]+)$/.exec(path);
+  if (!m?.[2]) throw new Error(`path ${path} not supported here`);
+  return ((m[1] === '$' ? data : item) as Json)[m[2]];
 }
 
 /** Parameters / ItemSelector filled in from the state's input (`key.$` fields are paths). */
@@ -240,6 +284,32 @@ describe('the synthesized definition, run against the audit function', () => {
     expect(w.reports.latestText).toBe(single.reports.latestText);
   });
 
+  it('a date past the size: its parts through the inner Map, then its join, with the unsplit audit’s bytes', async () => {
+    const split = partsWorld({ split: true });
+    await split.rollups.usage('2026-11-01', PARTS_DATE);
+    const fn = auditFunction(split.deps);
+    const steps: string[] = [];
+    await execute(definition as unknown as Machine, { date: PARTS_DATE }, (p) => {
+      const part = (p.part as { part?: number } | undefined)?.part;
+      steps.push(`${p.step}${part === undefined ? '' : ` ${part}`}`);
+      return fn(JSON.parse(JSON.stringify(p)), lambdaContext('audit'));
+    });
+    expect(steps).toEqual([
+      'plan',
+      'audit-part 0',
+      'audit-part 1',
+      'audit-part 2',
+      'audit-part 3',
+      'audit-date',
+      'finish-date',
+      'link',
+    ]);
+    const whole = partsWorld();
+    await auditInProcess(whole.deps, { kind: 'dates', dates: [PARTS_DATE] });
+    expect(split.reports.snapshot()).toEqual(whole.reports.snapshot());
+    expect(split.reports.latestText).toBe(whole.reports.latestText);
+  });
+
   it('the schedule’s event plans the nightly run', async () => {
     const w = auditWorld();
     const fn = auditFunction(w.deps);
@@ -247,8 +317,9 @@ describe('the synthesized definition, run against the audit function', () => {
     const fired = { ...JSON.parse(sched.Target.Input), time: '2026-11-28T02:00:00Z' };
     const plan = (definition.States as Record<string, StateJson>).Plan?.Parameters ?? {};
     expect(await fn(fill(plan, fired), lambdaContext('audit'))).toEqual({
-      dates: [...DAYS].reverse(),
+      dates: [...DAYS].reverse().map((date) => ({ date, parts: [] })),
       trigger: 'schedule',
+      run: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
   });
 });
@@ -269,6 +340,18 @@ describe('AuditFanOut props', () => {
     return Template.fromStack(stack);
   };
 
+  it('parts at once', () => {
+    const text = JSON.stringify(
+      (
+        Object.values(build({ partConcurrency: 8 }).toJSON().Resources).find(
+          (r) => (r as Json).Type === 'AWS::StepFunctions::StateMachine',
+        ) as { Properties: Json }
+      ).Properties.DefinitionString,
+    );
+    expect(text).toContain('\\"ResultPath\\":\\"$.parts\\"');
+    expect(text).toContain('\\"MaxConcurrency\\":8');
+  });
+
   it('step retries and the execution timeout', () => {
     const props = Object.values(build({ stepRetryAttempts: 0, timeoutHours: 2 }).toJSON().Resources).find(
       (r) => (r as Json).Type === 'AWS::StepFunctions::StateMachine',
@@ -283,6 +366,7 @@ describe('AuditFanOut props', () => {
   it.each([
     [{ stepRetryAttempts: 11 }, /^AuditFanOut: stepRetryAttempts: expected an integer from 0 to 10/],
     [{ timeoutHours: 0 }, /^AuditFanOut: timeoutHours: expected an integer from 1 to 168/],
+    [{ partConcurrency: 0 }, /^AuditFanOut: partConcurrency: expected an integer from 1 to 40/],
   ])('refuses %o, naming the prop', (bad, message) => {
     expect(() => build(bad)).toThrow(message);
   });

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlStore } from '../../functions/adapters/control-store.ts';
 import { S3Objects } from '../../functions/adapters/object-store.ts';
 import { ReportStore } from '../../functions/adapters/report-store.ts';
+import type { AuditPlan } from '../../functions/audit/fan-out.ts';
 import type { DateResult } from '../../functions/audit/run-audit.ts';
 import { verifyStoredReports } from '../../functions/audit/verify-reports.ts';
 import { parseAgreementsFile } from '../../functions/core/audit/agreements.ts';
@@ -66,10 +67,19 @@ const step = (payload: Record<string, unknown>): Promise<unknown> =>
 
 /** One execution of the state machine, step by step: plan, per date audit-date and finish-date, link. */
 async function execute(request: unknown): Promise<{ reports: DateResult[] }> {
-  const plan = (await step({ step: 'plan', request })) as { dates: string[]; trigger: string };
+  const plan = (await step({ step: 'plan', request })) as AuditPlan;
   const results: unknown[] = [];
-  for (const date of plan.dates) {
-    const result = await step({ step: 'audit-date', date, trigger: plan.trigger });
+  for (const { date, parts } of plan.dates) {
+    const outcomes: unknown[] = [];
+    for (const part of parts)
+      outcomes.push(await step({ step: 'audit-part', date, trigger: plan.trigger, run: plan.run, part }));
+    const result = await step({
+      step: 'audit-date',
+      date,
+      trigger: plan.trigger,
+      run: plan.run,
+      parts: outcomes,
+    });
     results.push(await step({ step: 'finish-date', result }));
   }
   return (await step({ step: 'link', trigger: plan.trigger, reports: results })) as { reports: DateResult[] };
@@ -84,8 +94,9 @@ async function manifests(): Promise<Map<string, string | undefined>> {
 describe('the audit fanned out, on the embedded stack', () => {
   it('plans newest first, writes every report, chains them and moves latest.json', async () => {
     expect(await step({ step: 'plan', request: { from: DAYS[0], to: DAYS[3] } })).toEqual({
-      dates: [...DAYS].reverse(),
+      dates: [...DAYS].reverse().map((date) => ({ date, parts: [] })),
       trigger: 'on-demand',
+      run: expect.any(String),
     });
     const out = await execute({ from: DAYS[0], to: DAYS[3] });
     expect(out.reports.map((r) => [r.date, r.written])).toEqual([...DAYS].reverse().map((d) => [d, true]));

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuditRequestError } from '../../../functions/audit/create-handler.ts';
 import {
+  type AuditPlan,
   auditInProcess,
   auditOneDate,
   finishDate,
@@ -60,10 +61,12 @@ async function execute(deps: AuditDeps, input: unknown, log: string[] = []): Pro
     log.push(`${payload.step}${typeof payload.date === 'string' ? ` ${payload.date}` : ''}`);
     return viaJson(await invoke(viaJson(payload), lambdaContext('audit')));
   };
-  const plan = (await step({ step: 'plan', request: input })) as { dates: string[]; trigger: string };
+  const plan = (await step({ step: 'plan', request: input })) as AuditPlan;
   const reports: unknown[] = [];
-  for (const date of plan.dates) {
-    const result = await step({ step: 'audit-date', date, trigger: plan.trigger });
+  for (const { date, parts } of plan.dates) {
+    // A date within the size has no parts: the inner Map does nothing.
+    expect(parts).toEqual([]);
+    const result = await step({ step: 'audit-date', date, trigger: plan.trigger, run: plan.run, parts: [] });
     reports.push(await step({ step: 'finish-date', result }));
   }
   return step({ step: 'link', trigger: plan.trigger, reports });
@@ -76,11 +79,18 @@ describe('plan', () => {
       kind: 'dates',
       dates: ['2026-11-25', '2026-11-27', '2026-11-24', '2026-11-27'],
     });
-    expect(plan).toEqual({ dates: ['2026-11-27', '2026-11-25', '2026-11-24'], trigger: 'on-demand' });
+    const unsplit = (dates: string[]) => dates.map((date) => ({ date, parts: [] }));
+    const run = expect.stringMatching(/^[0-9a-f-]{36}$/);
+    expect(plan).toEqual({
+      dates: unsplit(['2026-11-27', '2026-11-25', '2026-11-24']),
+      trigger: 'on-demand',
+      run,
+    });
     // The nightly run: yesterday, then the missing dates newest to oldest.
     expect(await planAudit(w.deps, { kind: 'nightly', time: NOW })).toEqual({
-      dates: ['2026-11-27', '2026-11-26', '2026-11-25', '2026-11-24'],
+      dates: unsplit(['2026-11-27', '2026-11-26', '2026-11-25', '2026-11-24']),
       trigger: 'schedule',
+      run,
     });
     // A report changed behind its anchor: the plan fails, naming it, before any part runs.
     await auditInProcess(w.deps, { kind: 'dates', dates: ['2026-11-25'] });
@@ -268,7 +278,7 @@ describe('step events', () => {
         (e: unknown) => (e instanceof AuditRequestError ? e.message : String(e)),
       );
     expect(await refused({ step: 'fly' })).toBe(
-      'fan-out step: expected plan, audit-date, finish-date or link, got "fly"',
+      'fan-out step: expected plan, audit-part, audit-date, finish-date or link, got "fly"',
     );
     expect(await refused({ step: 'audit-date', date: '2026-02-30', trigger: 'schedule' })).toBe(
       'fan-out step: expected a date YYYY-MM-DD, got "2026-02-30"',
