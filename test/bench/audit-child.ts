@@ -1,0 +1,32 @@
+/**
+ * The audit process of audit-scale.ts: `audit-child <date>` audits that date against the emulators
+ * named by the environment and prints one JSON object with its time and peak RSS. audit-scale.ts
+ * bundles this file as the stack bundles the audit function (esbuild, everything bundled) and runs
+ * the bundle with plain node, so that the peak RSS is the audit's as deployed, without a
+ * transpiler; `BENCH_AUDIT_RUNNER=tsx` runs the TypeScript through tsx instead.
+ */
+import { auditDate } from '../../functions/audit/run-audit.ts';
+import { auditDeps, createStores, processClients } from '../../functions/shared/compose.ts';
+import { loadStoreConfig } from '../../functions/shared/config.ts';
+
+const date = process.argv[2];
+if (!date) throw new Error('usage: audit-child <date>');
+const stores = createStores(processClients(), loadStoreConfig());
+const deps = { ...auditDeps(stores, { now: () => new Date('2026-11-01T02:00:00Z') }), trigger: 'bench' };
+const a0 = performance.now();
+const result = await auditDate(deps, date, []);
+const auditSeconds = (performance.now() - a0) / 1000;
+const peakRssMb = process.resourceUsage().maxRSS / 1024;
+const report = await stores.reports.readFile(date, 'report.json');
+const findingsJsonl = await stores.reports.readFile(date, 'findings.jsonl');
+const longest = Math.max(...(findingsJsonl ?? '').split('\n').map((l) => Buffer.byteLength(l)));
+process.stdout.write(
+  `${JSON.stringify({
+    auditSeconds,
+    findings: result.findings,
+    reportJsonKb: Buffer.byteLength(report ?? '') / 1024,
+    longestFindingLine: longest,
+    peakRssMb,
+  })}\n`,
+);
+process.exit(0);
