@@ -14,8 +14,10 @@ if (!date) throw new Error('usage: audit-child <date>');
 const stores = createStores(processClients(), loadStoreConfig());
 const deps = { ...auditDeps(stores, { now: () => new Date('2026-11-01T02:00:00Z') }), trigger: 'bench' };
 const a0 = performance.now();
+const c0 = process.cpuUsage();
 const result = await auditDate(deps, date, []);
 const auditSeconds = (performance.now() - a0) / 1000;
+const cpu = process.cpuUsage(c0);
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
 const report = await stores.reports.readFile(date, 'report.json');
 const findingsJsonl = await stores.reports.readFile(date, 'findings.jsonl');
@@ -23,6 +25,8 @@ const longest = Math.max(...(findingsJsonl ?? '').split('\n').map((l) => Buffer.
 process.stdout.write(
   `${JSON.stringify({
     auditSeconds,
+    // The audit process's own CPU (user + system, every thread); the emulators run in the parent.
+    auditCpuSeconds: (cpu.user + cpu.system) / 1e6,
     findings: result.findings,
     reportJsonKb: Buffer.byteLength(report ?? '') / 1024,
     longestFindingLine: longest,

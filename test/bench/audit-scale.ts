@@ -313,6 +313,8 @@ export interface ScaleRun {
   readSeconds: number;
   readItems: number;
   auditSeconds: number;
+  /** The audit process's CPU time (steadier than auditSeconds on a loaded machine). */
+  auditCpuSeconds: number;
   findings: number;
   reportJsonKb: number;
   longestFindingLine: number;
