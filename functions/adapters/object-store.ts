@@ -1,6 +1,7 @@
 /**
  * S3 adapter: reading log objects and writing small data-quality and report files.
  */
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -167,6 +168,19 @@ export class S3Objects implements ObjectReader, ObjectWriter, ObjectLister {
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return await (out.Body as { transformToString(): Promise<string> }).transformToString();
+    } catch (err) {
+      if (err instanceof Error && MISSING.has(err.name)) return undefined;
+      throw err;
+    }
+  }
+
+  /** The sha256 (hex) of an object's bytes, streamed; undefined when it is missing. */
+  async sha256(bucket: string, key: string): Promise<string | undefined> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const hash = createHash('sha256');
+      for await (const chunk of out.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+      return hash.digest('hex');
     } catch (err) {
       if (err instanceof Error && MISSING.has(err.name)) return undefined;
       throw err;

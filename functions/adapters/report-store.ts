@@ -51,6 +51,16 @@ export class ReportStore implements ReportFiles, StatementFiles {
     return out;
   }
 
+  async fileHashes(date: string): Promise<Map<string, string>> {
+    const prefix = reportKey(date, '');
+    const out = new Map<string, string>();
+    for (const key of await this.objects.list(this.bucket, prefix)) {
+      const sha = await this.objects.sha256(this.bucket, key);
+      if (sha !== undefined) out.set(key.slice(prefix.length), sha);
+    }
+    return out;
+  }
+
   /** Writes the files in order; put the manifest last in `files`. */
   async write(date: string, files: readonly ReportFileBody[]): Promise<void> {
     for (const f of files) {

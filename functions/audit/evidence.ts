@@ -5,9 +5,10 @@
  * own value and counts (EvidenceSpec), bounded into the finding (top EVIDENCE_MAX_SOURCES and a
  * count) and streamed into evidence/FINDING_ID.jsonl (report.ts evidenceJsonl).
  *
- * Memory: one page of items, plus one entry per distinct object behind the finding being worked
- * on (its contribution), one finding at a time, plus up to EVIDENCE_CACHE_ROWS per-object rows kept
- * so that the findings of a small report read each app once.
+ * Memory: one page of items, plus one entry per distinct object behind the findings being worked
+ * on (their contributions): consecutive findings whose apps overlap (a licensee's findings come
+ * together), at most EVIDENCE_GROUP_FINDINGS of them, are worked on together from one read of each
+ * of their apps. No per-object row is kept past its page.
  *
  * Consistency: for every app-day, the parts' values must add up to the rollup's value (the rules'
  * values are sums over the usage); when they do not, the usage changed since the rollups were read
@@ -44,59 +45,27 @@ export interface StreamedEvidence {
 const byContribution = (a: SourceContribution, b: SourceContribution): number =>
   b.contribution - a.contribution || compareSources(a, b);
 
-/** The most per-object rows kept for reuse by the next findings of the same report. */
-export const EVIDENCE_CACHE_ROWS = 20_000;
+/** The most findings whose evidence is worked on together (their source lists are in memory together). */
+export const EVIDENCE_GROUP_FINDINGS = 16;
 
-/**
- * Streams each app's parts of one window, keeping the most recently used apps' parts for the next
- * findings, at most `budget` rows in all (a small report reads each app once; findings of one
- * licensee, which come together, share their apps' reads).
- */
-class WindowParts {
-  private readonly kept = new Map<string, UsageRow[]>();
-  private keptRows = 0;
-  constructor(
-    private readonly parts: RollupUsage,
-    private readonly from: string,
-    private readonly to: string,
-    private readonly budget = EVIDENCE_CACHE_ROWS,
-  ) {}
-
-  async *of(app: string): AsyncGenerator<UsageRow> {
-    const had = this.kept.get(app);
-    if (had) {
-      // Most recently used last: the apps of the findings worked on now stay, older ones go first.
-      this.kept.delete(app);
-      this.kept.set(app, had);
-      yield* had;
-      return;
-    }
-    let keep: UsageRow[] | undefined = [];
-    for await (const p of this.parts.parts(app, this.from, this.to)) {
-      if (keep && keep.length < this.budget) keep.push(p);
-      else keep = undefined;
-      yield p;
-    }
-    if (!keep) return;
-    for (const [old, rows] of this.kept) {
-      if (this.keptRows + keep.length <= this.budget) break;
-      this.kept.delete(old);
-      this.keptRows -= rows.length;
-    }
-    this.kept.set(app, keep);
-    this.keptRows += keep.length;
-  }
+/** What the streamed parts of one app-day must add up to, and what they have added up to so far. */
+interface Cell {
+  expected: number;
+  seen: number;
 }
 
-/** The full source list of one finding from the streamed parts of its app-days. */
-export async function streamedSources(
-  parts: { of(app: string): AsyncIterable<UsageRow> },
-  spec: EvidenceSpec,
-): Promise<SourceContribution[]> {
-  const cellsByApp = new Map<string, Map<string, { expected: number; seen: number }>>();
+/** One finding's spec being worked on: its cells by app and day, and its sources so far. */
+interface Work {
+  spec: EvidenceSpec;
+  cells: Map<string, Map<string, Cell>>;
+  sources: Map<string, SourceContribution>;
+}
+
+function work(spec: EvidenceSpec): Work {
+  const cells = new Map<string, Map<string, Cell>>();
   for (const c of spec.cells) {
-    const days = cellsByApp.get(c.app) ?? new Map();
-    cellsByApp.set(c.app, days);
+    const days = cells.get(c.app) ?? new Map<string, Cell>();
+    cells.set(c.app, days);
     // What the parts must add up to: the value over the cell's unbounded input rows (the rollups),
     // not over the window row, whose distinct values the audit's bound may have folded (an approved
     // organisation folded into `(other organisations)` would no longer be taken off).
@@ -104,29 +73,57 @@ export async function streamedSources(
       c.parts.length > 0 ? c.parts.reduce((sum, p) => add(sum, spec.value(p)), 0) : spec.value(c);
     days.set(c.day, { expected, seen: 0 });
   }
-  const sources = new Map<string, SourceContribution>();
-  for (const [app, days] of cellsByApp) {
+  return { spec, cells, sources: new Map() };
+}
+
+/**
+ * The full source lists of several findings from one streamed read of each app their cells name
+ * (findings of one licensee share its apps: each app is read once for all of them).
+ */
+export async function streamedSourcesOf(
+  parts: { of(app: string): AsyncIterable<UsageRow> },
+  specs: readonly EvidenceSpec[],
+): Promise<SourceContribution[][]> {
+  const works = specs.map(work);
+  const apps = [...new Set(works.flatMap((w) => [...w.cells.keys()]))];
+  for (const app of apps) {
+    const mine = works.flatMap((w) => {
+      const days = w.cells.get(app);
+      return days ? [{ w, days }] : [];
+    });
     for await (const p of parts.of(app)) {
-      const cell = days.get(p.day);
-      if (!cell) continue;
-      const v = spec.value(p);
-      cell.seen = add(cell.seen, v);
-      if (!spec.counts(p)) continue;
-      for (const s of p.sources) {
-        const k = `${s.key}\u0000${s.gen}`;
-        const had = sources.get(k);
-        if (had) had.contribution = add(had.contribution, v);
-        else sources.set(k, { key: s.key, gen: s.gen, contribution: v });
+      for (const { w, days } of mine) {
+        const cell = days.get(p.day);
+        if (!cell) continue;
+        const v = w.spec.value(p);
+        cell.seen = add(cell.seen, v);
+        if (!w.spec.counts(p)) continue;
+        for (const s of p.sources) {
+          const k = `${s.key}\u0000${s.gen}`;
+          const had = w.sources.get(k);
+          if (had) had.contribution = add(had.contribution, v);
+          else w.sources.set(k, { key: s.key, gen: s.gen, contribution: v });
+        }
       }
     }
-    for (const [day, cell] of days) {
-      if (cell.seen !== cell.expected)
-        throw new EvidenceChangedError(
-          `usage of ${app} on ${day} changed while the evidence was read (${cell.seen} ≠ ${cell.expected})`,
-        );
+    for (const { days } of mine) {
+      for (const [day, cell] of days) {
+        if (cell.seen !== cell.expected)
+          throw new EvidenceChangedError(
+            `usage of ${app} on ${day} changed while the evidence was read (${cell.seen} ≠ ${cell.expected})`,
+          );
+      }
     }
   }
-  return [...sources.values()].sort(byContribution);
+  return works.map((w) => [...w.sources.values()].sort(byContribution));
+}
+
+/** The full source list of one finding from the streamed parts of its app-days. */
+export async function streamedSources(
+  parts: { of(app: string): AsyncIterable<UsageRow> },
+  spec: EvidenceSpec,
+): Promise<SourceContribution[]> {
+  return (await streamedSourcesOf(parts, [spec]))[0] ?? [];
 }
 
 async function* chunks(lines: Iterable<string>, size = 64 * 1024): AsyncGenerator<string> {
@@ -155,24 +152,46 @@ export async function auditWithStreamedEvidence(
   const findings: Finding[] = [];
   const files: Record<string, string> = {};
   const { start, end } = windowOf(input.reportDate);
-  const window = new WindowParts(parts, start, end);
-  for (const { finding, sources, spec } of auditWithEvidence(input)) {
-    const name = evidenceFileName(finding.finding_id);
-    // Computed and written by one of the date's parts (audit/parts.ts).
-    const done = parts.partsDone?.evidence(finding);
-    if (done) {
-      files[name] = done.sha256;
-      findings.push({ ...finding, evidence: done.evidence });
-      continue;
+  const window = { of: (app: string) => parts.parts(app, start, end) };
+  type Audited = ReturnType<typeof auditWithEvidence>[number];
+  let group: Audited[] = [];
+  let groupApps = new Set<string>();
+  const flush = async () => {
+    // A finding one of the date's parts computed and wrote (audit/parts.ts) is not read again.
+    const todo = group.filter((g) => !parts.partsDone?.evidence(g.finding));
+    const streamed = await streamedSourcesOf(
+      window,
+      todo.flatMap((g) => (g.spec ? [g.spec] : [])),
+    );
+    let next = 0;
+    for (const { finding, sources, spec } of group) {
+      const name = evidenceFileName(finding.finding_id);
+      const done = parts.partsDone?.evidence(finding);
+      if (done) {
+        files[name] = done.sha256;
+        findings.push({ ...finding, evidence: done.evidence });
+        continue;
+      }
+      const full = spec ? (streamed[next++] ?? []) : sources;
+      const hash = createHash('sha256');
+      for (const line of evidenceJsonl(full)) hash.update(line);
+      const sha = hash.digest('hex');
+      files[name] = sha;
+      if ((parts.partsDone?.written[name] ?? storedFiles[name]) !== sha)
+        await write({ name, body: chunks(evidenceJsonl(full)), contentType: 'application/x-ndjson' });
+      findings.push({ ...finding, evidence: boundEvidence(full, finding.evidence.lines) });
     }
-    const full = spec ? await streamedSources(window, spec) : sources;
-    const hash = createHash('sha256');
-    for (const line of evidenceJsonl(full)) hash.update(line);
-    const sha = hash.digest('hex');
-    files[name] = sha;
-    if ((parts.partsDone?.written[name] ?? storedFiles[name]) !== sha)
-      await write({ name, body: chunks(evidenceJsonl(full)), contentType: 'application/x-ndjson' });
-    findings.push({ ...finding, evidence: boundEvidence(full, finding.evidence.lines) });
+    group = [];
+    groupApps = new Set();
+  };
+  for (const item of auditWithEvidence(input)) {
+    // Consecutive findings whose apps overlap (a licensee's findings come together) share one read.
+    const apps = (item.spec?.cells ?? []).map((c) => c.app);
+    const joins = group.length === 0 || apps.length === 0 || apps.some((a) => groupApps.has(a));
+    if (!joins || group.length >= EVIDENCE_GROUP_FINDINGS) await flush();
+    group.push(item);
+    for (const a of apps) groupApps.add(a);
   }
+  if (group.length > 0) await flush();
   return { findings, files };
 }

@@ -145,6 +145,8 @@ export interface ReportFiles {
   readFile(date: string, name: string): Promise<string | undefined>;
   /** Every file of one report folder, by name. */
   readAll(date: string): Promise<Map<string, string>>;
+  /** The sha256 (hex, of the bytes) of every file of one report folder, by name; each file streamed, none held. */
+  fileHashes(date: string): Promise<Map<string, string>>;
   /** Writes the files in order (the manifest last); a body may be streamed as chunks. */
   write(date: string, files: readonly ReportFileBody[]): Promise<void>;
   /** Deletes files of one report folder (evidence files of findings that are gone). */

@@ -30,7 +30,6 @@ import {
   type Manifest,
   renderReport,
   summariseDataQuality,
-  verifyReport,
 } from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
 import type { DataQuality } from '../core/audit/types.ts';
@@ -54,6 +53,7 @@ import {
   type TermsReader,
   type UsageReader,
 } from './ports.ts';
+import { restatementInputs, storedReportIntact } from './stored-report.ts';
 
 export interface AuditDeps {
   usage: UsageReader;
@@ -220,12 +220,15 @@ export async function auditDate(
     ...(streamed ? { extraFiles: streamed.files, sourcesTruncated: streamed.sourcesTruncated } : {}),
   });
 
-  const stored = await deps.reports.readAll(date);
-  const storedManifest = stored.get(MANIFEST);
+  // The stored report: its manifest, then (streamed hashes) whether its files match it.
+  const storedManifest = await deps.reports.readFile(date, MANIFEST);
   let out = rendered;
   if (storedManifest) {
     const m = parseJson<Manifest>(storedManifest);
-    if (m?.content_sha256 === rendered.manifest.content_sha256 && verifyReport(stored).length === 0) {
+    if (
+      m?.content_sha256 === rendered.manifest.content_sha256 &&
+      (await storedReportIntact(deps.reports, date, storedManifest))
+    ) {
       // Unchanged: the audit has just recomputed this content, so a report written before anchors
       // existed gets its anchor here (a no-op when it is already the newest).
       await deps.control.anchorManifest(date, sha256Hex(storedManifest), readAt, m.content_sha256);
@@ -237,7 +240,7 @@ export async function auditDate(
     if (typeof m?.content_sha256 === 'string')
       out = await restatedFiles(deps, {
         date,
-        stored,
+        stored: await restatementInputs(deps.reports, date),
         storedManifest: { sha256: sha256Hex(storedManifest), content_sha256: m.content_sha256 },
         rendered,
         findings,

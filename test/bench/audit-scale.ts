@@ -14,8 +14,9 @@
  *
  * Run as a child process (`tsx test/bench/audit-scale.ts <objects>`): it starts the emulators
  * (dynalite by default, AUDITOR_DYNAMODB=local for DynamoDB Local), seeds them, times a plain read
- * of the items the audit needs, then runs the audit in a grandchild process against the same
- * emulators, so that the peak RSS is the audit's alone. Prints one JSON object.
+ * of the items the audit needs, then runs the audit (audit-child.ts, bundled as the audit function
+ * is deployed; BENCH_AUDIT_RUNNER=tsx for the TypeScript through tsx) in a grandchild process
+ * against the same emulators, so that the peak RSS is the audit's alone. Prints one JSON object.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -24,21 +25,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { build } from 'esbuild';
 import {
   batchGet,
   batchWrite,
   queryPartition,
   type WriteRequest,
 } from '../../functions/adapters/dynamo-batch.ts';
-import { planAudit } from '../../functions/audit/fan-out.ts';
-import { auditPart, joinDate, type PartOutcome } from '../../functions/audit/parts.ts';
-import { type AuditDeps, auditDate } from '../../functions/audit/run-audit.ts';
 import type { Agreement } from '../../functions/core/audit/agreements.ts';
 import type { UsageRow } from '../../functions/core/ledger.ts';
 import { buildRollup, ROLLUP_TOP_SOURCES, type Rollup, splitRollup } from '../../functions/core/rollup.ts';
 import { startEmulators } from '../../functions/local/stack.ts';
 import { documentClient } from '../../functions/shared/clients.ts';
-import { auditDeps, createStores, processClients } from '../../functions/shared/compose.ts';
+import { createStores } from '../../functions/shared/compose.ts';
 import { loadStoreConfig } from '../../functions/shared/config.ts';
 
 const LICENSEES = 100;
@@ -117,7 +116,7 @@ function rollupItems(r: Rollup): WriteRequest[] {
   return splitRollup(r, keyOf).map((p) => ({ PutRequest: { Item: { ...keyOf(p.part), ...p } } }));
 }
 
-async function seed(doc: DynamoDBDocumentClient, table: string, objects: number) {
+export async function seed(doc: DynamoDBDocumentClient, table: string, objects: number) {
   const perAppDay = objects / (LICENSEES * APPS * DAYS.length);
   const at = '2026-11-01T00:30:00.000Z';
   const token = `1@${at}`;
@@ -192,7 +191,7 @@ async function seed(doc: DynamoDBDocumentClient, table: string, objects: number)
   return written;
 }
 
-function agreements(objects: number): Agreement[] {
+export function agreements(objects: number): Agreement[] {
   const perLicensee = objects / LICENSEES;
   return Array.from({ length: LICENSEES }, (_, l) => ({
     licensee: licensee(l),
@@ -232,6 +231,33 @@ async function plainRead(doc: DynamoDBDocumentClient, table: string): Promise<nu
   return n;
 }
 
+/**
+ * How the audit process runs: by default audit-child.ts bundled as infra/stack.ts BUNDLING bundles
+ * the audit function (cli-bundles.ts lambdaBundles: ESM, everything bundled, minified) and run with
+ * plain node, as deployed; with BENCH_AUDIT_RUNNER=tsx the TypeScript through tsx (its transpiler's
+ * memory then counts in the peak RSS).
+ */
+async function auditRunner(dir: string): Promise<string[]> {
+  const entry = fileURLToPath(new URL('./audit-child.ts', import.meta.url));
+  if (process.env.BENCH_AUDIT_RUNNER === 'tsx') return ['--import', 'tsx', entry];
+  const outfile = join(dir, 'audit-child.mjs');
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    target: 'node22',
+    platform: 'node',
+    mainFields: ['module', 'main'],
+    minify: true,
+    banner: {
+      js: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  return [outfile];
+}
+
 async function main(objects: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'auditor-scale-'));
   const emulators = await startEmulators({
@@ -253,10 +279,11 @@ async function main(objects: number): Promise<void> {
     const readSeconds = (performance.now() - r0) / 1000;
 
     // The audit in a process of its own, against these emulators: its peak RSS is the audit's alone.
+    const runner = await auditRunner(dir);
     const child = await new Promise<string>((resolve, reject) => {
       execFile(
         process.execPath,
-        ['--import', 'tsx', fileURLToPath(import.meta.url), '--audit'],
+        [...runner, DATE],
         { env: { ...process.env, ...emulators.env }, maxBuffer: 16 * 1024 * 1024 },
         (err, stdout, stderr) =>
           err ? reject(new Error(`${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout),
@@ -264,7 +291,7 @@ async function main(objects: number): Promise<void> {
     });
     const audit = JSON.parse(child.split('\n').find((l) => l.startsWith('{')) ?? '{}');
     process.stdout.write(
-      `${JSON.stringify({ objects, seedSeconds, readSeconds, readItems: items, ...audit })}\n`,
+      `${JSON.stringify({ objects, seedSeconds, readSeconds, readItems: items, runner: runner.length > 1 ? 'tsx' : 'bundle', ...audit })}\n`,
     );
   } finally {
     await emulators.stop();
@@ -272,75 +299,22 @@ async function main(objects: number): Promise<void> {
   }
 }
 
-/**
- * DATE split into parts of AUDIT_SCALE_PART_OBJECTS objects (audit/parts.ts), one after another:
- * the plan, each part and the join timed (the figures of README's fan-out section).
- */
-async function auditParts(deps: AuditDeps, partObjects: number): Promise<void> {
-  const p0 = performance.now();
-  const plan = await planAudit({ ...deps, partObjects }, { kind: 'dates', dates: [DATE] });
-  const planSeconds = (performance.now() - p0) / 1000;
-  const { run, dates } = plan;
-  const parts = dates[0]?.parts ?? [];
-  const partSeconds: number[] = [];
-  const outcomes: PartOutcome[] = [];
-  for (const part of parts) {
-    const t = performance.now();
-    outcomes.push(await auditPart(deps, run, DATE, part));
-    partSeconds.push((performance.now() - t) / 1000);
-  }
-  const j0 = performance.now();
-  const result = await joinDate(deps, run, DATE, outcomes);
-  const joinSeconds = (performance.now() - j0) / 1000;
-  process.stdout.write(
-    `${JSON.stringify({
-      partObjects,
-      parts: parts.length,
-      planSeconds,
-      partSeconds,
-      joinSeconds,
-      findings: result.findings,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
-    })}\n`,
-  );
-}
-
-/** The audit of DATE against the emulators named by the environment (run by main). */
-async function auditChild(): Promise<void> {
-  const stores = createStores(processClients(), loadStoreConfig());
-  const deps = { ...auditDeps(stores, { now: () => new Date('2026-11-01T02:00:00Z') }), trigger: 'bench' };
-  const partObjects = Number(process.env.AUDIT_SCALE_PART_OBJECTS ?? 0);
-  if (partObjects > 0) return auditParts(deps, partObjects);
-  const a0 = performance.now();
-  const result = await auditDate(deps, DATE, []);
-  const auditSeconds = (performance.now() - a0) / 1000;
-  const report = await stores.reports.readFile(DATE, 'report.json');
-  const findingsJsonl = await stores.reports.readFile(DATE, 'findings.jsonl');
-  const longest = Math.max(...(findingsJsonl ?? '').split('\n').map((l) => Buffer.byteLength(l)));
-  process.stdout.write(
-    `${JSON.stringify({
-      auditSeconds,
-      findings: result.findings,
-      reportJsonKb: Buffer.byteLength(report ?? '') / 1024,
-      longestFindingLine: longest,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
-    })}\n`,
-  );
-}
-
 if (process.argv[1]?.endsWith('audit-scale.ts')) {
-  if (process.argv[2] === '--audit') await auditChild();
-  else await main(Number(process.argv[2] ?? 100_000));
+  await main(Number(process.argv[2] ?? 100_000));
   process.exit(0);
 }
 
 /** One child run's figures (see main). */
 export interface ScaleRun {
   objects: number;
+  /** How the audit process ran: `bundle` (as deployed) or `tsx`. */
+  runner: string;
   seedSeconds: number;
   readSeconds: number;
   readItems: number;
   auditSeconds: number;
+  /** The audit process's CPU time (steadier than auditSeconds on a loaded machine). */
+  auditCpuSeconds: number;
   findings: number;
   reportJsonKb: number;
   longestFindingLine: number;

@@ -246,6 +246,15 @@ export class FakeReports implements ReportFiles {
     return new Map(this.folders.get(date) ?? []);
   }
 
+  async fileHashes(date: string): Promise<Map<string, string>> {
+    return new Map(
+      [...(this.folders.get(date) ?? [])].map(([name, body]) => [
+        name,
+        createHash('sha256').update(body).digest('hex'),
+      ]),
+    );
+  }
+
   async write(date: string, files: readonly ReportFileBody[]): Promise<void> {
     const folder = this.folders.get(date) ?? new Map<string, string>();
     this.folders.set(date, folder);

@@ -105,6 +105,28 @@ describe('streamed evidence', () => {
     expect(again).toEqual([]);
   });
 
+  it('reads each app once for all the findings of its licensee', async () => {
+    const input = { reportDate: D, agreements, usage: perObject() };
+    const r = rollups(input.usage);
+    const reads: string[] = [];
+    const parts: RollupUsage = {
+      usage: r.parts.usage,
+      parts(app, from, to) {
+        reads.push(app);
+        return r.parts.parts(app, from, to);
+      },
+    };
+    const out = await auditWithStreamedEvidence(
+      parts,
+      { ...input, usage: r.rows },
+      {},
+      async () => undefined,
+    );
+    expect(out.findings).toEqual(audit(input));
+    expect(out.findings.length).toBeGreaterThan(3);
+    expect(reads.sort()).toEqual(['a-1', 'a-2']);
+  });
+
   it('throws when the parts no longer add up to the rollups', async () => {
     const input = { reportDate: D, agreements, usage: perObject() };
     const r = rollups(input.usage, (u) =>
