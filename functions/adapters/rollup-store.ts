@@ -27,6 +27,7 @@ import {
   rollupRow,
   splitRollup,
 } from '../core/rollup.ts';
+import { compareStrings } from '../core/support.ts';
 import { compareAppDay } from '../core/usage-math.ts';
 import { batchWrite, DEFAULT_RETRY, mapLimit, queryPartition, type RetryPolicy } from './dynamo-batch.ts';
 import type { UsageStore } from './usage-store.ts';
@@ -131,9 +132,41 @@ export class RollupStore implements RollupUsage, RollupSplit {
     return this.ledger.committedParts(app, from, to);
   }
 
-  /** The stored rollups of [from, to] (fresh or not), by `<day>\0<app>`. */
-  async stored(from: string, to: string): Promise<Map<string, Rollup>> {
+  /**
+   * The stored rollups of [from, to] (fresh or not), by `<day>\0<app>`. Given the window's day
+   * tokens and apps (window()), the top-object lists no row can name are dropped as they are read:
+   * rows name objects in app then day order until ROW_SOURCES_BUDGET distinct ones are named, so
+   * once the fresh lists of the apps before some app already name that many, that app's lists and
+   * every later app's are never shown (at 1M objects a month this holds about 496,000 list entries
+   * otherwise, and the heap grows to that peak).
+   */
+  async stored(
+    from: string,
+    to: string,
+    window?: { tokens: ReadonlyMap<string, string>; apps: ReadonlySet<string> },
+  ): Promise<Map<string, Rollup>> {
     const parts = new Map<string, RollupPart[]>();
+    // Part 0 (the one with the top list) of each fresh rollup of the window's apps, by app.
+    const tops = new Map<string, RollupPart[]>();
+    let past: string | undefined;
+    let seen = 0;
+    const prune = () => {
+      const named = new Set<string>();
+      for (const app of [...tops.keys()].sort(compareStrings)) {
+        if (past !== undefined && app >= past) break;
+        if (named.size >= ROW_SOURCES_BUDGET) {
+          past = app;
+          break;
+        }
+        for (const p of tops.get(app) ?? []) for (const t of p.top ?? []) named.add(`${t.key}\u0000${t.gen}`);
+      }
+      if (past === undefined) return;
+      for (const [app, list] of tops) {
+        if (app < past) continue;
+        for (const p of list) p.top = [];
+        tops.delete(app);
+      }
+    };
     for (const month of monthsBetween(from, to)) {
       for await (const item of queryPartition(this.doc, this.table, `RU#${month}`, { from, to })) {
         const p = item as unknown as RollupPart;
@@ -141,6 +174,15 @@ export class RollupStore implements RollupUsage, RollupSplit {
         const list = parts.get(k) ?? [];
         parts.set(k, list);
         list.push(p);
+        if (window && p.part === 0 && p.top && p.top.length > 0 && window.apps.has(p.app)) {
+          if (past !== undefined && p.app >= past) p.top = [];
+          else if (p.token === window.tokens.get(p.day)) {
+            const t = tops.get(p.app) ?? [];
+            tops.set(p.app, t);
+            t.push(p);
+          }
+          if (++seen % 500 === 0) prune();
+        }
       }
     }
     const out = new Map<string, Rollup>();
@@ -162,7 +204,7 @@ export class RollupStore implements RollupUsage, RollupSplit {
   ): Promise<RollupWindow> {
     const tokens = await this.ledger.dayTokens(from, to);
     const apps = pick(await this.ledger.listApps(from, to));
-    const stored = await this.stored(from, to);
+    const stored = await this.stored(from, to, { tokens, apps: new Set(apps) });
     const rollups: Rollup[] = [];
     const stale: StaleRollup[] = [];
     for (const [day, token] of [...tokens].sort()) {

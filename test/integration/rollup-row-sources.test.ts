@@ -1,0 +1,82 @@
+/**
+ * The objects a window's rows name (RollupStore.window): in app then day order, each row its day's
+ * top objects until ROW_SOURCES_BUDGET distinct objects are named, later rows none. The top lists
+ * no row can name are dropped while the rollups are read (memory at 1M objects a month); this
+ * checks that dropping them never takes a list a row names. On dynalite (no size rules involved).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchWrite, type WriteRequest } from '../../functions/adapters/dynamo-batch.ts';
+import { ROW_SOURCES_BUDGET, RollupStore } from '../../functions/adapters/rollup-store.ts';
+import type { UsageRow } from '../../functions/core/ledger.ts';
+import { buildRollup, ROLLUP_TOP_SOURCES, splitRollup } from '../../functions/core/rollup.ts';
+import { compareAppDay } from '../../functions/core/usage-math.ts';
+import { startTestBed, type TestBed } from '../support/emulators.ts';
+
+const MONTH = '2026-07';
+const DAYS = ['2026-07-01', '2026-07-02', '2026-07-03'];
+/** 200 apps × 3 days: 600 rollups of 20 distinct objects each, 12,000 objects, 6× the budget. */
+const APPS = Array.from({ length: 200 }, (_, i) => `app-${String(i).padStart(3, '0')}`);
+const AT = '2026-07-04T00:00:00.000Z';
+const TOKEN = `1@${AT}`;
+
+function objectRow(app: string, day: string, n: number): UsageRow {
+  const counts = { requests: 10 + n, records: 100, bytes: 1_000, errors: 0 };
+  return {
+    app,
+    day,
+    ...counts,
+    endpoints: { 'GET /x': counts },
+    categories: {},
+    sources: [{ key: `logs/${app}/${day}/${n}.jsonl`, gen: `g${n}` }],
+  };
+}
+
+describe('the objects a window’s rows name', () => {
+  let bed: TestBed;
+  beforeAll(async () => {
+    bed = await startTestBed('dynalite');
+    const items: WriteRequest[] = [
+      ...DAYS.map((d) => ({ PutRequest: { Item: { pk: `DAYS#${MONTH}`, sk: d, changedAt: AT, rev: 1 } } })),
+      ...APPS.map((a) => ({ PutRequest: { Item: { pk: `APPS#${MONTH}`, sk: a } } })),
+    ];
+    for (const day of DAYS) {
+      for (const app of APPS) {
+        const rows = Array.from({ length: ROLLUP_TOP_SOURCES }, (_, n) => objectRow(app, day, n));
+        const r = buildRollup(app, day, rows, TOKEN);
+        const keyOf = (part: number) => ({
+          pk: `RU#${MONTH}`,
+          sk: `${day}#${app}#${String(part).padStart(5, '0')}`,
+        });
+        for (const p of splitRollup(r, keyOf))
+          items.push({ PutRequest: { Item: { ...keyOf(p.part), ...p } } });
+      }
+    }
+    await batchWrite(bed.doc, bed.usageTable, items, undefined, 8);
+  }, 120_000);
+  afterAll(async () => {
+    await bed?.stop();
+  });
+
+  it('are each row’s top objects, in app then day order, until the budget is named; later rows none', async () => {
+    const { rows, rebuilt } = await new RollupStore(bed.doc, bed.usageTable, bed.store).window(
+      DAYS[0] as string,
+      DAYS[2] as string,
+    );
+    expect(rebuilt).toBe(0);
+    expect(rows).toHaveLength(APPS.length * DAYS.length);
+    // What the rows should name, worked out from the rollups' definition here.
+    const expected = [...rows]
+      .sort(compareAppDay)
+      .map((r, i) => (i * ROLLUP_TOP_SOURCES < ROW_SOURCES_BUDGET ? ROLLUP_TOP_SOURCES : 0));
+    expect(rows.map((r) => r.sources.length)).toEqual(expected);
+    expect(expected.filter((n) => n > 0)).toHaveLength(ROW_SOURCES_BUDGET / ROLLUP_TOP_SOURCES);
+    const named = rows.flatMap((r) => r.sources.map((s) => s.key));
+    expect(new Set(named).size).toBe(ROW_SOURCES_BUDGET);
+    const last = rows.filter((r) => r.sources.length > 0).at(-1);
+    expect([last?.app, last?.day]).toEqual(['app-033', '2026-07-01']);
+    // The rows' sums are the rollups' whatever was dropped.
+    expect(rows.every((r) => r.sourceCount === ROLLUP_TOP_SOURCES && r.requests === 20 * 10 + 190)).toBe(
+      true,
+    );
+  });
+});
