@@ -232,13 +232,23 @@ beforeAll(async () => {
     }
     return JSON.parse(res.payload);
   };
-  /** Plan ──> per date, newest first, AuditDate ──> FinishDate ──> Link: the output is Link's. */
+  /**
+   * Plan ──> per date, newest first, [AuditPart per part] ──> AuditDate ──> FinishDate ──> Link, as
+   * infra/constructs/audit-fan-out.ts passes the states' data: the output is Link's.
+   */
   const execute = async (request: unknown): Promise<ExecutionDescription> => {
     try {
-      const plan = (await step({ step: 'plan', request })) as { dates: string[]; trigger: string };
+      const plan = (await step({ step: 'plan', request })) as {
+        dates: { date: string; parts: unknown[] }[];
+        trigger: string;
+        run: string;
+      };
       const reports: unknown[] = [];
-      for (const date of plan.dates) {
-        const result = await step({ step: 'audit-date', date, trigger: plan.trigger });
+      for (const { date, parts } of plan.dates) {
+        const { trigger, run } = plan;
+        const outcomes: unknown[] = [];
+        for (const part of parts) outcomes.push(await step({ step: 'audit-part', date, trigger, run, part }));
+        const result = await step({ step: 'audit-date', date, trigger, run, parts: outcomes });
         reports.push(await step({ step: 'finish-date', result }));
       }
       const out = await step({ step: 'link', trigger: plan.trigger, reports });
