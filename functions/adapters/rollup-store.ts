@@ -103,7 +103,8 @@ export class RollupStore implements RollupUsage, RollupSplit {
     const [tokens, apps, stored] = await Promise.all([
       this.ledger.dayTokens(from, to),
       this.ledger.listApps(from, to),
-      this.stored(from, to),
+      // Only the object counts and tokens are needed: no top lists are kept.
+      this.stored(from, to, { countsOnly: true }),
     ]);
     return estimateObjects(apps, tokens, stored);
   }
@@ -143,7 +144,7 @@ export class RollupStore implements RollupUsage, RollupSplit {
   async stored(
     from: string,
     to: string,
-    window?: { tokens: ReadonlyMap<string, string>; apps: ReadonlySet<string> },
+    window?: { tokens: ReadonlyMap<string, string>; apps: ReadonlySet<string> } | { countsOnly: true },
   ): Promise<Map<string, Rollup>> {
     const parts = new Map<string, RollupPart[]>();
     // Part 0 (the one with the top list) of each fresh rollup of the window's apps, by app.
@@ -170,11 +171,14 @@ export class RollupStore implements RollupUsage, RollupSplit {
     for (const month of monthsBetween(from, to)) {
       for await (const item of queryPartition(this.doc, this.table, `RU#${month}`, { from, to })) {
         const p = item as unknown as RollupPart;
+        if (window && 'countsOnly' in window) p.top = [];
+        // Another part's apps (a date split by licensee) are never looked up: not kept at all.
+        else if (window && !window.apps.has(p.app)) continue;
         const k = `${p.day}\u0000${p.app}`;
         const list = parts.get(k) ?? [];
         parts.set(k, list);
         list.push(p);
-        if (window && p.part === 0 && p.top && p.top.length > 0 && window.apps.has(p.app)) {
+        if (window && 'apps' in window && p.part === 0 && p.top && p.top.length > 0) {
           if (past !== undefined && p.app >= past) p.top = [];
           else if (p.token === window.tokens.get(p.day)) {
             const t = tops.get(p.app) ?? [];

@@ -168,6 +168,12 @@ export function createFanOutStepHandler(deps: AuditHandlerDeps) {
     metrics.addMetric('AuditInvoked', MetricUnit.Count, 1);
     if (!isFanOutStep(event)) return refuse('expected an object with a step', event);
     const step = parseFanOutStep(event);
+    // As for a direct request: a report on a day that has not ended would be incomplete, and latest.
+    if (step.step === 'audit-part' || step.step === 'audit-date') {
+      const today = deps.now().toISOString().slice(0, 10);
+      if (step.date >= today)
+        refuse(`${step.step}: ${step.date} has not ended yet (today is ${today} UTC)`, step.date);
+    }
     const run = invocationDeps(deps, context);
     try {
       switch (step.step) {

@@ -292,6 +292,21 @@ describe('step events', () => {
     expect(await refused({ step: 'plan', request: { date: '2026-11-28' } })).toBe(
       'date: 2026-11-28 has not ended yet (today is 2026-11-28 UTC)',
     );
+    // A step, too, refuses a day that has not ended (it would write an incomplete report, made latest).
+    expect(await refused({ step: 'audit-date', date: '2026-11-28', trigger: 'schedule' })).toBe(
+      'fan-out step: audit-date: 2026-11-28 has not ended yet (today is 2026-11-28 UTC), got "2026-11-28"',
+    );
+    expect(
+      await refused({
+        step: 'audit-part',
+        date: '2026-11-29',
+        trigger: 'schedule',
+        run: 'run-1',
+        part: { part: 0, of: 1, first: 'a', last: 'z' },
+      }),
+    ).toBe(
+      'fan-out step: audit-part: 2026-11-29 has not ended yet (today is 2026-11-28 UTC), got "2026-11-29"',
+    );
     expect(await refused({ step: 'plan', request: { when: '2026-11-27' } })).toBe(
       'unknown field(s) when: expected {date}, {from, to} or a schedule event',
     );
