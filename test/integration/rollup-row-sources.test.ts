@@ -67,7 +67,7 @@ describe('the objects a window’s rows name', () => {
     // What the rows should name, worked out from the rollups' definition here.
     const expected = [...rows]
       .sort(compareAppDay)
-      .map((r, i) => (i * ROLLUP_TOP_SOURCES < ROW_SOURCES_BUDGET ? ROLLUP_TOP_SOURCES : 0));
+      .map((_r, i) => (i * ROLLUP_TOP_SOURCES < ROW_SOURCES_BUDGET ? ROLLUP_TOP_SOURCES : 0));
     expect(rows.map((r) => r.sources.length)).toEqual(expected);
     expect(expected.filter((n) => n > 0)).toHaveLength(ROW_SOURCES_BUDGET / ROLLUP_TOP_SOURCES);
     const named = rows.flatMap((r) => r.sources.map((s) => s.key));
