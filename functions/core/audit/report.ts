@@ -231,6 +231,24 @@ function dataQualityJson(
   };
 }
 
+/** report.json's top-level `run` line as reportJson renders it without a run. */
+const NO_RUN_LINE = '\n  "run": null,\n';
+
+/**
+ * report.json with its run field: reportJson's text without one, the `"run": null` line (the first
+ * top-level line of that name: format, report_date and window come before it) replaced by the run
+ * rendered as reportJson would nest it. The same bytes as rendering the document with the run.
+ */
+export function withRunField(withoutRun: string, run: RunInfo | null): string {
+  if (run === null) return withoutRun;
+  const at = withoutRun.indexOf(NO_RUN_LINE);
+  if (at < 0) throw new Error('report.json: no run field to fill');
+  const nested = stableJson({ run: JSON.parse(stableJson(run, 0, true)) }, 2);
+  // `{\n  "run": …\n}`: the member's lines, at the nesting depth of a top-level field.
+  const member = nested.slice(2, -2);
+  return `${withoutRun.slice(0, at)}\n${member},\n${withoutRun.slice(at + NO_RUN_LINE.length)}`;
+}
+
 function reportJson(
   model: ReportModel,
   findings: Finding[],
@@ -374,8 +392,11 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
   });
   const overflow = usageOverflow(input.reportDate, input.usage);
   const truncated = input.sourcesTruncated === true;
+  // report.json is rendered once, without its run field (what content_sha256 covers); the run
+  // field is then put in its place.
+  const withoutRun = reportJson(model, findings, input.dataQuality, null, overflow, input, truncated);
   const bodies: Record<(typeof REPORT_FILES)[number], string> = {
-    'report.json': reportJson(model, findings, input.dataQuality, input.run, overflow, input, truncated),
+    'report.json': withRunField(withoutRun, input.run),
     'findings.jsonl': findings.map((f) => `${stableJson(f)}\n`).join(''),
     'usage.jsonl': usageJsonl(model, input.usage),
     'findings.csv': findingsCsv(findings),
@@ -391,11 +412,7 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
       overflow,
     ),
   };
-  const content = contentSha256((n) =>
-    n === 'report.json'
-      ? reportJson(model, findings, input.dataQuality, null, overflow, input, truncated)
-      : bodies[n],
-  );
+  const content = contentSha256((n) => (n === 'report.json' ? withoutRun : bodies[n]));
   const all: Record<string, string> = { ...input.extraFiles };
   for (const n of REPORT_FILES) all[n] = sha256Hex(bodies[n]);
   const hashes: Record<string, string> = {};
