@@ -15,10 +15,13 @@
  * usage went away is replaced too.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EvidenceChangedError } from '../audit/evidence.ts';
 import type { RollupSplit, RollupUsage } from '../audit/ports.ts';
 import { addDays } from '../core/audit/format.ts';
+import { leanRow } from '../core/audit-duplicates.ts';
 import { estimateObjects } from '../core/audit-parts.ts';
 import { monthsBetween, type UsageRow } from '../core/ledger.ts';
+import type { RowEvidence } from '../core/request-evidence.ts';
 import {
   buildRollup,
   joinRollup,
@@ -95,6 +98,9 @@ export class RollupStore implements RollupUsage, RollupSplit {
     private readonly concurrency = 8,
   ) {}
 
+  /** The token of the rollup behind each lean row served (evidence() reads that rollup again). */
+  private readonly tokenOf = new WeakMap<object, string>();
+
   /** RollupUsage: what splitting a report date into parts needs (audit/parts.ts). */
   readonly split: RollupSplit = this;
 
@@ -120,12 +126,40 @@ export class RollupStore implements RollupUsage, RollupSplit {
     to: string,
     pick: (listed: readonly string[]) => readonly string[],
   ): Promise<RollupWindow> {
-    return this.window(from, to, pick);
+    return this.window(from, to, pick, true);
   }
 
   /** RollupUsage: the window's usage rows (stale rollups rebuilt first). */
   async usage(from: string, to: string): Promise<UsageRow[]> {
-    return (await this.window(from, to)).rows;
+    return (await this.window(from, to, undefined, true)).rows;
+  }
+
+  /**
+   * RollupUsage: the request-level evidence of some lean rows (usage()), read again from their
+   * rollups; EvidenceChangedError when a rollup is no longer the one the row came from.
+   */
+  evidence(rows: readonly UsageRow[]): Promise<(RowEvidence | undefined)[]> {
+    return mapLimit(rows, this.concurrency, async (row) => {
+      const prefix = `${row.day}#${row.app}#`;
+      const parts: RollupPart[] = [];
+      for await (const item of queryPartition(this.doc, this.table, `RU#${row.day.slice(0, 7)}`, {
+        from: prefix,
+        to: prefix,
+      }))
+        parts.push(item as unknown as RollupPart);
+      const r = joinRollup(parts);
+      const token = this.tokenOf.get(row);
+      if (
+        !r ||
+        (token !== undefined && r.token !== token) ||
+        r.requests !== row.requests ||
+        r.records !== row.records
+      )
+        throw new EvidenceChangedError(
+          `the rollup of ${row.app} on ${row.day} changed while the evidence was read`,
+        );
+      return r.evidence;
+    });
   }
 
   /** RollupUsage: one app's committed per-object usage, streamed (UsageStore.committedParts). */
@@ -145,6 +179,7 @@ export class RollupStore implements RollupUsage, RollupSplit {
     from: string,
     to: string,
     window?: { tokens: ReadonlyMap<string, string>; apps: ReadonlySet<string> } | { countsOnly: true },
+    lean = false,
   ): Promise<Map<string, Rollup>> {
     const parts = new Map<string, RollupPart[]>();
     // Part 0 (the one with the top list) of each fresh rollup of the window's apps, by app.
@@ -171,9 +206,15 @@ export class RollupStore implements RollupUsage, RollupSplit {
     for (const month of monthsBetween(from, to)) {
       for await (const item of queryPartition(this.doc, this.table, `RU#${month}`, { from, to })) {
         const p = item as unknown as RollupPart;
-        if (window && 'countsOnly' in window) p.top = [];
+        if (window && 'countsOnly' in window) {
+          p.top = [];
+          if (p.ev) p.ev = { s: [] };
+        }
         // Another part's apps (a date split by licensee) are never looked up: not kept at all.
         else if (window && !window.apps.has(p.app)) continue;
+        // Lean: the line refs go as they are read (the sketch and the exact count stay, for data quality).
+        if (lean && p.ev)
+          p.ev = { s: [], ...(p.ev.k ? { k: p.ev.k } : {}), ...(p.ev.d ? { d: p.ev.d } : {}) };
         const k = `${p.day}\u0000${p.app}`;
         const list = parts.get(k) ?? [];
         parts.set(k, list);
@@ -199,16 +240,19 @@ export class RollupStore implements RollupUsage, RollupSplit {
 
   /**
    * Usage of [from, to] from rollups: the day tokens first, then every app-day's rollup, each one
-   * whose token is not its day's rebuilt from the ledger and stored.
+   * whose token is not its day's rebuilt from the ledger and stored. Lean (the audit's read): the
+   * rows keep no request-level evidence, only its duplicate counts (core/audit-duplicates.ts
+   * leanRow); evidence() reads a row's again.
    */
   async window(
     from: string,
     to: string,
     pick: (listed: readonly string[]) => readonly string[] = (listed) => listed,
+    lean = false,
   ): Promise<RollupWindow> {
     const tokens = await this.ledger.dayTokens(from, to);
     const apps = pick(await this.ledger.listApps(from, to));
-    const stored = await this.stored(from, to, { tokens, apps: new Set(apps) });
+    const stored = await this.stored(from, to, { tokens, apps: new Set(apps) }, lean);
     const rollups: Rollup[] = [];
     const stale: StaleRollup[] = [];
     for (const [day, token] of [...tokens].sort()) {
@@ -229,7 +273,8 @@ export class RollupStore implements RollupUsage, RollupSplit {
       .filter((r) => r.requests > 0 || r.records > 0 || r.sourceCount > 0)
       .sort(compareAppDay)
       .map((r) => {
-        const row = rollupRow(r);
+        const row = lean ? leanRow(rollupRow(r)) : rollupRow(r);
+        if (lean) this.tokenOf.set(row, r.token);
         if (named.size >= ROW_SOURCES_BUDGET) row.sources = [];
         else for (const s of row.sources) named.add(`${s.key}\u0000${s.gen}`);
         r.top = [];

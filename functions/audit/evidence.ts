@@ -29,6 +29,7 @@ import type { EvidenceSpec } from '../core/audit/types.ts';
 import { compareSources } from '../core/audit/window.ts';
 import type { UsageRow } from '../core/ledger.ts';
 import { add } from '../core/usage-math.ts';
+import { withFindingLines } from './finding-lines.ts';
 import type { ReportFileBody, RollupUsage } from './ports.ts';
 
 export class EvidenceChangedError extends Error {
@@ -184,7 +185,9 @@ export async function auditWithStreamedEvidence(
     group = [];
     groupApps = new Set();
   };
-  for (const item of auditWithEvidence(input)) {
+  const audited = auditWithEvidence(input);
+  const items = parts.evidence ? await withFindingLines(parts.evidence.bind(parts), input, audited) : audited;
+  for (const item of items) {
     // Consecutive findings whose apps overlap (a licensee's findings come together) share one read.
     const apps = (item.spec?.cells ?? []).map((c) => c.app);
     const joins = group.length === 0 || apps.length === 0 || apps.some((a) => groupApps.has(a));

@@ -191,6 +191,7 @@ export async function auditPart(
   const unitRollups: RollupUsage = {
     usage: (from, to) => rollups.usage(from, to),
     parts: (app, from, to) => rollups.parts(app, from, to),
+    ...evidenceOf(rollups),
     partsDone,
   };
   const write = async (file: ReportFileBody): Promise<void> => {
@@ -286,6 +287,7 @@ export async function joinDate(
     const joined: RollupUsage = {
       usage: (from, to) => rollups.usage(from, to),
       parts: (app, from, to) => rollups.parts(app, from, to),
+      ...evidenceOf(rollups),
       partsDone,
       split,
     };
@@ -299,4 +301,10 @@ export async function joinDate(
   } finally {
     await deps.control.releaseLease(date, run);
   }
+}
+
+/** The rollups' evidence read (RollupUsage.evidence), passed on to a part's or a join's rollups. */
+function evidenceOf(rollups: RollupUsage): Pick<RollupUsage, 'evidence'> {
+  const read = rollups.evidence?.bind(rollups);
+  return read ? { evidence: read } : {};
 }

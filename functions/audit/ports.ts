@@ -8,6 +8,7 @@ import type { Finding } from '../core/audit/findings.ts';
 import type { AgreementVersion, RegistryVersion } from '../core/audit/terms.ts';
 import type { FindingEvidence, LifecycleChange } from '../core/audit/types.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
+import type { RowEvidence } from '../core/request-evidence.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 
 /** Committed usage and ingest bookkeeping, read-only. */
@@ -250,6 +251,11 @@ export interface RollupUsage {
   usage(from: string, to: string): Promise<UsageRow[]>;
   /** The committed usage of one app on [from, to], one row per object and day, streamed. */
   parts(app: string, from: string, to: string): AsyncIterable<UsageRow>;
+  /**
+   * The request-level evidence of some of usage()'s rows, when usage() leaves it out of them
+   * (audit/finding-lines.ts reads it for the findings' app-days only).
+   */
+  evidence?(rows: readonly UsageRow[]): Promise<(RowEvidence | undefined)[]>;
   /** What the parts of a split date already did (audit/parts.ts); nothing without it. */
   partsDone?: PartsDone;
   /** What splitting a report date into parts needs (audit/parts.ts); without it a date is one part. */

@@ -33,8 +33,8 @@ import {
 } from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
 import type { DataQuality } from '../core/audit/types.ts';
+import { windowDuplicates } from '../core/audit-duplicates.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
-import { duplicateRequestIds } from '../core/request-evidence.ts';
 import { removeStaleEvidence, rollupEvidence } from './audit-rollups.ts';
 import { readTerms, restatedFiles, termsStale } from './audit-terms.ts';
 import {
@@ -146,7 +146,7 @@ function withDuplicates(
   start: string,
   end: string,
 ): DataQuality {
-  const dup = duplicateRequestIds(usage, start, end);
+  const dup = windowDuplicates(usage, start, end);
   return dup ? { ...dq, duplicate_request_ids: dup } : dq;
 }
 

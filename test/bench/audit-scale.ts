@@ -33,8 +33,11 @@ import {
   type WriteRequest,
 } from '../../functions/adapters/dynamo-batch.ts';
 import type { Agreement } from '../../functions/core/audit/agreements.ts';
+import { EVIDENCE_LINES } from '../../functions/core/evidence.ts';
 import type { UsageRow } from '../../functions/core/ledger.ts';
+import type { EvidenceLine, RowEvidence } from '../../functions/core/request-evidence.ts';
 import { buildRollup, ROLLUP_TOP_SOURCES, type Rollup, splitRollup } from '../../functions/core/rollup.ts';
+import { seededRandom } from '../../functions/core/support.ts';
 import { startEmulators } from '../../functions/local/stack.ts';
 import { documentClient } from '../../functions/shared/clients.ts';
 import { createStores } from '../../functions/shared/compose.ts';
@@ -48,6 +51,8 @@ const DATE = DAYS[30] as string;
 /** Licensees whose quota is exceeded (their objects are seeded for real, for evidence). */
 const WITH_FINDINGS = 1;
 const ENDPOINTS = Array.from({ length: 10 }, (_, i) => `GET /2/resource-${i}`);
+/** Endpoints with line refs per app-day in its rollup's evidence (the usage's 10 and 10 more). */
+const EVIDENCE_ENDPOINTS = [...ENDPOINTS, ...Array.from({ length: 10 }, (_, i) => `GET /2/other-${i}`)];
 
 const licensee = (l: number) => `l${String(l).padStart(3, '0')}`;
 const appOf = (l: number, a: number) => `${licensee(l)}-app${a}`;
@@ -107,8 +112,43 @@ function syntheticRollup(app: string, day: string, count: number, token: string)
   };
 }
 
-/** A rollup's items as RollupStore.put writes them. */
-function rollupItems(r: Rollup): WriteRequest[] {
+/**
+ * Request-level evidence as ingest leaves it on an app-day's rollup: EVIDENCE_LINES line refs for
+ * the app-day and for each of 20 endpoints (from its top objects), and a full KMV sketch (256
+ * hashes, a few held by two objects). Deterministic.
+ */
+function rollupEvidence(r: Rollup): RowEvidence {
+  const random = seededRandom(Number.parseInt(keyHash(`${r.app}${r.day}`).slice(0, 8), 16));
+  const hex = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('');
+  const objects = r.top.length > 0 ? r.top : [{ key: `logs/${r.day}/${r.app}.jsonl.gz`, gen: 'g' }];
+  let n = 0;
+  const lines = (): EvidenceLine[] =>
+    Array.from({ length: EVIDENCE_LINES }, () => {
+      const o = objects[n % objects.length] as { key: string; gen: string };
+      n++;
+      return {
+        key: o.key,
+        gen: o.gen,
+        line: n,
+        request_id: `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`,
+        sha256: hex(64),
+      };
+    }).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.line - b.line));
+  const h = [...new Set(Array.from({ length: 256 }, () => Math.floor(random() * 2 ** 52)))].sort(
+    (a, b) => a - b,
+  );
+  return {
+    lines: lines(),
+    endpoints: Object.fromEntries(EVIDENCE_ENDPOINTS.map((ep) => [ep, lines()])),
+    categories: {},
+    sketch: { h, m: h.map((_, i) => (i % 16 === 0 ? 2 : 1)) },
+    duplicates: 1,
+  };
+}
+
+/** A rollup's items as RollupStore.put writes them (with its evidence unless BENCH_NO_EVIDENCE=1). */
+function rollupItems(rollup: Rollup): WriteRequest[] {
+  const r = process.env.BENCH_NO_EVIDENCE === '1' ? rollup : { ...rollup, evidence: rollupEvidence(rollup) };
   const keyOf = (part: number) => ({
     pk: `RU#${r.day.slice(0, 7)}`,
     sk: `${r.day}#${r.app}#${String(part).padStart(5, '0')}`,
