@@ -22,8 +22,9 @@
  *   `overflow` says how many distinct values rolled over per app-day.
  * - time: past `deadline` the reader stops and the object is quarantined (nothing of it counts),
  *   with how far it got in the reason.
- * - evidence (opt-in, `evidenceLines`, evidence.ts): N line references per app-day, endpoint and
- *   category (so at most N × (1 + endpoints + categories) per app-day), and 8 bytes per counted
+ * - evidence (opt-in, `evidenceLines`, evidence.ts): up to N line references per app-day, endpoint
+ *   and category per organisation, within MAX_OBJECT_REFS per object and MAX_DAY_REFS per app-day
+ *   (request_ids cut to MAX_REQUEST_ID_CHARS as taken), and 8 bytes per counted
  *   line with a request_id for the duplicate count (capped at MAX_FINGERPRINTS: 56 MB).
  *
  * The parts, under reader/: decompress.ts (gzip), lines.ts (line splitting and the line limit),
