@@ -3,7 +3,14 @@
  * per endpoint; per recipient category the requests and records, with the part declared
  * on_behalf_of an organisation broken down by organisation.
  */
-import type { DayEvidence, LineRef } from './evidence.ts';
+import {
+  type DayEvidence,
+  type LineRef,
+  MAX_DAY_EXTRA_REFS,
+  MAX_DAY_REFS,
+  MAX_OBJECT_EXTRA_REFS,
+  MAX_OBJECT_REFS,
+} from './evidence.ts';
 import { KmvBuilder } from './kmv.ts';
 import {
   DEFAULT_BOUNDS,
@@ -13,7 +20,6 @@ import {
   type UsageBounds,
 } from './reader/limits.ts';
 import type { UsageRecord } from './record.ts';
-import { MAX_EVIDENCE_ORGS } from './request-evidence.ts';
 import { compareStrings, setOwn } from './support.ts';
 import { dayString } from './timestamps.ts';
 import type { CategoryCounts, Counts, DayUsage } from './types.ts';
@@ -28,12 +34,13 @@ interface CategoryAgg {
   requests: number;
   records: number;
   orgs: Map<string, OrgCounts>;
-  /** Line refs per declared organisation ('' for none): '' and the first MAX_EVIDENCE_ORGS seen. */
+  /** Line refs per declared organisation ('' for none), within the refs' budget (evidence.ts). */
   lines: Map<string, LineRef[]>;
 }
 
 interface EndpointAgg extends Counts {
-  lines: LineRef[];
+  /** Allocated with the first ref (most endpoints of a big object hold none or one). */
+  lines: LineRef[] | undefined;
 }
 
 /** The line being counted, as evidence (built only when some key still has room). */
@@ -45,6 +52,8 @@ interface DayAgg extends Counts {
   endpoints: Map<string, EndpointAgg>;
   lines: LineRef[];
   categories: Map<string, CategoryAgg>;
+  /** Line refs held by the app-day's keys. */
+  refs: number;
   /** The request_ids' sketch (kmv.ts), with evidence. */
   sketch: KmvBuilder | undefined;
   /** Hashes of the distinct endpoints / organisations rolled into an overflow entry (capped). */
@@ -79,6 +88,8 @@ export class UsageAggregator {
   private appDays = 0;
   /** Endpoint and organisation entries created so far (overflow entries included): entries() without the walk. */
   private entryCount = 0;
+  /** Line refs held by every key (evidence.ts MAX_OBJECT_REFS). */
+  private refCount = 0;
 
   private readonly maxAppDays: number;
   private readonly maxEntries: number;
@@ -130,7 +141,7 @@ export class UsageAggregator {
       if (ep === undefined) {
         if (this.entryCount >= this.maxEntries) return this.tooManyEntries();
         this.entryCount++;
-        ep = { requests: 0, records: 0, bytes: 0, errors: 0, lines: [] };
+        ep = { requests: 0, records: 0, bytes: 0, errors: 0, lines: undefined };
         agg.endpoints.set(name, ep);
       }
     }
@@ -140,8 +151,12 @@ export class UsageAggregator {
     ep.errors += isError;
     const keep = refs === undefined ? 0 : this.evidenceLines;
     if (keep > 0) {
-      if (agg.lines.length < keep) agg.lines.push((refs as RefSource).ref());
-      if (ep.lines.length < keep) ep.lines.push((refs as RefSource).ref());
+      if (this.room(agg, agg.lines.length, keep)) this.take(agg, agg.lines, refs as RefSource);
+      const have = ep.lines?.length ?? 0;
+      if (this.room(agg, have, keep)) {
+        if (ep.lines === undefined) ep.lines = [];
+        this.take(agg, ep.lines, refs as RefSource);
+      }
     }
     if (ridHash >= 0) {
       agg.sketch ??= new KmvBuilder();
@@ -159,11 +174,13 @@ export class UsageAggregator {
       if (keep > 0) {
         const orgName = rec.org ?? '';
         let lines = cat.lines.get(orgName);
-        if (lines === undefined && (orgName === '' || cat.lines.size < MAX_EVIDENCE_ORGS + 1)) {
-          lines = [];
-          cat.lines.set(orgName, lines);
+        if (this.room(agg, lines?.length ?? 0, keep)) {
+          if (lines === undefined) {
+            lines = [];
+            cat.lines.set(orgName, lines);
+          }
+          this.take(agg, lines, refs as RefSource);
         }
-        if (lines !== undefined && lines.length < keep) lines.push((refs as RefSource).ref());
       }
       if (rec.org !== undefined) {
         let org = cat.orgs.get(rec.org);
@@ -188,6 +205,23 @@ export class UsageAggregator {
     return undefined;
   }
 
+  /**
+   * Whether a key holding `have` of its `keep` lines takes one more: its first while the object and
+   * the app-day are within MAX_OBJECT_REFS / MAX_DAY_REFS, further ones within the EXTRA budgets.
+   */
+  private room(agg: DayAgg, have: number, keep: number): boolean {
+    if (have >= keep) return false;
+    return have === 0
+      ? this.refCount < MAX_OBJECT_REFS && agg.refs < MAX_DAY_REFS
+      : this.refCount < MAX_OBJECT_EXTRA_REFS && agg.refs < MAX_DAY_EXTRA_REFS;
+  }
+
+  private take(agg: DayAgg, lines: LineRef[], refs: RefSource): void {
+    lines.push(refs.ref());
+    agg.refs++;
+    this.refCount++;
+  }
+
   /** The app-day's aggregate; undefined when it would be one more than maxAppDaysPerObject. */
   private dayAgg(app: string, day: number): DayAgg | undefined {
     if (app === this.lastApp && day === this.lastDay && this.lastAgg) return this.lastAgg;
@@ -208,6 +242,7 @@ export class UsageAggregator {
         endpoints: new Map(),
         lines: [],
         categories: new Map(),
+        refs: 0,
         sketch: undefined,
         overEndpoints: undefined,
         overOrgs: undefined,
@@ -262,7 +297,7 @@ export class UsageAggregator {
         const endpoints: Record<string, LineRef[]> = {};
         for (const name of [...agg.endpoints.keys()].sort(compareStrings)) {
           const lines = (agg.endpoints.get(name) as EndpointAgg).lines;
-          if (lines.length > 0) setOwn(endpoints, name, lines);
+          if (lines !== undefined && lines.length > 0) setOwn(endpoints, name, lines);
         }
         const categories: Record<string, Record<string, LineRef[]>> = {};
         for (const name of [...agg.categories.keys()].sort(compareStrings)) {

@@ -19,6 +19,20 @@ import type { Kmv } from './kmv.ts';
 export const EVIDENCE_LINES = 5;
 
 /**
+ * Line refs one object's read holds at most (a ref costs ~350 bytes with its key's share of a
+ * list, more with a long request_id: 200,000 refs stay near 70-100 MB). A key's first line is kept while the object holds fewer than MAX_OBJECT_REFS refs and
+ * its app-day fewer than MAX_DAY_REFS; its further lines only while they hold fewer than
+ * MAX_OBJECT_EXTRA_REFS and MAX_DAY_EXTRA_REFS, so that every key seen later still gets its first line.
+ */
+export const MAX_OBJECT_REFS = 200_000;
+/** Line refs one app-day of one object holds at most (above the 10,000 endpoints an app-day may count). */
+export const MAX_DAY_REFS = 12_000;
+/** Refs an object holds past which a key gets no more than its first line. */
+export const MAX_OBJECT_EXTRA_REFS = 60_000;
+/** Refs an app-day holds past which a key gets no more than its first line. */
+export const MAX_DAY_EXTRA_REFS = 2_000;
+
+/**
  * Fingerprints held per object at most: 7M × 8 bytes = 56 MB, so that a 10M-line object stays
  * within the reader's 200 MB peak (120 MB without evidence). Past it the duplicate count is a
  * lower bound (`capped`).
@@ -29,6 +43,7 @@ export const MAX_FINGERPRINTS = 7_000_000;
 export interface LineRef {
   /** 1-based physical line number of the decompressed content. */
   line: number;
+  /** The request_id, at most MAX_REQUEST_ID_CHARS characters (request-evidence.ts). */
   request_id: string | null;
   /** Hex sha256 of the line's bytes (no line break, no BOM). */
   sha256: string;
@@ -40,11 +55,14 @@ export interface DayEvidence {
   day: string;
   /** The first lines of the app-day (what an unknown_app finding shows). */
   lines: LineRef[];
-  /** Per endpoint: its first lines (an endpoint past the UsageBounds keeps none of its own). */
+  /**
+   * Per endpoint: its first lines (an endpoint past the UsageBounds keeps none of its own; one
+   * seen once the refs' budget is spent keeps none).
+   */
   endpoints: Record<string, LineRef[]>;
   /**
-   * Per recipient category, per declared organisation ('' for lines without on_behalf_of; besides
-   * it the first MAX_EVIDENCE_ORGS organisations seen): its first lines.
+   * Per recipient category, per declared organisation ('' for lines without on_behalf_of): its
+   * first lines, within the same budget.
    */
   categories: Record<string, Record<string, LineRef[]>>;
   /** A KMV sketch of the app-day's request_ids (kmv.ts); absent when no line had one. */

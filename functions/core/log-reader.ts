@@ -22,8 +22,9 @@
  *   `overflow` says how many distinct values rolled over per app-day.
  * - time: past `deadline` the reader stops and the object is quarantined (nothing of it counts),
  *   with how far it got in the reason.
- * - evidence (opt-in, `evidenceLines`, evidence.ts): N line references per app-day, endpoint and
- *   category (so at most N × (1 + endpoints + categories) per app-day), and 8 bytes per counted
+ * - evidence (opt-in, `evidenceLines`, evidence.ts): up to N line references per app-day, endpoint
+ *   and category per organisation, within MAX_OBJECT_REFS per object and MAX_DAY_REFS per app-day
+ *   (request_ids cut to MAX_REQUEST_ID_CHARS as taken), and 8 bytes per counted
  *   line with a request_id for the duplicate count (capped at MAX_FINGERPRINTS: 56 MB).
  *
  * The parts, under reader/: decompress.ts (gzip), lines.ts (line splitting and the line limit),
@@ -54,6 +55,7 @@ import { type LineSink, LineSplitter } from './reader/lines.ts';
 import { RejectSpill } from './reader/spill.ts';
 import { EMPTY_MATCHER, type RecipientMatcher } from './recipients.ts';
 import { newRecord, type UsageRecord } from './record.ts';
+import { boundRequestId, MAX_REQUEST_ID_CHARS } from './request-evidence.ts';
 import type { DayUsage, Reject } from './types.ts';
 
 export {
@@ -413,8 +415,9 @@ class LineReader implements LineSink, RecordSink, RefSource {
     const buf = this.curBuf as Buffer;
     const ref: LineRef = {
       line: this.curLine,
-      request_id:
+      request_id: keptRequestId(
         rec.ridStart >= 0 ? buf.toString('utf8', rec.ridStart, rec.ridEnd) : (rec.requestId ?? null),
+      ),
       sha256: lineSha256(buf, this.curStart, this.curEnd),
     };
     this.lastRef = ref;
@@ -489,4 +492,13 @@ function isBlank(buf: Buffer, start: number, end: number): boolean {
     if (c !== 32 && c !== 9) return false;
   }
   return true;
+}
+
+/**
+ * A request_id as a ref keeps it: cut to MAX_REQUEST_ID_CHARS when taken, and then copied so that
+ * the cut does not hold the whole id in memory (a slice can share its parent's characters).
+ */
+function keptRequestId(id: string | null): string | null {
+  if (id === null || id.length <= MAX_REQUEST_ID_CHARS) return id;
+  return Buffer.from(boundRequestId(id) as string, 'utf8').toString('utf8');
 }

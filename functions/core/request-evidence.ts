@@ -7,11 +7,14 @@
  * object; a KMV sketch of its request_ids (kmv.ts); and the object's exact count of duplicate
  * request_ids (on the object's first app-day only, so that a sum over rows counts each object once).
  *
- * Bounds: request_ids are cut to MAX_REQUEST_ID_CHARS; refs are kept for the MAX_EVIDENCE_ENDPOINTS
- * endpoints with the most requests (then records, then name) and, per category, for no
- * organisation plus the first MAX_EVIDENCE_ORGS organisations by name. Merging several rows keeps,
- * per key, the first EVIDENCE_LINES lines by object key, gen, then line: the same lines however
- * the rows are grouped (mergeEvidence(a, mergeEvidence(b, c)) = mergeEvidence(a, b, c)).
+ * Bounds: request_ids are cut to MAX_REQUEST_ID_CHARS (as the reader takes them); the reader holds
+ * at most MAX_OBJECT_REFS refs per object (evidence.ts). Stored, the endpoints with the fewest
+ * requests keep lines: the first MAX_FULL_EVIDENCE_ENDPOINTS up to EVIDENCE_LINES, the next up to
+ * MAX_EVIDENCE_ENDPOINTS one; per category, no organisation ('') up to EVIDENCE_LINES and the
+ * organisations likewise (MAX_FULL_EVIDENCE_ORGS, MAX_EVIDENCE_ORGS), so that a rare endpoint or
+ * organisation is not crowded out by busy ones. Merging several rows keeps, per key, the first lines
+ * by object key, gen, then line: the same lines however the rows are grouped
+ * (mergeEvidence(a, mergeEvidence(b, c)) = mergeEvidence(a, b, c) with the same usage).
  *
  * Stored, evidence is cut into parts (splitEvidence) each within a byte budget by DynamoDB's
  * rules, each naming the objects its lines come from in a table `s` ([key, gen] pairs) that the
@@ -25,10 +28,21 @@ import type { DayUsage, SourceRef } from './types.ts';
 
 /** The most characters of a request_id kept as evidence (the line's sha256 covers all of it). */
 export const MAX_REQUEST_ID_CHARS = 128;
-/** Endpoints per app-day whose lines are kept (those with the most requests). */
-export const MAX_EVIDENCE_ENDPOINTS = 200;
-/** Declared organisations per category and app-day whose lines are kept (the first by name), besides none (''). */
-export const MAX_EVIDENCE_ORGS = 20;
+/**
+ * Endpoints per app-day that keep a line: the MAX_EVIDENCE_ENDPOINTS with the fewest requests
+ * (then records, then name) keep their first line, the first MAX_FULL_EVIDENCE_ENDPOINTS of them
+ * up to EVIDENCE_LINES.
+ */
+export const MAX_EVIDENCE_ENDPOINTS = 1_000;
+/** Endpoints per app-day that keep up to EVIDENCE_LINES lines (the fewest requests first). */
+export const MAX_FULL_EVIDENCE_ENDPOINTS = 200;
+/**
+ * Declared organisations per category and app-day that keep a line (the fewest requests first,
+ * then name; as many as UsageBounds.maxOrganisationsPerCategory counts), besides none ('').
+ */
+export const MAX_EVIDENCE_ORGS = 1_000;
+/** Organisations per category and app-day that keep up to EVIDENCE_LINES lines (the fewest requests first). */
+export const MAX_FULL_EVIDENCE_ORGS = 20;
 
 /** One line of a log object as a finding's evidence (the `auditor evidence` contract). */
 export interface EvidenceLine {
@@ -79,23 +93,32 @@ export function mergeLines(lists: Iterable<readonly EvidenceLine[]>, n = EVIDENC
   return out;
 }
 
-/** The endpoints whose lines are kept: the MAX_EVIDENCE_ENDPOINTS with most requests, then records, then name. */
-function keptEndpoints(names: Iterable<string>, usage: DayUsage): Set<string> {
-  const rank = (ep: string) => ownValue(usage.endpoints, ep) ?? { requests: 0, records: 0 };
-  const list = [...names].filter((n) => n !== OTHER_ENDPOINTS);
-  list.sort((a, b) => {
-    const x = rank(a);
-    const y = rank(b);
-    return y.requests - x.requests || y.records - x.records || compareStrings(a, b);
-  });
-  return new Set(list.slice(0, MAX_EVIDENCE_ENDPOINTS));
-}
-
-/** The organisations of a category whose lines are kept: '' and the first MAX_EVIDENCE_ORGS by name. */
-function keptOrgs(names: Iterable<string>): string[] {
-  const named = [...names].filter((n) => n !== '' && n !== OTHER_ORGANISATIONS).sort(compareStrings);
-  const out = named.slice(0, MAX_EVIDENCE_ORGS);
-  return [...names].includes('') ? ['', ...out] : out;
+/**
+ * How many lines each name keeps: the names ranked by fewest requests, then records, then name
+ * (`always` first, with n lines); the first `full` keep n lines, the next up to `most` one line.
+ * A name ranks no later among fewer names, so merging partial groups then the whole keeps the same lines.
+ */
+function linesKept(
+  names: Iterable<string>,
+  counts: (name: string) => { requests: number; records: number } | undefined,
+  full: number,
+  most: number,
+  n: number,
+  always?: string,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  const list: [string, number, number][] = [];
+  for (const name of names) {
+    if (name === always) out.set(name, n);
+    else if (name !== OTHER_ENDPOINTS && name !== OTHER_ORGANISATIONS) {
+      const c = counts(name);
+      list.push([name, c?.requests ?? Number.MAX_SAFE_INTEGER, c?.records ?? Number.MAX_SAFE_INTEGER]);
+    }
+  }
+  list.sort((a, b) => a[1] - b[1] || a[2] - b[2] || compareStrings(a[0], b[0]));
+  for (let i = 0; i < list.length && i < most; i++)
+    out.set((list[i] as [string, number, number])[0], i < full ? n : 1);
+  return out;
 }
 
 /**
@@ -115,12 +138,19 @@ export function mergeEvidence(
   );
   const epNames = new Set(list.flatMap((e) => Object.keys(e.endpoints)));
   const endpoints: Record<string, EvidenceLine[]> = {};
-  const keep = keptEndpoints(epNames, usage);
+  const epKeep = linesKept(
+    epNames,
+    (ep) => ownValue(usage.endpoints, ep),
+    MAX_FULL_EVIDENCE_ENDPOINTS,
+    MAX_EVIDENCE_ENDPOINTS,
+    n,
+  );
   for (const ep of [...epNames].sort(compareStrings)) {
-    if (!keep.has(ep)) continue;
+    const k = epKeep.get(ep);
+    if (k === undefined) continue;
     const merged = mergeLines(
       list.map((e) => ownValue(e.endpoints, ep) ?? []),
-      n,
+      k,
     );
     if (merged.length > 0) setOwn(endpoints, ep, merged);
   }
@@ -128,11 +158,23 @@ export function mergeEvidence(
   const catNames = new Set(list.flatMap((e) => Object.keys(e.categories)));
   for (const cat of [...catNames].sort(compareStrings)) {
     const byOrg = list.map((e) => ownValue(e.categories, cat) ?? {});
+    const counted = ownValue(usage.categories, cat)?.orgs ?? {};
+    const orgNames = new Set(byOrg.flatMap((o) => Object.keys(o)));
+    const orgKeep = linesKept(
+      orgNames,
+      (org) => ownValue(counted, org),
+      MAX_FULL_EVIDENCE_ORGS,
+      MAX_EVIDENCE_ORGS,
+      n,
+      '',
+    );
     const orgs: Record<string, EvidenceLine[]> = {};
-    for (const org of keptOrgs(new Set(byOrg.flatMap((o) => Object.keys(o))))) {
+    for (const org of [...orgNames].sort(compareStrings)) {
+      const k = orgKeep.get(org);
+      if (k === undefined) continue;
       const merged = mergeLines(
         byOrg.map((o) => ownValue(o, org) ?? []),
-        n,
+        k,
       );
       if (merged.length > 0) setOwn(orgs, org, merged);
     }

@@ -21,7 +21,8 @@ import { ITEM_BUDGET_BYTES, itemBytes } from '../../functions/core/ledger.ts';
 import {
   duplicateRequestIds,
   type EvidenceLine,
-  MAX_EVIDENCE_ENDPOINTS,
+  MAX_FULL_EVIDENCE_ENDPOINTS,
+  MAX_FULL_EVIDENCE_ORGS,
   MAX_REQUEST_ID_CHARS,
 } from '../../functions/core/request-evidence.ts';
 import type { RecipientsRegistry } from '../../functions/core/types.ts';
@@ -194,15 +195,24 @@ describe.each(BACKENDS)('request-level evidence on %s', (backend) => {
     const row = (await bed.store.queryUsage({ from: DAY, to: DAY, perSource: true })).find(
       (r) => r.sources[0]?.key === key,
     );
-    expect(Object.keys(row?.evidence?.endpoints ?? {})).toHaveLength(MAX_EVIDENCE_ENDPOINTS);
+    // Every endpoint keeps a line (the 300 and the organisations' one, the busiest); the 200 with
+    // the fewest requests (then by name) up to 5.
+    const counts = (o: Record<string, unknown[]>) => Object.values(o).map((l) => l.length);
+    const perEndpoint = counts(row?.evidence?.endpoints ?? {});
+    expect(perEndpoint).toHaveLength(301);
+    expect(perEndpoint.filter((n) => n === 5)).toHaveLength(MAX_FULL_EVIDENCE_ENDPOINTS);
+    expect(perEndpoint.filter((n) => n === 1)).toHaveLength(301 - MAX_FULL_EVIDENCE_ENDPOINTS);
     expect(row?.evidence?.lines[0]?.request_id).toBe(rid(0).slice(0, MAX_REQUEST_ID_CHARS));
-    // '' is not among them (every government line declared one): the first 20 organisations by name.
-    expect(Object.keys(row?.evidence?.categories.government ?? {})).toHaveLength(20);
+    // '' is not among them (every government line declared one): every organisation keeps a line, 20 of them 5.
+    const perOrg = counts(row?.evidence?.categories.government ?? {});
+    expect(perOrg).toHaveLength(30);
+    expect(perOrg.filter((n) => n === 5)).toHaveLength(MAX_FULL_EVIDENCE_ORGS);
 
     const rollups = new RollupStore(bed.doc, bed.usageTable, bed.store);
     const win = await rollups.window(DAY, DAY);
-    expect(Object.keys(win.rows.find((r) => r.app === 'acme-app')?.evidence?.endpoints ?? {})).toHaveLength(
-      MAX_EVIDENCE_ENDPOINTS,
+    // The rollup (with the earlier tests' objects) keeps a line for each of them too.
+    expect(Object.keys(win.rows.find((r) => r.app === 'acme-app')?.evidence?.endpoints ?? {})).toEqual(
+      expect.arrayContaining(Object.keys(row?.evidence?.endpoints ?? {})),
     );
     const parts = await bed.scan('RU#');
     expect(parts.length).toBeGreaterThan(1);

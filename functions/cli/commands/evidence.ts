@@ -47,7 +47,7 @@ export async function findingEvidence(
     throw new CliError(
       `finding ${findingId} (${finding.rule}, report ${reportDate}) has no request-level evidence: ` +
         ((EVIDENCE_RULES as readonly string[]).includes(finding.rule)
-          ? `no line references were recorded for it (${which}, from the version of ingest that records them on)`
+          ? `no line references were recorded for it: ${await boundsNote()}, or the report predates line references`
           : which),
     );
   }
@@ -124,4 +124,18 @@ export function register(program: Command, { run }: CommandContext): void {
       const failure = evidenceFailure(result);
       if (failure !== undefined) throw new CliError(failure);
     });
+}
+
+/** Why a finding of a rule that carries lines may have none: the evidence bounds, named. */
+async function boundsNote(): Promise<string> {
+  const ev = await import('../../core/evidence.ts');
+  const st = await import('../../core/request-evidence.ts');
+  const n = (x: number) => x.toLocaleString('en-US');
+  return (
+    'its lines may have been left out by the evidence bounds (ingest holds at most ' +
+    `${n(ev.MAX_OBJECT_REFS)} line references per object and ${n(ev.MAX_DAY_REFS)} per app-day, ` +
+    'the first line of each endpoint and organisation before more; stored per app-day, a line for ' +
+    `the ${n(st.MAX_EVIDENCE_ENDPOINTS)} least-requested endpoints and ${n(st.MAX_EVIDENCE_ORGS)} ` +
+    'organisations per category)'
+  );
 }

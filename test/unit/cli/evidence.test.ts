@@ -439,7 +439,7 @@ describe('auditor evidence', () => {
       ),
     );
     await expect(evidence(['bbbbbbbbbbbbbbbbbbbb'])).rejects.toThrow(
-      /^finding bbbbbbbbbbbbbbbbbbbb \(unknown_app, report 2026-11-27\) has no request-level evidence: no line references were recorded for it/,
+      /^finding bbbbbbbbbbbbbbbbbbbb \(unknown_app, report 2026-11-27\) has no request-level evidence: no line references were recorded for it: its lines may have been left out by the evidence bounds \(ingest holds at most 200,000 line references per object .*\), or the report predates line references$/,
     );
     await expect(evidence([FINDING, '--date', '2026-11-26'])).rejects.toThrow(
       new CliError('no report for 2026-11-26'),

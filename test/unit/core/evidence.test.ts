@@ -2,10 +2,11 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DuplicateCounter, fingerprintInto } from '../../../functions/core/evidence.ts';
+import { DuplicateCounter, fingerprintInto, MAX_DAY_EXTRA_REFS } from '../../../functions/core/evidence.ts';
 import { checkLines } from '../../../functions/core/evidence-check.ts';
 import { type ReadOutcome, readLogObject } from '../../../functions/core/log-reader.ts';
 import { compileRegistry } from '../../../functions/core/recipients.ts';
+import { MAX_REQUEST_ID_CHARS } from '../../../functions/core/request-evidence.ts';
 import { cut, source } from './helpers.ts';
 
 const matcher = compileRegistry({ government: { cidrs: ['198.51.100.0/24'], organisations: [] } });
@@ -83,6 +84,34 @@ describe('line references', () => {
     const out = await read(`${json(0)}\n`, 0);
     expect(out).not.toHaveProperty('evidence');
     expect(out).not.toHaveProperty('duplicateRequestIds');
+  });
+});
+
+describe('line references within the object budget', () => {
+  it('cuts a long request_id to 128 characters as it is taken (the sha256 covers the whole line)', async () => {
+    const long = `${'x'.repeat(200)}-tail`;
+    const line = json(0, { request_id: long });
+    const out = await read(`${line}\n`);
+    expect(out.evidence?.[0]?.lines).toEqual([
+      { line: 1, request_id: long.slice(0, MAX_REQUEST_ID_CHARS), sha256: sha(line) },
+    ]);
+  });
+
+  it('past MAX_DAY_EXTRA_REFS a key keeps only its first line, and every later key still gets one', async () => {
+    // 3,000 endpoints seen twice each (2 lines in a row), then one seen once at the end.
+    const lines: string[] = [];
+    for (let e = 0; e < 3000; e++)
+      for (let r = 0; r < 2; r++)
+        lines.push(JSON.stringify({ timestamp: T, app_id: 'app1', endpoint: `/e${e}`, status: 200 }));
+    lines.push(JSON.stringify({ timestamp: T, app_id: 'app1', endpoint: '/rare', status: 200 }));
+    const out = await read(`${lines.join('\n')}\n`, 5);
+    const eps = out.evidence?.[0]?.endpoints ?? {};
+    expect(Object.keys(eps)).toHaveLength(3001);
+    expect(eps['/rare']?.map((r) => r.line)).toEqual([6001]);
+    expect(eps['/e0']?.map((r) => r.line)).toEqual([1, 2]);
+    expect(eps['/e2999']?.map((r) => r.line)).toEqual([5999]);
+    const held = 5 + Object.values(eps).reduce((n, l) => n + l.length, 0);
+    expect(held).toBeLessThanOrEqual(MAX_DAY_EXTRA_REFS + 3001);
   });
 });
 

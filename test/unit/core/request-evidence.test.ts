@@ -14,16 +14,20 @@ import {
 import { audit, type Finding } from '../../../functions/core/audit/rules.ts';
 import { EVIDENCE_MAX_LINES } from '../../../functions/core/audit/types.ts';
 import { valueBytes } from '../../../functions/core/ledger.ts';
+import { readLogObject } from '../../../functions/core/log-reader.ts';
+import { compileRegistry } from '../../../functions/core/recipients.ts';
 import {
   duplicateRequestIds,
   type EvidenceLine,
   joinEvidence,
   mergeEvidence,
   type RowEvidence,
+  readEvidence,
   splitEvidence,
 } from '../../../functions/core/request-evidence.ts';
 import type { DayUsage } from '../../../functions/core/types.ts';
 import { agreement, row } from '../audit/helpers.ts';
+import { source } from './helpers.ts';
 
 const D = '2026-11-05';
 const sha = (n: number) => n.toString(16).padStart(64, '0');
@@ -183,5 +187,52 @@ describe('duplicate request_ids under data quality', () => {
       across_objects_estimate: 2,
       method: 'kmv-256',
     });
+  });
+});
+
+describe('which lines are kept (rare keys are not crowded out)', () => {
+  const DAY = '2026-11-20';
+  const orgs = Array.from({ length: 21 }, (_, i) => `agency-${String(i).padStart(2, '0')}`);
+  const ln = (i: number, ep: string, org?: string) =>
+    JSON.stringify({
+      timestamp: `${DAY}T10:00:00Z`,
+      app_id: 'acme-app',
+      endpoint: ep,
+      status: 200,
+      records: 1,
+      client_ip: '192.0.2.1',
+      ...(org ? { on_behalf_of: org } : {}),
+      request_id: `r-${i}`,
+    });
+
+  it('a finding about a rare endpoint or an unapproved organisation shows its line past 20 approved ones and 200 busy endpoints', async () => {
+    const lines = [
+      ...orgs.map((o, i) => ln(i, '/ok', o)),
+      ln(100, '/ok', 'zz-unapproved'),
+      ln(101, '/ok', 'zz-unapproved'),
+    ];
+    for (let e = 0; e < 200; e++) for (let r = 0; r < 2; r++) lines.push(ln(1000 + e * 2 + r, `/ok${e}`));
+    lines.push(ln(5000, '/bad'));
+    const matcher = compileRegistry({ government: { cidrs: [], organisations: [...orgs, 'zz-unapproved'] } });
+    const out = await readLogObject(source([Buffer.from(`${lines.join('\n')}\n`)]), {
+      matcher,
+      evidenceLines: 5,
+    });
+    if (out.status !== 'ingested') throw new Error(out.status);
+    const src = { key: 'logs/x.jsonl', gen: 'v1' };
+    const evs = readEvidence(src, out) ?? [];
+    const usageRows = out.usage.map((u, i) => ({ ...u, sources: [src], evidence: evs[i] }));
+    const terms = agreement({
+      licensee: 'acme',
+      apps: [{ id: 'acme-app', use_case: null }],
+      endpoints: ['/ok', ...Array.from({ length: 200 }, (_, e) => `/ok${e}`)],
+      prohibited_recipients: ['government'],
+      approved_organisations: orgs,
+    });
+    const findings = audit({ reportDate: DAY, agreements: [terms], usage: usageRows });
+    const lineNos = (rule: string) =>
+      findings.find((f) => f.rule === rule)?.evidence.lines?.map((l) => l.line);
+    expect(lineNos('prohibited_recipient')).toEqual([22]);
+    expect(lineNos('unauthorized_endpoint')).toEqual([lines.length]);
   });
 });
