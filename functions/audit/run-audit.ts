@@ -23,6 +23,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { checkReport, problemFile } from '../core/audit/chain.ts';
+import { markCapped, withinObjectsCapped } from '../core/audit/duplicate-ids.ts';
 import { addDays, daysFrom, sha256Hex, stableJson, windowOf } from '../core/audit/format.ts';
 import { byFinding, datesToRerender, withLifecycle } from '../core/audit/lifecycle.ts';
 import {
@@ -139,14 +140,19 @@ function toDataQuality(m: ObjectManifest): DataQualityObject {
   };
 }
 
-/** Data quality with the window's duplicate request_ids (issue 11 item 5), when there are any. */
+/**
+ * Data quality with the window's duplicate request_ids (issue 11 item 5), when there are any or
+ * when the manifest of some source key says its within-object count was capped.
+ */
 function withDuplicates(
   dq: DataQuality,
   usage: readonly UsageRow[],
   start: string,
   end: string,
+  manifests: readonly ObjectManifest[],
+  sourceKeys: readonly string[],
 ): DataQuality {
-  const dup = windowDuplicates(usage, start, end);
+  const dup = markCapped(windowDuplicates(usage, start, end), withinObjectsCapped(manifests, sourceKeys));
   return dup ? { ...dq, duplicate_request_ids: dup } : dq;
 }
 
@@ -212,7 +218,14 @@ export async function auditDate(
     agreements,
     usage,
     findings,
-    dataQuality: withDuplicates(summariseDataQuality(manifests.map(toDataQuality)), usage, start, end),
+    dataQuality: withDuplicates(
+      summariseDataQuality(manifests.map(toDataQuality)),
+      usage,
+      start,
+      end,
+      manifests,
+      sourceKeys,
+    ),
     run: { generated_at: deps.now().toISOString(), trigger: deps.trigger ?? 'on-demand' },
     previousManifestSha256: await previousManifest(deps, date, dates),
     terms: terms.used,

@@ -310,12 +310,12 @@ function dataQualitySection(dq: DataQuality, overflow: readonly UsageOverflow[] 
   );
 }
 
-/** Duplicate request_ids (issue 11 item 5), only when some were found. */
+/** Duplicate request_ids (issue 11 item 5), only when some were found or a count was capped. */
 function duplicatesNote(dq: DataQuality): string {
   const d = dq.duplicate_request_ids;
   if (!d) return '';
   return (
-    `<p class="note" id="duplicate-request-ids">Duplicate request_ids: ${fmtInt(d.within_objects)} line(s) repeat a request_id of the same object (exact); ` +
+    `<p class="note" id="duplicate-request-ids">Duplicate request_ids: ${fmtInt(d.within_objects)} line(s) repeat a request_id of the same object (${d.within_objects_capped ? 'at least: some object had more request_ids than were counted' : 'exact'}); ` +
     `about ${fmtInt(d.across_objects_estimate)} request_id(s) occur in more than one object of the same app and day (estimate, ${esc(d.method)}).</p>`
   );
 }

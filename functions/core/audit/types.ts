@@ -295,6 +295,8 @@ export interface DuplicateRequestIds {
   within_objects: number;
   across_objects_estimate: number;
   method: string;
+  /** Only when some object had more request_ids than were counted: within_objects is then a lower bound. */
+  within_objects_capped?: true;
 }
 
 export interface DataQuality {
