@@ -193,7 +193,8 @@ export async function auditPart(
     parts: (app, from, to) => rollups.parts(app, from, to),
     partsDone,
   };
-  const write = async (file: ReportFileBody): Promise<void> => {
+  const write = async (file: ReportFileBody, expected: string): Promise<void> => {
+    await deps.control.pendingEvidence?.(date, file.name, expected);
     const hash = createHash('sha256');
     const body = typeof file.body === 'string' ? file.body : hashing(file.body, hash);
     if (typeof file.body === 'string') hash.update(file.body);
