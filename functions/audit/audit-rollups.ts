@@ -8,6 +8,7 @@ import { REPORT_MAX_SOURCES } from '../core/audit/report.ts';
 import type { AuditInput, Finding } from '../core/audit/rules.ts';
 import { compareStrings } from '../core/support.ts';
 import { auditWithStreamedEvidence } from './evidence.ts';
+import { settledFiles } from './pending-evidence.ts';
 import { MANIFEST, type PendingEvidence, parseJson, type ReportFiles, type RollupUsage } from './ports.ts';
 
 export interface RollupEvidence {
@@ -29,7 +30,8 @@ export async function rollupEvidence(
 ): Promise<RollupEvidence> {
   const date = input.reportDate;
   const stored = parseJson<Manifest>(await deps.reports.readFile(date, MANIFEST));
-  const storedFiles = stored && typeof stored.files === 'object' && stored.files !== null ? stored.files : {};
+  const listed = stored && typeof stored.files === 'object' && stored.files !== null ? stored.files : {};
+  const storedFiles = await settledFiles(deps.control, date, listed);
   const { findings, files } = await auditWithStreamedEvidence(rollups, input, storedFiles, async (f, sha) => {
     // Recorded before it is written: a run failing before the manifest leaves no "tampered" file.
     await deps.control.pendingEvidence?.(date, f.name, sha);

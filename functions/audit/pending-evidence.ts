@@ -33,6 +33,19 @@ export function pendingProblem(
   return bytes !== undefined && pending.get(name)?.has(sha256Hex(bytes)) === true;
 }
 
+/**
+ * The stored manifest's evidence hashes, without the files with a pending write: their bytes may
+ * be a failed run's (not the manifest's), so they are written again even when their content is.
+ */
+export async function settledFiles(
+  control: PendingEvidence,
+  date: string,
+  files: Readonly<Record<string, string>>,
+): Promise<Record<string, string>> {
+  const pending = (await control.pendingOf?.(date)) ?? new Map<string, Set<string>>();
+  return Object.fromEntries(Object.entries(files).filter(([name]) => !pending.has(name)));
+}
+
 /** Whether another owner than `self` holds lease `name` at `now` (epoch ms). */
 export async function heldByOther(
   control: PendingEvidence,

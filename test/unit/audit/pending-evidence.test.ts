@@ -91,6 +91,27 @@ describe('a run that failed between evidence files and the manifest', () => {
     expect(withoutRun(w.reports.folders.get(PARTS_DATE))).toEqual(withoutRun(await expectedFolder()));
   });
 
+  it('the failed run’s evidence is not the next run’s (the late object withdrawn): written again', async () => {
+    const w = await audited();
+    const before = new Map(w.reports.folders.get(PARTS_DATE));
+    addLateObject(w);
+    const write = w.reports.write.bind(w.reports);
+    let evidenceWrites = 0;
+    w.reports.write = async (date: string, files: readonly ReportFileBody[]) => {
+      if (files.some((f) => f.name.startsWith('evidence/')) && ++evidenceWrites === 2)
+        throw new Error('S3 failed');
+      await write(date, files);
+    };
+    await expect(auditInProcess(w.deps, nightly)).rejects.toThrow('S3 failed');
+    w.reports.write = write;
+    w.usage.rows.pop();
+    w.usage.changed.set('2026-11-03', '2026-11-06T01:30:00.000Z');
+    await auditInProcess(w.deps, nightly);
+    expect(await problems(w)).toEqual([]);
+    expect(withoutRun(w.reports.folders.get(PARTS_DATE))).toEqual(withoutRun(before));
+    await expect(planAudit(w.deps, nightly)).resolves.toBeDefined();
+  });
+
   it('a date left with pending files is audited by a run of other dates too (auditDates)', async () => {
     const w = await audited();
     await auditInProcess(w.deps, { kind: 'dates', dates: ['2026-11-04'] });
