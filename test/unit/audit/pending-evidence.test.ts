@@ -10,6 +10,7 @@ import { auditInProcess, planAudit } from '../../../functions/audit/fan-out.ts';
 import { auditPart } from '../../../functions/audit/parts.ts';
 import type { ReportFileBody } from '../../../functions/audit/ports.ts';
 import { auditDates, ChainMismatchError } from '../../../functions/audit/run-audit.ts';
+import { PENDING_NOTE, verifyStoredReports } from '../../../functions/audit/verify-reports.ts';
 import { checkReport } from '../../../functions/core/audit/chain.ts';
 import { sha256Hex } from '../../../functions/core/audit/format.ts';
 import type { PartPlan } from '../../../functions/core/audit-parts.ts';
@@ -85,6 +86,13 @@ describe('a run that failed between evidence files and the manifest', () => {
     await expect(auditInProcess(w.deps, nightly)).rejects.toThrow('S3 failed');
     expect((await problems(w)).some((p) => p.startsWith('evidence/'))).toBe(true);
     w.reports.write = write;
+    // `reports verify` says what they are.
+    const verified = await verifyStoredReports(w.reports, await w.control.anchors(), undefined, (d) =>
+      w.control.pendingOf(d),
+    );
+    const evidence = verified.problems.filter((p) => p.file.startsWith('evidence/'));
+    expect(evidence.length).toBeGreaterThan(0);
+    expect(evidence.every((p) => p.problem.endsWith(PENDING_NOTE))).toBe(true);
 
     await auditInProcess(w.deps, nightly);
     expect(await problems(w)).toEqual([]);
