@@ -21,6 +21,7 @@
  *   lease      pk LEASE      sk <date> | chain   { owner, expiresAt }   (expiresAt: epoch ms)
  *              one audit run at a time per report date (and for re-linking / latest.json): taken
  *              and released with conditional PutItem only (released = expiresAt 0), read with Query.
+ *   pending    pk PENDING    evidence files recorded before they are written (pending-store.ts)
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -42,6 +43,7 @@ import type { LifecycleChange } from '../core/audit/types.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
 import type { RegistryReader } from '../ingest/ports.ts';
 import { batchWrite, queryPartition } from './dynamo-batch.ts';
+import * as pending from './pending-store.ts';
 import * as terms from './terms-store.ts';
 
 export interface StoredRegistry {
@@ -239,6 +241,22 @@ export class ControlStore
     for await (const item of queryPartition(this.doc, this.table, LEASE_PK, { from: name, to: name }))
       return { owner: String(item.owner), expiresAt: Number(item.expiresAt) };
     return undefined;
+  }
+
+  async leaseOf(name: string): Promise<LeaseHolder | undefined> {
+    return this.leaseHolder(name);
+  }
+
+  async pendingEvidence(date: string, name: string, sha256: string): Promise<void> {
+    await pending.putPending(this.doc, this.table, date, name, sha256);
+  }
+
+  async pendingOf(date: string): Promise<Map<string, Set<string>>> {
+    return pending.pendingOf(this.doc, this.table, date);
+  }
+
+  async settlePending(date: string): Promise<void> {
+    await pending.settlePending(this.doc, this.table, date);
   }
 
   /** Conditional PutItem: taken when absent, lapsed, or already this owner's. */

@@ -8,7 +8,8 @@ import { REPORT_MAX_SOURCES } from '../core/audit/report.ts';
 import type { AuditInput, Finding } from '../core/audit/rules.ts';
 import { compareStrings } from '../core/support.ts';
 import { auditWithStreamedEvidence } from './evidence.ts';
-import { MANIFEST, parseJson, type ReportFiles, type RollupUsage } from './ports.ts';
+import { settledFiles } from './pending-evidence.ts';
+import { MANIFEST, type PendingEvidence, parseJson, type ReportFiles, type RollupUsage } from './ports.ts';
 
 export interface RollupEvidence {
   findings: Finding[];
@@ -23,16 +24,19 @@ export interface RollupEvidence {
 type Rows = AuditInput['usage'][number] & { sourceCount?: number };
 
 export async function rollupEvidence(
-  deps: { reports: ReportFiles },
+  deps: { reports: ReportFiles; control: PendingEvidence },
   rollups: RollupUsage,
   input: AuditInput,
 ): Promise<RollupEvidence> {
   const date = input.reportDate;
   const stored = parseJson<Manifest>(await deps.reports.readFile(date, MANIFEST));
-  const storedFiles = stored && typeof stored.files === 'object' && stored.files !== null ? stored.files : {};
-  const { findings, files } = await auditWithStreamedEvidence(rollups, input, storedFiles, (f) =>
-    deps.reports.write(date, [f]),
-  );
+  const listed = stored && typeof stored.files === 'object' && stored.files !== null ? stored.files : {};
+  const storedFiles = await settledFiles(deps.control, date, listed);
+  const { findings, files } = await auditWithStreamedEvidence(rollups, input, storedFiles, async (f, sha) => {
+    // Recorded before it is written: a run failing before the manifest leaves no "tampered" file.
+    await deps.control.pendingEvidence?.(date, f.name, sha);
+    await deps.reports.write(date, [f]);
+  });
   const keys = new Set<string>();
   let named = true;
   for (const r of input.usage as Rows[]) {

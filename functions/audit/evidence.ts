@@ -142,13 +142,13 @@ async function* chunks(lines: Iterable<string>, size = 64 * 1024): AsyncGenerato
 /**
  * Every finding of `input` (rows from rollups) with its evidence computed from the streamed parts;
  * each evidence file whose sha256 differs from `storedFiles`' (the stored manifest's) is written
- * through `write` as it is produced.
+ * through `write` (with its sha256, known before it is written) as it is produced.
  */
 export async function auditWithStreamedEvidence(
   parts: RollupUsage,
   input: AuditInput,
   storedFiles: Readonly<Record<string, string>>,
-  write: (file: ReportFileBody) => Promise<void>,
+  write: (file: ReportFileBody, sha256: string) => Promise<void>,
 ): Promise<StreamedEvidence> {
   const findings: Finding[] = [];
   const files: Record<string, string> = {};
@@ -179,7 +179,7 @@ export async function auditWithStreamedEvidence(
       const sha = hash.digest('hex');
       files[name] = sha;
       if ((parts.partsDone?.written[name] ?? storedFiles[name]) !== sha)
-        await write({ name, body: chunks(evidenceJsonl(full)), contentType: 'application/x-ndjson' });
+        await write({ name, body: chunks(evidenceJsonl(full)), contentType: 'application/x-ndjson' }, sha);
       findings.push({ ...finding, evidence: boundEvidence(full, finding.evidence.lines) });
     }
     group = [];

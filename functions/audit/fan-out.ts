@@ -72,9 +72,10 @@ export interface AuditPlan {
  */
 export async function planAudit(deps: AuditDeps, request: AuditRequest): Promise<AuditPlan> {
   const requested = request.kind === 'dates' ? request.dates : await nightlyDates(deps, request.time);
-  const dates = [...new Set(requested)].sort().reverse();
-  const earliest = dates.at(-1);
-  if (earliest !== undefined) await checkChain(deps, earliest);
+  const earliest = [...requested].sort()[0];
+  // Dates with a failed run's pending evidence files are audited again (pending-evidence.ts).
+  const pending = earliest === undefined ? [] : await checkChain(deps, earliest);
+  const dates = [...new Set([...requested, ...pending])].sort().reverse();
   const parts = await planDateParts(deps, dates);
   return {
     dates: dates.map((date) => ({ date, parts: parts.get(date) ?? [] })),

@@ -41,6 +41,7 @@ import {
 } from '../core/audit-parts.ts';
 import { readTerms } from './audit-terms.ts';
 import { auditWithStreamedEvidence } from './evidence.ts';
+import { settledFiles } from './pending-evidence.ts';
 import {
   MANIFEST,
   type PartEntry,
@@ -194,7 +195,8 @@ export async function auditPart(
     ...evidenceOf(rollups),
     partsDone,
   };
-  const write = async (file: ReportFileBody): Promise<void> => {
+  const write = async (file: ReportFileBody, expected: string): Promise<void> => {
+    await deps.control.pendingEvidence?.(date, file.name, expected);
     const hash = createHash('sha256');
     const body = typeof file.body === 'string' ? file.body : hashing(file.body, hash);
     if (typeof file.body === 'string') hash.update(file.body);
@@ -204,7 +206,8 @@ export async function auditPart(
     await put({ done: [], written: { [file.name]: fileSha } });
   };
   const stored = parseJson<Manifest>(await deps.reports.readFile(date, MANIFEST));
-  const storedFiles = stored && typeof stored.files === 'object' && stored.files !== null ? stored.files : {};
+  const inManifest = stored && typeof stored.files === 'object' && stored.files !== null ? stored.files : {};
+  const storedFiles = await settledFiles(deps.control, date, inManifest);
 
   // Units: each licensee of the part, then the apps no licensee covers.
   const units: { agreements: AuditInput['agreements']; apps: ReadonlySet<string> }[] = [];

@@ -139,6 +139,22 @@ export interface AuditLeases {
   releaseLease(name: string, owner: string): Promise<void>;
 }
 
+/**
+ * Evidence files recorded before they are written (audit/pending-evidence.ts): a run that fails
+ * between an evidence file and its date's manifest leaves files the next run can tell from
+ * tampering. Each date's pending writes are superseded when its manifest is next written.
+ */
+export interface PendingEvidence {
+  /** Records that evidence file `name` of `date` is about to be written with `sha256` (hex). */
+  pendingEvidence?(date: string, name: string, sha256: string): Promise<void>;
+  /** The date's pending writes not yet superseded: file name → the sha256s recorded for it. */
+  pendingOf?(date: string): Promise<Map<string, Set<string>>>;
+  /** Supersedes every pending write of `date` recorded so far (its manifest is written and anchored). */
+  settlePending?(date: string): Promise<void>;
+  /** Who holds lease `name` (expiresAt in the past: lapsed), without taking it. */
+  leaseOf?(name: string): Promise<LeaseHolder | undefined>;
+}
+
 /** The report files, by date, and latest.json. */
 export interface ReportFiles {
   /** Report dates present (those with a manifest), ascending. */

@@ -38,6 +38,7 @@ import { windowDuplicates } from '../core/audit-duplicates.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import { removeStaleEvidence, rollupEvidence } from './audit-rollups.ts';
 import { readTerms, restatedFiles, termsStale } from './audit-terms.ts';
+import { heldByOther, pendingProblem, settleEvidence } from './pending-evidence.ts';
 import {
   type AgreementReader,
   type AuditLeases,
@@ -46,6 +47,7 @@ import {
   type LifecycleLog,
   MANIFEST,
   type PartResults,
+  type PendingEvidence,
   parseJson,
   type ReportFiles,
   type ReportLog,
@@ -58,7 +60,7 @@ import { restatementInputs, storedReportIntact } from './stored-report.ts';
 
 export interface AuditDeps {
   usage: UsageReader;
-  control: AgreementReader & ReportLog & ChainAnchors & AuditLeases & TermsReader;
+  control: AgreementReader & ReportLog & ChainAnchors & AuditLeases & TermsReader & PendingEvidence;
   reports: ReportFiles;
   now: () => Date;
   /** Recorded in report.json's run field. */
@@ -246,6 +248,7 @@ export async function auditDate(
       // existed gets its anchor here (a no-op when it is already the newest).
       await deps.control.anchorManifest(date, sha256Hex(storedManifest), readAt, m.content_sha256);
       await deps.control.recordReport(date, readAt, m.content_sha256);
+      await settleEvidence(deps, date, m.files ?? {});
       await deps.events?.record(date, findings);
       return { date, findings: findings.length, written: false };
     }
@@ -266,6 +269,7 @@ export async function auditDate(
   const manifestBody = out.files.find((f) => f.name === MANIFEST)?.body ?? '';
   await deps.control.anchorManifest(date, sha256Hex(manifestBody), readAt, rendered.manifest.content_sha256);
   await deps.control.recordReport(date, readAt, rendered.manifest.content_sha256);
+  await settleEvidence(deps, date, rendered.manifest.files);
   await deps.events?.record(date, findings);
   return { date, findings: findings.length, written: true };
 }
@@ -281,7 +285,10 @@ function chainDates(present: readonly string[], anchors: ReadonlyMap<string, str
  * files match the manifest and that content_sha256 matches the files. Throws a ChainMismatchError
  * on the first problem.
  */
-export async function checkChain(deps: AuditDeps, from: string): Promise<void> {
+export async function checkChain(deps: AuditDeps, from: string, self?: string): Promise<string[]> {
+  const accepted: string[] = [];
+  // A problem on a date another run is writing (it holds the date's lease) is that run's write.
+  const busy = (date: string) => heldByOther(deps.control, date, deps.now().getTime(), self);
   const [present, anchors] = await Promise.all([deps.reports.listDates(), deps.control.anchors()]);
   const dates = chainDates(present, anchors);
   for (const date of dates) {
@@ -299,15 +306,22 @@ export async function checkChain(deps: AuditDeps, from: string): Promise<void> {
     if (date < segment) {
       // Earlier dates: one GET each, the manifest against its anchor.
       const text = anchor === undefined ? undefined : await deps.reports.readFile(date, MANIFEST);
-      if (text !== undefined && sha256Hex(text) !== anchor) {
+      if (text !== undefined && sha256Hex(text) !== anchor && !(await busy(date))) {
         const problem = `${MANIFEST}: sha256 ${sha256Hex(text)} is not the control table's anchor ${anchor}`;
         throw new ChainMismatchError(date, MANIFEST, problem);
       }
       continue;
     }
-    const problem = checkReport(await deps.reports.readAll(date), { anchor })[0];
+    const files = await deps.reports.readAll(date);
+    const problems = checkReport(files, { anchor });
+    if (problems.length === 0 || (await busy(date))) continue;
+    // Evidence files recorded as pending writes (a failed run's): the run audits the date again.
+    const pending = (await deps.control.pendingOf?.(date)) ?? new Map<string, Set<string>>();
+    const problem = problems.find((p) => !pendingProblem(p, files, pending));
     if (problem !== undefined) throw new ChainMismatchError(date, problemFile(problem), problem);
+    accepted.push(date);
   }
+  return accepted;
 }
 
 /**
@@ -361,7 +375,7 @@ export async function rechain(deps: AuditDeps, from?: string): Promise<string[]>
 
 /** One run's leases: taken with a random owner id, all released at the end. */
 export class RunLeases {
-  private readonly owner = randomUUID();
+  readonly owner = randomUUID();
   private readonly held: string[] = [];
   constructor(private readonly deps: AuditDeps) {}
 
@@ -406,18 +420,23 @@ export async function auditDates(
   dates: readonly string[],
   onProgress?: (done: number, total: number, result: DateResult) => void,
 ): Promise<DateResult[]> {
-  const newestFirst = [...new Set(dates)].sort().reverse();
+  let newestFirst = [...new Set(dates)].sort().reverse();
   const leases = new RunLeases(deps);
   try {
     const skipped = new Map<string, DateResult>();
-    for (const date of newestFirst) {
+    const take = async (date: string) => {
       const until = await leases.take(date);
       if (until !== undefined)
         skipped.set(date, { date, findings: 0, written: false, skipped: leaseHeldMessage(until) });
-    }
-    const mine = newestFirst.filter((d) => !skipped.has(d));
-    const first = mine.at(-1);
-    if (first !== undefined) await checkChain(deps, first);
+    };
+    for (const date of newestFirst) await take(date);
+    let first = newestFirst.filter((d) => !skipped.has(d)).at(-1);
+    // A date with a failed run's pending evidence files is audited again (pending-evidence.ts).
+    const pending = first === undefined ? [] : await checkChain(deps, first, leases.owner);
+    const extra = pending.filter((d) => !newestFirst.includes(d));
+    for (const date of extra) await take(date);
+    newestFirst = [...newestFirst, ...extra].sort().reverse();
+    first = newestFirst.filter((d) => !skipped.has(d)).at(-1);
     const results: DateResult[] = [];
     let known = await deps.reports.listDates();
     // Usage is read once per month of the run (from its newest date there), not once per date;

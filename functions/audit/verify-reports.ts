@@ -12,7 +12,12 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkReport, problemFile } from '../core/audit/chain.ts';
 import { restatementsOf } from '../core/audit/restatement.ts';
+import { pendingProblem } from './pending-evidence.ts';
 import { MANIFEST } from './ports.ts';
+
+/** After an evidence file's problem when its bytes are a pending write (pending-evidence.ts). */
+export const PENDING_NOTE =
+  ' (a pending write the control table recorded before it: an audit of this date failed before its manifest, or is writing it now; the next audit of this date rewrites it)';
 
 export interface VerifyProblem {
   date: string;
@@ -45,6 +50,7 @@ export async function verifyStoredReports(
   source: VerifySource,
   anchors: ReadonlyMap<string, string> | undefined,
   contents?: ReadonlyMap<string, readonly string[]>,
+  pending?: (date: string) => Promise<ReadonlyMap<string, ReadonlySet<string>>>,
 ): Promise<VerifyResult> {
   const present = await source.listDates();
   const dates = [...new Set([...present, ...(anchors?.keys() ?? [])])].sort();
@@ -62,8 +68,14 @@ export async function verifyStoredReports(
       continue;
     }
     const anchoredContents = contents?.get(date);
-    for (const p of checkReport(files, { previous, anchor: anchors?.get(date), anchoredContents }))
-      problems.push({ date, file: problemFile(p), problem: p });
+    const found = checkReport(files, { previous, anchor: anchors?.get(date), anchoredContents });
+    const writes = found.some((p) => p.startsWith('evidence/')) ? await pending?.(date) : undefined;
+    for (const p of found)
+      problems.push({
+        date,
+        file: problemFile(p),
+        problem: writes && pendingProblem(p, files, writes) ? `${p}${PENDING_NOTE}` : p,
+      });
     const r = restatementsOf(files);
     const last = r.at(-1);
     if (last) restated.push({ date, restatements: r.length, last_at: String(last.restated_at) });

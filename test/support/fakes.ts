@@ -141,6 +141,30 @@ export class FakeControl
     return undefined;
   }
 
+  async leaseOf(name: string): Promise<LeaseHolder | undefined> {
+    const held = this.leases.get(name);
+    return held ? { ...held } : undefined;
+  }
+
+  /** Pending evidence writes by date: file name → sha256s (cleared = superseded by settlePending). */
+  pending = new Map<string, Map<string, Set<string>>>();
+  /** Every pendingEvidence call, as `<date>/<name>`, in order. */
+  pendingLog: string[] = [];
+
+  async pendingEvidence(date: string, name: string, sha256: string): Promise<void> {
+    this.pendingLog.push(`${date}/${name}`);
+    const ofDate = this.pending.get(date) ?? new Map<string, Set<string>>();
+    this.pending.set(date, ofDate.set(name, (ofDate.get(name) ?? new Set()).add(sha256)));
+  }
+
+  async pendingOf(date: string): Promise<Map<string, Set<string>>> {
+    return new Map([...(this.pending.get(date) ?? [])].map(([n, s]) => [n, new Set(s)]));
+  }
+
+  async settlePending(date: string): Promise<void> {
+    this.pending.delete(date);
+  }
+
   async releaseLease(name: string, owner: string): Promise<void> {
     if (this.leases.get(name)?.owner !== owner) return;
     this.leases.set(name, { owner, expiresAt: 0 });

@@ -83,6 +83,7 @@ export async function verifyReports(rt: Runtime, json: boolean): Promise<boolean
     rt.reports,
     await rt.control.anchors(),
     await rt.control.anchorContents(),
+    (date) => rt.control.pendingOf(date),
   );
   return printVerification(result, json, []);
 }
