@@ -1,13 +1,6 @@
-/**
- * The control table's audit leases (ControlStore.acquireLease / releaseLease) on both DynamoDB
- * emulators: conditional PutItem and Query only (no transactions, no GetItem or DeleteItem, which
- * the audit role is not granted).
- */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlStore } from '../../functions/adapters/control-store.ts';
-import { documentClient } from '../../functions/shared/clients.ts';
-import { BACKENDS, startTestBed, type TestBed } from '../support/emulators.ts';
+import type { ControlStore } from '../../functions/adapters/control-store.ts';
+import { BACKENDS, loggedControlStore, startTestBed, type TestBed } from '../support/emulators.ts';
 
 describe.each(BACKENDS)('audit leases on %s', (backend) => {
   let bed: TestBed;
@@ -15,19 +8,7 @@ describe.each(BACKENDS)('audit leases on %s', (backend) => {
   const commands: string[] = [];
   beforeAll(async () => {
     bed = await startTestBed(backend);
-    const client = new DynamoDBClient({
-      endpoint: bed.emulators.env.AUDITOR_DYNAMODB_ENDPOINT,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        commands.push(String(context.commandName));
-        return next(args);
-      },
-      { step: 'initialize', name: 'commandLog' },
-    );
-    control = new ControlStore(documentClient(client), bed.emulators.env.CONTROL_TABLE ?? '');
+    control = loggedControlStore(bed, commands);
   }, 60_000);
   afterAll(async () => bed?.stop());
 

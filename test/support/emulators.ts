@@ -5,8 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ControlStore } from '../../functions/adapters/control-store.ts';
 import { S3Objects } from '../../functions/adapters/object-store.ts';
 import { UsageStore } from '../../functions/adapters/usage-store.ts';
 import { DEFAULT_LIMITS } from '../../functions/core/log-reader.ts';
@@ -98,4 +100,24 @@ export async function startTestBed(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A ControlStore on the bed's control table whose client records the name of every DynamoDB
+ * command it sends into `commands` (to assert which calls a store makes: the audit role's grants).
+ */
+export function loggedControlStore(bed: TestBed, commands: string[]): ControlStore {
+  const client = new DynamoDBClient({
+    endpoint: bed.emulators.env.AUDITOR_DYNAMODB_ENDPOINT,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      commands.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'commandLog' },
+  );
+  return new ControlStore(documentClient(client), bed.emulators.env.CONTROL_TABLE ?? '');
 }

@@ -253,7 +253,6 @@ function reportJson(
   model: ReportModel,
   findings: Finding[],
   dq: DataQuality,
-  run: RunInfo | null,
   overflow: readonly UsageOverflow[] = [],
   terms: Pick<ReportInput, 'terms' | 'registryGaps'> = {},
   truncated = false,
@@ -263,7 +262,8 @@ function reportJson(
     format: REPORT_FORMAT,
     report_date: model.report_date,
     window: model.window,
-    run: run === null ? null : JSON.parse(stableJson(run, 0, true)),
+    // Filled in by withRunField: content_sha256 covers report.json without it.
+    run: null,
     summary: model.summary,
     licensees: model.licensees.map((l) => ({
       licensee: l.licensee,
@@ -394,7 +394,7 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
   const truncated = input.sourcesTruncated === true;
   // report.json is rendered once, without its run field (what content_sha256 covers); the run
   // field is then put in its place.
-  const withoutRun = reportJson(model, findings, input.dataQuality, null, overflow, input, truncated);
+  const withoutRun = reportJson(model, findings, input.dataQuality, overflow, input, truncated);
   const bodies: Record<(typeof REPORT_FILES)[number], string> = {
     'report.json': withRunField(withoutRun, input.run),
     'findings.jsonl': findings.map((f) => `${stableJson(f)}\n`).join(''),
