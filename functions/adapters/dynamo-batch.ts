@@ -124,8 +124,11 @@ export async function batchGet(
   keys: readonly Record<string, unknown>[],
   policy: RetryPolicy = DEFAULT_RETRY,
   concurrency = 4,
+  /** Only these attributes (document paths such as `ev.k` allowed); every attribute when absent. */
+  projection?: readonly string[],
 ): Promise<Record<string, unknown>[]> {
   const found: Record<string, unknown>[] = [];
+  const only = projectionOf(projection);
   await mapLimit(chunk(keys, 100), concurrency, (batch) =>
     untilDone(
       (n) => `BatchGetItem on ${table}: ${n} key(s)`,
@@ -133,7 +136,9 @@ export async function batchGet(
       policy,
       async (pending) => {
         const out = await doc.send(
-          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+          new BatchGetCommand({
+            RequestItems: { [table]: { Keys: pending, ConsistentRead: true, ...only } },
+          }),
         );
         found.push(...((out.Responses?.[table] ?? []) as Record<string, unknown>[]));
         return (out.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
@@ -144,16 +149,44 @@ export async function batchGet(
 }
 
 /**
+ * A ProjectionExpression and its names for attributes or document paths (`ev.k`: attribute ev's
+ * member k), every name through a placeholder (reserved words such as `day` and `of` are fine).
+ */
+export function projectionOf(
+  paths: readonly string[] | undefined,
+):
+  | { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> }
+  | Record<string, never> {
+  if (!paths) return {};
+  const names = new Map<string, string>();
+  const nameOf = (n: string) => {
+    let placeholder = names.get(n);
+    if (placeholder === undefined) {
+      placeholder = `#p${names.size}`;
+      names.set(n, placeholder);
+    }
+    return placeholder;
+  };
+  const expression = paths.map((p) => p.split('.').map(nameOf).join('.')).join(', ');
+  return {
+    ProjectionExpression: expression,
+    ExpressionAttributeNames: Object.fromEntries([...names].map(([n, ph]) => [ph, n])),
+  };
+}
+
+/**
  * Every item of partition `pk` (with a sort key from `range.from` to anything starting with
- * `range.to`), page by page, read consistently.
+ * `range.to`), page by page, read consistently; with `projection`, only those attributes.
  */
 export async function* queryPartition(
   doc: DynamoDBDocumentClient,
   table: string,
   pk: string,
   range?: { from: string; to: string },
+  projection?: readonly string[],
 ): AsyncGenerator<Record<string, unknown>> {
   let start: Record<string, unknown> | undefined;
+  const only = projectionOf(projection);
   do {
     const out = await doc.send(
       new QueryCommand({
@@ -164,6 +197,7 @@ export async function* queryPartition(
           : { ':pk': pk },
         ExclusiveStartKey: start,
         ConsistentRead: true,
+        ...only,
       }),
     );
     yield* out.Items ?? [];

@@ -87,6 +87,32 @@ export interface RollupPart extends DayUsage {
 }
 
 /**
+ * Every attribute of a stored rollup part but its key and its top list (what the audit's read of
+ * the rollups projects: the top lists, the bulk of the bytes at 20 objects an app-day, are read
+ * only for the rows that name them; adapters/rollup-store.ts window).
+ */
+export const ROLLUP_PART_FIELDS = [
+  'app',
+  'day',
+  'requests',
+  'records',
+  'bytes',
+  'errors',
+  'endpoints',
+  'categories',
+  'part',
+  'of',
+  'token',
+  'sourceCount',
+  'ev',
+] as const satisfies readonly (keyof RollupPart)[];
+
+// A field added to RollupPart must be added to ROLLUP_PART_FIELDS (or the audit would not read it).
+type Unprojected = Exclude<keyof RollupPart, (typeof ROLLUP_PART_FIELDS)[number] | 'top'>;
+const _everyFieldProjected: [Unprojected] extends [never] ? true : Unprojected = true;
+void _everyFieldProjected;
+
+/**
  * Splits a rollup into parts whose stored size (DynamoDB's rules, UTF-8 bytes), with `keyOf`'s
  * attributes, stays within `budget` (400 KB less a margin). Joining them (joinRollup) gives it back.
  */

@@ -1,9 +1,16 @@
 /**
  * The objects a window's rows name (RollupStore.window): in app then day order, each row its day's
- * top objects until ROW_SOURCES_BUDGET distinct objects are named, later rows none. The top lists
- * no row can name are dropped while the rollups are read (memory at 1M objects a month); this
- * checks that dropping them never takes a list a row names. On dynalite (no size rules involved).
+ * top objects until ROW_SOURCES_BUDGET distinct objects are named, later rows none. The rollups
+ * are read without their top lists, and only the lists rows name are read after (time and memory
+ * at 1M objects a month); this checks that this never leaves out a list a row names, and that it
+ * reads no other. On dynalite (no size rules involved).
  */
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchWrite, type WriteRequest } from '../../functions/adapters/dynamo-batch.ts';
 import { ROW_SOURCES_BUDGET, RollupStore } from '../../functions/adapters/rollup-store.ts';
@@ -78,5 +85,74 @@ describe('the objects a window’s rows name', () => {
     expect(rows.every((r) => r.sourceCount === ROLLUP_TOP_SOURCES && r.requests === 20 * 10 + 190)).toBe(
       true,
     );
+  });
+
+  /** bed.doc, each command it sends recorded first, `before` awaited before a command is sent. */
+  function recording(before?: (command: unknown) => Promise<void>) {
+    const sent: unknown[] = [];
+    const doc = {
+      send: async (command: unknown) => {
+        sent.push(command);
+        await before?.(command);
+        return bed.doc.send(command as QueryCommand);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    return { doc, sent };
+  }
+  const names = (input: { ExpressionAttributeNames?: Record<string, string> }) =>
+    Object.values(input.ExpressionAttributeNames ?? {});
+  const topReads = (sent: readonly unknown[]) =>
+    sent.filter(
+      (c): c is BatchGetCommand =>
+        c instanceof BatchGetCommand && names(c.input.RequestItems?.[bed.usageTable] ?? {}).includes('top'),
+    );
+
+  it('reads the rollups without their top lists, then the lists of the apps whose rows name objects only', async () => {
+    const { doc, sent } = recording();
+    const { rows } = await new RollupStore(doc, bed.usageTable, bed.store).window(
+      DAYS[0] as string,
+      DAYS[2] as string,
+    );
+    const queries = sent.filter(
+      (c): c is QueryCommand =>
+        c instanceof QueryCommand && c.input.ExpressionAttributeValues?.[':pk'] === `RU#${MONTH}`,
+    );
+    expect(queries.length).toBeGreaterThan(0);
+    for (const q of queries) {
+      expect(names(q.input)).toContain('endpoints');
+      expect(names(q.input)).not.toContain('top');
+    }
+    // The rows naming objects are those of app-000 … app-033 (see above): their 34 apps × 3 days.
+    const keys = topReads(sent).flatMap((c) => c.input.RequestItems?.[bed.usageTable]?.Keys ?? []);
+    const apps = new Set(keys.map((k) => String(k.sk).split('#')[1]));
+    expect(keys).toHaveLength(34 * DAYS.length);
+    expect([...apps].sort().at(-1)).toBe('app-033');
+    expect(rows.filter((r) => r.sources.length > 0)).toHaveLength(ROW_SOURCES_BUDGET / ROLLUP_TOP_SOURCES);
+  });
+
+  it('is an EvidenceChangedError when a top list read after its rollup belongs to another rebuild', async () => {
+    const app = 'app-000';
+    const day = DAYS[0] as string;
+    const key = { pk: `RU#${MONTH}`, sk: `${day}#${app}#00000` };
+    let rewritten = false;
+    const { doc } = recording(async (command) => {
+      if (rewritten || topReads([command]).length === 0) return;
+      rewritten = true;
+      // Another reader rebuilt the rollup under a newer token between the two reads.
+      const r = buildRollup(app, day, [objectRow(app, day, 0)], `2@${AT}`);
+      const [part] = splitRollup(r, () => key);
+      await bed.doc.send(new PutCommand({ TableName: bed.usageTable, Item: { ...key, ...part } }));
+    });
+    try {
+      await expect(
+        new RollupStore(doc, bed.usageTable, bed.store).window(DAYS[0] as string, DAYS[2] as string),
+      ).rejects.toMatchObject({ name: 'EvidenceChangedError' });
+      expect(rewritten).toBe(true);
+    } finally {
+      // Put the rollup back as seeded (the other test reads it).
+      const rows = Array.from({ length: ROLLUP_TOP_SOURCES }, (_, n) => objectRow(app, day, n));
+      const [part] = splitRollup(buildRollup(app, day, rows, TOKEN), () => key);
+      await bed.doc.send(new PutCommand({ TableName: bed.usageTable, Item: { ...key, ...part } }));
+    }
   });
 });

@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   batchGet,
   batchWrite,
+  projectionOf,
   type RetryPolicy,
   type WriteRequest,
 } from '../../../functions/adapters/dynamo-batch.ts';
@@ -97,5 +98,17 @@ describe('batchGet', () => {
     );
     expect(found.map((f) => f.pk).sort()).toEqual(['a', 'b']);
     expect(p.sleeps).toHaveLength(1);
+  });
+});
+
+describe('projectionOf', () => {
+  it('names every attribute through a placeholder, a document path part by part, each name once', () => {
+    expect(projectionOf(['pk', 'day', 'ev.k', 'ev.d'])).toEqual({
+      ProjectionExpression: '#p0, #p1, #p2.#p3, #p2.#p4',
+      ExpressionAttributeNames: { '#p0': 'pk', '#p1': 'day', '#p2': 'ev', '#p3': 'k', '#p4': 'd' },
+    });
+  });
+  it('projects nothing when no attributes are given', () => {
+    expect(projectionOf(undefined)).toEqual({});
   });
 });
