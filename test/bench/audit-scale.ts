@@ -12,15 +12,18 @@
  * the contributions of the findings' app-days, so the other licensees' contributions (never read
  * while their rollups are fresh) are not written. Rebuilding stale rollups is not measured here.
  *
- * Run as a child process (`tsx test/bench/audit-scale.ts <objects>`): it starts the emulators
- * (dynalite by default, AUDITOR_DYNAMODB=local for DynamoDB Local), seeds them, times a plain read
- * of the items the audit needs, then runs the audit (audit-child.ts, bundled as the audit function
- * is deployed; BENCH_AUDIT_RUNNER=tsx for the TypeScript through tsx) in a grandchild process
- * against the same emulators, so that the peak RSS is the audit's alone. Prints one JSON object.
+ * Run as child processes: `tsx test/bench/audit-scale.ts seed <objects> <dir>` starts the
+ * emulators (dynalite by default, AUDITOR_DYNAMODB=local for DynamoDB Local) with their data in
+ * `dir` and seeds them; `… audit <dir>` copies that data (every round is then the first audit of
+ * it), starts the emulators on the copy, times a plain read of the items the audit needs, then runs
+ * the audit (audit-child.ts, bundled as the audit function is deployed; BENCH_AUDIT_RUNNER=tsx for
+ * the TypeScript through tsx) in a grandchild process against the same emulators, so that the peak
+ * RSS is the audit's alone. Each prints one JSON object. run.ts seeds both sizes, then audits them
+ * in alternate rounds, so that a change in the machine's load falls on both sizes alike.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -302,27 +305,39 @@ async function auditRunner(dir: string): Promise<string[]> {
   return [outfile];
 }
 
-async function main(objects: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'auditor-scale-'));
-  const emulators = await startEmulators({
-    dataDir: dir,
-    dynamo: (process.env.AUDITOR_DYNAMODB as 'dynalite' | 'local' | undefined) ?? 'dynalite',
-  });
+/** Seeds `objects` a month into emulators whose data lives in `dir` (kept for auditScale). */
+async function seedMain(objects: number, dir: string): Promise<void> {
+  const emulators = await startEmulators({ dataDir: dir, dynamo: backend() });
   try {
     const config = loadStoreConfig(emulators.env);
     const stores = createStores({ s3: emulators.s3, dynamo: emulators.dynamo }, config);
-    const doc = documentClient(emulators.dynamo);
     const t0 = performance.now();
-    await seed(doc, config.usageTable, objects);
+    await seed(documentClient(emulators.dynamo), config.usageTable, objects);
     await stores.control.putAgreements(agreements(objects));
     const seedSeconds = (performance.now() - t0) / 1000;
+    process.stdout.write(`${JSON.stringify({ objects, seedSeconds })}\n`);
+  } finally {
+    await emulators.stop();
+  }
+}
 
+const backend = () => (process.env.AUDITOR_DYNAMODB as 'dynalite' | 'local' | undefined) ?? 'dynalite';
+
+/**
+ * One audit of the data seeded in `seeded`, on a copy of it (so every round is the first audit of
+ * that data): the emulators started on the copy, a plain read of what the audit needs timed, then
+ * the audit in a process of its own (its peak RSS is the audit's alone).
+ */
+async function auditMain(seeded: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'auditor-scale-round-'));
+  cpSync(seeded, dir, { recursive: true });
+  const emulators = await startEmulators({ dataDir: dir, dynamo: backend() });
+  try {
+    const config = loadStoreConfig(emulators.env);
+    const doc = documentClient(emulators.dynamo);
     const r0 = performance.now();
-    process.stderr.write(`# seeded in ${Math.round(seedSeconds)} s\n`);
     const items = await plainRead(doc, config.usageTable);
     const readSeconds = (performance.now() - r0) / 1000;
-
-    // The audit in a process of its own, against these emulators: its peak RSS is the audit's alone.
     const runner = await auditRunner(dir);
     const child = await new Promise<string>((resolve, reject) => {
       execFile(
@@ -335,7 +350,7 @@ async function main(objects: number): Promise<void> {
     });
     const audit = JSON.parse(child.split('\n').find((l) => l.startsWith('{')) ?? '{}');
     process.stdout.write(
-      `${JSON.stringify({ objects, seedSeconds, readSeconds, readItems: items, runner: runner.length > 1 ? 'tsx' : 'bundle', ...audit })}\n`,
+      `${JSON.stringify({ readSeconds, readItems: items, runner: runner.length > 1 ? 'tsx' : 'bundle', ...audit })}\n`,
     );
   } finally {
     await emulators.stop();
@@ -344,16 +359,24 @@ async function main(objects: number): Promise<void> {
 }
 
 if (process.argv[1]?.endsWith('audit-scale.ts')) {
-  await main(Number(process.argv[2] ?? 100_000));
+  const [mode, arg, dir] = process.argv.slice(2);
+  if (mode === 'seed' && arg && dir) await seedMain(Number(arg), dir);
+  else if (mode === 'audit' && arg) await auditMain(arg);
+  else throw new Error('usage: audit-scale.ts seed <objects> <dir> | audit <dir>');
   process.exit(0);
 }
 
-/** One child run's figures (see main). */
-export interface ScaleRun {
+/** Data seeded by seedScale: where it lives, and its figures. */
+export interface Seeded {
+  dir: string;
   objects: number;
+  seedSeconds: number;
+}
+
+/** One audit round's figures (auditScale). */
+export interface ScaleRun {
   /** How the audit process ran: `bundle` (as deployed) or `tsx`. */
   runner: string;
-  seedSeconds: number;
   readSeconds: number;
   readItems: number;
   auditSeconds: number;
@@ -365,18 +388,31 @@ export interface ScaleRun {
   peakRssMb: number;
 }
 
-/** Runs the audit at `objects` objects a month in a child process (its own peak RSS). */
-export function runScale(objects: number): ScaleRun {
-  const out = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), String(objects)],
-    {
-      encoding: 'utf8',
-      maxBuffer: 16 * 1024 * 1024,
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    },
-  );
+function child<T>(args: readonly string[], what: string): T {
+  const out = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
   const line = out.stdout.split('\n').find((l) => l.startsWith('{'));
-  if (out.status !== 0 || !line) throw new Error(`audit-scale ${objects}: ${out.stderr.slice(-2000)}`);
-  return JSON.parse(line) as ScaleRun;
+  if (out.status !== 0 || !line) throw new Error(`${what}: ${out.stderr.slice(-2000)}`);
+  return JSON.parse(line) as T;
+}
+
+/** Seeds `objects` a month in a child process into a directory of its own (remove it with dropSeeded). */
+export function seedScale(objects: number): Seeded {
+  const dir = mkdtempSync(join(tmpdir(), 'auditor-scale-'));
+  return {
+    dir,
+    ...child<Omit<Seeded, 'dir'>>(['seed', String(objects), dir], `audit-scale seed ${objects}`),
+  };
+}
+
+/** One audit of seeded data, on a fresh copy of it, in child processes. */
+export function auditScale(seeded: Seeded): ScaleRun {
+  return child<ScaleRun>(['audit', seeded.dir], `audit-scale audit ${seeded.objects}`);
+}
+
+export function dropSeeded(seeded: Seeded): void {
+  rmSync(seeded.dir, { recursive: true, force: true });
 }
