@@ -26,6 +26,7 @@ import {
   buildRollup,
   joinRollup,
   ROLLUP_PART_FIELDS,
+  ROLLUP_TOP_SOURCES,
   type Rollup,
   type RollupPart,
   rollupRow,
@@ -245,19 +246,22 @@ export class RollupStore implements RollupUsage, RollupSplit {
   }
 
   /**
-   * Reads the top lists of `rollups` (sorted by app then day; those in `unread` have none yet), app
-   * by app, as far as rows name objects: until ROW_SOURCES_BUDGET distinct objects are named (see
-   * window). A list whose rollup is no longer the one read is an EvidenceChangedError.
+   * Reads the top lists of `rollups` (sorted by app then day; those in `unread` have none yet) as
+   * far as rows name objects: until ROW_SOURCES_BUDGET distinct objects are named (see window).
+   * Each read takes the fewest next rows that could name what is missing (each names at most its
+   * object count, and at most ROLLUP_TOP_SOURCES), in BatchGets of 100. A list whose rollup is no
+   * longer the one read is an EvidenceChangedError.
    */
   private async readTops(rollups: readonly Rollup[], unread: ReadonlySet<Rollup>): Promise<void> {
     const named = new Set<string>();
     let i = 0;
     while (i < rollups.length && named.size < ROW_SOURCES_BUDGET) {
-      const app = (rollups[i] as Rollup).app;
+      let missing = ROW_SOURCES_BUDGET - named.size;
       let j = i;
-      while (j < rollups.length && (rollups[j] as Rollup).app === app) j++;
-      const group = rollups.slice(i, j);
-      const wanted = group.filter((r) => unread.has(r));
+      while (j < rollups.length && missing > 0)
+        missing -= Math.min((rollups[j++] as Rollup).sourceCount, ROLLUP_TOP_SOURCES);
+      const next = rollups.slice(i, j);
+      const wanted = next.filter((r) => unread.has(r));
       if (wanted.length > 0) {
         const items = await batchGet(
           this.doc,
@@ -267,15 +271,15 @@ export class RollupStore implements RollupUsage, RollupSplit {
           4,
           TOP_FIELDS,
         );
-        const byDay = new Map(items.map((it) => [it.day as string, it]));
+        const found = new Map(items.map((it) => [`${it.day}\u0000${it.app}`, it]));
         for (const r of wanted) {
-          const it = byDay.get(r.day);
+          const it = found.get(`${r.day}\u0000${r.app}`);
           if (!it || it.token !== r.token || !Array.isArray(it.top))
             throw new EvidenceChangedError(`the rollup of ${r.app} on ${r.day} changed while it was read`);
           r.top = it.top as Rollup['top'];
         }
       }
-      for (const r of group) {
+      for (const r of next) {
         if (named.size >= ROW_SOURCES_BUDGET) break;
         for (const s of r.top) named.add(`${s.key}\u0000${s.gen}`);
       }
