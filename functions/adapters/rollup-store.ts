@@ -3,7 +3,7 @@
  * objects and their count, in parts under the item size limit.
  *
  *   rollup part   pk RU#<yyyy-mm>   sk <day>#<app>#<part, 5 digits>   { app, day, part, of, token, usage…,
- *                                                                       top, sourceCount (part 0) }
+ *                                                                       top, sourceCount, digest (part 0) }
  *
  * A cache, never a second source of truth: a rollup counts only when its token is its day's
  * change token (UsageStore.dayTokens, `<rev>@<changedAt>`: every commit that changes the day bumps
@@ -12,7 +12,11 @@
  * during the rebuild leaves a rollup whose token is already behind the day's: it is rebuilt again
  * on the next read, never taken as fresh. Every app listed for the month gets a rollup for every
  * day with a marker (an empty one when it had no usage that day), so a stale rollup of an app whose
- * usage went away is replaced too.
+ * usage went away is replaced too. A rollup stored without a content digest (core/rollup.ts; stored
+ * before digests were kept) counts as stale: it is rebuilt once, with its digest.
+ *
+ * Each row served (usage, refreshApps) remembers the digest of the rollup it came from: digests()
+ * answers them (RollupSplit: a split date's join compares them with its parts').
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EvidenceChangedError } from '../audit/evidence.ts';
@@ -88,6 +92,10 @@ function rebuildRuns(stale: readonly StaleRollup[]): StaleRollup[][] {
 
 const partSk = (day: string, app: string, part: number) => `${day}#${app}#${String(part).padStart(5, '0')}`;
 
+/** Whether a stored rollup (or its part 0) is fresh: its day's token, and a content digest. */
+const isFresh = (r: { token: string; digest?: string }, token: string | undefined): boolean =>
+  r.token === token && r.digest !== undefined;
+
 export class RollupStore implements RollupUsage, RollupSplit {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -100,6 +108,9 @@ export class RollupStore implements RollupUsage, RollupSplit {
 
   /** The token of the rollup behind each lean row served (evidence() reads that rollup again). */
   private readonly tokenOf = new WeakMap<object, string>();
+
+  /** The content digest of the rollup behind each row served (digests()). */
+  private readonly digestOf = new WeakMap<object, string>();
 
   /** RollupUsage: what splitting a report date into parts needs (audit/parts.ts). */
   readonly split: RollupSplit = this;
@@ -115,9 +126,14 @@ export class RollupStore implements RollupUsage, RollupSplit {
     return estimateObjects(apps, tokens, stored);
   }
 
-  /** RollupSplit: the day tokens (UsageStore.dayTokens). */
-  dayTokens(from: string, to: string): Promise<Map<string, string>> {
-    return this.ledger.dayTokens(from, to);
+  /** RollupSplit: the content digest of each row's rollup, by `<app>\0<day>` (rows this store served). */
+  digests(rows: readonly UsageRow[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of rows) {
+      const digest = this.digestOf.get(r);
+      if (digest !== undefined) out.set(`${r.app}\u0000${r.day}`, digest);
+    }
+    return out;
   }
 
   /** RollupSplit: the rows of the picked apps, their stale rollups rebuilt (window). */
@@ -221,7 +237,7 @@ export class RollupStore implements RollupUsage, RollupSplit {
         list.push(p);
         if (window && 'apps' in window && p.part === 0 && p.top && p.top.length > 0) {
           if (past !== undefined && p.app >= past) p.top = [];
-          else if (p.token === window.tokens.get(p.day)) {
+          else if (isFresh(p, window.tokens.get(p.day))) {
             const t = tops.get(p.app) ?? [];
             tops.set(p.app, t);
             t.push(p);
@@ -258,7 +274,7 @@ export class RollupStore implements RollupUsage, RollupSplit {
     for (const [day, token] of [...tokens].sort()) {
       for (const app of apps) {
         const r = stored.get(`${day}\u0000${app}`);
-        if (r && r.token === token) rollups.push(r);
+        if (r && isFresh(r, token)) rollups.push(r);
         else stale.push({ app, day, token });
       }
     }
@@ -275,6 +291,7 @@ export class RollupStore implements RollupUsage, RollupSplit {
       .map((r) => {
         const row = lean ? leanRow(rollupRow(r)) : rollupRow(r);
         if (lean) this.tokenOf.set(row, r.token);
+        if (r.digest !== undefined) this.digestOf.set(row, r.digest);
         if (named.size >= ROW_SOURCES_BUDGET) row.sources = [];
         else for (const s of row.sources) named.add(`${s.key}\u0000${s.gen}`);
         r.top = [];
