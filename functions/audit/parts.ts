@@ -339,7 +339,7 @@ export async function joinDate(
         const same =
           e?.cells !== undefined &&
           e.cells === cellsDigest(spec, digests, termsOf) &&
-          stableJson(e.evidence.lines) === stableJson(f.evidence.lines);
+          stableJson(e.evidence.lines, 0, true) === stableJson(f.evidence.lines, 0, true);
         taken.set(f, same ? e : undefined);
         return same ? e : undefined;
       },
