@@ -3,7 +3,7 @@
  * objects and their count, in parts under the item size limit.
  *
  *   rollup part   pk RU#<yyyy-mm>   sk <day>#<app>#<part, 5 digits>   { app, day, part, of, token, usage…,
- *                                                                       top, sourceCount (part 0) }
+ *                                                                       top, sourceCount, digest (part 0) }
  *
  * A cache, never a second source of truth: a rollup counts only when its token is its day's
  * change token (UsageStore.dayTokens, `<rev>@<changedAt>`: every commit that changes the day bumps
@@ -12,7 +12,11 @@
  * during the rebuild leaves a rollup whose token is already behind the day's: it is rebuilt again
  * on the next read, never taken as fresh. Every app listed for the month gets a rollup for every
  * day with a marker (an empty one when it had no usage that day), so a stale rollup of an app whose
- * usage went away is replaced too.
+ * usage went away is replaced too. A rollup stored without a content digest (core/rollup.ts; stored
+ * before digests were kept) counts as stale: it is rebuilt once, with its digest.
+ *
+ * Each row served (usage, refreshApps) remembers the digest of the rollup it came from: digests()
+ * answers them (RollupSplit: a split date's join compares them with its parts').
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EvidenceChangedError } from '../audit/evidence.ts';
@@ -114,6 +118,9 @@ const COUNT_FIELDS = [
   'errors',
 ];
 const TOP_FIELDS = ['app', 'day', 'token', 'top'];
+/** Whether a stored rollup (or its part 0) is fresh: its day's token, and a content digest. */
+const isFresh = (r: { token: string; digest?: string }, token: string | undefined): boolean =>
+  r.token === token && r.digest !== undefined;
 
 export class RollupStore implements RollupUsage, RollupSplit {
   constructor(
@@ -127,6 +134,9 @@ export class RollupStore implements RollupUsage, RollupSplit {
 
   /** The token of the rollup behind each lean row served (evidence() reads that rollup again). */
   private readonly tokenOf = new WeakMap<object, string>();
+
+  /** The content digest of the rollup behind each row served (digests()). */
+  private readonly digestOf = new WeakMap<object, string>();
 
   /** RollupUsage: what splitting a report date into parts needs (audit/parts.ts). */
   readonly split: RollupSplit = this;
@@ -142,9 +152,14 @@ export class RollupStore implements RollupUsage, RollupSplit {
     return estimateObjects(apps, tokens, stored);
   }
 
-  /** RollupSplit: the day tokens (UsageStore.dayTokens). */
-  dayTokens(from: string, to: string): Promise<Map<string, string>> {
-    return this.ledger.dayTokens(from, to);
+  /** RollupSplit: the content digest of each row's rollup, by `<app>\0<day>` (rows this store served). */
+  digests(rows: readonly UsageRow[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of rows) {
+      const digest = this.digestOf.get(r);
+      if (digest !== undefined) out.set(`${r.app}\u0000${r.day}`, digest);
+    }
+    return out;
   }
 
   /** RollupSplit: the rows of the picked apps, their stale rollups rebuilt (window). */
@@ -309,7 +324,7 @@ export class RollupStore implements RollupUsage, RollupSplit {
     for (const [day, token] of [...tokens].sort()) {
       for (const app of apps) {
         const r = stored.get(`${day}\u0000${app}`);
-        if (r && r.token === token) {
+        if (r && isFresh(r, token)) {
           rollups.push(r);
           unread.add(r);
         } else stale.push({ app, day, token });

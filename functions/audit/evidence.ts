@@ -159,7 +159,7 @@ export async function auditWithStreamedEvidence(
   let groupApps = new Set<string>();
   const flush = async () => {
     // A finding one of the date's parts computed and wrote (audit/parts.ts) is not read again.
-    const todo = group.filter((g) => !parts.partsDone?.evidence(g.finding));
+    const todo = group.filter((g) => !parts.partsDone?.evidence(g.finding, g.spec));
     const streamed = await streamedSourcesOf(
       window,
       todo.flatMap((g) => (g.spec ? [g.spec] : [])),
@@ -167,7 +167,7 @@ export async function auditWithStreamedEvidence(
     let next = 0;
     for (const { finding, sources, spec } of group) {
       const name = evidenceFileName(finding.finding_id);
-      const done = parts.partsDone?.evidence(finding);
+      const done = parts.partsDone?.evidence(finding, spec);
       if (done) {
         files[name] = done.sha256;
         findings.push({ ...finding, evidence: done.evidence });

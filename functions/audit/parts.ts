@@ -11,15 +11,19 @@
  *                  rollups of its apps only, then, licensee by licensee, evaluates the rules over
  *                  their rows and streams each finding's evidence into evidence/FINDING_ID.jsonl in
  *                  the report folder (unchanged files are not rewritten). Its results (per finding
- *                  the bounded evidence and the file's sha256, keyed by the finding's fingerprint)
- *                  go to PartResults, in records of at most RECORD_BYTES, with the day tokens its
- *                  rollups were read against. Every evidence file it writes is recorded as soon as
- *                  it is written, so a retried part resumes: a finding done is not computed again
- *                  and a file written is not written again.
- *   joinDate       the date's join: auditDate as always, reading the (now fresh) rollups, with the
- *                  parts' evidence taken instead of computed for every finding whose fingerprint
- *                  a part recorded, when that part's day tokens are still the window's (otherwise
- *                  the join computes it, as an unsplit audit does). The report is byte-identical to
+ *                  the bounded evidence, the file's sha256 and what the evidence was computed from
+ *                  (cellsDigest), keyed by the finding's fingerprint) go to PartResults, in records
+ *                  of at most RECORD_BYTES, with the day tokens its rollups were read against (a
+ *                  retry over the same tokens resumes). Every evidence file it writes is recorded as
+ *                  soon as it is written, so a retried part resumes: a finding done is not computed
+ *                  again and a file written is not written again.
+ *   joinDate       the date's join: auditDate as always, reading the (now fresh) rollups, with a
+ *                  part's evidence taken instead of computed for every finding whose fingerprint
+ *                  the part recorded, when what that evidence was computed from is unchanged: the
+ *                  terms, and the finding's app-days with the content digests of their rollups
+ *                  (core/rollup.ts), compared per app-day. A late commit thus costs the join the
+ *                  evidence of the findings over the app-days it changed, not the date's. Otherwise
+ *                  the join computes it, as an unsplit audit does. The report is byte-identical to
  *                  an unsplit audit's. Evidence files a part wrote that the report does not list (its
  *                  finding is gone) are removed.
  *
@@ -30,6 +34,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { daysFrom, sha256Hex, stableJson, windowOf } from '../core/audit/format.ts';
 import { evidenceFileName, type Manifest } from '../core/audit/report.ts';
 import type { AuditInput, Finding } from '../core/audit/rules.ts';
+import type { EvidenceSpec } from '../core/audit/types.ts';
 import {
   AUDIT_PART_OBJECTS,
   inPart,
@@ -39,7 +44,8 @@ import {
   partApps,
   planParts,
 } from '../core/audit-parts.ts';
-import { readTerms } from './audit-terms.ts';
+import { compareStrings } from '../core/support.ts';
+import { type DateTerms, readTerms } from './audit-terms.ts';
 import { auditWithStreamedEvidence } from './evidence.ts';
 import { settledFiles } from './pending-evidence.ts';
 import {
@@ -104,6 +110,33 @@ export function fingerprint(finding: Finding): string {
 
 const tokensSha = (tokens: ReadonlyMap<string, string>): string =>
   sha256Hex(stableJson([...tokens].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+
+/** Every stored version of the terms (what a rule's values and counts depend on besides usage). */
+const termsSha = (terms: Pick<DateTerms, 'agreementVersions' | 'registryVersions'>): string =>
+  sha256Hex(stableJson([terms.agreementVersions, terms.registryVersions]));
+
+/**
+ * What a finding's evidence is computed from (PartEntry.cells): the terms (`terms`, termsSha) and
+ * the finding's app-days (its spec's cells: evidence.ts reads those and only those) with the
+ * content digests of their rollups (`digests`, RollupSplit.digests). Undefined when the finding has
+ * no spec (its evidence is the rows' own, computed without reading any object) or a digest is not
+ * known.
+ */
+export function cellsDigest(
+  spec: EvidenceSpec | undefined,
+  digests: ReadonlyMap<string, string>,
+  terms: string,
+): string | undefined {
+  if (!spec) return undefined;
+  const cells: [string, string, string][] = [];
+  for (const c of spec.cells) {
+    const digest = digests.get(`${c.app}\u0000${c.day}`);
+    if (digest === undefined) return undefined;
+    cells.push([c.app, c.day, digest]);
+  }
+  cells.sort(([a, x], [b, y]) => compareStrings(a, b) || compareStrings(x, y));
+  return sha256Hex(stableJson([terms, cells]));
+}
 
 function splitOf(deps: AuditDeps): { rollups: RollupUsage; split: RollupSplit; store: PartResults } {
   const rollups = deps.rollups;
@@ -179,6 +212,8 @@ export async function auditPart(
     return partApps(plan, appsOf, all);
   });
   const sha = tokensSha(tokens);
+  const digests = split.digests(rows);
+  const termsOf = termsSha(terms);
   // A retry of this run's part over the same usage resumes where it stopped.
   const resumed = previous.filter((r) => r.run === run && r.tokens === sha);
   const done = new Map<string, PartEntry>(resumed.flatMap((r) => r.done.map((e) => [e.fp, e])));
@@ -188,7 +223,16 @@ export async function auditPart(
   const put = async (record: Pick<PartRecord, 'done' | 'written' | 'complete'>) =>
     store.put(date, plan.part, chunk, { run, chunk: chunk++, tokens: sha, ...record });
 
-  const partsDone: PartsDone = { evidence: (f) => done.get(fingerprint(f)), written };
+  // What each finding's evidence is computed from, noted as the audit asks (every finding is asked).
+  const cellsOf = new Map<string, string | undefined>();
+  const partsDone: PartsDone = {
+    evidence: (f, spec) => {
+      const fp = fingerprint(f);
+      cellsOf.set(fp, cellsDigest(spec, digests, termsOf));
+      return done.get(fp);
+    },
+    written,
+  };
   const unitRollups: RollupUsage = {
     usage: (from, to) => rollups.usage(from, to),
     parts: (app, from, to) => rollups.parts(app, from, to),
@@ -231,10 +275,12 @@ export async function auditPart(
     for (const f of out.findings) {
       const fp = fingerprint(f);
       if (done.has(fp)) continue;
+      const cells = cellsOf.get(fp);
       const entry: PartEntry = {
         fp,
         evidence: f.evidence,
         sha256: out.files[evidenceFileName(f.finding_id)] ?? '',
+        ...(cells === undefined ? {} : { cells }),
       };
       done.set(fp, entry);
       findings++;
@@ -272,23 +318,39 @@ export async function joinDate(
   try {
     if (outcomes.length === 0) return await auditDate(deps, date);
     const { rollups, split, store } = splitOf(deps);
-    const { start, end } = windowOf(date);
-    const current = tokensSha(await split.dayTokens(start, end));
     const done = new Map<string, PartEntry>();
     const all: PartRecord[] = [];
     const of = outcomes[0]?.of ?? 0;
     for (let part = 0; part < of; part++) {
       const records = await store.get(date, part);
       all.push(...records);
-      const complete = completeRecords(records, run);
-      // Usage changed since the part read it: the join computes that part's evidence itself.
-      if (!complete || complete[0]?.tokens !== current) continue;
-      for (const r of complete) for (const e of r.done) done.set(e.fp, e);
+      for (const r of completeRecords(records, run) ?? []) for (const e of r.done) done.set(e.fp, e);
     }
-    const written = mergeWritten(all);
-    const partsDone: PartsDone = { evidence: (f) => done.get(fingerprint(f)), written };
+    const termsOf = termsSha(await readTerms(deps.control, date));
+    // The content digests of the rollups the audit reads (set once it has read them).
+    let digests: ReadonlyMap<string, string> = new Map();
+    const taken = new WeakMap<Finding, PartEntry | undefined>();
+    const partsDone: PartsDone = {
+      evidence: (f, spec) => {
+        if (taken.has(f)) return taken.get(f);
+        const e = done.get(fingerprint(f));
+        // Taken only when computed from the same app-days' content under the same terms (and the
+        // lines the audit found for the finding are the part's): else the join computes it.
+        const same =
+          e?.cells !== undefined &&
+          e.cells === cellsDigest(spec, digests, termsOf) &&
+          stableJson(e.evidence.lines, 0, true) === stableJson(f.evidence.lines, 0, true);
+        taken.set(f, same ? e : undefined);
+        return same ? e : undefined;
+      },
+      written: mergeWritten(all),
+    };
     const joined: RollupUsage = {
-      usage: (from, to) => rollups.usage(from, to),
+      usage: async (from, to) => {
+        const rows = await rollups.usage(from, to);
+        digests = split.digests(rows);
+        return rows;
+      },
       parts: (app, from, to) => rollups.parts(app, from, to),
       ...evidenceOf(rollups),
       partsDone,

@@ -6,7 +6,7 @@ import type { Agreement } from '../core/audit/agreements.ts';
 import type { Digest, FindingEvent, FindingLine, FindingState } from '../core/audit/events.ts';
 import type { Finding } from '../core/audit/findings.ts';
 import type { AgreementVersion, RegistryVersion } from '../core/audit/terms.ts';
-import type { FindingEvidence, LifecycleChange } from '../core/audit/types.ts';
+import type { EvidenceSpec, FindingEvidence, LifecycleChange } from '../core/audit/types.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import type { RowEvidence } from '../core/request-evidence.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
@@ -282,9 +282,10 @@ export interface RollupUsage {
 export interface PartsDone {
   /**
    * A finding whose evidence a part computed and wrote: its bounded evidence and the sha256 of its
-   * evidence file; undefined when it is to be computed.
+   * evidence file; undefined when it is to be computed. `spec`: how the audit would compute it (its
+   * app-days: what the evidence depends on).
    */
-  evidence(finding: Finding): { evidence: FindingEvidence; sha256: string } | undefined;
+  evidence(finding: Finding, spec?: EvidenceSpec): { evidence: FindingEvidence; sha256: string } | undefined;
   /** Every evidence file the parts wrote (name → sha256): what the folder holds, whatever the manifest says. */
   written: Readonly<Record<string, string>>;
 }
@@ -296,8 +297,12 @@ export interface RollupSplit {
    * the stored rollups and the day markers only (no contribution is read): core/audit-parts.ts.
    */
   objectsPerAppDay(from: string, to: string): Promise<Map<string, Map<string, number>>>;
-  /** The day tokens of [from, to] (what a rollup is checked against). */
-  dayTokens(from: string, to: string): Promise<Map<string, string>>;
+  /**
+   * The content digest (core/rollup.ts contentDigest) of the rollup behind each of some rows this
+   * store served (usage(), refreshApps()), by `<app>\0<day>`; a row whose digest is not known is
+   * left out.
+   */
+  digests(rows: readonly UsageRow[]): Map<string, string>;
   /**
    * Rebuilds the stale rollups of the apps `pick` chooses from those listed, and only those;
    * answers their usage rows (as usage() does) and the day tokens read first.
@@ -323,7 +328,10 @@ export interface PartResults {
 export interface PartRecord {
   run: string;
   chunk: number;
-  /** sha256 of the window's day tokens the part read its rollups against. */
+  /**
+   * sha256 of the window's day tokens the part read its rollups against: which attempt of the part
+   * the record belongs to (a retry over the same tokens resumes it).
+   */
   tokens: string;
   /** Findings done (finding fingerprint → bounded evidence and file sha256). */
   done: PartEntry[];
@@ -338,6 +346,12 @@ export interface PartEntry {
   fp: string;
   evidence: FindingEvidence;
   sha256: string;
+  /**
+   * sha256 over the finding's app-days (its EvidenceSpec's cells) and the content digests of their
+   * rollups when the part read them (parts.ts cellsDigest): the join takes the entry only while
+   * that is still so. Absent when not known (never taken).
+   */
+  cells?: string;
 }
 
 /** The manifest's file name in every report folder (written last; hashes the others). */

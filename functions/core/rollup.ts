@@ -4,7 +4,16 @@
  * audit reads these instead of one row per object (adapters/rollup-store.ts stores them); each is
  * tagged with the token of its day's change marker at the moment its read began, so it is a cache
  * that a changed day invalidates, never a second source of truth.
+ *
+ * Each rollup also carries a digest of its content: sha256 over the per-object rows it was built
+ * from (each row's canonical JSON, in sorted order). Equal digests mean the same committed
+ * per-object usage, exactly (sums could agree by chance), whatever the day's token did: a commit for
+ * another app on the same day moves the token, not this app-day's digest. A split date's join
+ * (audit/parts.ts) takes a part's evidence for a finding only when the digests of the finding's
+ * app-days are still those the part read.
  */
+import { createHash } from 'node:crypto';
+import { stableJson } from './audit/format.ts';
 import { EVIDENCE_MAX_SOURCES, type SourceContribution } from './audit/types.ts';
 import { compareSources } from './audit/window.ts';
 import {
@@ -15,6 +24,7 @@ import {
   type UsageRow,
 } from './ledger.ts';
 import { joinEvidence, mergeEvidence, type RowEvidence, type StoredEvidence } from './request-evidence.ts';
+import { compareStrings } from './support.ts';
 import type { DayUsage, SourceRef } from './types.ts';
 import { add, sumDayUsage } from './usage-math.ts';
 
@@ -30,6 +40,11 @@ export interface Rollup extends DayUsage {
   token: string;
   /** The objects' request-level evidence merged (request-evidence.ts mergeEvidence), when they have any. */
   evidence?: RowEvidence;
+  /**
+   * sha256 (hex) of the per-object rows the rollup was built from (contentDigest); absent on a
+   * rollup stored before digests were kept (RollupStore rebuilds it).
+   */
+  digest?: string;
 }
 
 /** Contribution descending, then key, then gen. */
@@ -37,8 +52,19 @@ const byContribution = (a: SourceContribution, b: SourceContribution): number =>
   b.contribution - a.contribution || compareSources(a, b);
 
 /**
+ * The digest of some per-object rows: sha256 over each row's canonical JSON (keys sorted), the
+ * rows in sorted order, so the order they were read in does not count.
+ */
+export function contentDigest(rows: readonly UsageRow[]): string {
+  const lines = rows.map((r) => stableJson(r, 0, true)).sort(compareStrings);
+  const hash = createHash('sha256');
+  for (const line of lines) hash.update(line).update('\n');
+  return hash.digest('hex');
+}
+
+/**
  * The rollup of one app-day from its per-object rows (UsageStore.queryUsage perSource). Exact: the
- * usage is the sum of the rows (usage-math.ts).
+ * usage is the sum of the rows (usage-math.ts); the digest is theirs (contentDigest).
  */
 export function buildRollup(app: string, day: string, rows: readonly UsageRow[], token: string): Rollup {
   const mine = rows.filter((r) => r.app === app && r.day === day);
@@ -66,22 +92,24 @@ export function buildRollup(app: string, day: string, rows: readonly UsageRow[],
     mine.map((r) => r.evidence),
     sum,
   );
-  return { ...sum, top, sourceCount: perSource.size, token, ...(evidence ? { evidence } : {}) };
+  const digest = contentDigest(mine);
+  return { ...sum, top, sourceCount: perSource.size, token, ...(evidence ? { evidence } : {}), digest };
 }
 
 /** A rollup as the audit reads it: usage with the top objects as its sources. */
 export function rollupRow(r: Rollup): UsageRow & { sourceCount: number } {
-  const { top, token: _t, sourceCount, ...usage } = r;
+  const { top, token: _t, sourceCount, digest: _d, ...usage } = r;
   return { ...usage, sources: top.map((s): SourceRef => ({ key: s.key, gen: s.gen })), sourceCount };
 }
 
-/** One stored part of a rollup: part 0 carries the top list, the count and the number of parts. */
+/** One stored part of a rollup: part 0 carries the top list, the count, the digest and the number of parts. */
 export interface RollupPart extends DayUsage {
   part: number;
   of: number;
   token: string;
   top?: SourceContribution[];
   sourceCount?: number;
+  digest?: string;
   /** A part of the rollup's evidence (the parts after the usage's; their usage is zero). */
   ev?: StoredEvidence;
 }
@@ -104,6 +132,7 @@ export const ROLLUP_PART_FIELDS = [
   'of',
   'token',
   'sourceCount',
+  'digest',
   'ev',
 ] as const satisfies readonly (keyof RollupPart)[];
 
@@ -121,8 +150,9 @@ export function splitRollup(
   keyOf: (part: number) => Record<string, string>,
   budget = ITEM_BUDGET_BYTES,
 ): RollupPart[] {
-  const { top, sourceCount, token, evidence, ...usage } = r;
-  const fixed = itemBytes({ ...keyOf(99_999), part: 99_999, of: 99_999, token, top, sourceCount });
+  const { top, sourceCount, token, evidence, digest, ...usage } = r;
+  const head = { top, sourceCount, ...(digest === undefined ? {} : { digest }) };
+  const fixed = itemBytes({ ...keyOf(99_999), part: 99_999, of: 99_999, token, ...head });
   const pieces: (DayUsage & { ev?: StoredEvidence })[] = splitUsageForItems(usage, fixed, budget);
   if (evidence) pieces.push(...evidenceForItems(usage, evidence, fixed, pieces.at(-1) as DayUsage, budget));
   return pieces.map((p, part) => ({
@@ -130,7 +160,7 @@ export function splitRollup(
     part,
     of: pieces.length,
     token,
-    ...(part === 0 ? { top, sourceCount } : {}),
+    ...(part === 0 ? head : {}),
   }));
 }
 
@@ -154,6 +184,7 @@ export function joinRollup(parts: readonly RollupPart[]): Rollup | undefined {
     sourceCount: first.sourceCount,
     token: first.token,
     ...(evidence ? { evidence } : {}),
+    ...(first.digest === undefined ? {} : { digest: first.digest }),
   };
 }
 

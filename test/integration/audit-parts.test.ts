@@ -1,7 +1,8 @@
 /**
  * A report date split into parts (functions/audit/parts.ts) against both DynamoDB emulators and
  * s3rver: the real rollups, the parts' results in the control table, and the report folder the
- * split run writes byte-identical to the one an unsplit audit of the same data writes.
+ * split run writes byte-identical to the one an unsplit audit of the same data writes, also when a
+ * late object lands between the parts and the join (which reads that app's objects only).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlStore } from '../../functions/adapters/control-store.ts';
@@ -9,6 +10,7 @@ import { PartResultStore } from '../../functions/adapters/part-store.ts';
 import { ReportStore } from '../../functions/adapters/report-store.ts';
 import { RollupStore } from '../../functions/adapters/rollup-store.ts';
 import { auditInProcess, planAudit } from '../../functions/audit/fan-out.ts';
+import { auditPart, joinDate, type PartOutcome } from '../../functions/audit/parts.ts';
 import type { PartRecord } from '../../functions/audit/ports.ts';
 import { type AuditDeps, auditDate } from '../../functions/audit/run-audit.ts';
 import type { Agreement } from '../../functions/core/audit/agreements.ts';
@@ -94,6 +96,48 @@ describe.each(BACKENDS)('a split date on %s', (backend) => {
     const [again] = await auditInProcess(deps, { kind: 'dates', dates: [D] });
     expect(again).toEqual({ ...result, written: false });
     expect(await deps.reports.readAll(D)).toEqual(split);
+  });
+
+  it('a late object for one app between the parts and the join: the join reads its objects only, the unsplit bytes', async () => {
+    const plan = await planAudit(deps, { kind: 'dates', dates: [D] });
+    const run = { ...deps, trigger: plan.trigger };
+    const outcomes: PartOutcome[] = [];
+    for (const part of plan.dates[0]?.parts ?? []) outcomes.push(await auditPart(run, plan.run, D, part));
+    expect(outcomes).toHaveLength(3);
+    // Late logs of beta's app for D: D's token moves for every app, only app-b's content changes.
+    const key = 'logs/parts/late-b.jsonl';
+    const line = (records: number) =>
+      JSON.stringify({
+        timestamp: `${D}T23:00:00Z`,
+        app_id: 'app-b',
+        endpoint: 'GET /2/tweets/search/recent',
+        status: 200,
+        records,
+        bytes: 100,
+      });
+    const etag = await bed.put(key, `${line(7)}\n${line(9)}\n`);
+    const late = await ingestObject(bed.deps({ now: () => new Date() }), {
+      bucket: bed.logBucket,
+      key,
+      etag,
+      sequencer: (seq++).toString(16).toUpperCase(),
+    });
+    expect(late.outcome).toBe('ingested');
+    const rollups = deps.rollups as RollupStore;
+    const read = new Set<string>();
+    const counting = Object.create(rollups) as RollupStore;
+    counting.parts = (app, from, to) => {
+      read.add(app);
+      return rollups.parts(app, from, to);
+    };
+    const result = await joinDate({ ...run, rollups: counting }, plan.run, D, outcomes);
+    expect(result.written).toBe(true);
+    expect([...read]).toEqual(['app-b']);
+    const split = await deps.reports.readAll(D);
+    expect([...split.values()].some((body) => body.includes(key))).toBe(true);
+    const other = new ReportStore(bed.objects, bed.logBucket);
+    await auditDate({ ...deps, reports: other, partResults: undefined, trigger: 'on-demand' }, D);
+    expect(await other.readAll(D)).toEqual(split);
   });
 
   it('part results: one record per date, part and chunk, overwritten by the next run', async () => {

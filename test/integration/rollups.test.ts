@@ -1,7 +1,9 @@
 /**
  * Per-(app, day) rollups against both DynamoDB emulators: exact (the ledger's committed sums),
  * checked against the day tokens and rebuilt when stale, a commit during a rebuild never leaving a
- * rollup that passes for fresh, parts under 400 KB, and the streamed per-object parts.
+ * rollup that passes for fresh, parts under 400 KB, the streamed per-object parts, and each
+ * rollup's content digest (the same from every read of the same objects; one stored without it
+ * rebuilt).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RollupSource, RollupStore } from '../../functions/adapters/rollup-store.ts';
@@ -102,6 +104,27 @@ describe.each(BACKENDS)('rollups on %s', (backend) => {
     expect(totalsOf(next.rows)).toEqual(totalsOf(ledger));
     const tokens = await bed.store.dayTokens(FROM, TO);
     for (const r of (await rollups.stored(FROM, TO)).values()) expect(r.token).toBe(tokens.get(r.day));
+  });
+
+  it('keeps a content digest the same over every read of the same objects; rebuilds one stored without it', async () => {
+    const { rows } = await rollups.window(FROM, TO);
+    const digests = rollups.digests(rows);
+    expect(digests.size).toBe(rows.length);
+    const [app, day] = [rows[0]?.app as string, rows[0]?.day as string];
+    const k = `${day}\u0000${app}`;
+    const stored = (await rollups.stored(day, day)).get(k);
+    expect(stored?.digest).toBe(digests.get(`${app}\u0000${day}`));
+    // Rebuilt from another read of the ledger: the same digest.
+    const again = await rollups.rebuild(app, day, stored?.token as string);
+    expect(again.digest).toBe(stored?.digest);
+    // Stored as before digests were kept (fresh token, no digest): rebuilt on the next read, with it.
+    const { digest: _d, ...old } = again;
+    await rollups.put(old);
+    expect((await rollups.stored(day, day)).get(k)?.digest).toBeUndefined();
+    const next = await rollups.window(FROM, TO);
+    expect(next.rebuilt).toBe(1);
+    expect((await rollups.stored(day, day)).get(k)?.digest).toBe(stored?.digest);
+    expect(rollups.digests(next.rows)).toEqual(digests);
   });
 
   it('streams the committed per-object parts of an app', async () => {

@@ -2,7 +2,8 @@
  * Rollups over FakeUsage's per-object rows, as RollupStore answers them (core/rollup.ts
  * buildRollup + rollupRow per app-day), with the split side (RollupSplit): the day token is the
  * day's change time, a rollup is "stored" once built and rebuilt when its day's token moved.
- * `rebuilt` lists every app-day built, so tests see which part rebuilt what.
+ * `rebuilt` lists every app-day built, so tests see which part rebuilt what; each row served
+ * remembers its rollup's content digest (digests()).
  */
 import type { RollupSplit, RollupUsage } from '../../functions/audit/ports.ts';
 import { estimateObjects } from '../../functions/core/audit-parts.ts';
@@ -15,7 +16,17 @@ export class FakeRollups implements RollupUsage, RollupSplit {
   readonly split: RollupSplit = this;
   readonly stored = new Map<string, Rollup>();
   readonly rebuilt: string[] = [];
+  private readonly digestOf = new WeakMap<object, string>();
   constructor(private readonly ledger: FakeUsage) {}
+
+  digests(rows: readonly UsageRow[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of rows) {
+      const digest = this.digestOf.get(r);
+      if (digest !== undefined) out.set(`${r.app}\u0000${r.day}`, digest);
+    }
+    return out;
+  }
 
   async dayTokens(from: string, to: string): Promise<Map<string, string>> {
     const out = new Map<string, string>();
@@ -45,7 +56,11 @@ export class FakeRollups implements RollupUsage, RollupSplit {
           this.stored.set(k, r);
           this.rebuilt.push(`${app}/${day}`);
         }
-        if (r.requests > 0 || r.records > 0 || r.sourceCount > 0) rows.push(rollupRow(r));
+        if (r.requests > 0 || r.records > 0 || r.sourceCount > 0) {
+          const row = rollupRow(r);
+          if (r.digest !== undefined) this.digestOf.set(row, r.digest);
+          rows.push(row);
+        }
       }
     }
     rows.sort((a, b) => compareStrings(a.app, b.app) || compareStrings(a.day, b.day));
