@@ -344,6 +344,7 @@ export class RollupStore implements RollupUsage, RollupSplit {
     const rows = kept.map((r) => {
       const row = lean ? leanRow(rollupRow(r)) : rollupRow(r);
       if (lean) this.tokenOf.set(row, r.token);
+      if (r.digest !== undefined) this.digestOf.set(row, r.digest);
       if (named.size >= ROW_SOURCES_BUDGET) row.sources = [];
       else for (const s of row.sources) named.add(`${s.key}\u0000${s.gen}`);
       r.top = [];
