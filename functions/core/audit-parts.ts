@@ -204,15 +204,15 @@ export const runEvents = (dates: number, parts: number): number =>
   RUN_EVENTS + DATE_EVENTS * dates + PART_EVENTS * parts;
 
 /**
- * A date's parts merged into at most `max`: runs of ceil(n / max) consecutive parts each (licensee
- * ranges stay in name order; the uncovered apps go with the run of their part), renumbered.
+ * A date's n parts merged into `max` when n is more: runs of floor(n / max) or ceil(n / max)
+ * consecutive parts (so each new part is at most ceil(n / max) times the size), licensee ranges
+ * in name order, the uncovered apps with the run of their part; renumbered.
  */
 export function mergeParts(parts: readonly PartPlan[], max: number): PartPlan[] {
   if (parts.length <= max) return [...parts];
-  const size = Math.ceil(parts.length / max);
   const merged: Omit<PartPlan, 'part' | 'of'>[] = [];
-  for (let i = 0; i < parts.length; i += size) {
-    const run = parts.slice(i, i + size);
+  for (let g = 0; g < max; g++) {
+    const run = parts.slice(Math.floor((g * parts.length) / max), Math.floor(((g + 1) * parts.length) / max));
     const first = run.find((p) => p.first !== undefined)?.first;
     const last = run.findLast((p) => p.last !== undefined)?.last;
     merged.push({
