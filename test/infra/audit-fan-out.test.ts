@@ -220,9 +220,8 @@ describe('the audit state machine', () => {
       (p) => JSON.stringify((p.Properties as Json).Queues) === JSON.stringify([ref(id.auditFailureQueue)]),
     );
     expect(policies).toHaveLength(1);
-    expect(
-      (policies[0]?.Properties as { PolicyDocument: { Statement: Json[] } }).PolicyDocument.Statement,
-    ).toEqual([
+    const policy = policies[0]?.Properties as { PolicyDocument: { Statement: Json[] } } | undefined;
+    expect(policy?.PolicyDocument.Statement).toEqual([
       {
         Action: 'sqs:*',
         Condition: { Bool: { 'aws:SecureTransport': 'false' } },
