@@ -15,6 +15,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { addDays, daysFrom, isRealDate } from '../core/audit/format.ts';
 import { type AuditRequest, auditInProcess } from './fan-out.ts';
+import { AuditRequestError } from './request-error.ts';
 import { type AuditDeps, ChainMismatchError, type DateResult, LeaseHeldError } from './run-audit.ts';
 
 export type { AuditRequest } from './fan-out.ts';
@@ -24,9 +25,7 @@ export interface AuditHandlerDeps extends AuditDeps {
   metrics: Metrics;
 }
 
-export class AuditRequestError extends Error {
-  override name = 'AuditRequestError';
-}
+export { AuditRequestError } from './request-error.ts';
 
 /** How long a run's leases outlast the invocation's remaining time (clock differences). */
 export const LEASE_MARGIN_MS = 30_000;

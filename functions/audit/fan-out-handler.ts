@@ -3,7 +3,7 @@
  * audit-fan-out.ts), one invocation each:
  *
  *   { "step": "plan", "request": <the execution's input> }    -> { dates: [{ date, parts }], trigger, run }
- *   { "step": "audit-part", "date", "trigger", "run", "part": PartPlan }  -> PartOutcome
+ *   { "step": "audit-part", "date", "trigger", "run", "part": <number> }  -> PartOutcome
  *   { "step": "audit-date", "date": "YYYY-MM-DD", "trigger": …, "run"?, "parts"?: PartOutcome[] }
  *                                                                        -> DateResult
  *   { "step": "finish-date", "result": DateResult }                     -> DateResult
@@ -11,6 +11,8 @@
  *
  * The request is whatever the function itself accepts ({date}, {from, to} or a schedule event),
  * refused the same way; the execution's output is what a direct invocation answers ({reports}).
+ * A date's `parts` in the plan are the numbers of its parts (0 … n-1, at most MAX_DATE_PARTS):
+ * the parts themselves are stored by the plan step and loaded by audit-part (fan-out.ts).
  * Any other event goes to the direct handler (create-handler.ts), which runs the same steps in
  * process.
  */
@@ -20,6 +22,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { isRealDate } from '../core/audit/format.ts';
+import { MAX_DATE_PARTS } from '../core/audit-parts.ts';
 import {
   type AuditHandlerDeps,
   AuditRequestError,
@@ -28,8 +31,16 @@ import {
   parseAuditEvent,
   rethrowCounted,
 } from './create-handler.ts';
-import { type AuditPlan, auditOneDate, finishDate, linkRun, planAudit, type Trigger } from './fan-out.ts';
-import { auditPart, joinDate, type PartOutcome, type PartPlan } from './parts.ts';
+import {
+  type AuditPlan,
+  auditOneDate,
+  auditPlannedPart,
+  finishDate,
+  linkRun,
+  planAudit,
+  type Trigger,
+} from './fan-out.ts';
+import { joinDate, type PartOutcome } from './parts.ts';
 import type { DateResult } from './run-audit.ts';
 
 /** The field that marks an event as one of the state machine's steps. */
@@ -37,7 +48,7 @@ export const STEP_FIELD = 'step';
 
 export type FanOutStep =
   | { step: 'plan'; request: unknown }
-  | { step: 'audit-part'; date: string; trigger: Trigger; run: string; part: PartPlan }
+  | { step: 'audit-part'; date: string; trigger: Trigger; run: string; part: number }
   | { step: 'audit-date'; date: string; trigger: Trigger; run?: string; parts: PartOutcome[] }
   | { step: 'finish-date'; result: DateResult }
   | { step: 'link'; trigger: Trigger; reports: DateResult[] };
@@ -84,26 +95,8 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
-function partOf(v: unknown): PartPlan {
-  const p = isObject(v) ? v : refuse('expected a part', v);
-  const name = (x: unknown) => x === undefined || (typeof x === 'string' && x.length > 0);
-  if (
-    !isCount(p.part) ||
-    !isCount(p.of) ||
-    p.part >= p.of ||
-    !name(p.first) ||
-    !name(p.last) ||
-    (p.first === undefined) !== (p.last === undefined) ||
-    (p.unlicensed !== undefined && p.unlicensed !== true) ||
-    (p.first === undefined && p.unlicensed !== true)
-  )
-    refuse('expected a part', v);
-  return {
-    part: p.part,
-    of: p.of,
-    ...(typeof p.first === 'string' && typeof p.last === 'string' ? { first: p.first, last: p.last } : {}),
-    ...(p.unlicensed === true ? { unlicensed: true as const } : {}),
-  };
+function partOf(v: unknown): number {
+  return isCount(v) && v < MAX_DATE_PARTS ? v : refuse(`expected a part number below ${MAX_DATE_PARTS}`, v);
 }
 
 function outcomeOf(v: unknown, of: number): PartOutcome {
@@ -180,7 +173,12 @@ export function createFanOutStepHandler(deps: AuditHandlerDeps) {
         case 'plan':
           return await planAudit(run, parseAuditEvent(step.request, deps.now()));
         case 'audit-part': {
-          const outcome = await auditPart({ ...run, trigger: step.trigger }, step.run, step.date, step.part);
+          const outcome = await auditPlannedPart(
+            { ...run, trigger: step.trigger },
+            step.run,
+            step.date,
+            step.part,
+          );
           logger.info(outcome.skipped ? 'part skipped' : 'part', { date: step.date, ...outcome });
           return outcome;
         }

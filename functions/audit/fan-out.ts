@@ -4,9 +4,14 @@
  *   plan         the run's report dates, newest first (a request's dates, or the nightly run's:
  *                yesterday, then the stale and missing ones), after checking the part of the
  *                chain the run may touch (checkChain from its earliest date); each date past a
- *                size split into parts, groups of licensees (parts.ts), and the run's id.
- *   audit-part   one part of a split date, under the date's lease held as the run: its apps'
- *                stale rollups rebuilt, its findings' evidence files written, its results stored.
+ *                size split into parts, groups of licensees (parts.ts), within the plan's budget
+ *                (core/audit-parts.ts boundParts: at most 16 parts a date, the run within 20,000
+ *                Step Functions history events, else refused), and the run's id. Each split
+ *                date's parts are stored under (run, date) in the part store; the plan answers
+ *                only their numbers, so its payload never grows with licensee names.
+ *   audit-part   one part of a split date, loaded by (run, date, number), under the date's lease
+ *                held as the run: its apps' stale rollups rebuilt, its findings' evidence files
+ *                written, its results stored.
  *   audit-date   one report date (a split date's join): its lease in the control table, then
  *                auditDate (usage of its window, every report file, the anchor), taking the
  *                parts' evidence. A date another run holds is skipped.
@@ -31,7 +36,9 @@
  * they were for its date (they are only written after the date's report is), and is retried.
  */
 import { randomUUID } from 'node:crypto';
-import { auditPart, joinDate, type PartOutcome, type PartPlan, planDateParts } from './parts.ts';
+import { boundParts } from '../core/audit-parts.ts';
+import { auditPart, joinDate, type PartOutcome, planDateParts } from './parts.ts';
+import { AuditRequestError } from './request-error.ts';
 import {
   type AuditDeps,
   auditDate,
@@ -51,10 +58,13 @@ export type AuditRequest = { kind: 'dates'; dates: string[] } | { kind: 'nightly
 /** What report.json's run field records as the run's trigger. */
 export type Trigger = 'schedule' | 'on-demand';
 
-/** One date of a run's plan: its parts (parts.ts), none when it is audited in one invocation. */
+/**
+ * One date of a run's plan: the numbers of its parts (0 … n-1; the parts themselves are stored,
+ * PartResults.getPlan), none when it is audited in one invocation.
+ */
 export interface DatePlan {
   date: string;
-  parts: PartPlan[];
+  parts: number[];
 }
 
 /** The plan of one run: what the state machine's Map iterates over. */
@@ -67,8 +77,11 @@ export interface AuditPlan {
 }
 
 /**
- * Plans a run: its dates newest first, each split into parts when it is past the size (parts.ts);
- * the chain checked from the earliest (nothing written yet).
+ * Plans a run: its dates newest first, each split into parts when it is past the size (parts.ts),
+ * within the plan's budget (boundParts; a plan one execution cannot hold is refused with an
+ * AuditRequestError naming the limit); the chain checked from the earliest. Writes only the split
+ * dates' parts, under the new run's id: a plan step retried plans a new run, and the records of
+ * the one before are never read (they expire).
  */
 export async function planAudit(deps: AuditDeps, request: AuditRequest): Promise<AuditPlan> {
   const requested = request.kind === 'dates' ? request.dates : await nightlyDates(deps, request.time);
@@ -76,12 +89,38 @@ export async function planAudit(deps: AuditDeps, request: AuditRequest): Promise
   // Dates with a failed run's pending evidence files are audited again (pending-evidence.ts).
   const pending = earliest === undefined ? [] : await checkChain(deps, earliest);
   const dates = [...new Set([...requested, ...pending])].sort().reverse();
-  const parts = await planDateParts(deps, dates);
+  const wanted = await planDateParts(deps, dates);
+  const bounded = boundParts(dates.map((d) => wanted.get(d) ?? []));
+  if ('refused' in bounded) throw new AuditRequestError(bounded.refused);
+  const run = randomUUID();
+  for (const [i, date] of dates.entries()) {
+    const parts = bounded.parts[i] ?? [];
+    if (parts.length > 0) await deps.partResults?.putPlan(run, date, parts);
+  }
   return {
-    dates: dates.map((date) => ({ date, parts: parts.get(date) ?? [] })),
+    dates: dates.map((date, i) => ({ date, parts: (bounded.parts[i] ?? []).map((p) => p.part) })),
     trigger: request.kind === 'nightly' ? 'schedule' : 'on-demand',
-    run: randomUUID(),
+    run,
   };
+}
+
+/**
+ * One part of a split date, as the run planned it: loads part `part` of the run's plan of `date`
+ * and audits it (parts.ts auditPart). A plan that is not stored (expired, or another run's) is
+ * refused: only a new run can audit the date.
+ */
+export async function auditPlannedPart(
+  deps: AuditDeps,
+  run: string,
+  date: string,
+  part: number,
+): Promise<PartOutcome> {
+  const plan = (await deps.partResults?.getPlan(run, date))?.[part];
+  if (plan?.part !== part)
+    throw new AuditRequestError(
+      `audit-part: run ${run} planned no part ${part} of ${date} (its plan is gone after its records' expiry, or was never stored): start a new run`,
+    );
+  return auditPart(deps, run, date, plan);
 }
 
 /**
@@ -158,7 +197,7 @@ export async function auditInProcess(
     // The date's parts one after another, then its join (the state machine runs parts at once).
     const outcomes: PartOutcome[] = [];
     for (const part of parts) {
-      const outcome = await auditPart(run, plan.run, date, part);
+      const outcome = await auditPlannedPart(run, plan.run, date, part);
       outcomes.push(outcome);
       if (outcome.skipped !== undefined) break;
     }

@@ -7,6 +7,7 @@ import type { Digest, FindingEvent, FindingLine, FindingState } from '../core/au
 import type { Finding } from '../core/audit/findings.ts';
 import type { AgreementVersion, RegistryVersion } from '../core/audit/terms.ts';
 import type { EvidenceSpec, FindingEvidence, LifecycleChange } from '../core/audit/types.ts';
+import type { PartPlan } from '../core/audit-parts.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import type { RowEvidence } from '../core/request-evidence.ts';
 import type { RecipientsRegistry } from '../core/types.ts';
@@ -322,6 +323,10 @@ export interface PartResults {
   put(date: string, part: number, chunk: number, record: PartRecord): Promise<void>;
   /** Every stored record of one part of `date` (of any run), by chunk. */
   get(date: string, part: number): Promise<PartRecord[]>;
+  /** Stores the parts of `date` that `run` planned (the plan step; one record per run and date). */
+  putPlan(run: string, date: string, parts: readonly PartPlan[]): Promise<void>;
+  /** The parts of `date` that `run` planned, or undefined when none are stored (expired, never planned). */
+  getPlan(run: string, date: string): Promise<PartPlan[] | undefined>;
 }
 
 /** One stored record of a part: a chunk of its results, or the files it has written so far. */

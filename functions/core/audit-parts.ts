@@ -162,3 +162,92 @@ export function planParts(
   if (alone) parts.push({ unlicensed: true });
   return parts.map((p, part) => ({ part, of: parts.length, ...p }));
 }
+
+/*
+ * The plan's budget: what one execution of the audit state machine (infra/constructs/
+ * audit-fan-out.ts) may hold. A standard execution stops at 25,000 history events, and a state's
+ * payload at 256 KB (neither is caught by a Catch). The plan's payload names each date and its
+ * part numbers only (the parts themselves are stored: functions/audit/fan-out.ts), so its bytes
+ * grow with dates and part numbers, never with licensee names; both are bounded here by events.
+ *
+ * Events, counted from the definition (the figures test/infra/audit-fan-out.test.ts checks):
+ *   a task state        5 (entered, scheduled, started, succeeded, exited), and 3 a retry
+ *                       (failed, scheduled, started); budgeted with 2 retries: 11
+ *   a Map state         4 (entered, started, succeeded, exited), and 2 an iteration
+ *   the run             2 (execution started, succeeded) + Plan 11 + Link 11 + AuditDates 4 = 28
+ *   a date              its iteration 2 + AuditParts 4 + AuditDate 11 + FinishDate 11 = 28
+ *   a part              its iteration 2 + AuditPart 11 = 13
+ * A plan may use 20,000 of the 25,000: the other 5,000 are for retries past the budgeted two (a
+ * held lease is retried up to 5 times, a Lambda service error up to 6).
+ */
+
+/** Step Functions' limit on one standard execution's history. */
+export const HISTORY_EVENTS_LIMIT = 25_000;
+/** The events one plan may use (the rest: retries past the budgeted ones). */
+export const HISTORY_EVENTS_BUDGET = 20_000;
+/** A task state's events, with the retries budgeted (2: the state machine's default). */
+const TASK_EVENTS = 5 + 3 * 2;
+/** A Map state's own events, and an iteration's. */
+const MAP_EVENTS = 4;
+const ITERATION_EVENTS = 2;
+/** Events of the run itself, of each date and of each part (see above). */
+export const RUN_EVENTS = 2 + 2 * TASK_EVENTS + MAP_EVENTS;
+export const DATE_EVENTS = ITERATION_EVENTS + MAP_EVENTS + 2 * TASK_EVENTS;
+export const PART_EVENTS = ITERATION_EVENTS + TASK_EVENTS;
+/** The most parts of one date: a date that needs more has its parts merged (each larger). */
+export const MAX_DATE_PARTS = 16;
+/** The fewest parts a date past the size keeps when a plan is over its budget; below, it is refused. */
+export const MIN_DATE_PARTS = 8;
+
+/** A run's history events, at most (with the budgeted retries). */
+export const runEvents = (dates: number, parts: number): number =>
+  RUN_EVENTS + DATE_EVENTS * dates + PART_EVENTS * parts;
+
+/**
+ * A date's n parts merged into `max` when n is more: runs of floor(n / max) or ceil(n / max)
+ * consecutive parts (so each new part is at most ceil(n / max) times the size), licensee ranges
+ * in name order, the uncovered apps with the run of their part; renumbered.
+ */
+export function mergeParts(parts: readonly PartPlan[], max: number): PartPlan[] {
+  if (parts.length <= max) return [...parts];
+  const merged: Omit<PartPlan, 'part' | 'of'>[] = [];
+  for (let g = 0; g < max; g++) {
+    const run = parts.slice(Math.floor((g * parts.length) / max), Math.floor(((g + 1) * parts.length) / max));
+    const first = run.find((p) => p.first !== undefined)?.first;
+    const last = run.findLast((p) => p.last !== undefined)?.last;
+    merged.push({
+      ...(first !== undefined && last !== undefined ? { first, last } : {}),
+      ...(run.some((p) => p.unlicensed) ? { unlicensed: true as const } : {}),
+    });
+  }
+  return merged.map((p, part) => ({ part, of: merged.length, ...p }));
+}
+
+/** A plan's parts within the budget, or why it cannot be. */
+export type BoundedParts = { parts: PartPlan[][] } | { refused: string };
+
+/**
+ * Each date's parts (`wanted`, newest first) within the plan's budget: at most MAX_DATE_PARTS a
+ * date, and the whole run within HISTORY_EVENTS_BUDGET events, lowering the most parts a date
+ * may have (merging its parts, so each is larger) down to MIN_DATE_PARTS. A plan still over the
+ * budget is refused, naming how many of its dates (newest first) one execution holds.
+ */
+export function boundParts(wanted: readonly (readonly PartPlan[])[]): BoundedParts {
+  const countAt = (max: number, dates: readonly (readonly PartPlan[])[]) =>
+    dates.reduce((n, p) => n + mergeParts(p, max).length, 0);
+  for (let max = MAX_DATE_PARTS; max >= MIN_DATE_PARTS; max--)
+    if (runEvents(wanted.length, countAt(max, wanted)) <= HISTORY_EVENTS_BUDGET)
+      return { parts: wanted.map((p) => mergeParts(p, max)) };
+  const parts = countAt(MIN_DATE_PARTS, wanted);
+  let fit = 0;
+  for (let n = 0; fit < wanted.length; fit++) {
+    n += mergeParts(wanted[fit] ?? [], MIN_DATE_PARTS).length;
+    if (runEvents(fit + 1, n) > HISTORY_EVENTS_BUDGET) break;
+  }
+  return {
+    refused:
+      `${wanted.length} dates in ${parts} parts would take up to ${runEvents(wanted.length, parts)} ` +
+      `history events, past the ${HISTORY_EVENTS_BUDGET} one audit execution is planned for ` +
+      `(Step Functions stops one at ${HISTORY_EVENTS_LIMIT}): audit at most ${fit} of these dates at once`,
+  };
+}

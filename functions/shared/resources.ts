@@ -42,6 +42,8 @@ export const CONTROL_TABLE: TableDefinition = {
   id: 'ControlTable',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
+  // Set on the audit's transient records only (its parts' plans and results: adapters/part-store.ts).
+  timeToLiveAttribute: 'deleteAfter',
   env: 'CONTROL_TABLE',
   output: 'ControlTableName',
 };

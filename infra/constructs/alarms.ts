@@ -45,11 +45,11 @@ export interface AlarmsProps {
   readonly auditFunction: lambda.IFunction;
   /** The audit schedule's dead-letter queue (failed deliveries). */
   readonly scheduleDeadLetterQueue: sqs.IQueue;
-  /** Audit runs that failed after Lambda's retries. */
+  /** Audit runs that failed: executions that failed, timed out or were aborted, and async invocations after Lambda's retries. */
   readonly auditFailureQueue: sqs.IQueue;
   /**
-   * The audit's state machine: an execution that timed out or was stopped never reaches the
-   * on-failure queue.
+   * The audit's state machine: an execution that timed out or was stopped raises its own alarm
+   * too (it is in the on-failure queue as well).
    * @default no such alarm
    */
   readonly auditStateMachine?: sfn.IStateMachine;
@@ -200,7 +200,7 @@ export class Alarms extends Construct {
       'AuditFailedRunsAlarm',
       anyAbove(
         props.auditFailureQueue.metricApproximateNumberOfMessagesVisible(deepest),
-        "Audit runs that failed after Lambda's retries sit in the audit on-failure queue: a night went unaudited.",
+        "Audit runs that failed sit in the audit on-failure queue (state machine executions that failed, timed out or were aborted, and direct async invocations after Lambda's retries): dates went unaudited.",
       ),
     );
     if (props.auditStateMachine) {

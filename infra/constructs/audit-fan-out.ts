@@ -3,28 +3,58 @@
  * audit function (functions/audit/fan-out-handler.ts), with its own 900 s.
  *
  *   Plan ──> AuditDates (Map over the plan's dates, newest first, one at a time) ──> Link ──> {reports}
- *              └─ AuditParts (Map over the date's parts, 4 at once; none for most dates)
+ *              └─ AuditParts (Map over the date's part numbers, 4 at once; none for most dates)
  *                   └─ AuditPart
  *                 ──> AuditDate ──> FinishDate
- *   any step failed after its retries ──> SendFailedRun (the audit's on-failure queue) ──> RunFailed
+ *   an execution FAILED, TIMED_OUT or ABORTED ──> EventBridge rule ──> the audit on-failure queue ──> alarm
  *
- * Plan answers the dates (each with its parts: groups of licensees, when the date is past a
- * size; functions/audit/parts.ts) and checks the chain; AuditPart rebuilds the stale rollups of
- * its licensees' apps and writes their findings' evidence files, under the date's lease held as the
- * run; AuditDate (the join) writes one date's report under the same lease, taking the parts'
- * evidence; FinishDate, once every part of the date is done, links the newest report and makes
- * it latest at once; Link re-links the run's older dates once and moves latest.json. One date at a
- * time (MaxConcurrency 1): a date's report written while another date re-links the chain could
- * have its manifest overwritten by the re-link, and the run's length is not what bounds anything
- * (each invocation is one date; the execution may run for hours).
+ * Plan answers the dates, each with the numbers of its parts (groups of licensees, when the date
+ * is past a size; functions/audit/parts.ts), and checks the chain; it stores each split date's
+ * parts under (run, date) in the control table, and AuditPart loads its own by (run, date,
+ * number) (functions/audit/fan-out.ts). AuditPart rebuilds the stale rollups of its licensees'
+ * apps and writes their findings' evidence files, under the date's lease held as the run;
+ * AuditDate (the join) writes one date's report under the same lease, taking the parts' evidence;
+ * FinishDate, once every part of the date is done, links the newest report and makes it latest at
+ * once; Link re-links the run's older dates once and moves latest.json. One date at a time
+ * (MaxConcurrency 1): a date's report written while another date re-links the chain could have
+ * its manifest overwritten by the re-link, and the run's length is not what bounds anything (each
+ * invocation is one date; the execution may run for hours).
+ *
+ * Limits of one execution, which no Catch sees (States.DataLimitExceeded is not States.ALL; an
+ * execution past its history is failed outright), so the plan is bounded by them
+ * (functions/core/audit-parts.ts boundParts):
+ *   - history: 25,000 events. A task state is 5 events (entered, scheduled, started, succeeded,
+ *     exited) and 3 more a retry; a Map state 4, and 2 an iteration. Budgeted with 2 retries a
+ *     task (11 events): the run 28 (execution started and ended 2, Plan 11, Link 11, AuditDates 4),
+ *     a date 28 (its iteration 2, AuditParts 4, AuditDate 11, FinishDate 11), a part 13 (its
+ *     iteration 2, AuditPart 11). A plan may use 20,000: 28 + 28 × dates + 13 × parts. A date has
+ *     at most 16 parts (more are merged, each larger); a plan over the budget has its dates'
+ *     parts merged down to 8 each, and past that it is refused (AuditRequestError naming the
+ *     limit and how many dates fit). So one execution holds at most 713 dates (unsplit) or,
+ *     all split, 84 dates of 16 parts or 151 of 8; the nightly run (about 36 dates) never comes
+ *     near, and an `audit --from/--to` is at most 400 dates (11,228 events unsplit).
+ *   - payload: 256 KB a state. A plan names dates and part numbers only, never licensees: the
+ *     largest state, after AuditDates, is at most 113,457 bytes (713 dates, each skipped with its
+ *     lease message; any mix of dates and parts the budget allows is smaller).
  *
  * Retries: a Lambda service error as LambdaInvoke retries it; the chain's lease held by another
  * run (LeaseHeldError) up to 5 times from a minute apart; any other failure of a step (a timeout,
  * an S3 or DynamoDB error) twice, from a minute apart (the step's leases outlive its invocation by
  * 30 s). A tampered report (ChainMismatchError) or a bad request (AuditRequestError) is not
- * retried. Every step is idempotent, so a retried or duplicated step rewrites nothing.
+ * retried. Every step is idempotent, so a retried or duplicated step rewrites nothing; a retried
+ * Plan plans a new run (a new id), and the first attempt's stored parts are never read (they
+ * expire after 8 days, functions/adapters/part-store.ts).
+ *
+ * Failed runs: a step that fails after its retries fails the execution. Every execution that ends
+ * FAILED, TIMED_OUT or ABORTED (a step's error, States.DataLimitExceeded, the history limit, the
+ * execution timeout, a StopExecution) is sent by an EventBridge rule on "Step Functions Execution
+ * Status Change" to the audit's on-failure queue, whose alarm is AuditFailedRunsAlarm: the whole
+ * event, with detail.executionArn, status, error, cause and input. There is no Catch sending it
+ * from inside: that path sees only step errors, and with the rule it would send each of those
+ * twice.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -34,12 +64,18 @@ import { Construct } from 'constructs';
 import { type Check, ensureProps, integer } from './checks.ts';
 import { transparent } from './logical-ids.ts';
 
+/** The longest an execution may run (7 days): shorter than a stored part lives (adapters/part-store.ts). */
+export const MAX_TIMEOUT_HOURS = 24 * 7;
+
 /** The rules for the fan-out props. */
 export const FAN_OUT_CHECKS = {
   stepRetryAttempts: integer(0, 10),
   partConcurrency: integer(1, 40),
-  timeoutHours: integer(1, 24 * 7),
+  timeoutHours: integer(1, MAX_TIMEOUT_HOURS),
 } satisfies Record<string, Check<number>>;
+
+/** The end states of an execution that are failures (each goes to the on-failure queue). */
+export const FAILED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'];
 
 /** Errors of the audit function that a retry cannot mend (functions/audit/run-audit.ts, create-handler.ts). */
 export const FINAL_ERRORS = ['ChainMismatchError', 'AuditRequestError'];
@@ -61,10 +97,30 @@ class InvokeUnqualified extends tasks.LambdaInvoke {
   }
 }
 
+/**
+ * EventBridge target that sends the whole event to a queue, allowed by the queue's policy for
+ * events.amazonaws.com from this rule only (aws:SourceArn), sqs:SendMessage only (the SqsQueue
+ * target would also allow GetQueueAttributes and GetQueueUrl).
+ */
+class SendEventToQueue implements events.IRuleTarget {
+  constructor(private readonly queue: sqs.IQueue) {}
+  bind(rule: events.IRuleRef): events.RuleTargetConfig {
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': events.CfnRule.arnForRule(rule) } },
+      }),
+    );
+    return { arn: this.queue.queueArn, targetResource: this.queue };
+  }
+}
+
 export interface AuditFanOutProps {
   /** The audit function; every step is one invocation of it. */
   readonly auditFunction: lambda.IFunction;
-  /** Where a failed run goes (with its input and error): the audit's on-failure queue. */
+  /** Where a failed, timed-out or aborted execution goes (its status change event): the audit's on-failure queue. */
   readonly failureQueue: sqs.IQueue;
   /**
    * Retries of a step that failed (not a tampered report or a bad request), a minute apart, doubling.
@@ -85,24 +141,13 @@ export interface AuditFanOutProps {
 
 export class AuditFanOut extends Construct {
   public readonly stateMachine: sfn.StateMachine;
+  /** Sends every execution that failed, timed out or was aborted to the on-failure queue. */
+  public readonly failedRunRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: AuditFanOutProps) {
     super(scope, id);
     ensureProps('AuditFanOut', props, FAN_OUT_CHECKS);
     transparent(this);
-
-    const failed = new tasks.SqsSendMessage(this, 'SendFailedRun', {
-      comment: 'The run, its input and its error, to the audit on-failure queue (an alarm watches it).',
-      queue: props.failureQueue,
-      messageBody: sfn.TaskInput.fromObject({
-        execution: sfn.JsonPath.executionId,
-        input: sfn.JsonPath.objectAt('$$.Execution.Input'),
-        error: sfn.JsonPath.objectAt('$.error'),
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    failed.addRetry({ interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
-    failed.next(new sfn.Fail(this, 'RunFailed', { errorPath: '$.error.Error', causePath: '$.error.Cause' }));
 
     const step = (stepId: string, comment: string, payload: Record<string, unknown>): InvokeUnqualified => {
       const task = new InvokeUnqualified(this, stepId, {
@@ -131,15 +176,19 @@ export class AuditFanOut extends Construct {
       step: 'plan',
       request: sfn.JsonPath.entirePayload,
     });
-    const auditPart = step('AuditPart', 'One part of a split date, under the date’s lease.', {
-      step: 'audit-part',
-      date: sfn.JsonPath.stringAt('$.date'),
-      trigger: sfn.JsonPath.stringAt('$.trigger'),
-      run: sfn.JsonPath.stringAt('$.run'),
-      part: sfn.JsonPath.objectAt('$.part'),
-    });
+    const auditPart = step(
+      'AuditPart',
+      'One part of a split date (its number in the run’s plan), under the date’s lease.',
+      {
+        step: 'audit-part',
+        date: sfn.JsonPath.stringAt('$.date'),
+        trigger: sfn.JsonPath.stringAt('$.trigger'),
+        run: sfn.JsonPath.stringAt('$.run'),
+        part: sfn.JsonPath.objectAt('$.part'),
+      },
+    );
     const parts = new sfn.Map(this, 'AuditParts', {
-      comment: 'The date’s parts (none for a date within the size), a few at once.',
+      comment: 'The date’s part numbers (none for a date within the size), a few at once.',
       itemsPath: '$.parts',
       itemSelector: {
         date: sfn.JsonPath.stringAt('$.date'),
@@ -180,13 +229,21 @@ export class AuditFanOut extends Construct {
       trigger: sfn.JsonPath.stringAt('$.trigger'),
       reports: sfn.JsonPath.listAt('$.reports'),
     });
-    for (const s of [plan, dates, link]) s.addCatch(failed, { resultPath: '$.error' });
-
     this.stateMachine = new sfn.StateMachine(this, 'AuditStateMachine', {
       comment: 'usage-auditor: one audit run, one invocation per report date (SPEC §4)',
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(plan.next(dates).next(link)),
       timeout: Duration.hours(props.timeoutHours ?? 23),
+    });
+    this.failedRunRule = new events.Rule(this, 'AuditRunFailedRule', {
+      description:
+        'usage-auditor: an audit run (state machine execution) that failed, timed out or was aborted',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: FAILED_STATUSES },
+      },
+      targets: [new SendEventToQueue(props.failureQueue)],
     });
     Validations.of(this.stateMachine).acknowledge(
       {

@@ -5,8 +5,8 @@
  * the bundle with plain node, so that the peak RSS is the audit's as deployed, without a
  * transpiler; `BENCH_AUDIT_RUNNER=tsx` runs the TypeScript through tsx instead.
  */
-import { planAudit } from '../../functions/audit/fan-out.ts';
-import { auditPart, joinDate, type PartOutcome } from '../../functions/audit/parts.ts';
+import { auditPlannedPart, planAudit } from '../../functions/audit/fan-out.ts';
+import { joinDate, type PartOutcome } from '../../functions/audit/parts.ts';
 import { type AuditDeps, auditDate } from '../../functions/audit/run-audit.ts';
 import { auditDeps, createStores, processClients } from '../../functions/shared/compose.ts';
 import { loadStoreConfig } from '../../functions/shared/config.ts';
@@ -24,7 +24,7 @@ async function auditParts(deps: AuditDeps, date: string, partObjects: number): P
   const outcomes: PartOutcome[] = [];
   for (const part of parts) {
     const t = performance.now();
-    outcomes.push(await auditPart(deps, plan.run, date, part));
+    outcomes.push(await auditPlannedPart(deps, plan.run, date, part));
     partSeconds.push((performance.now() - t) / 1000);
   }
   const j0 = performance.now();

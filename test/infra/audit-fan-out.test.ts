@@ -1,6 +1,8 @@
 /**
  * AuditFanOut (infra/constructs/audit-fan-out.ts): the audit run as a Step Functions state machine.
- * Its definition exactly; its role (two scoped statements); its props; and the synthesized
+ * Its definition exactly; its role (one scoped statement); the rule that sends every failed,
+ * timed-out or aborted execution to the on-failure queue, and the queue's policy for it; the
+ * history events the plan's budget counts, from the definition; its props; and the synthesized
  * definition run, state by state, against the audit function over in-memory fakes, so that the
  * payloads it builds are the ones the function's step handler reads.
  */
@@ -8,13 +10,34 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
+import { PART_RECORD_DAYS } from '../../functions/adapters/part-store.ts';
 import { auditInProcess } from '../../functions/audit/fan-out.ts';
 import { auditDates } from '../../functions/audit/run-audit.ts';
+import {
+  DATE_EVENTS,
+  HISTORY_EVENTS_BUDGET,
+  PART_EVENTS,
+  RUN_EVENTS,
+} from '../../functions/core/audit-parts.ts';
 import { lambdaContext } from '../../functions/local/stack.ts';
-import { AuditFanOut, type AuditFanOutProps } from '../../infra/constructs/audit-fan-out.ts';
+import {
+  AuditFanOut,
+  type AuditFanOutProps,
+  MAX_TIMEOUT_HOURS,
+} from '../../infra/constructs/audit-fan-out.ts';
 import { auditFunction, auditWorld, DAYS } from '../support/audit-world.ts';
 import { PARTS_DATE, partsWorld } from '../support/parts-world.ts';
-import { bareStack, getAtt, logicalId, mainIds, normalize, ref, roleStatements, synth } from './helpers.ts';
+import {
+  bareStack,
+  getAtt,
+  logicalId,
+  mainIds,
+  normalize,
+  ref,
+  resourcesOfType,
+  roleStatements,
+  synth,
+} from './helpers.ts';
 
 type Json = Record<string, unknown>;
 
@@ -39,11 +62,7 @@ function definitionOf(props: Json, names: Record<string, string>): Json {
   return JSON.parse(text) as Json;
 }
 
-const definition = definitionOf(sm, {
-  AUDIT_FUNCTION: JSON.stringify(getAtt(id.auditFn)),
-  aws: JSON.stringify(ref('AWS::Partition')),
-  FAILURE_QUEUE_URL: JSON.stringify(ref(id.auditFailureQueue)),
-});
+const definition = definitionOf(sm, { AUDIT_FUNCTION: JSON.stringify(getAtt(id.auditFn)) });
 
 const LAMBDA_RETRY = {
   ErrorEquals: [
@@ -62,10 +81,9 @@ const STEP_RETRIES = [
   { ErrorEquals: ['LeaseHeldError'], IntervalSeconds: 60, MaxAttempts: 5, BackoffRate: 2 },
   { ErrorEquals: ['States.ALL'], IntervalSeconds: 60, MaxAttempts: 2, BackoffRate: 2 },
 ];
-const CATCH = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'SendFailedRun' }];
 
 describe('the audit state machine', () => {
-  it('standard; Plan, then one date at a time newest first (its parts 4 at once, AuditDate, FinishDate), then Link; failures to the on-failure queue', () => {
+  it('standard; Plan, then one date at a time newest first (its parts 4 at once, AuditDate, FinishDate), then Link; no Catch', () => {
     expect(sm.StateMachineType).toBe('STANDARD');
     const task = (comment: string, parameters: Json, more: Json) => ({
       Type: 'Task',
@@ -83,7 +101,7 @@ describe('the audit state machine', () => {
         Plan: task(
           'The dates, newest first; the chain checked from the earliest.',
           { step: 'plan', 'request.$': '$' },
-          { Next: 'AuditDates', Catch: CATCH },
+          { Next: 'AuditDates' },
         ),
         AuditDates: {
           Type: 'Map',
@@ -98,14 +116,13 @@ describe('the audit state machine', () => {
           MaxConcurrency: 1,
           ResultPath: '$.reports',
           Next: 'Link',
-          Catch: CATCH,
           ItemProcessor: {
             ProcessorConfig: { Mode: 'INLINE' },
             StartAt: 'AuditParts',
             States: {
               AuditParts: {
                 Type: 'Map',
-                Comment: 'The date’s parts (none for a date within the size), a few at once.',
+                Comment: 'The date’s part numbers (none for a date within the size), a few at once.',
                 ItemsPath: '$.parts',
                 ItemSelector: {
                   'date.$': '$.date',
@@ -121,7 +138,7 @@ describe('the audit state machine', () => {
                   StartAt: 'AuditPart',
                   States: {
                     AuditPart: task(
-                      'One part of a split date, under the date’s lease.',
+                      'One part of a split date (its number in the run’s plan), under the date’s lease.',
                       {
                         step: 'audit-part',
                         'date.$': '$.date',
@@ -156,34 +173,16 @@ describe('the audit state machine', () => {
         Link: task(
           'The run’s older dates re-linked once, latest.json moved.',
           { step: 'link', 'trigger.$': '$.trigger', 'reports.$': '$.reports' },
-          { End: true, Catch: CATCH },
+          { End: true },
         ),
-        SendFailedRun: {
-          Type: 'Task',
-          Comment: 'The run, its input and its error, to the audit on-failure queue (an alarm watches it).',
-          Resource: 'arn:aws:states:::sqs:sendMessage',
-          Parameters: {
-            QueueUrl: 'FAILURE_QUEUE_URL',
-            MessageBody: {
-              'execution.$': '$$.Execution.Id',
-              'input.$': '$$.Execution.Input',
-              'error.$': '$.error',
-            },
-          },
-          ResultPath: null,
-          Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2 }],
-          Next: 'RunFailed',
-        },
-        RunFailed: { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' },
       },
     });
   });
 
-  it('its role: invoke the audit function (unqualified, no :*) and send to the failure queue, trusted by Step Functions only', () => {
+  it('its role: invoke the audit function (unqualified, no :*), nothing else, trusted by Step Functions only', () => {
     const roleId = (sm.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     expect(roleStatements(t, roleId).map(normalize)).toEqual([
       { actions: ['lambda:InvokeFunction'], resources: [JSON.stringify(getAtt(id.auditFn))] },
-      { actions: ['sqs:SendMessage'], resources: [JSON.stringify(getAtt(id.auditFailureQueue))] },
     ]);
     const trust = t.toJSON().Resources[roleId].Properties.AssumeRolePolicyDocument.Statement;
     expect(trust).toEqual([
@@ -198,6 +197,81 @@ describe('the audit state machine', () => {
         },
       },
     ]);
+  });
+
+  it('every execution that failed, timed out or was aborted goes to the on-failure queue: one rule, the whole event', () => {
+    const ruleId = logicalId(t, 'AWS::Events::Rule', 'AuditRunFailedRule');
+    const { Tags: _tags, ...rule } = t.toJSON().Resources[ruleId].Properties as Json;
+    expect(rule).toEqual({
+      Description:
+        'usage-auditor: an audit run (state machine execution) that failed, timed out or was aborted',
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [ref(smId)], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+      State: 'ENABLED',
+      // No Input nor InputTransformer: the message is the event (detail: executionArn, status,
+      // error, cause, input).
+      Targets: [{ Arn: getAtt(id.auditFailureQueue), Id: 'Target0' }],
+    });
+    // The queue takes it from that rule only (besides refusing anything but SSL).
+    const policies = Object.values(resourcesOfType(t, 'AWS::SQS::QueuePolicy')).filter(
+      (p) => JSON.stringify((p.Properties as Json).Queues) === JSON.stringify([ref(id.auditFailureQueue)]),
+    );
+    expect(policies).toHaveLength(1);
+    const policy = policies[0]?.Properties as { PolicyDocument: { Statement: Json[] } } | undefined;
+    expect(policy?.PolicyDocument.Statement).toEqual([
+      {
+        Action: 'sqs:*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Resource: getAtt(id.auditFailureQueue),
+      },
+      {
+        Action: 'sqs:SendMessage',
+        Condition: { ArnEquals: { 'aws:SourceArn': getAtt(ruleId) } },
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Resource: getAtt(id.auditFailureQueue),
+      },
+    ]);
+    // The only rule on this state machine's executions (no second path sends a failed run twice).
+    const onExecutions = Object.values(resourcesOfType(t, 'AWS::Events::Rule')).filter((r) =>
+      JSON.stringify((r.Properties as Json).EventPattern ?? {}).includes(
+        'Step Functions Execution Status Change',
+      ),
+    );
+    expect(onExecutions).toHaveLength(1);
+  });
+
+  it('the history events the plan budgets (core/audit-parts.ts) are this definition’s', () => {
+    const retries = STEP_RETRIES.find((r) => r.ErrorEquals[0] === 'States.ALL')?.MaxAttempts ?? -1;
+    expect(retries).toBe(2);
+    // A task: entered, scheduled, started, succeeded, exited; a retry: failed, scheduled, started.
+    // A Map: entered, started, succeeded, exited; an iteration: started, succeeded.
+    const own = (m: Machine): number =>
+      Object.values(m.States).reduce(
+        (n, st) => n + (st.Type === 'Task' ? 5 + 3 * retries : st.Type === 'Map' ? 4 : NaN),
+        0,
+      );
+    const top = definition as unknown as Machine;
+    const dates = top.States.AuditDates?.ItemProcessor as Machine;
+    const parts = dates.States.AuditParts?.ItemProcessor as Machine;
+    // The run: the execution started and ended, its own states.
+    expect(RUN_EVENTS).toBe(2 + own(top));
+    expect(DATE_EVENTS).toBe(2 + own(dates));
+    expect(PART_EVENTS).toBe(2 + own(parts));
+    expect([RUN_EVENTS, DATE_EVENTS, PART_EVENTS, HISTORY_EVENTS_BUDGET]).toEqual([28, 28, 13, 20_000]);
+  });
+
+  it('a part’s stored plan and results outlive the longest execution; the control table expires them', () => {
+    expect(PART_RECORD_DAYS * 24).toBeGreaterThan(MAX_TIMEOUT_HOURS);
+    expect(t.toJSON().Resources[id.controlTable].Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: 'deleteAfter',
+      Enabled: true,
+    });
   });
 });
 
@@ -290,8 +364,7 @@ describe('the synthesized definition, run against the audit function', () => {
     const fn = auditFunction(split.deps);
     const steps: string[] = [];
     await execute(definition as unknown as Machine, { date: PARTS_DATE }, (p) => {
-      const part = (p.part as { part?: number } | undefined)?.part;
-      steps.push(`${p.step}${part === undefined ? '' : ` ${part}`}`);
+      steps.push(`${p.step}${p.part === undefined ? '' : ` ${p.part}`}`);
       return fn(JSON.parse(JSON.stringify(p)), lambdaContext('audit'));
     });
     expect(steps).toEqual([

@@ -131,6 +131,7 @@ const ADDED_IDS = [
   'AuditFailedRunsAlarm2ABCC753',
   'AuditFailureQueue8510D76F',
   'AuditFailureQueuePolicy6FDBC808',
+  'AuditRunFailedRuleEA6D025A',
   'AuditRunsStoppedAlarm382A3308',
   'AuditStateMachineE6329614',
   'AuditStateMachineRole5C7FD52C',

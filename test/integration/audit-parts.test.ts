@@ -4,17 +4,19 @@
  * split run writes byte-identical to the one an unsplit audit of the same data writes, also when a
  * late object lands between the parts and the join (which reads that app's objects only).
  */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlStore } from '../../functions/adapters/control-store.ts';
 import { PartResultStore } from '../../functions/adapters/part-store.ts';
 import { ReportStore } from '../../functions/adapters/report-store.ts';
 import { RollupStore } from '../../functions/adapters/rollup-store.ts';
-import { auditInProcess, planAudit } from '../../functions/audit/fan-out.ts';
-import { auditPart, joinDate, type PartOutcome } from '../../functions/audit/parts.ts';
+import { auditInProcess, auditPlannedPart, planAudit } from '../../functions/audit/fan-out.ts';
+import { joinDate, type PartOutcome } from '../../functions/audit/parts.ts';
 import type { PartRecord } from '../../functions/audit/ports.ts';
 import { type AuditDeps, auditDate } from '../../functions/audit/run-audit.ts';
 import type { Agreement } from '../../functions/core/audit/agreements.ts';
 import { ingestObject } from '../../functions/ingest/ingest-object.ts';
+import { CONTROL_TABLE } from '../../functions/shared/resources.ts';
 import { BACKENDS, startTestBed, type TestBed } from '../support/emulators.ts';
 import { makeLog } from '../support/logs.ts';
 
@@ -71,15 +73,11 @@ describe.each(BACKENDS)('a split date on %s', (backend) => {
 
   it('plans one part per licensee and one for the uncovered apps, and writes the unsplit report’s bytes', async () => {
     const plan = await planAudit(deps, { kind: 'dates', dates: [D] });
-    expect(plan.dates).toEqual([
-      {
-        date: D,
-        parts: [
-          { part: 0, of: 3, first: 'alpha', last: 'alpha' },
-          { part: 1, of: 3, first: 'beta', last: 'beta' },
-          { part: 2, of: 3, unlicensed: true },
-        ],
-      },
+    expect(plan.dates).toEqual([{ date: D, parts: [0, 1, 2] }]);
+    expect(await deps.partResults?.getPlan(plan.run, D)).toEqual([
+      { part: 0, of: 3, first: 'alpha', last: 'alpha' },
+      { part: 1, of: 3, first: 'beta', last: 'beta' },
+      { part: 2, of: 3, unlicensed: true },
     ]);
     const [result] = await auditInProcess(deps, { kind: 'dates', dates: [D] });
     expect(result).toEqual({ date: D, findings: expect.any(Number), written: true });
@@ -102,7 +100,8 @@ describe.each(BACKENDS)('a split date on %s', (backend) => {
     const plan = await planAudit(deps, { kind: 'dates', dates: [D] });
     const run = { ...deps, trigger: plan.trigger };
     const outcomes: PartOutcome[] = [];
-    for (const part of plan.dates[0]?.parts ?? []) outcomes.push(await auditPart(run, plan.run, D, part));
+    for (const part of plan.dates[0]?.parts ?? [])
+      outcomes.push(await auditPlannedPart(run, plan.run, D, part));
     expect(outcomes).toHaveLength(3);
     // Late logs of beta's app for D: D's token moves for every app, only app-b's content changes.
     const key = 'logs/parts/late-b.jsonl';
@@ -165,5 +164,39 @@ describe.each(BACKENDS)('a split date on %s', (backend) => {
       record('r1', 1, { complete: { records: 2, findings: 2 } }),
     ]);
     expect(await store.get('2026-10-06', 1)).toEqual([]);
+  });
+
+  it('plans: one record per run and date, apart from the results; every record expires 8 days after its write', async () => {
+    const table = bed.emulators.env.CONTROL_TABLE as string;
+    const written = Date.parse('2026-10-06T12:00:00.400Z');
+    const store = new PartResultStore(bed.doc, table, () => written);
+    const parts = [
+      { part: 0, of: 2, first: 'alpha', last: 'beta' },
+      { part: 1, of: 2, unlicensed: true as const },
+    ];
+    await store.putPlan('run-a', '2026-10-07', parts);
+    await store.putPlan('run-b', '2026-10-07', parts.slice(0, 1));
+    await store.put('2026-10-07', 0, 0, { run: 'run-a', chunk: 0, tokens: 't', done: [], written: {} });
+    expect(await store.getPlan('run-a', '2026-10-07')).toEqual(parts);
+    expect(await store.getPlan('run-b', '2026-10-07')).toEqual(parts.slice(0, 1));
+    // A run whose id the other's starts with, a date not planned: none.
+    expect(await store.getPlan('run', '2026-10-07')).toBeUndefined();
+    expect(await store.getPlan('run-a', '2026-10-08')).toBeUndefined();
+    // The part's results are not mixed with the plans.
+    expect((await store.get('2026-10-07', 0)).map((r) => r.run)).toEqual(['run-a']);
+    const items = await bed.doc.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'AUDIT_PART#2026-10-07' },
+      }),
+    );
+    const expiry = Math.floor(written / 1000) + 8 * 86_400;
+    expect(items.Items?.map((i) => [i.sk, i.deleteAfter])).toEqual([
+      ['00000#000000', expiry],
+      ['PLAN#run-a', expiry],
+      ['PLAN#run-b', expiry],
+    ]);
+    expect(CONTROL_TABLE.timeToLiveAttribute).toBe('deleteAfter');
   });
 });

@@ -302,7 +302,7 @@ describe('step events', () => {
         date: '2026-11-29',
         trigger: 'schedule',
         run: 'run-1',
-        part: { part: 0, of: 1, first: 'a', last: 'z' },
+        part: 0,
       }),
     ).toBe(
       'fan-out step: audit-part: 2026-11-29 has not ended yet (today is 2026-11-28 UTC), got "2026-11-29"',
