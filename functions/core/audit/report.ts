@@ -319,10 +319,10 @@ const runValue = (run: RunInfo | null): JsonValue =>
   run === null ? null : (JSON.parse(stableJson(run, 0, true)) as JsonValue);
 
 /**
- * report.json's chunks with the run field filled in: the same bytes as withRunField gives (null:
- * the text content_sha256 covers).
+ * report.json's chunks (its parts, with a hole for the run) with the run field filled in: the same
+ * bytes as withRunField gives on the text rendered with null there (null: that text itself).
  */
-function* fillRun(parts: Iterable<string | JsonHole>, run: RunInfo | null): Generator<string> {
+export function* fillRun(parts: Iterable<string | JsonHole>, run: RunInfo | null): Generator<string> {
   const value = runValue(run);
   for (const p of parts) {
     if (typeof p === 'string') yield p;

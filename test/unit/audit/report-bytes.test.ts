@@ -5,8 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type ReportInput, renderReport } from '../../../functions/core/audit/report.ts';
-import { type Restatement, withRestatement } from '../../../functions/core/audit/restatement.ts';
+import {
+  type ReportInput,
+  renderReport,
+  type StreamedReportFile,
+  streamReport,
+} from '../../../functions/core/audit/report.ts';
+import {
+  type Restatement,
+  withRestatement,
+  withStreamedRestatement,
+} from '../../../functions/core/audit/restatement.ts';
 import { reportInput } from '../../support/report-input.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -50,14 +59,33 @@ const ENTRY: Restatement = {
   ],
 };
 
-/** name → sha256 of each file, restatement.json and the restated manifest last. */
+const STORED = `${JSON.stringify({ report_date: '2026-11-20', restatements: [ENTRY] })}\n`;
+const NEXT: Restatement = { ...ENTRY, restated_at: '2026-11-22T02:00:00.000Z' };
+
+/** name → sha256 of each file (renderReport's whole strings), restatement.json and the restated manifest last. */
 function hashes(input: ReportInput): Record<string, string> {
   const rendered = renderReport(input);
   const out: Record<string, string> = {};
   for (const f of rendered.files) out[f.name] = sha(f.body);
-  const stored = `${JSON.stringify({ report_date: input.reportDate, restatements: [ENTRY] })}\n`;
-  const restated = withRestatement(rendered, stored, { ...ENTRY, restated_at: '2026-11-22T02:00:00.000Z' });
+  const restated = withRestatement(rendered, STORED, NEXT);
   for (const f of restated.files.slice(-2)) out[`restated ${f.name}`] = sha(f.body);
+  return out;
+}
+
+/** sha256 of a body as the audit writes it: whole, or its chunks one after another. */
+async function bodySha(f: StreamedReportFile): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of typeof f.body === 'string' ? [f.body] : f.body) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** The same from streamReport and withStreamedRestatement (the audit's path), each body read once. */
+async function streamedHashes(input: ReportInput): Promise<Record<string, string>> {
+  const rendered = streamReport(input);
+  const out: Record<string, string> = {};
+  for (const f of rendered.files) out[f.name] = await bodySha(f);
+  const restated = withStreamedRestatement(streamReport(input), STORED, NEXT);
+  for (const f of restated.files.slice(-2)) out[`restated ${f.name}`] = await bodySha(f);
   return out;
 }
 
@@ -106,9 +134,10 @@ const GOLDEN: Record<string, Record<string, string>> = {
 
 describe('report file bytes', () => {
   for (const name of Object.keys(INPUTS)) {
-    it(`are unchanged: ${name}`, () => {
-      const got = hashes((INPUTS[name] as () => ReportInput)());
-      expect(got).toEqual(GOLDEN[name]);
+    it(`are unchanged, whole or streamed: ${name}`, async () => {
+      const input = (INPUTS[name] as () => ReportInput)();
+      expect(hashes(input)).toEqual(GOLDEN[name]);
+      expect(await streamedHashes(input)).toEqual(GOLDEN[name]);
     });
   }
 });
