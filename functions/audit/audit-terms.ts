@@ -5,8 +5,8 @@
  */
 import type { Finding } from '../core/audit/findings.ts';
 import { windowOf } from '../core/audit/format.ts';
-import type { Manifest, ReportFile } from '../core/audit/report.ts';
-import { changedFindings, termsReasons, withRestatement } from '../core/audit/restatement.ts';
+import type { Manifest, StreamedReportFile } from '../core/audit/report.ts';
+import { changedFindings, termsReasons, withStreamedRestatement } from '../core/audit/restatement.ts';
 import {
   type AgreementVersion,
   type AuditTerms,
@@ -33,6 +33,7 @@ export async function readTerms(control: TermsReader, date: string): Promise<Dat
 /**
  * The files to write for a report that replaces one with other content: the rendered files with
  * restatement.json (restatement.ts) naming the previous manifest, the findings old → new, and why.
+ * The rendered files pass through as the streams they are; restatement.json is streamed too.
  */
 export async function restatedFiles(
   deps: { usage: UsageReader; control: ReportLog },
@@ -40,12 +41,12 @@ export async function restatedFiles(
     date: string;
     stored: ReadonlyMap<string, string>;
     storedManifest: { sha256: string; content_sha256: string };
-    rendered: { files: ReportFile[]; manifest: Manifest };
+    rendered: { files: StreamedReportFile[]; manifest: Manifest };
     findings: readonly Finding[];
     terms: DateTerms;
     at: string;
   },
-): Promise<{ files: ReportFile[]; manifest: Manifest }> {
+): Promise<{ files: StreamedReportFile[]; manifest: Manifest }> {
   const { date, stored, rendered, terms } = input;
   const { start } = windowOf(date);
   const [written, changed] = await Promise.all([
@@ -58,7 +59,7 @@ export async function restatedFiles(
     .map(([day]) => day)
     .sort();
   const termsChanged = termsReasons(terms.used, terms.agreementVersions, terms.registryVersions, since);
-  return withRestatement(rendered, stored.get('restatement.json'), {
+  return withStreamedRestatement(rendered, stored.get('restatement.json'), {
     restated_at: input.at,
     previous_manifest_sha256: input.storedManifest.sha256,
     previous_content_sha256: input.storedManifest.content_sha256,

@@ -29,7 +29,8 @@ import { byFinding, datesToRerender, withLifecycle } from '../core/audit/lifecyc
 import {
   type DataQualityObject,
   type Manifest,
-  renderReport,
+  manifestJson,
+  streamReport,
   summariseDataQuality,
 } from '../core/audit/report.ts';
 import { audit } from '../core/audit/rules.ts';
@@ -215,7 +216,8 @@ export async function auditDate(
   const sourceKeys = streamed ? streamed.sourceKeys : usage.flatMap((u) => u.sources.map((s) => s.key));
   const manifests = await deps.usage.getManifests([...sourceKeys, ...dqKeys]);
   const dates = knownDates ?? (await deps.reports.listDates());
-  const rendered = renderReport({
+  // Streamed: the manifest's hashes from a first rendering; each file rendered again as it is written.
+  const rendered = streamReport({
     reportDate: date,
     agreements,
     usage,
@@ -266,7 +268,7 @@ export async function auditDate(
   }
   await deps.reports.write(date, out.files);
   if (streamed) await removeStaleEvidence(deps.reports, date, storedManifest, rendered.manifest);
-  const manifestBody = out.files.find((f) => f.name === MANIFEST)?.body ?? '';
+  const manifestBody = manifestJson(out.manifest);
   await deps.control.anchorManifest(date, sha256Hex(manifestBody), readAt, rendered.manifest.content_sha256);
   await deps.control.recordReport(date, readAt, rendered.manifest.content_sha256);
   await settleEvidence(deps, date, rendered.manifest.files);

@@ -115,15 +115,21 @@ function appColours(l: LicenseeSummary): { app: string; colour: string; records:
     .map((a, i) => ({ app: a.app_id, colour: PALETTE[i % PALETTE.length] as string, records: a.records }));
 }
 
-export function dailyChart(l: LicenseeSummary, days: readonly string[]): string {
+/** The daily chart as pieces: its frame, each day's bars, then the quota line, legend and notes. */
+export function* dailyChart(l: LicenseeSummary, days: readonly string[]): Generator<string> {
   const apps = appColours(l);
   const limit = l.quotas.daily_records;
   const maxDay = Math.max(0, ...l.days.map((d) => d.records));
   const a = axis(Math.max(maxDay, limit ?? 0));
   const over = new Set(limit === null ? [] : l.days.filter((d) => d.records > limit).map((d) => d.date));
   const band = PW / Math.max(days.length, 1);
-  const bars: string[] = [];
-  l.days.forEach((d, i) => {
+  const label = `Daily records per app, ${l.licensee}`;
+  yield '<figure><figcaption>Daily records per app against the daily quota</figcaption>' +
+    `<svg class="chart chart-daily" viewBox="0 0 ${CW} ${CH}" role="img" aria-label="${esc(label)}">` +
+    `<title>${esc(label)}</title>` +
+    frame(a, days, 'Records per day', over);
+  for (const [i, d] of l.days.entries()) {
+    const bars: string[] = [];
     let base = 0;
     const x = num(ML + band * i + band * 0.15);
     const w = num(band * 0.7);
@@ -142,15 +148,9 @@ export function dailyChart(l: LicenseeSummary, days: readonly string[]): string 
         `<rect x="${x}" y="${num(a.y(base))}" width="${w}" height="${num(Math.max(a.y(0) - a.y(base), 0.5))}" fill="none" stroke="none"><title>${esc(d.date)}: ${fmtInt(d.records)} records in total${limit !== null && d.records > limit ? ` (over the daily quota by ${fmtInt(d.records - limit)})` : ''}</title></rect>`,
       );
     }
-  });
-  const label = `Daily records per app, ${l.licensee}`;
-  const svg =
-    `<svg class="chart chart-daily" viewBox="0 0 ${CW} ${CH}" role="img" aria-label="${esc(label)}">` +
-    `<title>${esc(label)}</title>` +
-    frame(a, days, 'Records per day', over) +
-    bars.join('') +
-    (limit !== null ? quotaLine(a, limit, 'daily quota') : '') +
-    '</svg>';
+    yield bars.join('');
+  }
+  const svgEnd = `${limit !== null ? quotaLine(a, limit, 'daily quota') : ''}</svg>`;
   const legend =
     `<ul class="legend">${apps.map((x) => `<li><span class="sw" style="background:${x.colour}"></span>${esc(x.app)}</li>`).join('')}` +
     (limit !== null ? '<li><span class="sw sw-quota"></span>daily quota</li>' : '') +
@@ -159,13 +159,8 @@ export function dailyChart(l: LicenseeSummary, days: readonly string[]): string 
   if (apps.length === 0) notes.push('No records in the window.');
   if (limit === null) notes.push('The agreement sets no daily records quota.');
   if (over.size > 0) notes.push(`Days over the daily quota are labelled in red (${over.size}).`);
-  return (
-    '<figure><figcaption>Daily records per app against the daily quota</figcaption>' +
-    svg +
-    legend +
-    (notes.length ? `<p class="note">${esc(notes.join(' '))}</p>` : '') +
-    '</figure>'
-  );
+  const note = notes.length ? `<p class="note">${esc(notes.join(' '))}</p>` : '';
+  yield `${svgEnd}${legend}${note}</figure>`;
 }
 
 export function cumulativeChart(l: LicenseeSummary, days: readonly string[]): string {

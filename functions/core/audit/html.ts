@@ -148,31 +148,32 @@ const FINDINGS_COLS: readonly [cls: string, head: string][] = [
   ['c-detail', 'Detail<div class="sub">finding id</div>'],
 ];
 
-function findingsSection(findings: readonly Finding[], names: ReadonlyMap<string, string>): string {
+function* findingsSection(
+  findings: readonly Finding[],
+  names: ReadonlyMap<string, string>,
+): Generator<string> {
   const sorted = [...findings].sort(
     (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || compareFindings(a, b),
   );
   const cols = `<colgroup>${FINDINGS_COLS.map(([c]) => `<col class="${c}">`).join('')}</colgroup>`;
   const head = `<tr>${FINDINGS_COLS.map(([c, h]) => `<th${c === 'c-num' ? ' class="num"' : ''}>${h}</th>`).join('')}</tr>`;
-  const rows = sorted.map(
-    (f) =>
-      `<tr data-rule="${esc(f.rule)}" data-severity="${esc(f.severity)}"${lifecycleAttr(f.lifecycle)}>` +
-      `<td><span class="sev sev-${esc(f.severity)}">${esc(f.severity)}</span></td>` +
-      `<td>${licenseeCell(f.licensee, names)}</td>` +
-      `<td>${esc(f.rule).replace(/_/g, '_<wbr>')}<div class="sub">${esc(f.metric).replace(/_/g, '_<wbr>')}</div></td>` +
-      `<td>${subjectCell(f.subject)}</td>` +
-      `<td title="${esc(f.period_start)} to ${esc(f.period_end)}">${periodCell(f.period_start, f.period_end)}</td>` +
-      `<td class="num">${numbersCell(f)}</td>` +
-      `<td class="apps">${appsCell(f.apps)}</td>` +
-      `<td class="detail">${esc(f.detail)}<div class="sub id">${esc(f.finding_id)}</div>${lifecycleCell(f.lifecycle)}</td></tr>`,
-  );
-  return (
-    '<h2>Findings</h2>' +
+  const row = (f: Finding) =>
+    `<tr data-rule="${esc(f.rule)}" data-severity="${esc(f.severity)}"${lifecycleAttr(f.lifecycle)}>` +
+    `<td><span class="sev sev-${esc(f.severity)}">${esc(f.severity)}</span></td>` +
+    `<td>${licenseeCell(f.licensee, names)}</td>` +
+    `<td>${esc(f.rule).replace(/_/g, '_<wbr>')}<div class="sub">${esc(f.metric).replace(/_/g, '_<wbr>')}</div></td>` +
+    `<td>${subjectCell(f.subject)}</td>` +
+    `<td title="${esc(f.period_start)} to ${esc(f.period_end)}">${periodCell(f.period_start, f.period_end)}</td>` +
+    `<td class="num">${numbersCell(f)}</td>` +
+    `<td class="apps">${appsCell(f.apps)}</td>` +
+    `<td class="detail">${esc(f.detail)}<div class="sub id">${esc(f.finding_id)}</div>${lifecycleCell(f.lifecycle)}</td></tr>`;
+  yield '<h2>Findings</h2>' +
     (sorted.length === 0
       ? '<p id="no-findings">No findings: every agreement was kept in this window.</p>'
       : '') +
-    `<table id="findings">${cols}<thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`
-  );
+    `<table id="findings">${cols}<thead>${head}</thead><tbody>`;
+  for (const f of sorted) yield row(f);
+  yield '</tbody></table>';
 }
 
 function quotaTable(l: LicenseeSummary): string {
@@ -206,7 +207,7 @@ function quotaTable(l: LicenseeSummary): string {
   );
 }
 
-function licenseeSection(l: LicenseeSummary, days: readonly string[]): string {
+function* licenseeSection(l: LicenseeSummary, days: readonly string[]): Generator<string> {
   const paid =
     l.paid_through === undefined
       ? 'fully paid'
@@ -218,63 +219,46 @@ function licenseeSection(l: LicenseeSummary, days: readonly string[]): string {
     ? ` · unpaid usage owed: <strong>${esc(fmtMoney(l.amount_owed.amount, l.amount_owed.currency))}</strong>`
     : '';
   const counts = SEVERITIES.filter((s) => l.findings[s] > 0).map((s) => `${fmtInt(l.findings[s])} ${s}`);
-  const apps = l.apps
-    .map(
-      (a) =>
-        `<tr><td><code>${esc(a.app_id)}</code></td><td>${a.use_case ? esc(a.use_case) : '<span class="over">none declared</span>'}</td>` +
-        `<td class="num">${fmtInt(a.requests)}</td><td class="num">${fmtInt(a.records)}</td><td class="num">${fmtInt(a.bytes)}</td>` +
-        `<td class="num">${fmtInt(a.errors)}</td><td class="num">${fmtInt(a.active_days)}</td></tr>`,
-    )
-    .join('');
-  return (
-    `<section class="licensee" id="licensee-${esc(l.licensee)}" data-licensee="${esc(l.licensee)}">` +
+  yield `<section class="licensee" id="licensee-${esc(l.licensee)}" data-licensee="${esc(l.licensee)}">` +
     `<h2>${esc(l.name)} <span class="muted">(${esc(l.licensee)})</span></h2>` +
     `<p>Term ${esc(l.term.start)} to ${esc(l.term.end)} · ${esc(paid)} · ${esc(rate)}${owed} · findings: ${esc(counts.length ? counts.join(', ') : 'none')}</p>` +
     `<p>Month to date: ${fmtInt(l.totals.requests)} requests, ${fmtInt(l.totals.records)} records, ${fmtInt(l.totals.bytes)} bytes, ${fmtInt(l.totals.errors)} errors.</p>` +
-    quotaTable(l) +
-    dailyChart(l, days) +
-    cumulativeChart(l, days) +
+    quotaTable(l);
+  yield* dailyChart(l, days);
+  yield cumulativeChart(l, days) +
     '<h3>Apps</h3><table class="apps"><thead><tr><th>App</th><th>Use case</th><th class="num">Requests</th><th class="num">Records</th>' +
-    `<th class="num">Bytes</th><th class="num">Errors</th><th class="num">Active days</th></tr></thead><tbody>${apps}</tbody></table>` +
-    '</section>'
-  );
+    '<th class="num">Bytes</th><th class="num">Errors</th><th class="num">Active days</th></tr></thead><tbody>';
+  for (const a of l.apps)
+    yield `<tr><td><code>${esc(a.app_id)}</code></td><td>${a.use_case ? esc(a.use_case) : '<span class="over">none declared</span>'}</td>` +
+      `<td class="num">${fmtInt(a.requests)}</td><td class="num">${fmtInt(a.records)}</td><td class="num">${fmtInt(a.bytes)}</td>` +
+      `<td class="num">${fmtInt(a.errors)}</td><td class="num">${fmtInt(a.active_days)}</td></tr>`;
+  yield '</tbody></table></section>';
 }
 
-function unknownAppsSection(model: ReportModel): string {
-  if (model.unknown_apps.length === 0) return '';
-  const rows = model.unknown_apps
-    .map(
-      (a) =>
-        `<tr><td><code>${esc(a.app_id)}</code></td><td class="num">${fmtInt(a.requests)}</td><td class="num">${fmtInt(a.records)}</td>` +
-        `<td class="num">${fmtInt(a.bytes)}</td><td class="num">${fmtInt(a.errors)}</td><td class="num">${fmtInt(a.active_days)}</td></tr>`,
-    )
-    .join('');
-  return (
-    '<section id="unknown-apps"><h2>Apps in no agreement</h2><table><thead><tr><th>App</th><th class="num">Requests</th>' +
-    `<th class="num">Records</th><th class="num">Bytes</th><th class="num">Errors</th><th class="num">Active days</th></tr></thead><tbody>${rows}</tbody></table></section>`
-  );
+function* unknownAppsSection(model: ReportModel): Generator<string> {
+  if (model.unknown_apps.length === 0) return;
+  yield '<section id="unknown-apps"><h2>Apps in no agreement</h2><table><thead><tr><th>App</th><th class="num">Requests</th>' +
+    '<th class="num">Records</th><th class="num">Bytes</th><th class="num">Errors</th><th class="num">Active days</th></tr></thead><tbody>';
+  for (const a of model.unknown_apps)
+    yield `<tr><td><code>${esc(a.app_id)}</code></td><td class="num">${fmtInt(a.requests)}</td><td class="num">${fmtInt(a.records)}</td>` +
+      `<td class="num">${fmtInt(a.bytes)}</td><td class="num">${fmtInt(a.errors)}</td><td class="num">${fmtInt(a.active_days)}</td></tr>`;
+  yield '</tbody></table></section>';
 }
 
 const DQ_ROWS_MAX = 500;
 
 /** A line per app-day whose values passed an ingest bound; nothing when none did. */
-function overflowNote(overflow: readonly UsageOverflow[]): string {
-  if (overflow.length === 0) return '';
-  const items = overflow
-    .slice(0, DQ_ROWS_MAX)
-    .map(
-      (o) =>
-        `<li><code>${esc(o.app_id)}</code> on ${esc(o.usage_date)}: ${fmtInt(o.other_endpoints_requests)} request(s) under <code>${esc(OTHER_ENDPOINTS)}</code>, ${fmtInt(o.other_organisations_requests)} under <code>${esc(OTHER_ORGANISATIONS)}</code></li>`,
-    )
-    .join('');
+function* overflowNote(overflow: readonly UsageOverflow[]): Generator<string> {
+  if (overflow.length === 0) return;
+  yield '<p class="note" id="usage-overflow">More distinct endpoints or organisations than the ingest keeps per app and day: ' +
+    'the rest are counted, exactly, under an overflow entry (totals are unchanged).</p><ul>';
+  for (const o of overflow.slice(0, DQ_ROWS_MAX))
+    yield `<li><code>${esc(o.app_id)}</code> on ${esc(o.usage_date)}: ${fmtInt(o.other_endpoints_requests)} request(s) under <code>${esc(OTHER_ENDPOINTS)}</code>, ${fmtInt(o.other_organisations_requests)} under <code>${esc(OTHER_ORGANISATIONS)}</code></li>`;
   const more =
     overflow.length > DQ_ROWS_MAX
       ? `<li>${fmtInt(overflow.length - DQ_ROWS_MAX)} more in report.json.</li>`
       : '';
-  return (
-    '<p class="note" id="usage-overflow">More distinct endpoints or organisations than the ingest keeps per app and day: ' +
-    `the rest are counted, exactly, under an overflow entry (totals are unchanged).</p><ul>${items}${more}</ul>`
-  );
+  yield `${more}</ul>`;
 }
 
 /** The rejected lines per reason class of one object ("" without them). */
@@ -283,31 +267,26 @@ function rejectReasons(o: DataQuality['objects'][number]): string {
   return `<br>${o.reject_reasons.map((r) => `${esc(r.reason)}: ${fmtInt(r.lines)}`).join('; ')}`;
 }
 
-function dataQualitySection(dq: DataQuality, overflow: readonly UsageOverflow[] = []): string {
+function* dataQualitySection(dq: DataQuality, overflow: readonly UsageOverflow[] = []): Generator<string> {
   const notable = dq.objects.filter((o) => o.status !== 'ingested' || o.rejected > 0);
   const shown = notable.slice(0, DQ_ROWS_MAX);
-  const rows = shown
-    .map(
-      (o) =>
-        `<tr><td><code>${esc(o.key)}</code><br><span class="id muted">${esc(o.gen)}</span></td><td>${esc(o.status)}</td>` +
+  yield '<section id="data-quality"><h2>Data quality</h2>';
+  if (notable.length === 0) yield '<p>Every log object was ingested without a rejected line.</p>';
+  else {
+    yield '<table><thead><tr><th>Object</th><th>Status</th><th class="num">Lines</th><th class="num">Counted</th>' +
+      '<th class="num">Rejected</th><th>Reason</th></tr></thead><tbody>';
+    for (const o of shown)
+      yield `<tr><td><code>${esc(o.key)}</code><br><span class="id muted">${esc(o.gen)}</span></td><td>${esc(o.status)}</td>` +
         `<td class="num">${fmtInt(o.lines)}</td><td class="num">${fmtInt(o.counted)}</td><td class="num">${fmtInt(o.rejected)}</td>` +
-        `<td>${esc(o.reason ?? '')}${o.rejects_key ? `<br>rejects: <code>${esc(o.rejects_key)}</code>` : ''}${rejectReasons(o)}</td></tr>`,
-    )
-    .join('');
-  const more =
-    notable.length > shown.length
-      ? `<p class="note">${fmtInt(notable.length - shown.length)} more in report.json.</p>`
-      : '';
-  return (
-    '<section id="data-quality"><h2>Data quality</h2>' +
-    (notable.length === 0
-      ? '<p>Every log object was ingested without a rejected line.</p>'
-      : '<table><thead><tr><th>Object</th><th>Status</th><th class="num">Lines</th><th class="num">Counted</th>' +
-        `<th class="num">Rejected</th><th>Reason</th></tr></thead><tbody>${rows}</tbody></table>${more}`) +
-    overflowNote(overflow) +
-    duplicatesNote(dq) +
-    '</section>'
-  );
+        `<td>${esc(o.reason ?? '')}${o.rejects_key ? `<br>rejects: <code>${esc(o.rejects_key)}</code>` : ''}${rejectReasons(o)}</td></tr>`;
+    const more =
+      notable.length > shown.length
+        ? `<p class="note">${fmtInt(notable.length - shown.length)} more in report.json.</p>`
+        : '';
+    yield `</tbody></table>${more}`;
+  }
+  yield* overflowNote(overflow);
+  yield `${duplicatesNote(dq)}</section>`;
 }
 
 /** Duplicate request_ids (issue 11 item 5), only when some were found or a count was capped. */
@@ -320,29 +299,29 @@ function duplicatesNote(dq: DataQuality): string {
   );
 }
 
-/** The whole report.html document. */
-export function renderHtml(
+/**
+ * The whole report.html document, as pieces (a findings row, an app row, a day's bars…): each is
+ * bounded by one row's data, and the document is never held whole (report.ts coalesces them).
+ */
+export function* htmlPieces(
   model: ReportModel,
   findings: readonly Finding[],
   dq: DataQuality,
   overflow: readonly UsageOverflow[] = [],
-): string {
+): Generator<string> {
   const names = new Map(model.licensees.map((l) => [l.licensee, l.name]));
   const title = `Usage audit report ${model.report_date}`;
-  return (
-    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
+  yield '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">` +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
     `<title>${esc(title)}</title><style>${CSS}</style></head><body><main>` +
     `<h1>${esc(title)}</h1>` +
-    summarySection(model, dq) +
-    findingsSection(findings, names) +
-    '<h2>Licensees</h2>' +
-    (model.licensees.length === 0 ? '<p>No agreements are loaded.</p>' : '') +
-    model.licensees.map((l) => licenseeSection(l, model.days)).join('') +
-    unknownAppsSection(model) +
-    dataQualitySection(dq, overflow) +
-    `<footer>usage-auditor · report for ${esc(model.report_date)} · every number here is in report.json; file hashes in manifest.json.</footer>` +
-    '</main></body></html>\n'
-  );
+    summarySection(model, dq);
+  yield* findingsSection(findings, names);
+  yield `<h2>Licensees</h2>${model.licensees.length === 0 ? '<p>No agreements are loaded.</p>' : ''}`;
+  for (const l of model.licensees) yield* licenseeSection(l, model.days);
+  yield* unknownAppsSection(model);
+  yield* dataQualitySection(dq, overflow);
+  yield `<footer>usage-auditor · report for ${esc(model.report_date)} · every number here is in report.json; file hashes in manifest.json.</footer>` +
+    '</main></body></html>\n';
 }

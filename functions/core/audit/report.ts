@@ -23,13 +23,23 @@
  *                  content_sha256 }. content_sha256 hashes everything but the run info (the five
  *                  files with report.json's `run` set to null): equal content_sha256 = same
  *                  audit result, so a caller may skip rewriting an unchanged report.
+ *
+ * Streamed (issue 10): each file but the manifest is rendered as a stream of chunks of about
+ * CHUNK_CHARS (chunks.ts; report.json through json-chunks.ts, report.html through html.ts's
+ * pieces), never as one string. streamReport hashes the streams (one pass, nothing kept) to build
+ * the manifest before anything is written, and gives bodies that render the files again when they
+ * are read: a report that is written is rendered twice, the same bytes each time (rendering is
+ * deterministic). renderReport joins the chunks into whole strings, for tests and tools.
  */
+import { createHash } from 'node:crypto';
 import { compareStrings } from '../support.ts';
 import type { SourceRef } from '../types.ts';
 import type { Agreement } from './agreements.ts';
+import { coalesce, joinChunks, replayable, sha256Chunks } from './chunks.ts';
 import { compareFindings, type Finding, inFieldOrder } from './findings.ts';
 import { type JsonValue, sha256Hex, stableJson } from './format.ts';
-import { renderHtml } from './html.ts';
+import { htmlPieces } from './html.ts';
+import { JSON_HOLE, type JsonHole, stableJsonChunks, stableJsonParts } from './json-chunks.ts';
 import { buildModel, type ReportModel, type UsageOverflow, usageOverflow } from './model.ts';
 import type { RegistryGap, ReportTerms } from './terms.ts';
 import {
@@ -97,6 +107,16 @@ export interface ReportInput {
 export interface ReportFile {
   name: string;
   body: string;
+  contentType: string;
+}
+
+/**
+ * A report file to write: the manifest whole, any other file as chunks rendered again each time
+ * the body is read (the audit's ReportFiles.write reads it once, as it uploads it).
+ */
+export interface StreamedReportFile {
+  name: string;
+  body: string | AsyncIterable<string>;
   contentType: string;
 }
 
@@ -249,21 +269,22 @@ export function withRunField(withoutRun: string, run: RunInfo | null): string {
   return `${withoutRun.slice(0, at)}\n${member},\n${withoutRun.slice(at + NO_RUN_LINE.length)}`;
 }
 
-function reportJson(
+/** report.json's text, as chunks, with a hole where its run field's value goes (fillRun). */
+function* reportJsonParts(
   model: ReportModel,
   findings: Finding[],
   dq: DataQuality,
   overflow: readonly UsageOverflow[] = [],
   terms: Pick<ReportInput, 'terms' | 'registryGaps'> = {},
   truncated = false,
-): string {
+): Generator<string | JsonHole> {
   const sourcesTruncated = truncated || model.sources.length > REPORT_MAX_SOURCES;
   const doc = {
     format: REPORT_FORMAT,
     report_date: model.report_date,
     window: model.window,
-    // Filled in by withRunField: content_sha256 covers report.json without it.
-    run: null,
+    // Filled in by fillRun: content_sha256 covers report.json with null there.
+    run: JSON_HOLE,
     summary: model.summary,
     licensees: model.licensees.map((l) => ({
       licensee: l.licensee,
@@ -289,34 +310,70 @@ function reportJson(
     // The agreement and registry versions the audit used (issue 11), last.
     ...(terms.terms ? { terms: terms.terms } : {}),
   };
-  return `${stableJson(doc, 2)}\n`;
+  yield* stableJsonParts(doc, { indent: 2 });
+  yield '\n';
 }
 
-function usageJsonl(model: ReportModel, usage: readonly AuditUsageRow[]): string {
-  const { byApp } = windowUsage(model.report_date, usage);
-  const lines: string[] = [];
-  const emit = (licensee: string | null, app: string) => {
+/** The run field's value as report.json writes it: keys sorted at every level (null: no run). */
+const runValue = (run: RunInfo | null): JsonValue =>
+  run === null ? null : (JSON.parse(stableJson(run, 0, true)) as JsonValue);
+
+/**
+ * report.json's chunks (its parts, with a hole for the run) with the run field filled in: the same
+ * bytes as withRunField gives on the text rendered with null there (null: that text itself).
+ */
+export function* fillRun(parts: Iterable<string | JsonHole>, run: RunInfo | null): Generator<string> {
+  const value = runValue(run);
+  for (const p of parts) {
+    if (typeof p === 'string') yield p;
+    else yield* stableJsonChunks(value, { indent: 2, depth: p.depth });
+  }
+}
+
+/** sha256 of report.json with its run and with null there, from one pass over its parts. */
+function reportJsonHashes(
+  parts: Iterable<string | JsonHole>,
+  run: RunInfo,
+): { withRun: string; withoutRun: string } {
+  const withRun = createHash('sha256');
+  const withoutRun = createHash('sha256');
+  for (const p of parts) {
+    if (typeof p === 'string') {
+      withRun.update(p);
+      withoutRun.update(p);
+      continue;
+    }
+    withoutRun.update('null');
+    for (const c of stableJsonChunks(runValue(run), { indent: 2, depth: p.depth })) withRun.update(c);
+  }
+  return { withRun: withRun.digest('hex'), withoutRun: withoutRun.digest('hex') };
+}
+
+/** findings.jsonl: one finding (canonicalFinding) a line. */
+function* findingsJsonl(findings: readonly Finding[]): Generator<string> {
+  for (const f of findings) yield `${stableJson(f)}\n`;
+}
+
+function* usageJsonl(model: ReportModel, byApp: ReturnType<typeof windowUsage>['byApp']): Generator<string> {
+  function* emit(licensee: string | null, app: string): Generator<string> {
     const days = byApp.get(app);
     if (!days) return;
     for (const day of [...days.keys()].sort()) {
       const r = days.get(day) as AuditUsageRow;
-      lines.push(
-        `${stableJson({
-          report_date: model.report_date,
-          licensee,
-          app_id: app,
-          usage_date: day,
-          requests: r.requests,
-          records: r.records,
-          bytes: r.bytes,
-          errors: r.errors,
-        })}\n`,
-      );
+      yield `${stableJson({
+        report_date: model.report_date,
+        licensee,
+        app_id: app,
+        usage_date: day,
+        requests: r.requests,
+        records: r.records,
+        bytes: r.bytes,
+        errors: r.errors,
+      })}\n`;
     }
-  };
-  for (const l of model.licensees) for (const app of l.apps) emit(l.licensee, app.app_id);
-  for (const u of model.unknown_apps) emit(null, u.app_id);
-  return lines.join('');
+  }
+  for (const l of model.licensees) for (const app of l.apps) yield* emit(l.licensee, app.app_id);
+  for (const u of model.unknown_apps) yield* emit(null, u.app_id);
 }
 
 /**
@@ -346,8 +403,8 @@ function evidenceCell(e: FindingEvidence): string {
   return shown.join('; ');
 }
 
-function findingsCsv(findings: readonly Finding[]): string {
-  const rows: string[] = [FINDING_FIELDS.join(',')];
+function* findingsCsv(findings: readonly Finding[]): Generator<string> {
+  yield `\uFEFF${FINDING_FIELDS.join(',')}\r\n`;
   for (const f of findings) {
     const cells: Record<(typeof FINDING_FIELDS)[number], string | number | null> = {
       ...f,
@@ -355,9 +412,8 @@ function findingsCsv(findings: readonly Finding[]): string {
       apps: f.apps.map((a) => `${a.app_id}=${a.value} (${a.share})`).join('; '),
       evidence: evidenceCell(f.evidence),
     };
-    rows.push(FINDING_FIELDS.map((c) => csvCell(cells[c])).join(','));
+    yield `${FINDING_FIELDS.map((c) => csvCell(cells[c])).join(',')}\r\n`;
   }
-  return `\uFEFF${rows.map((r) => `${r}\r\n`).join('')}`;
 }
 
 /**
@@ -368,7 +424,12 @@ function findingsCsv(findings: readonly Finding[]): string {
 export function contentSha256(
   bodyWithoutRun: (name: (typeof REPORT_FILES)[number]) => string | Uint8Array,
 ): string {
-  return sha256Hex(REPORT_FILES.map((n) => sha256Hex(bodyWithoutRun(n))).join('\n'));
+  return contentSha256Of((n) => sha256Hex(bodyWithoutRun(n)));
+}
+
+/** contentSha256 from each file's sha256 (hex), report.json's taken with its run set to null. */
+function contentSha256Of(shaWithoutRun: (name: (typeof REPORT_FILES)[number]) => string): string {
+  return sha256Hex(REPORT_FILES.map(shaWithoutRun).join('\n'));
 }
 
 export interface Manifest {
@@ -378,11 +439,23 @@ export interface Manifest {
   content_sha256: string;
 }
 
+/** One report file (not the manifest): its chunks, rendered anew each time `chunks` is called. */
+interface ChunkedFile {
+  name: (typeof REPORT_FILES)[number];
+  contentType: string;
+  chunks: () => Iterable<string>;
+}
+
+/** manifest.json's text (the one report file rendered whole: a few hundred bytes per file it lists). */
+export function manifestJson(manifest: Manifest): string {
+  return `${stableJson(manifest, 2)}\n`;
+}
+
 /**
- * Renders every report file for one report date. The same input gives the same bytes; only
- * `run` (report.json's run field) may carry wall-clock time.
+ * Every report file of one report date as chunks, and the manifest, whose hashes come from one
+ * pass over the chunks (nothing kept): a file is rendered again each time its chunks are read.
  */
-export function renderReport(input: ReportInput): { files: ReportFile[]; manifest: Manifest } {
+function chunkedReport(input: ReportInput): { files: ChunkedFile[]; manifest: Manifest } {
   const findings = [...input.findings].sort(compareFindings).map(canonicalFinding);
   const model = buildModel({
     reportDate: input.reportDate,
@@ -392,29 +465,34 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
   });
   const overflow = usageOverflow(input.reportDate, input.usage);
   const truncated = input.sourcesTruncated === true;
-  // report.json is rendered once, without its run field (what content_sha256 covers); the run
-  // field is then put in its place.
-  const withoutRun = reportJson(model, findings, input.dataQuality, overflow, input, truncated);
-  const bodies: Record<(typeof REPORT_FILES)[number], string> = {
-    'report.json': withRunField(withoutRun, input.run),
-    'findings.jsonl': findings.map((f) => `${stableJson(f)}\n`).join(''),
-    'usage.jsonl': usageJsonl(model, input.usage),
-    'findings.csv': findingsCsv(findings),
-    'report.html': renderHtml(
-      model,
-      findings,
-      {
-        ...summariseDataQuality(input.dataQuality.objects),
-        ...(input.dataQuality.duplicate_request_ids
-          ? { duplicate_request_ids: input.dataQuality.duplicate_request_ids }
-          : {}),
-      },
-      overflow,
-    ),
+  const { byApp } = windowUsage(input.reportDate, input.usage);
+  const dq: DataQuality = {
+    ...summariseDataQuality(input.dataQuality.objects),
+    ...(input.dataQuality.duplicate_request_ids
+      ? { duplicate_request_ids: input.dataQuality.duplicate_request_ids }
+      : {}),
   };
-  const content = contentSha256((n) => (n === 'report.json' ? withoutRun : bodies[n]));
+  // report.json's text has a hole for its run field: null in what content_sha256 covers, the run
+  // in the file written.
+  const reportJson = () => reportJsonParts(model, findings, input.dataQuality, overflow, input, truncated);
+  const renderers: Record<(typeof REPORT_FILES)[number], () => Iterable<string>> = {
+    'report.json': () => fillRun(reportJson(), input.run),
+    'findings.jsonl': () => coalesce(findingsJsonl(findings)),
+    'usage.jsonl': () => coalesce(usageJsonl(model, byApp)),
+    'findings.csv': () => coalesce(findingsCsv(findings)),
+    'report.html': () => coalesce(htmlPieces(model, findings, dq, overflow)),
+  };
+  const json = reportJsonHashes(reportJson(), input.run);
+  const sha: Record<(typeof REPORT_FILES)[number], string> = {
+    'report.json': json.withRun,
+    'findings.jsonl': sha256Chunks(renderers['findings.jsonl']()),
+    'usage.jsonl': sha256Chunks(renderers['usage.jsonl']()),
+    'findings.csv': sha256Chunks(renderers['findings.csv']()),
+    'report.html': sha256Chunks(renderers['report.html']()),
+  };
+  const content = contentSha256Of((n) => (n === 'report.json' ? json.withoutRun : sha[n]));
   const all: Record<string, string> = { ...input.extraFiles };
-  for (const n of REPORT_FILES) all[n] = sha256Hex(bodies[n]);
+  for (const n of REPORT_FILES) all[n] = sha[n];
   const hashes: Record<string, string> = {};
   for (const n of Object.keys(all).sort(compareStrings)) hashes[n] = all[n] as string;
   const manifest: Manifest = {
@@ -423,13 +501,45 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
     previous_manifest_sha256: input.previousManifestSha256,
     content_sha256: content,
   };
-  const files: ReportFile[] = REPORT_FILES.map((name) => ({
+  const files = REPORT_FILES.map((name) => ({
     name,
-    body: bodies[name],
     contentType: CONTENT_TYPES[name] ?? 'application/octet-stream',
+    chunks: renderers[name],
   }));
-  files.push({ name: MANIFEST_FILE, body: `${stableJson(manifest, 2)}\n`, contentType: 'application/json' });
   return { files, manifest };
+}
+
+/**
+ * Every report file for one report date, for the audit to write: the manifest (its hashes taken
+ * from a first rendering, streamed and not kept) whole, and each other file as a body that renders
+ * it again, as chunks, while it is written (so a written report is rendered twice; never held as
+ * one string). The same input gives the same bytes; only `run` (report.json's run field) may carry
+ * wall-clock time.
+ */
+export function streamReport(input: ReportInput): { files: StreamedReportFile[]; manifest: Manifest } {
+  const { files, manifest } = chunkedReport(input);
+  const out: StreamedReportFile[] = files.map((f) => ({
+    name: f.name,
+    body: replayable(f.chunks),
+    contentType: f.contentType,
+  }));
+  out.push({ name: MANIFEST_FILE, body: manifestJson(manifest), contentType: 'application/json' });
+  return { files: out, manifest };
+}
+
+/**
+ * The files of streamReport with each body joined into one string: for tests and tools that want
+ * the whole text (the audit writes streamReport's chunks and never joins them).
+ */
+export function renderReport(input: ReportInput): { files: ReportFile[]; manifest: Manifest } {
+  const { files, manifest } = chunkedReport(input);
+  const out: ReportFile[] = files.map((f) => ({
+    name: f.name,
+    body: joinChunks(f.chunks()),
+    contentType: f.contentType,
+  }));
+  out.push({ name: MANIFEST_FILE, body: manifestJson(manifest), contentType: 'application/json' });
+  return { files: out, manifest };
 }
 
 /**

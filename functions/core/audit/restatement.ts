@@ -21,9 +21,17 @@
  * the date's anchors, every change of content between two anchors is one of its entries. So a
  * rewrite the audit made carries its restatement, and a rewrite without one is a problem. Pure.
  */
+import { replayable, sha256Chunks } from './chunks.ts';
 import type { Finding } from './findings.ts';
 import { type JsonValue, sha256Hex, stableJson } from './format.ts';
-import { MANIFEST_FILE, type Manifest, type ReportFile } from './report.ts';
+import { stableJsonChunks } from './json-chunks.ts';
+import {
+  MANIFEST_FILE,
+  type Manifest,
+  manifestJson,
+  type ReportFile,
+  type StreamedReportFile,
+} from './report.ts';
 import type { AgreementVersion, RegistryVersion } from './terms.ts';
 
 export const RESTATEMENT_FILE = 'restatement.json';
@@ -164,22 +172,18 @@ function parseFile(text: string | Uint8Array | undefined): RestatementFile | und
   }
 }
 
-/**
- * The report files with restatement.json (the stored one's entries plus `entry`) added before the
- * manifest, and the manifest listing it.
- */
-export function withRestatement(
-  rendered: { files: ReportFile[]; manifest: Manifest },
-  stored: string | undefined,
-  entry: Restatement,
-): { files: ReportFile[]; manifest: Manifest } {
-  const previous = parseFile(stored)?.restatements ?? [];
-  const doc: RestatementFile = {
-    report_date: rendered.manifest.report_date,
-    restatements: [...previous, entry],
-  };
-  const body = `${stableJson(doc as unknown as JsonValue, 2)}\n`;
-  const files: Record<string, string> = { ...rendered.manifest.files, [RESTATEMENT_FILE]: sha256Hex(body) };
+/** restatement.json's document: the stored one's entries plus `entry`. */
+function restatementDoc(reportDate: string, stored: string | undefined, entry: Restatement): RestatementFile {
+  return { report_date: reportDate, restatements: [...(parseFile(stored)?.restatements ?? []), entry] };
+}
+
+/** The rendered files with restatement.json (`body`, hashing to `sha256`) before a manifest listing it. */
+function restated<B>(
+  rendered: { files: { name: string; body: B | string; contentType: string }[]; manifest: Manifest },
+  body: B,
+  sha256: string,
+): { files: { name: string; body: B | string; contentType: string }[]; manifest: Manifest } {
+  const files: Record<string, string> = { ...rendered.manifest.files, [RESTATEMENT_FILE]: sha256 };
   const manifest: Manifest = {
     ...rendered.manifest,
     files: Object.fromEntries(
@@ -193,9 +197,41 @@ export function withRestatement(
     files: [
       ...rendered.files.filter((f) => f.name !== MANIFEST_FILE),
       { name: RESTATEMENT_FILE, body, contentType: 'application/json' },
-      { name: MANIFEST_FILE, body: `${stableJson(manifest, 2)}\n`, contentType: 'application/json' },
+      { name: MANIFEST_FILE, body: manifestJson(manifest), contentType: 'application/json' },
     ],
   };
+}
+
+/**
+ * The report files with restatement.json (the stored one's entries plus `entry`) added before the
+ * manifest, and the manifest listing it; every body whole (renderReport's files).
+ */
+export function withRestatement(
+  rendered: { files: ReportFile[]; manifest: Manifest },
+  stored: string | undefined,
+  entry: Restatement,
+): { files: ReportFile[]; manifest: Manifest } {
+  const doc = restatementDoc(rendered.manifest.report_date, stored, entry);
+  const body = `${stableJson(doc as unknown as JsonValue, 2)}\n`;
+  return restated(rendered, body, sha256Hex(body));
+}
+
+/**
+ * withRestatement for streamReport's files: restatement.json is streamed too (hashed from a first
+ * rendering, rendered again as it is written; the document, parsed from the stored file plus the
+ * new entry, is what is held), the report files pass through unread, the manifest is whole.
+ */
+export function withStreamedRestatement(
+  rendered: { files: StreamedReportFile[]; manifest: Manifest },
+  stored: string | undefined,
+  entry: Restatement,
+): { files: StreamedReportFile[]; manifest: Manifest } {
+  const doc = restatementDoc(rendered.manifest.report_date, stored, entry);
+  const chunks = function* () {
+    yield* stableJsonChunks(doc, { indent: 2 });
+    yield '\n';
+  };
+  return restated(rendered, replayable(chunks), sha256Chunks(chunks()));
 }
 
 /** The restatements of a report folder (empty when it has none or it is unreadable). */
