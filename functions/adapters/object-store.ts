@@ -2,6 +2,7 @@
  * S3 adapter: reading log objects and writing small data-quality and report files.
  */
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -39,6 +40,9 @@ export class S3Objects implements ObjectReader, ObjectWriter, ObjectLister {
   /**
    * Writes an object from chunks: one PutObject when it all fits in one part, else a multipart
    * upload with parts of `partBytes` (aborted if anything fails). At most one part is in memory.
+   * Every part carries its CRC32, declared at CreateMultipartUpload and listed again at
+   * CompleteMultipartUpload, as S3 wants of an upload whose parts have checksums (the SDK adds a
+   * CRC32 to UploadPart by default; a part checksum the upload did not declare can be refused).
    */
   async putStream(
     bucket: string,
@@ -49,7 +53,7 @@ export class S3Objects implements ObjectReader, ObjectWriter, ObjectLister {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let uploadId: string | undefined;
-    const parts: { ETag: string | undefined; PartNumber: number }[] = [];
+    const parts: { ETag: string | undefined; PartNumber: number; ChecksumCRC32: string }[] = [];
     const take = (): Buffer => {
       const b = Buffer.concat(pending, pendingBytes);
       pending = [];
@@ -59,11 +63,17 @@ export class S3Objects implements ObjectReader, ObjectWriter, ObjectLister {
     const uploadPart = async (body: Buffer) => {
       if (uploadId === undefined) {
         const out = await this.s3.send(
-          new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }),
+          new CreateMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            ContentType: contentType,
+            ChecksumAlgorithm: 'CRC32',
+          }),
         );
         uploadId = out.UploadId;
       }
       const PartNumber = parts.length + 1;
+      const ChecksumCRC32 = crc32Base64(body);
       const out = await this.s3.send(
         new UploadPartCommand({
           Bucket: bucket,
@@ -72,9 +82,11 @@ export class S3Objects implements ObjectReader, ObjectWriter, ObjectLister {
           PartNumber,
           Body: body,
           ContentLength: body.length,
+          ChecksumAlgorithm: 'CRC32',
+          ChecksumCRC32,
         }),
       );
-      parts.push({ ETag: out.ETag, PartNumber });
+      parts.push({ ETag: out.ETag, PartNumber, ChecksumCRC32 });
     };
     try {
       for await (const chunk of chunks) {
@@ -199,4 +211,11 @@ export class S3Objects implements ObjectReader, ObjectWriter, ObjectLister {
     } while (token);
     return keys;
   }
+}
+
+/** The CRC32 of some bytes as S3's checksum headers carry it: base64 of the big-endian 4 bytes. */
+export function crc32Base64(bytes: Uint8Array): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(bytes) >>> 0);
+  return out.toString('base64');
 }
