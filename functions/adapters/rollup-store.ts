@@ -117,7 +117,7 @@ const COUNT_FIELDS = [
   'bytes',
   'errors',
 ];
-const TOP_FIELDS = ['app', 'day', 'token', 'top'];
+const TOP_FIELDS = ['app', 'day', 'token', 'digest', 'top'];
 /** Whether a stored rollup (or its part 0) is fresh: its day's token, and a content digest. */
 const isFresh = (r: { token: string; digest?: string }, token: string | undefined): boolean =>
   r.token === token && r.digest !== undefined;
@@ -265,7 +265,8 @@ export class RollupStore implements RollupUsage, RollupSplit {
    * far as rows name objects: until ROW_SOURCES_BUDGET distinct objects are named (see window).
    * Each read takes the fewest next rows that could name what is missing (each names at most its
    * object count, and at most ROLLUP_TOP_SOURCES), in BatchGets of 100. A list whose rollup is no
-   * longer the one read is an EvidenceChangedError.
+   * longer the one read (another token, or the same token and another digest) is an
+   * EvidenceChangedError.
    */
   private async readTops(rollups: readonly Rollup[], unread: ReadonlySet<Rollup>): Promise<void> {
     const named = new Set<string>();
@@ -289,7 +290,8 @@ export class RollupStore implements RollupUsage, RollupSplit {
         const found = new Map(items.map((it) => [`${it.day}\u0000${it.app}`, it]));
         for (const r of wanted) {
           const it = found.get(`${r.day}\u0000${r.app}`);
-          if (!it || it.token !== r.token || !Array.isArray(it.top))
+          // Two rebuilds may tag the same token (a commit racing one): the digest tells them apart.
+          if (!it || it.token !== r.token || it.digest !== r.digest || !Array.isArray(it.top))
             throw new EvidenceChangedError(`the rollup of ${r.app} on ${r.day} changed while it was read`);
           r.top = it.top as Rollup['top'];
         }

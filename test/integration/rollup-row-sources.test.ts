@@ -133,29 +133,33 @@ describe('the objects a window’s rows name', () => {
     expect(rows.filter((r) => r.sources.length > 0)).toHaveLength(ROW_SOURCES_BUDGET / ROLLUP_TOP_SOURCES);
   });
 
-  it('is an EvidenceChangedError when a top list read after its rollup belongs to another rebuild', async () => {
-    const app = 'app-000';
-    const day = DAYS[0] as string;
-    const key = { pk: `RU#${MONTH}`, sk: `${day}#${app}#00000` };
-    let rewritten = false;
-    const { doc } = recording(async (command) => {
-      if (rewritten || topReads([command]).length === 0) return;
-      rewritten = true;
-      // Another reader rebuilt the rollup under a newer token between the two reads.
-      const r = buildRollup(app, day, [objectRow(app, day, 0)], `2@${AT}`);
-      const [part] = splitRollup(r, () => key);
-      await bed.doc.send(new PutCommand({ TableName: bed.usageTable, Item: { ...key, ...part } }));
+  for (const [what, token] of [
+    ['a newer token', `2@${AT}`],
+    ['the same token and other content (a commit raced a rebuild)', TOKEN],
+  ] as const)
+    it(`is an EvidenceChangedError when a top list read after its rollup belongs to another rebuild: ${what}`, async () => {
+      const app = 'app-000';
+      const day = DAYS[0] as string;
+      const key = { pk: `RU#${MONTH}`, sk: `${day}#${app}#00000` };
+      let rewritten = false;
+      const { doc } = recording(async (command) => {
+        if (rewritten || topReads([command]).length === 0) return;
+        rewritten = true;
+        // Another reader rebuilt the rollup from other content between the two reads.
+        const r = buildRollup(app, day, [objectRow(app, day, 0)], token);
+        const [part] = splitRollup(r, () => key);
+        await bed.doc.send(new PutCommand({ TableName: bed.usageTable, Item: { ...key, ...part } }));
+      });
+      try {
+        await expect(
+          new RollupStore(doc, bed.usageTable, bed.store).window(DAYS[0] as string, DAYS[2] as string),
+        ).rejects.toMatchObject({ name: 'EvidenceChangedError' });
+        expect(rewritten).toBe(true);
+      } finally {
+        // Put the rollup back as seeded (the other tests read it).
+        const rows = Array.from({ length: ROLLUP_TOP_SOURCES }, (_, n) => objectRow(app, day, n));
+        const [part] = splitRollup(buildRollup(app, day, rows, TOKEN), () => key);
+        await bed.doc.send(new PutCommand({ TableName: bed.usageTable, Item: { ...key, ...part } }));
+      }
     });
-    try {
-      await expect(
-        new RollupStore(doc, bed.usageTable, bed.store).window(DAYS[0] as string, DAYS[2] as string),
-      ).rejects.toMatchObject({ name: 'EvidenceChangedError' });
-      expect(rewritten).toBe(true);
-    } finally {
-      // Put the rollup back as seeded (the other test reads it).
-      const rows = Array.from({ length: ROLLUP_TOP_SOURCES }, (_, n) => objectRow(app, day, n));
-      const [part] = splitRollup(buildRollup(app, day, rows, TOKEN), () => key);
-      await bed.doc.send(new PutCommand({ TableName: bed.usageTable, Item: { ...key, ...part } }));
-    }
-  });
 });
