@@ -185,8 +185,13 @@ export function planParts(
 export const HISTORY_EVENTS_LIMIT = 25_000;
 /** The events one plan may use (the rest: retries past the budgeted ones). */
 export const HISTORY_EVENTS_BUDGET = 20_000;
-/** A task state's events, with the retries budgeted (2: the state machine's default). */
-const TASK_EVENTS = 5 + 3 * 2;
+/**
+ * The retries of a failed step the budget counts: the state machine's default, and the most its
+ * construct accepts (infra/constructs/audit-fan-out.ts stepRetryAttempts), so the budget holds.
+ */
+export const BUDGETED_STEP_RETRIES = 2;
+/** A task state's events, with the retries budgeted. */
+const TASK_EVENTS = 5 + 3 * BUDGETED_STEP_RETRIES;
 /** A Map state's own events, and an iteration's. */
 const MAP_EVENTS = 4;
 const ITERATION_EVENTS = 2;

@@ -61,6 +61,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { BUDGETED_STEP_RETRIES } from '../../functions/core/audit-parts.ts';
 import { type Check, ensureProps, integer } from './checks.ts';
 import { transparent } from './logical-ids.ts';
 
@@ -69,7 +70,8 @@ export const MAX_TIMEOUT_HOURS = 24 * 7;
 
 /** The rules for the fan-out props. */
 export const FAN_OUT_CHECKS = {
-  stepRetryAttempts: integer(0, 10),
+  // The plan's history budget counts this many retries a step (core/audit-parts.ts).
+  stepRetryAttempts: integer(0, BUDGETED_STEP_RETRIES),
   partConcurrency: integer(1, 40),
   timeoutHours: integer(1, MAX_TIMEOUT_HOURS),
 } satisfies Record<string, Check<number>>;
@@ -124,6 +126,7 @@ export interface AuditFanOutProps {
   readonly failureQueue: sqs.IQueue;
   /**
    * Retries of a step that failed (not a tampered report or a bad request), a minute apart, doubling.
+   * At most 2: the plan's budget of history events counts 2 a step (core/audit-parts.ts).
    * @default 2
    */
   readonly stepRetryAttempts?: number;

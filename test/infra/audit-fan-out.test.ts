@@ -437,7 +437,7 @@ describe('AuditFanOut props', () => {
   });
 
   it.each([
-    [{ stepRetryAttempts: 11 }, /^AuditFanOut: stepRetryAttempts: expected an integer from 0 to 10/],
+    [{ stepRetryAttempts: 3 }, /^AuditFanOut: stepRetryAttempts: expected an integer from 0 to 2/],
     [{ timeoutHours: 0 }, /^AuditFanOut: timeoutHours: expected an integer from 1 to 168/],
     [{ partConcurrency: 0 }, /^AuditFanOut: partConcurrency: expected an integer from 1 to 40/],
   ])('refuses %o, naming the prop', (bad, message) => {
