@@ -77,7 +77,12 @@ describe('alarms', () => {
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: [
-        { Expression: 'FILL(timedOut, 0) + FILL(aborted, 0)', Id: 'expr_1', Label: 'AuditRunsStopped' },
+        {
+          Expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+          Id: 'expr_1',
+          Label: 'AuditRunsStopped',
+        },
+        { Id: 'failed', ...metric('ExecutionsFailed') },
         { Id: 'timedOut', ...metric('ExecutionsTimedOut') },
         { Id: 'aborted', ...metric('ExecutionsAborted') },
       ].map((m) => Match.objectLike(m)),
