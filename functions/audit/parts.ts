@@ -326,7 +326,9 @@ export async function joinDate(
       all.push(...records);
       for (const r of completeRecords(records, run) ?? []) for (const e of r.done) done.set(e.fp, e);
     }
-    const termsOf = termsSha(await readTerms(deps.control, date));
+    // Read once: the terms the parts' evidence is checked against are the ones the audit uses.
+    const terms = await readTerms(deps.control, date);
+    const termsOf = termsSha(terms);
     // The content digests of the rollups the audit reads (set once it has read them).
     let digests: ReadonlyMap<string, string> = new Map();
     const taken = new WeakMap<Finding, PartEntry | undefined>();
@@ -356,7 +358,7 @@ export async function joinDate(
       partsDone,
       split,
     };
-    const result = await auditDate({ ...deps, rollups: joined }, date);
+    const result = await auditDate({ ...deps, rollups: joined, termsRead: { date, terms } }, date);
     // Files of findings that are gone by the join (usage changed under the parts).
     const listed = parseJson<Manifest>(await deps.reports.readFile(date, MANIFEST))?.files ?? {};
     const mine = Object.keys(mergeWritten(all.filter((r) => r.run === run)));

@@ -38,7 +38,7 @@ import type { DataQuality } from '../core/audit/types.ts';
 import { windowDuplicates } from '../core/audit-duplicates.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
 import { removeStaleEvidence, rollupEvidence } from './audit-rollups.ts';
-import { readTerms, restatedFiles, termsStale } from './audit-terms.ts';
+import { type DateTerms, readTerms, restatedFiles, termsStale } from './audit-terms.ts';
 import { heldByOther, pendingProblem, settleEvidence } from './pending-evidence.ts';
 import {
   type AgreementReader,
@@ -85,6 +85,11 @@ export interface AuditDeps {
   partResults?: PartResults;
   /** The size past which a date is split into parts, in objects (default AUDIT_PART_OBJECTS). */
   partObjects?: number;
+  /**
+   * The terms of one date already read (a split date's join: the terms its parts' evidence is
+   * checked against are then the ones the audit uses); auditDate reads them otherwise.
+   */
+  termsRead?: { date: string; terms: DateTerms };
 }
 
 export interface DateResult {
@@ -197,7 +202,7 @@ export async function auditDate(
   const readAt = deps.rollups ? deps.now().toISOString() : (monthUsage?.readAt ?? deps.now().toISOString());
   const [terms, usage, dqKeys, changes] = await Promise.all([
     // Versioned terms: per licensee the agreement in force on D, and on each day of W (issue 11).
-    readTerms(deps.control, date),
+    deps.termsRead?.date === date ? deps.termsRead.terms : readTerms(deps.control, date),
     // The window's rows of a month read (the same rows, in the same order, as reading the window).
     deps.rollups
       ? deps.rollups.usage(start, end)

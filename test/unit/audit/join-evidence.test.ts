@@ -125,6 +125,22 @@ describe('the join of a split date after a late commit', () => {
   });
 });
 
+describe('the join’s terms', () => {
+  it('are read once: the terms its parts’ evidence is checked against are the ones the audit uses', async () => {
+    const w = await warmed(true);
+    const outcomes: PartOutcome[] = [];
+    for (const part of PLAN) outcomes.push(await auditPart(w.deps, 'run-1', PARTS_DATE, part));
+    let reads = 0;
+    const versions = w.control.agreementVersions.bind(w.control);
+    w.control.agreementVersions = async () => {
+      reads++;
+      return versions();
+    };
+    await joinDate({ ...w.deps, trigger: 'on-demand' }, 'run-1', PARTS_DATE, outcomes);
+    expect(reads).toBe(1);
+  });
+});
+
 describe('cellsDigest', () => {
   const spec = (cells: { app: string; day: string }[]): EvidenceSpec =>
     ({ cells, value: () => 0, counts: () => false }) as unknown as EvidenceSpec;
