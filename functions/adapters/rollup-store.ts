@@ -102,7 +102,7 @@ const partSk = (day: string, app: string, part: number) => `${day}#${app}#${Stri
 
 /** What the rollups' reads project (ROLLUP_PART_FIELDS): the window's, the lean window's, counts, tops. */
 const WINDOW_FIELDS = ['pk', 'sk', ...ROLLUP_PART_FIELDS];
-const LEAN_FIELDS = [...WINDOW_FIELDS.filter((f) => f !== 'ev'), 'ev.k', 'ev.d'];
+export const LEAN_FIELDS = [...WINDOW_FIELDS.filter((f) => f !== 'ev'), 'ev.k', 'ev.d'];
 const COUNT_FIELDS = [
   'pk',
   'sk',
@@ -117,7 +117,7 @@ const COUNT_FIELDS = [
   'bytes',
   'errors',
 ];
-const TOP_FIELDS = ['app', 'day', 'token', 'digest', 'top'];
+export const TOP_FIELDS = ['app', 'day', 'token', 'digest', 'top'];
 /** Whether a stored rollup (or its part 0) is fresh: its day's token, and a content digest. */
 const isFresh = (r: { token: string; digest?: string }, token: string | undefined): boolean =>
   r.token === token && r.digest !== undefined;

@@ -35,6 +35,7 @@ import {
   queryPartition,
   type WriteRequest,
 } from '../../functions/adapters/dynamo-batch.ts';
+import { LEAN_FIELDS, TOP_FIELDS } from '../../functions/adapters/rollup-store.ts';
 import type { Agreement } from '../../functions/core/audit/agreements.ts';
 import { EVIDENCE_LINES } from '../../functions/core/evidence.ts';
 import type { UsageRow } from '../../functions/core/ledger.ts';
@@ -252,10 +253,26 @@ export function agreements(objects: number): Agreement[] {
   }));
 }
 
-/** A plain read of what the audit needs: every rollup of W, and the findings' contributions and manifests. */
+/**
+ * A plain read of what the audit needs: every rollup of W as the audit reads it (every attribute
+ * but the top lists and the evidence's line refs, RollupStore's LEAN_FIELDS), the top lists of
+ * 100 rollups (as many as the audit reads: its rows name 2,000 objects at 20 a row), and the findings' contributions and
+ * manifests.
+ */
 async function plainRead(doc: DynamoDBDocumentClient, table: string): Promise<number> {
   let n = 0;
-  for await (const _ of queryPartition(doc, table, `RU#${MONTH}`, { from: DAYS[0] as string, to: DATE })) n++;
+  const first: Record<string, unknown>[] = [];
+  for await (const i of queryPartition(
+    doc,
+    table,
+    `RU#${MONTH}`,
+    { from: DAYS[0] as string, to: DATE },
+    LEAN_FIELDS,
+  )) {
+    n++;
+    if (i.part === 0 && first.length < 100) first.push({ pk: i.pk, sk: i.sk });
+  }
+  n += (await batchGet(doc, table, first, undefined, 4, TOP_FIELDS)).length;
   for (let l = 0; l < WITH_FINDINGS; l++) {
     for (let a = 0; a < APPS; a++) {
       const keys = new Set<string>();
