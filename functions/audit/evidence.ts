@@ -15,7 +15,9 @@
  * and EvidenceChangedError is thrown: the date's audit fails (the state machine retries the step,
  * which reads again; a direct run fails and the next run reads again).
  */
+
 import { createHash } from 'node:crypto';
+import { coalesce } from '../core/audit/chunks.ts';
 import { windowOf } from '../core/audit/format.ts';
 import { evidenceFileName, evidenceJsonl } from '../core/audit/report.ts';
 import {
@@ -127,16 +129,9 @@ export async function streamedSources(
   return (await streamedSourcesOf(parts, [spec]))[0] ?? [];
 }
 
-async function* chunks(lines: Iterable<string>, size = 64 * 1024): AsyncGenerator<string> {
-  let buf = '';
-  for (const l of lines) {
-    buf += l;
-    if (buf.length >= size) {
-      yield buf;
-      buf = '';
-    }
-  }
-  if (buf) yield buf;
+/** The lines in chunks of about 64K characters, as a stream (a report file body). */
+async function* chunks(lines: Iterable<string>): AsyncGenerator<string> {
+  yield* coalesce(lines, 64 * 1024);
 }
 
 /**
