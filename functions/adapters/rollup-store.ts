@@ -191,9 +191,11 @@ export class RollupStore implements RollupUsage, RollupSplit {
         parts.push(item as unknown as RollupPart);
       const r = joinRollup(parts);
       const token = this.tokenOf.get(row);
+      const digest = this.digestOf.get(row);
       if (
         !r ||
         (token !== undefined && r.token !== token) ||
+        (digest !== undefined && r.digest !== digest) ||
         r.requests !== row.requests ||
         r.records !== row.records
       )

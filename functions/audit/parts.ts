@@ -327,6 +327,8 @@ export async function joinDate(
       for (const r of completeRecords(records, run) ?? []) for (const e of r.done) done.set(e.fp, e);
     }
     // Read once: the terms the parts' evidence is checked against are the ones the audit uses.
+    // The audit's read instant is taken first (a terms version stored after it is a later change).
+    const readAt = deps.now().toISOString();
     const terms = await readTerms(deps.control, date);
     const termsOf = termsSha(terms);
     // The content digests of the rollups the audit reads (set once it has read them).
@@ -358,7 +360,7 @@ export async function joinDate(
       partsDone,
       split,
     };
-    const result = await auditDate({ ...deps, rollups: joined, termsRead: { date, terms } }, date);
+    const result = await auditDate({ ...deps, rollups: joined, termsRead: { date, terms, readAt } }, date);
     // Files of findings that are gone by the join (usage changed under the parts).
     const listed = parseJson<Manifest>(await deps.reports.readFile(date, MANIFEST))?.files ?? {};
     const mine = Object.keys(mergeWritten(all.filter((r) => r.run === run)));

@@ -89,7 +89,7 @@ export interface AuditDeps {
    * The terms of one date already read (a split date's join: the terms its parts' evidence is
    * checked against are then the ones the audit uses); auditDate reads them otherwise.
    */
-  termsRead?: { date: string; terms: DateTerms };
+  termsRead?: { date: string; terms: DateTerms; readAt: string };
 }
 
 export interface DateResult {
@@ -199,7 +199,12 @@ export async function auditDate(
   const { start, end } = windowOf(date);
   // A change committed after this instant may be missing from what is read below, so this (not the
   // time the files are written) is what the late-data check compares day markers with.
-  const readAt = deps.rollups ? deps.now().toISOString() : (monthUsage?.readAt ?? deps.now().toISOString());
+  const readAt =
+    deps.termsRead?.date === date
+      ? deps.termsRead.readAt
+      : deps.rollups
+        ? deps.now().toISOString()
+        : (monthUsage?.readAt ?? deps.now().toISOString());
   const [terms, usage, dqKeys, changes] = await Promise.all([
     // Versioned terms: per licensee the agreement in force on D, and on each day of W (issue 11).
     deps.termsRead?.date === date ? deps.termsRead.terms : readTerms(deps.control, date),

@@ -207,7 +207,7 @@ export class Alarms extends Construct {
       const sm = props.auditStateMachine;
       alarm('AuditRunsStoppedAlarm', {
         alarmDescription:
-          'An audit run (an execution of the audit state machine) failed, timed out or was stopped: the dates it had not reached are audited by the next nightly run, or run `auditor audit --from … --to …`. (A failed one is also in the audit on-failure queue; this alarm does not depend on that delivery.)',
+          'An audit run (an execution of the audit state machine) failed, timed out or was stopped: the dates it had not reached are audited by the next nightly run, or run `auditor audit --from … --to …`. (Each such run is also in the audit on-failure queue; this alarm does not depend on that delivery.)',
         metric: new cloudwatch.MathExpression({
           expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
           usingMetrics: {

@@ -162,4 +162,26 @@ describe('the objects a window’s rows name', () => {
         await bed.doc.send(new PutCommand({ TableName: bed.usageTable, Item: { ...key, ...part } }));
       }
     });
+
+  it('is an EvidenceChangedError when a row’s evidence is read from a rollup rebuilt from other objects with the same token and sums', async () => {
+    const app = 'app-001';
+    const day = DAYS[1] as string;
+    const key = { pk: `RU#${MONTH}`, sk: `${day}#${app}#00000` };
+    const seeded = Array.from({ length: ROLLUP_TOP_SOURCES }, (_, n) => objectRow(app, day, n));
+    const store = new RollupStore(bed.doc, bed.usageTable, bed.store);
+    const { rows } = await store.window(DAYS[0] as string, DAYS[2] as string, undefined, true);
+    const row = rows.find((r) => r.app === app && r.day === day);
+    try {
+      // The same counts from another generation of one object: the same token, requests and records.
+      const other = seeded.map((r, n) =>
+        n === 0 ? { ...r, sources: [{ key: r.sources[0]?.key as string, gen: 'g-other' }] } : r,
+      );
+      const [part] = splitRollup(buildRollup(app, day, other, TOKEN), () => key);
+      await bed.doc.send(new PutCommand({ TableName: bed.usageTable, Item: { ...key, ...part } }));
+      await expect(store.evidence([row as UsageRow])).rejects.toMatchObject({ name: 'EvidenceChangedError' });
+    } finally {
+      const [part] = splitRollup(buildRollup(app, day, seeded, TOKEN), () => key);
+      await bed.doc.send(new PutCommand({ TableName: bed.usageTable, Item: { ...key, ...part } }));
+    }
+  });
 });

@@ -10,7 +10,7 @@ import { auditPart, cellsDigest, joinDate, type PartOutcome } from '../../../fun
 import type { EvidenceSpec } from '../../../functions/core/audit/types.ts';
 import type { PartPlan } from '../../../functions/core/audit-parts.ts';
 import type { UsageRow } from '../../../functions/core/ledger.ts';
-import { PARTS_DATE, partsWorld } from '../../support/parts-world.ts';
+import { PARTS_DATE, PARTS_NOW, partsWorld } from '../../support/parts-world.ts';
 
 const PLAN: PartPlan[] = [
   { part: 0, of: 4, first: 'alpha', last: 'beta' },
@@ -138,6 +138,28 @@ describe('the join’s terms', () => {
     };
     await joinDate({ ...w.deps, trigger: 'on-demand' }, 'run-1', PARTS_DATE, outcomes);
     expect(reads).toBe(1);
+  });
+
+  it('are read after the instant the report records as read (a version stored meanwhile is a later change)', async () => {
+    const w = await warmed(true);
+    const outcomes: PartOutcome[] = [];
+    for (const part of PLAN) outcomes.push(await auditPart(w.deps, 'run-1', PARTS_DATE, part));
+    // A clock a second on at every look.
+    let t = PARTS_NOW.getTime();
+    const now = () => {
+      t += 1_000;
+      return new Date(t);
+    };
+    let termsAt = '';
+    const versions = w.control.agreementVersions.bind(w.control);
+    w.control.agreementVersions = async () => {
+      termsAt ||= new Date(t).toISOString();
+      return versions();
+    };
+    await joinDate({ ...w.deps, now, trigger: 'on-demand' }, 'run-1', PARTS_DATE, outcomes);
+    const recorded = w.control.reports.get(PARTS_DATE)?.writtenAt ?? '';
+    expect(recorded).not.toBe('');
+    expect(recorded <= termsAt).toBe(true);
   });
 });
 
