@@ -1,6 +1,6 @@
 /**
  * What auditDate needs of the report already stored for its date, read without holding the folder:
- * whether every stored file matches the stored manifest (the checks of report.ts verifyReport, on
+ * whether every stored file matches the stored manifest (the checks of verify-report.ts verifyReport, on
  * sha256 streamed per file, so evidence files are never held in memory), and, only when a report
  * with other content replaces it, the two stored files a restatement reads.
  */

@@ -12,8 +12,9 @@
  * Every problem is a string "FILE: what is wrong", like verifyReport's.
  */
 import { sha256Hex } from './format.ts';
-import { contentSha256, MANIFEST_FILE, REPORT_FILES, verifyReport } from './report.ts';
+import { contentSha256, MANIFEST_FILE, REPORT_FILES } from './report.ts';
 import { checkRestatement } from './restatement.ts';
+import { verifyReport } from './verify-report.ts';
 
 type Bytes = string | Uint8Array;
 

@@ -15,7 +15,7 @@
  *                  records, bytes, errors. Sorted by licensee (null last), app, day.
  *  findings.csv    UTF-8 with BOM, CRLF, RFC 4180 quoting; every text cell whose first character
  *                  past whitespace and control characters is = + - @ (or full-width ＝ ＋ － ＠), or
- *                  that starts with TAB or CR, gets a leading ' (formula injection, see csvCell);
+ *                  that starts with TAB or CR, gets a leading ' (formula injection, findings-csv.ts);
  *                  numbers stay numbers. apps as "id=value (share); …", evidence as "key#gen; …"
  *                  (the bounded evidence, then "(+N more of M)" when truncated).
  *  report.html     see html.ts.
@@ -37,6 +37,7 @@ import type { SourceRef } from '../types.ts';
 import type { Agreement } from './agreements.ts';
 import { coalesce, joinChunks, replayable, sha256Chunks } from './chunks.ts';
 import { compareFindings, type Finding, inFieldOrder } from './findings.ts';
+import { findingsCsv } from './findings-csv.ts';
 import { type JsonValue, sha256Hex, stableJson } from './format.ts';
 import { htmlPieces } from './html.ts';
 import { JSON_HOLE, type JsonHole, stableJsonChunks, stableJsonParts } from './json-chunks.ts';
@@ -48,7 +49,6 @@ import {
   type DataQualityObject,
   type DataQualityTotals,
   FINDING_FIELDS,
-  type FindingEvidence,
   type SourceContribution,
 } from './types.ts';
 import { compareSources, windowUsage } from './window.ts';
@@ -377,46 +377,6 @@ function* usageJsonl(model: ReportModel, byApp: ReturnType<typeof windowUsage>['
 }
 
 /**
- * A text cell a spreadsheet could take for a formula (OWASP "CSV injection"): its first character
- * that is not whitespace (\s), a control character (\p{Cc}: C0, DEL, C1) or an invisible format
- * character (\p{Cf}, e.g. U+200B, U+FEFF) is = + - @ or a full-width ＝ ＋ － ＠ (U+FF1D, U+FF0B,
- * U+FF0D, U+FF20); or it starts with a tab or a carriage return.
- */
-const FORMULA_LIKE = /^(?:[\s\p{Cc}\p{Cf}]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|[\t\r])/u;
-
-/**
- * One CSV cell: a text cell that looks like a formula (FORMULA_LIKE) gets a leading ' (OWASP), then
- * any cell is quoted per RFC 4180 when needed. A number stays a number (a negative one included):
- * it is written as is, never prefixed.
- */
-export function csvCell(value: string | number | null): string {
-  let s = value === null ? '' : String(value);
-  if (typeof value === 'string' && FORMULA_LIKE.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** The evidence cell: "key#gen; …" for the sources listed, then "(+N more of M)" when truncated. */
-function evidenceCell(e: FindingEvidence): string {
-  const shown = e.sources.map((s) => `${s.key}#${s.gen}`);
-  if (e.source_count > shown.length)
-    shown.push(`(+${e.source_count - shown.length} more of ${e.source_count})`);
-  return shown.join('; ');
-}
-
-function* findingsCsv(findings: readonly Finding[]): Generator<string> {
-  yield `\uFEFF${FINDING_FIELDS.join(',')}\r\n`;
-  for (const f of findings) {
-    const cells: Record<(typeof FINDING_FIELDS)[number], string | number | null> = {
-      ...f,
-      amount_owed: f.amount_owed === null ? null : f.amount_owed.toFixed(2),
-      apps: f.apps.map((a) => `${a.app_id}=${a.value} (${a.share})`).join('; '),
-      evidence: evidenceCell(f.evidence),
-    };
-    yield `${FINDING_FIELDS.map((c) => csvCell(cells[c])).join(',')}\r\n`;
-  }
-}
-
-/**
  * A manifest's content_sha256: the sha256 (hex) of the lowercase hex sha256 of each of REPORT_FILES,
  * in that order, joined by "\n" (no trailing newline), where report.json is hashed with its `run`
  * set to null (the one field that may differ between two runs with the same result).
@@ -540,79 +500,4 @@ export function renderReport(input: ReportInput): { files: ReportFile[]; manifes
   }));
   out.push({ name: MANIFEST_FILE, body: manifestJson(manifest), contentType: 'application/json' });
   return { files: out, manifest };
-}
-
-/**
- * Checks one report folder: manifest.json parses; every file it lists is present with that sha256;
- * each of REPORT_FILES is listed; no other file is present (pass only the report files of the
- * folder); report.json names the same report date; and, when `previousManifestBytes` is given, its
- * sha256 is the manifest's previous_manifest_sha256 (null given = this report must be the first of
- * the chain; undefined = the link is not checked). Returns the problems found, [] when all is well.
- */
-export function verifyReport(
-  files: ReadonlyMap<string, string | Uint8Array>,
-  previousManifestBytes?: string | Uint8Array | null,
-): string[] {
-  const problems: string[] = [];
-  const manifestBytes = files.get(MANIFEST_FILE);
-  if (manifestBytes === undefined) return [`${MANIFEST_FILE}: missing`];
-  let manifest: unknown;
-  try {
-    manifest = JSON.parse(
-      typeof manifestBytes === 'string'
-        ? manifestBytes
-        : new TextDecoder('utf-8', { fatal: true }).decode(manifestBytes),
-    );
-  } catch (err) {
-    return [`${MANIFEST_FILE}: not valid JSON (${(err as Error).message})`];
-  }
-  const m = manifest as Partial<Manifest> | null;
-  if (
-    !m ||
-    typeof m !== 'object' ||
-    typeof m.files !== 'object' ||
-    m.files === null ||
-    typeof m.report_date !== 'string'
-  ) {
-    return [`${MANIFEST_FILE}: not a report manifest`];
-  }
-  const listed = m.files as Record<string, unknown>;
-  for (const [name, hash] of Object.entries(listed)) {
-    const body = files.get(name);
-    if (body === undefined) problems.push(`${name}: listed in the manifest but missing`);
-    else if (typeof hash !== 'string' || sha256Hex(body) !== hash)
-      problems.push(`${name}: sha256 does not match the manifest`);
-  }
-  // Own properties only: a file named "constructor", "__proto__" or "toString" is listed only when
-  // the manifest lists it (`name in listed` would find it on Object.prototype).
-  const isListed = (name: string) => Object.hasOwn(listed, name);
-  for (const name of REPORT_FILES) if (!isListed(name)) problems.push(`${name}: not listed in the manifest`);
-  for (const name of files.keys()) {
-    if (name !== MANIFEST_FILE && !isListed(name)) problems.push(`${name}: not covered by the manifest`);
-  }
-  const report = files.get('report.json');
-  if (report !== undefined) {
-    try {
-      const r = JSON.parse(typeof report === 'string' ? report : new TextDecoder().decode(report)) as {
-        report_date?: unknown;
-      };
-      if (r.report_date !== m.report_date) {
-        problems.push(
-          `report.json: report_date ${String(r.report_date)} differs from the manifest's ${m.report_date}`,
-        );
-      }
-    } catch {
-      problems.push('report.json: not valid JSON');
-    }
-  }
-  if (previousManifestBytes !== undefined) {
-    const expected = previousManifestBytes === null ? null : sha256Hex(previousManifestBytes);
-    const actual = m.previous_manifest_sha256 ?? null;
-    if (actual !== expected) {
-      problems.push(
-        `${MANIFEST_FILE}: chain broken: previous_manifest_sha256 is ${actual ?? 'null'}, the previous manifest hashes to ${expected ?? 'null (none)'}`,
-      );
-    }
-  }
-  return problems;
 }

@@ -17,9 +17,10 @@
  *   amount     finding_id, period_start, period_end, records, per_1000_records, currency, exact, amount_owed, arithmetic, state
  *   report     report_date, file, sha256   (manifest.json, content_sha256, then each file read)
  */
+
+import { csvCell } from '../audit/findings-csv.ts';
 import { amountCents, exactDecimal, fmtCents, fmtInt, toCents } from '../audit/format.ts';
 import { esc } from '../audit/html-escape.ts';
-import { csvCell } from '../audit/report.ts';
 import type { StatementFinding, StatementInput } from './source.ts';
 
 /** One unpaid amount and how it is computed. */

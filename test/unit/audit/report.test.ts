@@ -3,17 +3,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Agreement, parseAgreementsFile } from '../../../functions/core/audit/agreements.ts';
 import { checkReport, recomputeContentSha256 } from '../../../functions/core/audit/chain.ts';
+import { csvCell } from '../../../functions/core/audit/findings-csv.ts';
 import { niceScale } from '../../../functions/core/audit/html-charts.ts';
 import {
-  csvCell,
   type DataQuality,
   type ReportInput,
   type RunInfo,
   renderReport,
   summariseDataQuality,
-  verifyReport,
 } from '../../../functions/core/audit/report.ts';
 import { type AuditUsageRow, audit } from '../../../functions/core/audit/rules.ts';
+import { verifyReport } from '../../../functions/core/audit/verify-report.ts';
 import { agreement, row } from './helpers.ts';
 
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');

@@ -10,7 +10,8 @@ import { type AuditDeps, auditDate } from '../../../functions/audit/run-audit.ts
 import { storedReportIntact } from '../../../functions/audit/stored-report.ts';
 import { parseAgreementsFile } from '../../../functions/core/audit/agreements.ts';
 import { sha256Hex, stableJson } from '../../../functions/core/audit/format.ts';
-import { REPORT_FILES, verifyReport } from '../../../functions/core/audit/report.ts';
+import { REPORT_FILES } from '../../../functions/core/audit/report.ts';
+import { verifyReport } from '../../../functions/core/audit/verify-report.ts';
 import type { UsageRow } from '../../../functions/core/ledger.ts';
 import { FakeControl, FakeReports, FakeUsage } from '../../support/fakes.ts';
 
