@@ -34,6 +34,7 @@ import {
   type Rollup,
   type RollupPart,
   rollupRow,
+  rowDigests,
   splitRollup,
 } from '../core/rollup.ts';
 import { compareAppDay } from '../core/usage-math.ts';
@@ -154,12 +155,7 @@ export class RollupStore implements RollupUsage, RollupSplit {
 
   /** RollupSplit: the content digest of each row's rollup, by `<app>\0<day>` (rows this store served). */
   digests(rows: readonly UsageRow[]): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const r of rows) {
-      const digest = this.digestOf.get(r);
-      if (digest !== undefined) out.set(`${r.app}\u0000${r.day}`, digest);
-    }
-    return out;
+    return rowDigests(rows, this.digestOf);
   }
 
   /** RollupSplit: the rows of the picked apps, their stale rollups rebuilt (window). */

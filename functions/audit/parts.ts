@@ -109,7 +109,7 @@ export function fingerprint(finding: Finding): string {
 }
 
 const tokensSha = (tokens: ReadonlyMap<string, string>): string =>
-  sha256Hex(stableJson([...tokens].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  sha256Hex(stableJson([...tokens].sort(([a], [b]) => compareStrings(a, b))));
 
 /** Every stored version of the terms (what a rule's values and counts depend on besides usage). */
 const termsSha = (terms: Pick<DateTerms, 'agreementVersions' | 'registryVersions'>): string =>

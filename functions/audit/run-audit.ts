@@ -35,17 +35,7 @@ import { audit } from '../core/audit/rules.ts';
 import type { DataQuality } from '../core/audit/types.ts';
 import { windowDuplicates } from '../core/audit-duplicates.ts';
 import type { ObjectManifest, UsageRow } from '../core/ledger.ts';
-import {
-  CHAIN_LEASE,
-  CHAIN_LEASE_TRIES,
-  ChainMismatchError,
-  checkChain,
-  LEASE_MS,
-  LeaseHeldError,
-  leaseHeldMessage,
-  RunLeases,
-  rechain,
-} from './audit-chain.ts';
+import { checkChain, leaseHeldMessage, RunLeases, rechain } from './audit-chain.ts';
 import { removeStaleEvidence, rollupEvidence } from './audit-rollups.ts';
 import { type DateTerms, readTerms, restatedFiles, termsStale } from './audit-terms.ts';
 import { settleEvidence } from './pending-evidence.ts';
@@ -79,7 +69,7 @@ export {
   leaseHeldMessage,
   RunLeases,
   rechain,
-};
+} from './audit-chain.ts';
 
 export interface AuditDeps {
   usage: UsageReader;

@@ -8,6 +8,7 @@ import type { RejectClassCount } from './reject-classes.ts';
 import { type RowEvidence, type StoredEvidence, splitEvidence } from './request-evidence.ts';
 import { compareStrings, ownValue, setOwn } from './support.ts';
 import type { CategoryCounts, Counts, DayUsage, SourceRef } from './types.ts';
+import { emptyDayUsage } from './usage-math.ts';
 
 export type ObjectStatus = 'ingested' | 'empty' | 'quarantined';
 
@@ -232,16 +233,7 @@ export function evidenceForItems(
   last: DayUsage & { ev?: StoredEvidence },
   limit = ITEM_BUDGET_BYTES,
 ): (DayUsage & { ev: StoredEvidence })[] {
-  const zero: DayUsage = {
-    app: u.app,
-    day: u.day,
-    requests: 0,
-    records: 0,
-    bytes: 0,
-    errors: 0,
-    endpoints: {},
-    categories: {},
-  };
+  const zero = emptyDayUsage(u.app, u.day);
   const budget = limit - fixed - itemBytes({ ...zero }) - 8;
   const parts = splitEvidence(ev, budget, valueBytes);
   const first = parts[0];

@@ -26,7 +26,7 @@ import {
 import { joinEvidence, mergeEvidence, type RowEvidence, type StoredEvidence } from './request-evidence.ts';
 import { compareStrings } from './support.ts';
 import type { DayUsage, SourceRef } from './types.ts';
-import { add, sumDayUsage } from './usage-math.ts';
+import { add, emptyDayUsage, sumDayUsage } from './usage-math.ts';
 
 /** The most objects a rollup names (by records): as many as a finding's evidence lists. */
 export const ROLLUP_TOP_SOURCES = EVIDENCE_MAX_SOURCES;
@@ -77,16 +77,7 @@ export function buildRollup(app: string, day: string, rows: readonly UsageRow[],
       else perSource.set(k, { key: s.key, gen: s.gen, contribution: r.records });
     }
   }
-  const sum = sumDayUsage(mine)[0] ?? {
-    app,
-    day,
-    requests: 0,
-    records: 0,
-    bytes: 0,
-    errors: 0,
-    endpoints: {},
-    categories: {},
-  };
+  const sum = sumDayUsage(mine)[0] ?? emptyDayUsage(app, day);
   const top = [...perSource.values()].sort(byContribution).slice(0, ROLLUP_TOP_SOURCES).sort(compareSources);
   const evidence = mergeEvidence(
     mine.map((r) => r.evidence),
@@ -199,4 +190,17 @@ function dayUsageOf(p: RollupPart): DayUsage {
     endpoints: p.endpoints ?? {},
     categories: p.categories ?? {},
   };
+}
+
+/** The digests of the rows a store served (`digestOf`: row → its rollup's digest), by `<app>\0<day>`. */
+export function rowDigests(
+  rows: readonly { app: string; day: string }[],
+  digestOf: WeakMap<object, string>,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of rows) {
+    const digest = digestOf.get(r);
+    if (digest !== undefined) out.set(`${r.app}\u0000${r.day}`, digest);
+  }
+  return out;
 }

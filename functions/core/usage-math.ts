@@ -42,6 +42,11 @@ function addCategory(into: CategoryCounts, from: CategoryCounts): void {
   }
 }
 
+/** One app-day's usage with nothing counted. */
+export function emptyDayUsage(app: string, day: string): DayUsage {
+  return { app, day, requests: 0, records: 0, bytes: 0, errors: 0, endpoints: {}, categories: {} };
+}
+
 /** Sums usage rows per (app, day). Output sorted by app then day, with sorted map keys. */
 export function sumDayUsage(rows: Iterable<DayUsage>): DayUsage[] {
   const byKey = new Map<string, DayUsage>();

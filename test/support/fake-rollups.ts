@@ -8,7 +8,7 @@
 import type { RollupSplit, RollupUsage } from '../../functions/audit/ports.ts';
 import { estimateObjects } from '../../functions/core/audit-parts.ts';
 import type { UsageRow } from '../../functions/core/ledger.ts';
-import { buildRollup, type Rollup, rollupRow } from '../../functions/core/rollup.ts';
+import { buildRollup, type Rollup, rollupRow, rowDigests } from '../../functions/core/rollup.ts';
 import { compareStrings } from '../../functions/core/support.ts';
 import type { FakeUsage } from './fakes.ts';
 
@@ -20,12 +20,7 @@ export class FakeRollups implements RollupUsage, RollupSplit {
   constructor(private readonly ledger: FakeUsage) {}
 
   digests(rows: readonly UsageRow[]): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const r of rows) {
-      const digest = this.digestOf.get(r);
-      if (digest !== undefined) out.set(`${r.app}\u0000${r.day}`, digest);
-    }
-    return out;
+    return rowDigests(rows, this.digestOf);
   }
 
   async dayTokens(from: string, to: string): Promise<Map<string, string>> {
